@@ -1,0 +1,281 @@
+"""ZeMosaic configuration: every key, its default and its meaning in one place.
+
+The run resolves its configuration once (:func:`resolve_config`) into a frozen, validated
+:class:`ZeMosaicConfig` and passes that object down. Nothing below the CLI reads files or
+environment variables for settings.
+
+Sources, later ones winning: the defaults below, a JSON file (``--config FILE.json``), then
+``--set key=value`` overrides (values parsed with the key's type).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+__all__ = [
+    "ConfigError",
+    "ZeMosaicConfig",
+    "resolve_config",
+    "config_keys",
+    "describe_keys",
+    "parse_override",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is refused; the message names the key."""
+
+
+def _key(default, doc, choices=None, low=None, high=None):
+    meta = {"doc": doc}
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if low is not None:
+        meta["low"] = low
+    if high is not None:
+        meta["high"] = high
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+NORMALIZE_METHODS = ("none", "additive", "multiplicative", "linear_fit", "background_match")
+REJECTION_ALGORITHMS = ("none", "kappa_sigma", "winsorized_sigma_clip", "linear_fit_clip")
+
+
+@dataclass(frozen=True)
+class ZeMosaicConfig:
+    """The validated settings of one run. Build it with :func:`resolve_config`."""
+
+    # --- run mode -------------------------------------------------------------------------
+    use_existing_master_tiles_mode: bool = _key(
+        False, "Input folder holds finished master tiles: skip scan/cluster/stack (Phases 1-3); "
+        "the coverage feature is then a no-op.")
+    # --- Phase 1-2: scan and clustering ---------------------------------------------------
+    cluster_threshold_fov_frac: float = _key(
+        0.5, "Frames whose centres are closer than this fraction of the field of view (short side) "
+        "are linked into the same master-tile group.", low=0.01, high=5.0)
+    split_by_mount_mode: bool = _key(True, "Never mix Alt-Az (EQMODE=0) and equatorial frames in one group.")
+    max_frames_per_tile: int = _key(
+        400, "Groups larger than this are split along their longest sky axis into balanced sub-groups.",
+        low=2)
+    min_frames_per_tile: int = _key(1, "Groups with fewer usable frames are skipped (logged).", low=1)
+    # --- Phase 3: load, align ---------------------------------------------------------------
+    debayer_method: str = _key(
+        "edge_aware", "Bayer demosaicing: 'edge_aware' (gradient-corrected, no star fringes) or 'bilinear'.",
+        choices=("edge_aware", "bilinear"))
+    align_detection_sigma: float = _key(3.0, "Star detection threshold (sigma above sky) for astroalign.", low=1.0)
+    align_min_area: int = _key(5, "Minimum connected pixels for a detected star.", low=1)
+    align_max_control_points: int = _key(50, "Stars astroalign matches at most.", low=5)
+    # --- Phase 3: stack --------------------------------------------------------------------
+    stack_normalize_method: str = _key(
+        "background_match", "Per-frame normalisation against the reference frame before combining.",
+        choices=NORMALIZE_METHODS)
+    stack_weighting_method: str = _key(
+        "noise_variance", "Frame weights: 'none' or 'noise_variance' (1/sigma^2, robust, per channel).",
+        choices=("none", "noise_variance"))
+    stack_rejection_algorithm: str = _key(
+        "winsorized_sigma_clip", "Outlier rejection before combining.", choices=REJECTION_ALGORITHMS)
+    stack_final_combine: str = _key("mean", "Combine the kept pixels with a weighted mean or a median.",
+                                    choices=("mean", "median"))
+    stack_sigma_low: float = _key(3.0, "Lower rejection threshold in sigma.", low=0.1)
+    stack_sigma_high: float = _key(3.0, "Upper rejection threshold in sigma.", low=0.1)
+    stack_winsor_limits: list = _key([0.05, 0.05], "Winsorisation limits (low, high fractions).")
+    stack_memory_budget_mb: float = _key(
+        768.0, "RAM the stacker may use for one row chunk of all frames (sets the chunk height).", low=16.0)
+    use_gpu: bool = _key(False, "Stack on the GPU with CuPy when available (falls back to CPU with one log line).")
+    # --- Phase 3: background matching -------------------------------------------------------
+    background_poly_order: int = _key(
+        1, "Order of the 2D polynomial sky-difference surface fitted per frame and channel (0-3).", low=0, high=3)
+    background_flatten_reference: bool = _key(
+        False, "Also remove the reference frame's own smooth gradient (can eat faint large nebulae).")
+    # --- Phase 3: master-tile cleanup (the mission) ------------------------------------------
+    altaz_cleanup_enabled: str = _key(
+        "auto", "Alt-Az border cleanup on master tiles: 'true', 'false' or 'auto' "
+        "(on for Alt-Az frames by EQMODE and for frames whose mount is unknown).",
+        choices=("auto", "true", "false"))
+    altaz_use_coverage: bool = _key(
+        True, "Drive the cleanup by the intra-tile coverage map; false keeps the cleanup but uses the "
+        "low-signal/radial fallback (to compare both).")
+    altaz_min_coverage_abs: float = _key(
+        3.0, "Minimum number of frames a kept pixel needs (clamped to the frames stacked).", low=0.0)
+    altaz_min_coverage_frac: float = _key(
+        0.4, "Minimum coverage as a fraction of the tile's maximum coverage.", low=0.0, high=1.0)
+    altaz_morph_open_px: int = _key(3, "Radius of the morphological opening of the coverage mask (px).",
+                                    low=0, high=64)
+    altaz_margin_percent: float = _key(5.0, "Feather / radial margin width in percent of the short side.",
+                                       low=0.0, high=50.0)
+    altaz_decay_ratio: float = _key(0.15, "Steepness of the feather ramp (fraction of the margin).",
+                                    low=0.0, high=1.0)
+    altaz_alpha_soft_threshold: float = _key(
+        1e-3, "Alpha at or below this counts as 'masked' (hard threshold of the masker).", low=0.0, high=1.0)
+    altaz_nanize_threshold: float = _key(
+        1e-3, "Pixels with alpha at or below this become NaN in the written tile (float32 copy only). "
+        "Must not exceed altaz_alpha_soft_threshold (checked at load time).",
+        low=0.0, high=1.0)
+    altaz_nanize_enabled: bool = _key(True, "Write NaN into master-tile pixels whose alpha is ~0.")
+    quality_crop_enabled: bool = _key(
+        True, "Crop dark/flat/colour-cast border bands of the master tile (tile, coverage, alpha and WCS "
+        "cropped together).")
+    mt_edge_trim_enabled: bool = _key(True, "Peel master-tile edge rows/columns that are mostly alpha=0.")
+    mt_edge_trim_valid_frac: float = _key(
+        0.05, "An edge row/column is peeled while less than this fraction of it has alpha > 0.", low=0.0, high=1.0)
+    debug_tile_ids: list = _key([], "Master-tile ids (integers) that get debug-detail logs.")
+    # --- Phase 4-5: mosaic -------------------------------------------------------------------
+    harmonize_enabled: bool = _key(True, "Phase 4.5: match tiles photometrically on their overlaps.")
+    harmonize_plane: bool = _key(True, "Phase 4.5 also fits a plane (tilt) per tile and channel.")
+    assembly_reproject: str = _key(
+        "interp", "Reprojection of tiles onto the mosaic grid: 'interp' (bilinear, fast) or 'adaptive' "
+        "(flux-conserving anti-aliased, slower).", choices=("interp", "adaptive"))
+    assembly_tile_weight: str = _key(
+        "frames", "Per-tile weight multiplying ALPHA: 'frames' (frames stacked) or 'none'.",
+        choices=("frames", "none"))
+    assembly_memmap_mb: float = _key(
+        1024.0, "Mosaic accumulators larger than this live in a disk memmap.", low=1.0)
+    # --- outputs -----------------------------------------------------------------------------
+    keep_master_tiles: bool = _key(True, "Keep master_tiles/ in the output folder.")
+    write_preview: bool = _key(True, "Write mosaic_preview.png.")
+
+
+def config_keys() -> tuple[str, ...]:
+    """Names of every configuration key, in definition order."""
+    return tuple(f.name for f in dataclasses.fields(ZeMosaicConfig))
+
+
+def describe_keys() -> list[tuple[str, Any, str]]:
+    """(key, default, documentation) for every key; used by ``--help`` and the README."""
+    out = []
+    for f in dataclasses.fields(ZeMosaicConfig):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        out.append((f.name, default, f.metadata["doc"]))
+    return out
+
+
+def resolve_config(
+    base: Mapping[str, Any] | None = None,
+    *,
+    config_file: str | Path | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+) -> ZeMosaicConfig:
+    """Merge defaults, a mapping, a JSON file and ``key=value`` overrides into one validated config.
+
+    Raises
+    ------
+    ConfigError
+        Unknown key (the message suggests the closest valid key), a value of the wrong type or
+        outside its allowed range, or an unreadable JSON file.
+    """
+    values: dict[str, Any] = {}
+    if base:
+        values.update(_validated_items(base.items(), source="mapping"))
+    if config_file is not None:
+        values.update(_validated_items(_read_json(config_file).items(), source=str(config_file)))
+    if isinstance(overrides, Mapping):
+        values.update(_validated_items(overrides.items(), source="override"))
+    else:
+        values.update(_validated_items((parse_override(o) for o in overrides), source="--set"))
+    cfg = ZeMosaicConfig(**values)
+    _check_consistency(cfg)
+    return cfg
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``key=value`` and parse the value for that key's type."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value, got {text!r}")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    spec = _field(key)
+    return key, _parse_text(spec, raw)
+
+
+# ----------------------------------------------------------------------------------------------
+def _read_json(path: str | Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path}: not found") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config file {path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: the top level must be an object of key: value")
+    return data
+
+
+def _field(key: str) -> dataclasses.Field:
+    fields = {f.name: f for f in dataclasses.fields(ZeMosaicConfig)}
+    if key in fields:
+        return fields[key]
+    close = difflib.get_close_matches(key, fields.keys(), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"unknown configuration key {key!r}{hint}")
+
+
+def _validated_items(items: Iterable[tuple[str, Any]], source: str) -> dict[str, Any]:
+    return {key: _validated_value(_field(key), value) for key, value in items}
+
+
+_TYPES = typing.get_type_hints(ZeMosaicConfig)
+
+
+def _parse_text(spec: dataclasses.Field, raw: str) -> Any:
+    kind = _TYPES[spec.name]
+    if kind is str:
+        return raw
+    if kind is bool:
+        low = raw.lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{spec.name}: expected true/false, got {raw!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{spec.name}: cannot parse {raw!r} as {kind.__name__}") from exc
+    return value
+
+
+def _validated_value(spec: dataclasses.Field, value: Any) -> Any:
+    name, kind, meta = spec.name, _TYPES[spec.name], spec.metadata
+    if name == "altaz_cleanup_enabled" and isinstance(value, bool):
+        value = "true" if value else "false"
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{name}: expected true/false, got {value!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name}: expected a number, got {value!r}")
+        value = float(value)
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"{name}: expected a string, got {value!r}")
+    if kind is list and not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name}: expected a list, got {value!r}")
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(meta['choices'])}")
+    if "low" in meta and value < meta["low"]:
+        raise ConfigError(f"{name}: {value!r} is below the minimum {meta['low']}")
+    if "high" in meta and value > meta["high"]:
+        raise ConfigError(f"{name}: {value!r} is above the maximum {meta['high']}")
+    return list(value) if kind is list else value
+
+
+def _check_consistency(cfg: ZeMosaicConfig) -> None:
+    lo, hi = (cfg.stack_winsor_limits + [None, None])[:2]
+    if len(cfg.stack_winsor_limits) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 0.5 for v in (lo, hi)):
+        raise ConfigError("stack_winsor_limits: expected two fractions in [0, 0.5), e.g. [0.05, 0.05]")
+    if not all(isinstance(t, int) and not isinstance(t, bool) for t in cfg.debug_tile_ids):
+        raise ConfigError("debug_tile_ids: expected a list of integer tile ids")
+    if cfg.altaz_nanize_threshold > cfg.altaz_alpha_soft_threshold:
+        raise ConfigError(
+            "altaz_nanize_threshold: must not exceed altaz_alpha_soft_threshold "
+            f"({cfg.altaz_nanize_threshold} > {cfg.altaz_alpha_soft_threshold}): a pixel kept as a soft "
+            "alpha would otherwise be NaN in the tile")
