@@ -62,7 +62,7 @@ class ZeMosaicConfig:
         "are linked into the same master-tile group.", low=0.01, high=5.0)
     split_by_mount_mode: bool = _key(True, "Never mix Alt-Az (EQMODE=0) and equatorial frames in one group.")
     max_frames_per_tile: int = _key(
-        400, "Groups larger than this are split along their longest sky axis into balanced sub-groups.",
+        400, "Groups larger than this are split into balanced chronological sub-groups (similar field rotation).",
         low=2)
     min_frames_per_tile: int = _key(1, "Groups with fewer usable frames are skipped (logged).", low=1)
     # --- Phase 3: load, align ---------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""Phase 2: group frames that point at about the same place into master-tile groups.
+
+Rule: two frames are linked when the angular distance between their centres is below
+``threshold_fov_frac`` x the short side of the field of view; groups are the connected components
+of that graph (so a slowly drifting pointing stays one group). Alt-Az and equatorial frames are
+never mixed when ``split_by_mount`` is set. A group larger than ``max_frames`` is split into
+balanced CHRONOLOGICAL sub-groups: on an Alt-Az mount consecutive frames share a similar field
+rotation, so each sub-tile keeps a compact, well-covered footprint (a spatial split of frames that
+all point at the same place would make no sense).
+
+The reference of a group is its most central frame (closest to the median pointing), ties broken
+by time.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+__all__ = ["FrameGroup", "cluster_frames", "unit_vectors"]
+
+log = logging.getLogger(__name__)
+
+
+class _FrameLike(Protocol):  # what clustering needs of fits_io.FrameInfo
+    shape: tuple[int, int]
+    mount_mode: str | None
+    date_obs: str | None
+
+    @property
+    def center_radec(self) -> tuple[float, float]: ...
+
+    @property
+    def pixel_scale_arcsec(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class FrameGroup:
+    """Indices (into the scanned frame list) of one master-tile group, and its reference frame."""
+
+    members: tuple[int, ...]
+    reference: int
+    center_radec: tuple[float, float]
+    mount_mode: str | None
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
+    """Cartesian unit vectors (N, 3) of sky positions in degrees."""
+    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
+    return np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+
+
+def cluster_frames(
+    frames: Sequence[_FrameLike],
+    *,
+    threshold_fov_frac: float = 0.5,
+    split_by_mount: bool = True,
+    max_frames: int = 400,
+) -> list[FrameGroup]:
+    """Group frames by sky position into master-tile groups.
+
+    Parameters
+    ----------
+    frames : sequence of FrameInfo
+        Scanned frames (headers + WCS).
+    threshold_fov_frac : float
+        Link distance as a fraction of the short side of the (median) field of view.
+    split_by_mount : bool
+        Keep Alt-Az and equatorial frames in separate groups.
+    max_frames : int
+        Larger groups are split into balanced chronological sub-groups.
+
+    Returns
+    -------
+    list of FrameGroup
+        Ordered by decreasing declination then increasing right ascension of the group centre
+        (a stable, reader-friendly tile numbering).
+    """
+    if not frames:
+        return []
+    ra, dec = np.array([f.center_radec for f in frames], dtype=float).T
+    xyz = unit_vectors(ra, dec)
+    fov_deg = np.median([min(f.shape) * f.pixel_scale_arcsec / 3600.0 for f in frames])
+    link_deg = threshold_fov_frac * fov_deg
+    labels = _linked_components(xyz, link_deg, [f.mount_mode if split_by_mount else None for f in frames])
+    log.info("cluster: %d frames, link distance %.4f deg (%.2f x FOV %.4f deg), %d groups before split",
+             len(frames), link_deg, threshold_fov_frac, fov_deg, labels.max() + 1)
+    groups = []
+    for label in range(labels.max() + 1):
+        members = np.flatnonzero(labels == label)
+        for part in _chronological_parts(members, frames, max_frames):
+            groups.append(_make_group(part, frames, xyz))
+    groups.sort(key=lambda g: (-round(g.center_radec[1], 4), round(g.center_radec[0], 4)))
+    return groups
+
+
+def _linked_components(xyz: np.ndarray, link_deg: float, mounts: list) -> np.ndarray:
+    chord = 2.0 * np.sin(np.radians(link_deg) / 2.0)
+    pairs = cKDTree(xyz).query_pairs(chord, output_type="ndarray")
+    if len(pairs):
+        same_mount = np.array([mounts[i] == mounts[j] for i, j in pairs], dtype=bool)
+        pairs = pairs[same_mount]
+    n = len(xyz)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else \
+        coo_matrix((n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels
+
+
+def _chronological_parts(members: np.ndarray, frames, max_frames: int) -> list[np.ndarray]:
+    order = sorted(members, key=lambda i: (frames[i].date_obs or "", i))
+    n_parts = int(np.ceil(len(order) / max_frames))
+    if n_parts > 1:
+        log.info("cluster: group of %d frames split into %d chronological sub-groups (max_frames=%d)",
+                 len(order), n_parts, max_frames)
+    return [np.array(part) for part in np.array_split(np.array(order), n_parts)]
+
+
+def _make_group(members: np.ndarray, frames, xyz: np.ndarray) -> FrameGroup:
+    centre = xyz[members].mean(axis=0)
+    centre /= np.linalg.norm(centre)
+    distance = np.linalg.norm(xyz[members] - centre, axis=1)
+    ref = int(members[int(np.argmin(distance))])
+    ra = float(np.degrees(np.arctan2(centre[1], centre[0])) % 360.0)
+    dec = float(np.degrees(np.arcsin(np.clip(centre[2], -1, 1))))
+    return FrameGroup(tuple(int(m) for m in members), ref, (ra, dec), frames[ref].mount_mode)
