@@ -1,0 +1,671 @@
+"""FITS / WCS input and output: raw frames in, float32 images with WCS and named extensions out.
+
+Reading (the edge where bad input is caught):
+
+* :func:`read_frame_info` reads headers and the celestial WCS only (cheap: the pixel data are never loaded), for the
+  scan phase; :func:`read_frame` loads the pixels as float32 ``H x W`` (mono) or ``H x W x 3`` (colour, R, G, B),
+  with BZERO/BSCALE applied, big-endian data made native, 2D Bayer frames debayered (``BAYERPAT`` +
+  ``XBAYROFF``/``YBAYROFF``, see :mod:`debayer`) and colour cubes stored ``3 x H x W`` or ``H x W x 3`` returned HWC.
+* The image is taken from the first HDU that holds image data (primary, else the first image extension; tile
+  compressed images included).
+* Every problem with an input file raises a :class:`FitsInputError` subclass whose message starts with the file path
+  and then says what is wrong, so the pipeline can log it in one line, reject the file and go on.
+
+Writing: :func:`write_fits_image` writes float32 images (colour as ``3 x H x W``, NAXIS3 = 3) with the WCS as explicit
+``CDi_j`` keywords (Montage misreads ``PCi_j`` with ``CDELTi = 1``), SIP kept, plus named float32 image extensions
+(``ALPHA``, ``COVERAGE``, ``WEIGHT``...), atomically (temp file in the same folder, then ``os.replace``).
+:func:`read_fits_image` reads such products back.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator, Mapping
+
+import numpy as np
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+from astropy.wcs import WCS
+
+import debayer as _debayer
+
+__all__ = [
+    "FitsInputError",
+    "NotFitsError",
+    "TruncatedFitsError",
+    "NoImageDataError",
+    "UnsupportedLayoutError",
+    "NoCelestialWcsError",
+    "FrameInfo",
+    "Frame",
+    "FitsImage",
+    "read_frame_info",
+    "read_frame",
+    "write_fits_image",
+    "read_fits_image",
+    "atomic_output",
+]
+
+log = logging.getLogger(__name__)
+
+
+class FitsInputError(ValueError):
+    """An input file cannot be used.  The message starts with the file path, then says what is wrong."""
+
+
+class NotFitsError(FitsInputError):
+    """The file is not a FITS file (no ``SIMPLE`` card at its start, or an unreadable header)."""
+
+
+class TruncatedFitsError(FitsInputError):
+    """The file is shorter than its headers announce (an interrupted copy or write)."""
+
+
+class NoImageDataError(FitsInputError):
+    """No HDU of the file holds image data (e.g. a header-only primary followed by tables)."""
+
+
+class UnsupportedLayoutError(FitsInputError):
+    """The image data have a layout we cannot turn into ``H x W`` or ``H x W x 3`` (1D, 4D, 2 planes, bad BAYERPAT)."""
+
+
+class NoCelestialWcsError(FitsInputError):
+    """The header has no usable celestial WCS (missing CTYPE, non-celestial axes, singular CD matrix...)."""
+
+
+@dataclass(frozen=True, eq=False)
+class FrameInfo:
+    """What the pipeline needs to know about a raw frame before loading its pixels.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    shape : tuple of int
+        ``(H, W)`` of the image as it will be in memory.
+    n_channels : int
+        1 (mono) or 3 (colour cube, or Bayer frame once debayered).
+    bayer_pattern : str or None
+        Effective 2x2 pattern at numpy element ``[0, 0]`` (``BAYERPAT`` shifted by ``XBAYROFF``/``YBAYROFF``), None
+        when the frame is not a Bayer mosaic.
+    exposure_s : float or None
+        ``EXPTIME`` (or ``EXPOSURE``) in seconds.
+    date_obs : str or None
+        ``DATE-OBS`` as written.
+    instrument : str or None
+        ``INSTRUME``.
+    mount_mode : str or None
+        ``"altaz"`` for ``EQMODE = 0``, ``"equatorial"`` for ``EQMODE = 1``, None when unknown.
+    wcs : astropy.wcs.WCS
+        2D celestial WCS (SIP kept) whose pixel axes are the image's x (column) and y (row); ``pixel_shape`` set.
+    header : astropy.io.fits.Header
+        Header of the image HDU.
+    """
+
+    path: Path
+    shape: tuple[int, int]
+    n_channels: int
+    bayer_pattern: str | None
+    exposure_s: float | None
+    date_obs: str | None
+    instrument: str | None
+    mount_mode: str | None
+    wcs: WCS
+    header: fits.Header
+
+    @property
+    def center_radec(self) -> tuple[float, float]:
+        """(RA, Dec) in degrees of the image's central pixel, RA in [0, 360)."""
+        height, width = self.shape
+        world = self.wcs.pixel_to_world_values((width - 1) / 2.0, (height - 1) / 2.0)
+        ra = float(world[self.wcs.wcs.lng]) % 360.0
+        return ra, float(world[self.wcs.wcs.lat])
+
+    @property
+    def pixel_scale_arcsec(self) -> float:
+        """Pixel scale in arcsec (square root of the linear pixel area at the reference point)."""
+        return float(np.sqrt(abs(np.linalg.det(self.wcs.pixel_scale_matrix))) * 3600.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """A raw frame loaded for processing: ``data`` float32 ``H x W`` or ``H x W x 3`` (R, G, B) and its info."""
+
+    data: np.ndarray
+    info: FrameInfo
+
+
+@dataclass(frozen=True, eq=False)
+class FitsImage:
+    """A product image read back: float32 ``data`` (HxW or HxWx3), celestial ``wcs`` or None, the primary image
+    ``header`` and the named image ``extensions`` (EXTNAME -> float32 array, 3-plane cubes as HxWx3)."""
+
+    data: np.ndarray
+    wcs: WCS | None
+    header: fits.Header
+    extensions: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def read_frame_info(path: str | os.PathLike) -> FrameInfo:
+    """Read the headers and celestial WCS of a raw frame without loading its pixels.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        FITS file.  Never modified.
+
+    Returns
+    -------
+    FrameInfo
+
+    Raises
+    ------
+    NotFitsError
+        Not a FITS file, or its header cannot be parsed.
+    TruncatedFitsError
+        The file is shorter than the header announces (data size from the header vs the file size).
+    NoImageDataError
+        No HDU holds image data.
+    UnsupportedLayoutError
+        1D, 4D or other layouts that are not ``H x W``, ``3 x H x W`` or ``H x W x 3``; unknown ``BAYERPAT``.
+    NoCelestialWcsError
+        No usable celestial WCS.
+    FitsInputError
+        The file cannot be read at all (missing, permission denied).
+    """
+    path = Path(path)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, layout = _first_image_hdu(hdul, path, file_size)
+        return _frame_info(path, hdul, hdu, layout)
+
+
+def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware") -> Frame:
+    """Load a raw frame as float32, debayered if it is a Bayer mosaic.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        FITS file.  Never modified.
+    debayer_method : str
+        ``"edge_aware"`` (Malvar-He-Cutler, default) or ``"bilinear"``, used when the header has ``BAYERPAT``.
+
+    Returns
+    -------
+    Frame
+        ``data`` is native float32 ``H x W`` or ``H x W x 3`` (R, G, B), BZERO/BSCALE applied.  All-NaN or constant
+        data are returned as they are (judging them is the pipeline's job).
+
+    Raises
+    ------
+    FitsInputError
+        The subclasses listed in :func:`read_frame_info`, for the same reasons.
+    ValueError
+        Unknown ``debayer_method``.
+    """
+    if debayer_method not in _debayer.DEBAYER_METHODS:
+        raise ValueError(f"unknown debayer method {debayer_method!r}; expected one of "
+                         f"{', '.join(_debayer.DEBAYER_METHODS)}")
+    path = Path(path)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, layout = _first_image_hdu(hdul, path, file_size)
+        info = _frame_info(path, hdul, hdu, layout)
+        data = _read_pixels(hdu, layout, path)
+    if info.bayer_pattern is not None:
+        data = _debayer.debayer(data, info.bayer_pattern, debayer_method)
+        log.debug("%s: debayered (%s, %s)", path, info.bayer_pattern, debayer_method)
+    return Frame(data=data, info=info)
+
+
+def write_fits_image(
+    path: str | os.PathLike,
+    data: np.ndarray,
+    *,
+    wcs: WCS | None = None,
+    header_extra: Mapping | None = None,
+    extensions: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """Write a float32 image with its WCS and named image extensions, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination; its folder is created if missing.  An existing file is replaced only once the new one is
+        complete (temp file in the same folder + ``os.replace``), so an interruption never leaves a half-written FITS.
+    data : numpy.ndarray
+        ``H x W`` or ``H x W x 3`` (written as ``3 x H x W``, NAXIS3 = 3).  Stored as float32; NaN allowed.
+    wcs : astropy.wcs.WCS, optional
+        2D (celestial) WCS, written with explicit ``CDi_j`` keywords (no ``PCi_j``/``CDELTi``); SIP kept.
+    header_extra : Mapping or astropy.io.fits.Header, optional
+        Extra keywords, ``key -> value`` or ``key -> (value, comment)``.  Structural keywords (SIMPLE, BITPIX,
+        NAXISn, EXTEND, BZERO, BSCALE...) are skipped, and so are WCS keywords when ``wcs`` is given (the new WCS
+        wins), so a raw frame's header can be passed as it is.
+    extensions : Mapping of str to numpy.ndarray, optional
+        ``EXTNAME -> array`` (``H x W`` or ``H x W x 3``, same H and W as ``data``), written as float32 image
+        extensions in the given order, each with the WCS.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, an extension whose H x W differs from the image's, or an empty / duplicate extension name.
+    """
+    path = Path(path)
+    cube = _to_disk_layout(np.asarray(data), "data")
+    wcs_header = _wcs_to_cd_header(wcs) if wcs is not None else fits.Header()
+    primary_header = fits.Header()
+    _add_extra_cards(primary_header, header_extra, skip_wcs=wcs is not None)
+    primary_header.update(wcs_header)
+    primary_header.setdefault("ORIGIN", "ZeMosaic")
+    hdus = [fits.PrimaryHDU(data=cube, header=primary_header)]
+    hdus += _extension_hdus(extensions or {}, cube.shape[-2:], wcs_header)
+    with atomic_output(path) as handle:
+        fits.HDUList(hdus).writeto(handle)
+    return path
+
+
+def read_fits_image(path: str | os.PathLike) -> FitsImage:
+    """Read a float (or integer) FITS image with its WCS and named extensions, e.g. what
+    :func:`write_fits_image` writes (master tiles, mosaics).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        FITS file.  Never modified.
+
+    Returns
+    -------
+    FitsImage
+        ``data`` float32 ``H x W`` or ``H x W x 3``; ``wcs`` the celestial WCS or None when the header has none;
+        ``extensions`` every other image HDU with data, by EXTNAME (``HDU<n>`` when unnamed).  No debayering.
+
+    Raises
+    ------
+    FitsInputError
+        ``NotFitsError``, ``TruncatedFitsError``, ``NoImageDataError``, ``UnsupportedLayoutError`` as for
+        :func:`read_frame` (a missing WCS is not an error here).
+    """
+    path = Path(path)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, layout = _first_image_hdu(hdul, path, file_size)
+        data = _read_pixels(hdu, layout, path)
+        try:
+            wcs = _celestial_wcs(hdu.header, layout, path)
+        except NoCelestialWcsError as exc:
+            log.debug("%s", exc)
+            wcs = None
+        extensions = _read_extensions(hdul, hdu, path, file_size)
+        header = hdu.header.copy()
+    return FitsImage(data=data, wcs=wcs, header=header, extensions=extensions)
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Open a binary file that appears at ``path`` only once it is complete.
+
+    The content goes to a temp file in the same folder (created if missing), which is fsync'ed and renamed over
+    ``path`` with ``os.replace`` when the ``with`` block ends normally; on any exception the temp file is removed
+    and ``path`` is left as it was.  Used for every output (FITS, PNG, reports).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Final destination.
+
+    Yields
+    ------
+    BinaryIO
+        The open temp file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: opening and finding the image
+
+_FITS_MAGIC = b"SIMPLE  ="
+_BLOCK = 2880
+_CARD = 80
+_LAYOUTS = ("mono", "planes", "interleaved", "single_plane")
+
+
+@contextmanager
+def _open_fits(path: Path) -> Iterator[tuple[fits.HDUList, int]]:
+    """Open ``path`` lazily (headers only), mapping every failure to a FitsInputError subclass."""
+    try:
+        file_size = path.stat().st_size
+        with open(path, "rb") as handle:
+            first_card = handle.read(_CARD)
+    except OSError as exc:
+        raise FitsInputError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    if not first_card.startswith(_FITS_MAGIC):
+        raise NotFitsError(f"{path}: not a FITS file (it does not start with a SIMPLE card)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            hdul = fits.open(path, memmap=False, lazy_load_hdus=True)
+    except (OSError, ValueError) as exc:
+        if not _first_header_complete(path):
+            raise TruncatedFitsError(f"{path}: truncated FITS file (the header ends without an END card, "
+                                     f"file size {file_size} bytes)") from exc
+        raise NotFitsError(f"{path}: unreadable FITS header ({exc})") from exc
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            yield hdul, file_size
+    finally:
+        hdul.close()
+
+
+def _first_header_complete(path: Path) -> bool:
+    """True if the first header has an END card (read block by block; headers are small)."""
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(_BLOCK)
+            cards = [block[i:i + _CARD] for i in range(0, len(block) - _CARD + 1, _CARD)]
+            if any(card[:8] == b"END     " for card in cards):
+                return True
+            if len(block) < _BLOCK:
+                return False
+
+
+def _first_image_hdu(hdul: fits.HDUList, path: Path, file_size: int):
+    """Return (hdu, layout) of the first HDU holding image data, after checking it is complete on disk."""
+    seen = []
+    for index, hdu in _iter_hdus(hdul, path):
+        _check_not_truncated(hdu, index, path, file_size)
+        if _is_image_hdu(hdu) and _has_data(hdu.header):
+            return hdu, _layout(hdu.header, path)
+        seen.append(f"{index}:{type(hdu).__name__}{'' if _has_data(hdu.header) else ' (header only)'}")
+    raise NoImageDataError(f"{path}: no image data in any HDU ({', '.join(seen) or 'no HDU'})")
+
+
+def _iter_hdus(hdul: fits.HDUList, path: Path):
+    index = 0
+    while True:
+        try:
+            hdu = hdul[index]
+        except IndexError:
+            return
+        except (OSError, ValueError) as exc:
+            raise TruncatedFitsError(f"{path}: HDU {index} cannot be read, the file looks truncated ({exc})") from exc
+        yield index, hdu
+        index += 1
+
+
+def _is_image_hdu(hdu) -> bool:
+    if isinstance(hdu, fits.GroupsHDU):
+        return False
+    return isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU))
+
+
+def _has_data(header: fits.Header) -> bool:
+    naxis = int(header.get("NAXIS", 0))
+    return naxis > 0 and all(int(header.get(f"NAXIS{i}", 0)) > 0 for i in range(1, naxis + 1))
+
+
+def _check_not_truncated(hdu, index: int, path: Path, file_size: int) -> None:
+    """Compare the data size announced by the header with the bytes the file really has (padding not required)."""
+    on_disk = getattr(hdu, "_bintable", hdu) if isinstance(hdu, fits.CompImageHDU) else hdu
+    expected_end = hdu.fileinfo()["datLoc"] + int(on_disk.size)
+    if expected_end > file_size:
+        raise TruncatedFitsError(
+            f"{path}: truncated FITS file (HDU {index} needs {expected_end} bytes, the file has {file_size})")
+
+
+def _layout(header: fits.Header, path: Path) -> str:
+    """Classify the data axes: mono HxW, planes 3xHxW, interleaved HxWx3, single_plane 1xHxW."""
+    naxis = int(header["NAXIS"])
+    dims = tuple(int(header[f"NAXIS{i}"]) for i in range(1, naxis + 1))  # FITS order: x first
+    if naxis == 2:
+        return "mono"
+    if naxis == 3 and dims[2] == 3:
+        return "planes"
+    if naxis == 3 and dims[2] == 1:
+        return "single_plane"
+    if naxis == 3 and dims[0] == 3:
+        return "interleaved"
+    numpy_shape = " x ".join(str(d) for d in reversed(dims))
+    raise UnsupportedLayoutError(f"{path}: unsupported image layout {numpy_shape} (NAXIS = {naxis}); expected "
+                                 f"H x W, 3 x H x W or H x W x 3")
+
+
+def _image_shape(header: fits.Header, layout: str) -> tuple[int, int]:
+    if layout == "interleaved":
+        return int(header["NAXIS3"]), int(header["NAXIS2"])
+    return int(header["NAXIS2"]), int(header["NAXIS1"])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: header facts and WCS
+
+_WCS_KEY = re.compile(
+    r"^(WCSAXES|CTYPE\d|CRPIX\d|CRVAL\d|CDELT\d|CUNIT\d|CROTA\d|CD\d_\d|PC\d_\d|PV\d_\d+|PS\d_\d+|LONPOLE|LATPOLE|"
+    r"RADESYS|RADECSYS|EQUINOX|EPOCH|WCSNAME|(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+))$")
+_STRUCTURAL_KEY = re.compile(r"^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|EXTEND|PCOUNT|GCOUNT|BZERO|BSCALE|BLANK|"
+                             r"EXTNAME|CHECKSUM|DATASUM|END)$")
+_MOUNT_MODES = {0: "altaz", 1: "equatorial"}
+
+
+def _frame_info(path: Path, hdul: fits.HDUList, hdu, layout: str) -> FrameInfo:
+    header = hdu.header
+    primary = hdul[0].header
+    shape = _image_shape(header, layout)
+    bayer = _bayer_pattern(header, path) if layout in ("mono", "single_plane") else None
+    if bayer is not None and min(shape) < 2:
+        raise UnsupportedLayoutError(f"{path}: Bayer frame {shape[0]} x {shape[1]} is too small to debayer")
+    wcs = _celestial_wcs(header, layout, path)
+    return FrameInfo(
+        path=path,
+        shape=shape,
+        n_channels=1 if layout in ("mono", "single_plane") and bayer is None else 3,
+        bayer_pattern=bayer,
+        exposure_s=_exposure(header, primary),
+        date_obs=_text_fact(header, primary, "DATE-OBS"),
+        instrument=_text_fact(header, primary, "INSTRUME"),
+        mount_mode=_mount_mode(header, primary),
+        wcs=wcs,
+        header=header.copy(),
+    )
+
+
+def _fact(header: fits.Header, primary: fits.Header, key: str):
+    """A keyword from the image header, else from the primary header (image in an extension)."""
+    value = header.get(key)
+    return primary.get(key) if value is None and primary is not header else value
+
+
+def _text_fact(header, primary, key) -> str | None:
+    value = _fact(header, primary, key)
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _exposure(header, primary) -> float | None:
+    for key in ("EXPTIME", "EXPOSURE"):
+        value = _fact(header, primary, key)
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None
+
+
+def _mount_mode(header, primary) -> str | None:
+    value = _fact(header, primary, "EQMODE")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return _MOUNT_MODES.get(int(number)) if number in (0.0, 1.0) else None
+
+
+def _bayer_pattern(header: fits.Header, path: Path) -> str | None:
+    raw = header.get("BAYERPAT")
+    if raw is None or str(raw).strip().upper() in ("", "NONE"):
+        return None
+    try:
+        x_off = int(float(header.get("XBAYROFF", 0) or 0))
+        y_off = int(float(header.get("YBAYROFF", 0) or 0))
+        return _debayer.effective_bayer_pattern(str(raw), x_off, y_off)
+    except (TypeError, ValueError) as exc:
+        raise UnsupportedLayoutError(f"{path}: unusable Bayer keywords BAYERPAT={raw!r} "
+                                     f"XBAYROFF={header.get('XBAYROFF')!r} YBAYROFF={header.get('YBAYROFF')!r} "
+                                     f"({exc})") from exc
+
+
+def _celestial_wcs(header: fits.Header, layout: str, path: Path) -> WCS:
+    """The 2D celestial WCS whose pixel axes are the image's x and y; NoCelestialWcsError when unusable."""
+    image_axes = {1, 2} if layout == "interleaved" else {0, 1}  # 0-based FITS axes holding x and y
+    try:
+        full = WCS(header, relax=True, fix=True)
+    except (ValueError, KeyError, MemoryError) as exc:
+        raise NoCelestialWcsError(f"{path}: invalid WCS in header ({exc})") from exc
+    if not full.has_celestial:
+        ctypes = [header.get(f"CTYPE{i}") for i in (1, 2)]
+        problem = "no CTYPE1/CTYPE2" if not any(ctypes) else f"non-celestial CTYPE1/2 = {ctypes}"
+        raise NoCelestialWcsError(f"{path}: no celestial WCS ({problem})")
+    if {full.wcs.lng, full.wcs.lat} != image_axes:
+        raise NoCelestialWcsError(f"{path}: the celestial WCS axes ({full.wcs.lng + 1}, {full.wcs.lat + 1}) are "
+                                  f"not the image's x and y axes")
+    wcs = full.celestial if full.naxis != 2 else full
+    _check_celestial(wcs, _image_shape(header, layout), path)
+    return wcs
+
+
+def _check_celestial(wcs: WCS, shape: tuple[int, int], path: Path) -> None:
+    matrix = wcs.pixel_scale_matrix
+    det = float(np.linalg.det(matrix)) if np.all(np.isfinite(matrix)) else float("nan")
+    if not np.isfinite(det) or abs(det) < 1e-30:
+        raise NoCelestialWcsError(f"{path}: singular or invalid WCS matrix (CD/PC determinant {det:g})")
+    height, width = shape
+    wcs.pixel_shape = (width, height)
+    try:
+        world = wcs.pixel_to_world_values((width - 1) / 2.0, (height - 1) / 2.0)
+    except (ValueError, ArithmeticError) as exc:
+        raise NoCelestialWcsError(f"{path}: WCS cannot map the image centre to the sky ({exc})") from exc
+    if not np.all(np.isfinite(world)):
+        raise NoCelestialWcsError(f"{path}: WCS maps the image centre to no sky position")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: pixels
+
+def _read_pixels(hdu, layout: str, path: Path) -> np.ndarray:
+    """Native float32 HxW or HxWx3 from an image HDU (astropy applies BZERO/BSCALE)."""
+    try:
+        raw = hdu.data
+    except (OSError, ValueError, TypeError) as exc:
+        raise TruncatedFitsError(f"{path}: cannot read the pixel data ({exc})") from exc
+    data = np.asarray(raw, dtype=np.float32)
+    if layout == "planes":
+        data = np.moveaxis(data, 0, -1)
+    elif layout == "single_plane":
+        data = data[0]
+    return np.ascontiguousarray(data)
+
+
+def _read_extensions(hdul: fits.HDUList, primary_hdu, path: Path, file_size: int) -> dict[str, np.ndarray]:
+    extensions: dict[str, np.ndarray] = {}
+    for index, hdu in _iter_hdus(hdul, path):
+        if hdu is primary_hdu or not _is_image_hdu(hdu) or not _has_data(hdu.header):
+            continue
+        _check_not_truncated(hdu, index, path, file_size)
+        name = str(hdu.header.get("EXTNAME", "")).strip().upper() or f"HDU{index}"
+        extensions[name] = _read_pixels(hdu, _layout(hdu.header, path), path)
+    return extensions
+
+
+def _to_disk_layout(data: np.ndarray, what: str) -> np.ndarray:
+    """float32 HxW stays, HxWx3 becomes 3xHxW (contiguous, native byte order)."""
+    if data.ndim == 2:
+        return np.ascontiguousarray(data, dtype=np.float32)
+    if data.ndim == 3 and data.shape[2] == 3:
+        return np.ascontiguousarray(np.moveaxis(data, -1, 0), dtype=np.float32)
+    raise ValueError(f"{what} must be H x W or H x W x 3, got shape {data.shape}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers: writing
+
+def _wcs_to_cd_header(wcs: WCS) -> fits.Header:
+    """WCS keywords with an explicit CD matrix (no PCi_j / CDELTi); SIP coefficients kept."""
+    if wcs.naxis != 2:
+        if not wcs.has_celestial:
+            raise ValueError(f"write_fits_image needs a 2D WCS, got {wcs.naxis} axes")
+        wcs = wcs.celestial
+    matrix = wcs.pixel_scale_matrix
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        header = wcs.to_header(relax=True)
+    for key in list(header.keys()):
+        if re.match(r"^(PC\d_\d|CDELT\d|CD\d_\d|CROTA\d)$", key):
+            del header[key]
+    for i in range(2):
+        for j in range(2):
+            header[f"CD{i + 1}_{j + 1}"] = (float(matrix[i, j]), "Linear transformation matrix (deg/pixel)")
+    return header
+
+
+def _add_extra_cards(header: fits.Header, extra, *, skip_wcs: bool) -> None:
+    if extra is None:
+        return
+    items = ((card.keyword, (card.value, card.comment)) for card in extra.cards) if isinstance(
+        extra, fits.Header) else extra.items()
+    for key, value in items:
+        key = str(key).upper()
+        if _STRUCTURAL_KEY.match(key) or (skip_wcs and _WCS_KEY.match(key)):
+            continue
+        value, comment = value if isinstance(value, tuple) else (value, None)
+        if key in ("COMMENT", "HISTORY", ""):
+            header.append((key, value), end=True)
+        else:
+            header[key] = (value, comment)
+
+
+def _extension_hdus(extensions: Mapping[str, np.ndarray], image_hw, wcs_header: fits.Header) -> list[fits.ImageHDU]:
+    hdus = []
+    seen = set()
+    for name, array in extensions.items():
+        extname = str(name).strip().upper()
+        if not extname or extname in seen:
+            raise ValueError(f"extension names must be non-empty and unique, got {name!r}")
+        seen.add(extname)
+        cube = _to_disk_layout(np.asarray(array), f"extension {extname}")
+        if cube.shape[-2:] != tuple(image_hw):
+            raise ValueError(f"extension {extname} is {cube.shape[-2]} x {cube.shape[-1]}, the image is "
+                             f"{image_hw[0]} x {image_hw[1]}")
+        hdus.append(fits.ImageHDU(data=cube, header=wcs_header.copy(), name=extname))
+    return hdus
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()

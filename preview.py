@@ -1,0 +1,206 @@
+"""Display previews: an automatic astro stretch and an 8-bit PNG writer with a coverage alpha channel.
+
+The stretch is the usual "screen transfer" of astro tools, made colour-preserving:
+
+1. per channel, a robust black point ``median - 2.8 * sigma`` (sigma = 1.4826 * MAD) from the valid pixels, which
+   also removes a sky colour cast;
+2. one common white point for all channels (linked): the brightest valid luminance, so nothing is clipped by the
+   normalisation itself (the MTF then saturates star cores smoothly, as screen stretches do);
+3. a midtones transfer function (MTF) on the luminance, with the midtone chosen so that the sky background lands at
+   25 % grey, applied to R, G and B as one common gain ``MTF(L) / L``; colour ratios are therefore kept (stars keep
+   their colour instead of bleaching to white), and pixels pushed above 1 are scaled down as a whole (hue kept).
+
+Previews are written the way FITS viewers (Siril, DS9) display images: the first FITS row at the bottom.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fits_io import atomic_output
+
+__all__ = ["stretch_for_display", "write_preview_png"]
+
+log = logging.getLogger(__name__)
+
+_SHADOW_SIGMAS = 2.8
+_TARGET_BACKGROUND = 0.25
+_MAX_STAT_SAMPLES = 1_000_000
+
+
+def stretch_for_display(image: np.ndarray, *, valid: np.ndarray | None = None) -> np.ndarray:
+    """Stretch a linear image to 0..1 for display (robust black point, linked MTF that keeps colours).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``H x W`` or ``H x W x 3``, linear data in any units; NaN allowed.
+    valid : numpy.ndarray of bool, optional
+        ``H x W`` mask of the pixels to take statistics from (e.g. coverage > 0).  Non-finite pixels are always
+        excluded.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, same shape, values in [0, 1]; 0 where the input is not finite or not valid, all 0 when no pixel is
+        valid or the valid pixels are constant.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
+        raise ValueError(f"image must be H x W or H x W x 3, got shape {img.shape}")
+    colour = img if img.ndim == 3 else img[..., None]
+    mask = np.all(np.isfinite(colour), axis=2)
+    if valid is not None:
+        mask &= np.asarray(valid, dtype=bool)
+    out = np.zeros(colour.shape, dtype=np.float32)
+    samples = _sample(colour, mask)
+    if samples.shape[0] == 0:
+        return out if img.ndim == 3 else out[..., 0]
+    black = (np.median(samples, axis=0) - _SHADOW_SIGMAS * _robust_sigma(samples)).astype(np.float32)
+    shifted = np.where(mask[..., None], np.maximum(colour - black, np.float32(0.0)), np.float32(0.0))
+    white = float(shifted.mean(axis=2).max())
+    if not white > 0:
+        return out if img.ndim == 3 else out[..., 0]
+    background = float(np.median(np.maximum(samples - black, 0.0).mean(axis=1)))
+    midtone = _midtone_for(background / white)
+    shifted /= np.float32(white)
+    out = _colour_preserving_mtf(shifted.astype(np.float32), midtone)
+    return out if img.ndim == 3 else out[..., 0]
+
+
+def write_preview_png(
+    path: str | os.PathLike,
+    image: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    max_size: int = 2048,
+    flip_rows: bool = True,
+) -> Path:
+    """Write a stretched 8-bit PNG preview with an alpha channel, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination (folder created if missing).
+    image : numpy.ndarray
+        ``H x W`` (grey PNG) or ``H x W x 3`` (RGB PNG), linear; NaN = no data.
+    alpha : numpy.ndarray, optional
+        ``H x W`` weight / alpha / coverage map: the PNG is transparent (alpha 0) where it is 0 (or not finite) and
+        opaque (255) elsewhere.  Pixels where the image is NaN are transparent too.
+    max_size : int
+        Longest side of the PNG.  Larger images are reduced by an integer factor with a NaN-aware block mean (a
+        block is opaque if any of its pixels is covered, and shows the mean of those).
+    flip_rows : bool
+        Put the first row at the bottom, as FITS viewers display it (default).
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, or ``max_size < 1``.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
+        raise ValueError(f"image must be H x W or H x W x 3, got shape {img.shape}")
+    if max_size < 1:
+        raise ValueError(f"max_size must be >= 1, got {max_size}")
+    covered = _coverage_mask(img, alpha)
+    factor = int(np.ceil(max(img.shape[:2]) / max_size))
+    if factor > 1:
+        img, covered = _block_mean(img, covered, factor)
+    stretched = stretch_for_display(img, valid=covered)
+    pixels = np.round(stretched * 255.0).astype(np.uint8)
+    alpha8 = np.where(covered, 255, 0).astype(np.uint8)
+    rgba = np.dstack([pixels, alpha8])  # H x W x 4 (RGBA) or H x W x 2 (LA)
+    if flip_rows:
+        rgba = rgba[::-1]
+    picture = Image.fromarray(np.ascontiguousarray(rgba))
+    with atomic_output(path) as handle:
+        picture.save(handle, format="PNG")
+    log.debug("preview %s: %d x %d (reduced x%d)", path, rgba.shape[1], rgba.shape[0], max(factor, 1))
+    return Path(path)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# private helpers
+
+def _sample(colour: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Valid pixels as (N, C) float64, regularly thinned to at most ~1e6 for the statistics."""
+    values = colour[mask]
+    step = max(1, values.shape[0] // _MAX_STAT_SAMPLES)
+    return values[::step].astype(np.float64)
+
+
+def _robust_sigma(samples: np.ndarray) -> np.ndarray:
+    median = np.median(samples, axis=0)
+    return 1.4826 * np.median(np.abs(samples - median), axis=0)
+
+
+def _midtone_for(background: float) -> float:
+    """Midtone balance m such that MTF(m, background) = target (the MTF is its own inverse in m)."""
+    background = min(max(background, 1e-6), 1.0 - 1e-6)
+    if background >= _TARGET_BACKGROUND:
+        return 0.5  # already bright enough: identity
+    return _mtf(_TARGET_BACKGROUND, background)
+
+
+def _mtf(midtone: float, x):
+    return (midtone - 1.0) * x / ((2.0 * midtone - 1.0) * x - midtone)
+
+
+def _colour_preserving_mtf(shifted: np.ndarray, midtone: float) -> np.ndarray:
+    """Apply the MTF to the luminance and the same gain to every channel; keep hue when clipping at 1."""
+    lum = shifted.mean(axis=2, keepdims=True)
+    stretched_lum = _mtf(midtone, np.clip(lum, 0.0, 1.0)).astype(np.float32)
+    gain = np.divide(stretched_lum, lum, out=np.zeros_like(lum), where=lum > 0)
+    out = shifted * gain
+    peak = out.max(axis=2, keepdims=True)
+    out = np.divide(out, peak, out=out, where=peak > 1.0)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _coverage_mask(img: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    finite = np.isfinite(img) if img.ndim == 2 else np.all(np.isfinite(img), axis=2)
+    if alpha is None:
+        return finite
+    weights = np.asarray(alpha, dtype=np.float32)
+    if weights.shape != img.shape[:2]:
+        raise ValueError(f"alpha must be {img.shape[0]} x {img.shape[1]}, got shape {weights.shape}")
+    return finite & np.isfinite(weights) & (weights > 0)
+
+
+def _block_mean(img: np.ndarray, covered: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce by ``factor`` averaging only covered pixels; a block is covered if any of its pixels is.
+
+    Works over bands of block rows so that memory stays a small multiple of one band, whatever the image size.
+    """
+    height, width = covered.shape
+    out_h, out_w = -(-height // factor), -(-width // factor)
+    colour = img if img.ndim == 3 else img[..., None]
+    means = np.full((out_h, out_w, colour.shape[2]), np.nan, dtype=np.float32)
+    counts = np.zeros((out_h, out_w), dtype=np.int64)
+    band = max(1, 4_000_000 // (factor * factor * out_w))  # block rows per band
+    for top in range(0, out_h, band):
+        rows = slice(top * factor, min((top + band) * factor, height))
+        sums, n = _band_sums(colour[rows], covered[rows], factor, out_w)
+        counts[top:top + n.shape[0]] = n
+        np.divide(sums, n[..., None], out=means[top:top + n.shape[0]], where=n[..., None] > 0)
+    return (means if img.ndim == 3 else means[..., 0]), counts > 0
+
+
+def _band_sums(colour: np.ndarray, covered: np.ndarray, factor: int, out_w: int):
+    rows_out = -(-colour.shape[0] // factor)
+    padded = np.zeros((rows_out * factor, out_w * factor, colour.shape[2]), dtype=np.float64)
+    padded[:colour.shape[0], :colour.shape[1]] = np.where(covered[..., None], colour, 0.0)
+    mask = np.zeros(padded.shape[:2], dtype=np.int64)
+    mask[:covered.shape[0], :covered.shape[1]] = covered
+    sums = padded.reshape(rows_out, factor, out_w, factor, -1).sum(axis=(1, 3))
+    return sums, mask.reshape(rows_out, factor, out_w, factor).sum(axis=(1, 3))
