@@ -1,0 +1,127 @@
+"""What a run records about itself: rejected inputs, per-tile decisions, phase timings, the log file.
+
+The worker fills a :class:`RunReport` as it goes and writes it as ``run_report.json`` at the end;
+:func:`run_log_file` attaches ``zemosaic.log`` to the root logger for the duration of a run.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = ["RejectedInput", "TileReport", "RunReport", "run_log_file", "phase_timer"]
+
+log = logging.getLogger("zemosaic_worker")
+
+
+@dataclass(frozen=True)
+class RejectedInput:
+    """An input file the run could not use, and why (one line)."""
+
+    path: str
+    reason: str
+    phase: str
+
+
+@dataclass
+class TileReport:
+    """Everything the run decided about one master tile."""
+
+    tile_id: int
+    path: str | None = None
+    frames_in_group: int = 0
+    frames_used: int = 0
+    frames_failed: list[dict] = field(default_factory=list)
+    alignment_methods: dict[str, int] = field(default_factory=dict)
+    cleanup_enabled: bool = False
+    cleanup_reason: str = ""
+    coverage_used: bool = False
+    coverage_decision: str = ""
+    coverage_stats: dict | None = None
+    thresholds: dict = field(default_factory=dict)
+    alpha_stats: dict | None = None
+    field_fraction_kept: float | None = None
+    quality_crop_rect: list[int] | None = None
+    edge_trim_rect: list[int] | None = None
+    stack: dict = field(default_factory=dict)
+    background: dict = field(default_factory=dict)
+    shape: list[int] | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RunReport:
+    """The whole run: inputs, mode, phases, tiles, mosaic."""
+
+    input_dir: str
+    output_dir: str
+    mode: str
+    config: dict
+    frames_found: int = 0
+    frames_scanned_ok: int = 0
+    rejected_inputs: list[RejectedInput] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+    groups: list[dict] = field(default_factory=list)
+    tiles: list[TileReport] = field(default_factory=list)
+    harmony: dict | None = None
+    mosaic: dict | None = None
+    phase_timings_s: dict[str, float] = field(default_factory=dict)
+
+    def reject(self, path: Path | str, reason: str, phase: str) -> None:
+        """Record a rejected input and log it as one WARNING line naming the file."""
+        self.rejected_inputs.append(RejectedInput(str(path), reason, phase))
+        log.warning("input rejected (%s): %s: %s", phase, path, reason)
+
+    def write(self, path: Path) -> Path:
+        """Write the report as JSON, atomically."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, default=_json_default), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+
+def _json_default(value: Any):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@contextlib.contextmanager
+def run_log_file(path: Path, *, debug: bool = False) -> Iterator[logging.Handler]:
+    """Send every log record of the run to ``path`` while the block runs."""
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setLevel(logging.DEBUG if debug else logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(old_level or logging.WARNING, handler.level))
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+
+
+@contextlib.contextmanager
+def phase_timer(report: RunReport, name: str) -> Iterator[None]:
+    """Time a phase into ``report.phase_timings_s[name]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.phase_timings_s[name] = round(time.perf_counter() - start, 3)

@@ -1,0 +1,231 @@
+"""The ``zemosaic`` command line: ``synth``, ``run`` and ``demo``.
+
+Each subcommand turns its options into plain objects (a :class:`~zemosaic_config.ZeMosaicConfig`,
+a :class:`~synthetic.SynthSpec`) and calls the library; progress events become text progress bars.
+Bad arguments end with one line on stderr and exit code 2; a run with nothing usable exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import zemosaic_config
+from progress import ProgressEvent
+
+__all__ = ["main", "build_parser", "ProgressPrinter"]
+
+_VERSION = "0.1.0"
+EXIT_OK, EXIT_NOTHING_USABLE, EXIT_BAD_ARGS = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user error the CLI reports in one line (exit code 2)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``zemosaic`` console command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_BAD_ARGS
+    try:
+        return args.handler(args)
+    except (CliError, zemosaic_config.ConfigError) as exc:
+        print(f"zemosaic: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_ARGS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(
+        prog="zemosaic",
+        description="Mosaic builder for smart-telescope astrophotography (Seestar, Dwarf...).",
+    )
+    parser.add_argument("--version", action="version", version=f"zemosaic {_VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_synth_command(sub)
+    _add_run_command(sub)
+    _add_demo_command(sub)
+    _add_keys_command(sub)
+    return parser
+
+
+# --- synth ---------------------------------------------------------------------------------------
+def _add_synth_command(sub) -> None:
+    import synthetic
+
+    p = sub.add_parser("synth", help="write a synthetic Seestar-like dataset with ground truth",
+                       description="Write synthetic raw FITS frames (several overlapping panels) and their "
+                                   "ground truth (truth/ folder) into OUT.")
+    p.add_argument("out", type=Path, help="output folder for the frames (created)")
+    synthetic.add_synth_arguments(p)
+    p.set_defaults(handler=_cmd_synth)
+
+
+def _cmd_synth(args) -> int:
+    import synthetic
+
+    spec = synthetic.spec_from_args(args)
+    with ProgressPrinter() as printer:
+        dataset = synthetic.generate_dataset(args.out, spec, progress_callback=printer)
+    print(f"wrote {len(dataset.frame_paths)} frames to {args.out} (truth in {dataset.truth_dir})")
+    return EXIT_OK
+
+
+# --- run -----------------------------------------------------------------------------------------
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, metavar="FILE.json", help="JSON file of configuration keys")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="set one configuration key (repeatable); `zemosaic keys` lists them")
+    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty output folder")
+    p.add_argument("-v", "--verbose", action="store_true", help="print the run's log lines on the terminal")
+
+
+def _add_run_command(sub) -> None:
+    p = sub.add_parser("run", help="build a mosaic from a folder of FITS frames",
+                       description="Scan INPUT, build master tiles, assemble the mosaic into OUT.")
+    p.add_argument("input", type=Path, help="folder of raw FITS frames (never modified)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--mode", choices=("master-tiles", "existing-master-tiles"), default=None,
+                   help="master-tiles (default): stack raw frames; existing-master-tiles: INPUT holds "
+                        "finished master tiles")
+    _add_config_options(p)
+    p.set_defaults(handler=_cmd_run)
+
+
+def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
+    overrides = list(args.overrides)
+    if args.mode == "existing-master-tiles":
+        overrides.append("use_existing_master_tiles_mode=true")
+    elif args.mode == "master-tiles":
+        overrides.append("use_existing_master_tiles_mode=false")
+    return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
+
+
+def _check_output_folder(input_dir: Path, output_dir: Path, overwrite: bool) -> None:
+    if not input_dir.is_dir():
+        raise CliError(f"input folder {input_dir} does not exist")
+    inp, out = input_dir.resolve(), output_dir.resolve()
+    if out == inp or inp in out.parents:
+        raise CliError(f"output folder {output_dir} is inside the input folder: refusing to write there")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise CliError(f"output folder {output_dir} is not empty (use --overwrite)")
+
+
+def _cmd_run(args) -> int:
+    cfg = _resolve_run_config(args)
+    _check_output_folder(args.input, args.output, args.overwrite)
+    return _run_and_summarise(args.input, args.output, cfg, verbose=args.verbose)
+
+
+def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool) -> int:
+    import zemosaic_worker
+
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    start = time.perf_counter()
+    try:
+        with ProgressPrinter() as printer:
+            result = zemosaic_worker.run_mosaic(input_dir, output_dir, cfg, progress_callback=printer)
+    except zemosaic_worker.NothingUsableError as exc:
+        print(f"zemosaic: nothing usable: {exc}", file=sys.stderr)
+        return EXIT_NOTHING_USABLE
+    print(result.summary_text(elapsed_s=time.perf_counter() - start))
+    return EXIT_OK
+
+
+# --- demo ----------------------------------------------------------------------------------------
+def _add_demo_command(sub) -> None:
+    p = sub.add_parser("demo", help="generate a small Alt-Az 2x2 dataset and build its mosaic",
+                       description="Generate the built-in synthetic Alt-Az 2x2 dataset in OUT/input and run the "
+                                   "whole pipeline on it into OUT/output.")
+    p.add_argument("-o", "--output", type=Path, default=Path("zemosaic_demo"), help="demo folder (default: "
+                   "./zemosaic_demo)")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the dataset")
+    _add_config_options(p)
+    p.set_defaults(handler=_cmd_demo)
+
+
+def _cmd_demo(args) -> int:
+    import synthetic
+
+    cfg = zemosaic_config.resolve_config(config_file=args.config, overrides=args.overrides)
+    root = args.output
+    if root.exists() and any(root.iterdir()) and not args.overwrite:
+        raise CliError(f"demo folder {root} is not empty (use --overwrite)")
+    input_dir, output_dir = root / "input", root / "output"
+    spec = _demo_spec(args.seed)
+    print(f"generating the demo dataset in {input_dir} ...")
+    with ProgressPrinter() as printer:
+        synthetic.generate_dataset(input_dir, spec, progress_callback=printer)
+    code = _run_and_summarise(input_dir, output_dir, cfg, verbose=args.verbose)
+    if code == EXIT_OK:
+        print(f"look at {output_dir / 'mosaic_preview.png'} and {output_dir / 'run_report.json'}; "
+              f"the ground truth is in {input_dir / 'truth'}")
+    return code
+
+
+def _demo_spec(seed: int):
+    """The built-in demo: 2x2 Alt-Az panels, small frames, enough of them to show the coverage mask."""
+    import synthetic
+
+    return synthetic.SynthSpec(panels=(2, 2), overlap=0.3, frames_per_panel=10, width=540, height=960,
+                               pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed)
+
+
+# --- keys ----------------------------------------------------------------------------------------
+def _add_keys_command(sub) -> None:
+    p = sub.add_parser("keys", help="list every configuration key with its default and meaning")
+    p.set_defaults(handler=_cmd_keys)
+
+
+def _cmd_keys(args) -> int:
+    for key, default, doc in zemosaic_config.describe_keys():
+        print(f"{key} = {default!r}\n    {doc}")
+    return EXIT_OK
+
+
+# --- progress ------------------------------------------------------------------------------------
+class ProgressPrinter:
+    """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr."""
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self._phase: str | None = None
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def __enter__(self) -> "ProgressPrinter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._finish_line()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.phase != self._phase:
+            self._finish_line()
+            self._phase = event.phase
+        done = min(event.done, event.total) if event.total else event.done
+        filled = int(self.width * event.fraction)
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = f"{event.phase:>9} [{bar}] {done}/{event.total} {event.message[:60]}"
+        if self._tty:
+            self.stream.write("\r" + line.ljust(110))
+        elif event.total and done >= event.total:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _finish_line(self) -> None:
+        if self._tty and self._phase is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._phase = None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
