@@ -369,13 +369,18 @@ def _open_fits(path: Path) -> Iterator[tuple[fits.HDUList, int]]:
         if not _first_header_complete(path):
             raise TruncatedFitsError(f"{path}: truncated FITS file (the header ends without an END card, "
                                      f"file size {file_size} bytes)") from exc
-        raise NotFitsError(f"{path}: unreadable FITS header ({exc})") from exc
+        raise NotFitsError(f"{path}: unreadable FITS header ({_one_line(exc)})") from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
             yield hdul, file_size
     finally:
         hdul.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (astropy/wcslib messages span several)."""
+    return " ".join(str(exc).split())
 
 
 def _first_header_complete(path: Path) -> bool:
@@ -409,7 +414,7 @@ def _iter_hdus(hdul: fits.HDUList, path: Path):
         except IndexError:
             return
         except (OSError, ValueError) as exc:
-            raise TruncatedFitsError(f"{path}: HDU {index} cannot be read, the file looks truncated ({exc})") from exc
+            raise TruncatedFitsError(f"{path}: HDU {index} cannot be read, the file looks truncated ({_one_line(exc)})") from exc
         yield index, hdu
         index += 1
 
@@ -534,24 +539,21 @@ def _bayer_pattern(header: fits.Header, path: Path) -> str | None:
     except (TypeError, ValueError) as exc:
         raise UnsupportedLayoutError(f"{path}: unusable Bayer keywords BAYERPAT={raw!r} "
                                      f"XBAYROFF={header.get('XBAYROFF')!r} YBAYROFF={header.get('YBAYROFF')!r} "
-                                     f"({exc})") from exc
+                                     f"({_one_line(exc)})") from exc
 
 
 def _celestial_wcs(header: fits.Header, layout: str, path: Path) -> WCS:
     """The 2D celestial WCS whose pixel axes are the image's x and y; NoCelestialWcsError when unusable."""
-    image_axes = {1, 2} if layout == "interleaved" else {0, 1}  # 0-based FITS axes holding x and y
+    image_axes = [2, 3] if layout == "interleaved" else [1, 2]  # FITS axes holding x and y
     try:
-        full = WCS(header, relax=True, fix=True)
+        wcs = WCS(header, naxis=image_axes, relax=True, fix=True)
     except (ValueError, KeyError, MemoryError) as exc:
-        raise NoCelestialWcsError(f"{path}: invalid WCS in header ({exc})") from exc
-    if not full.has_celestial:
-        ctypes = [header.get(f"CTYPE{i}") for i in (1, 2)]
-        problem = "no CTYPE1/CTYPE2" if not any(ctypes) else f"non-celestial CTYPE1/2 = {ctypes}"
+        raise NoCelestialWcsError(f"{path}: invalid WCS in header ({_one_line(exc)})") from exc
+    if not wcs.has_celestial:
+        ctypes = [header.get(f"CTYPE{i}") for i in image_axes]
+        names = "/".join(f"CTYPE{i}" for i in image_axes)
+        problem = f"no {names}" if not any(ctypes) else f"non-celestial {names} = {ctypes}"
         raise NoCelestialWcsError(f"{path}: no celestial WCS ({problem})")
-    if {full.wcs.lng, full.wcs.lat} != image_axes:
-        raise NoCelestialWcsError(f"{path}: the celestial WCS axes ({full.wcs.lng + 1}, {full.wcs.lat + 1}) are "
-                                  f"not the image's x and y axes")
-    wcs = full.celestial if full.naxis != 2 else full
     _check_celestial(wcs, _image_shape(header, layout), path)
     return wcs
 
@@ -566,7 +568,7 @@ def _check_celestial(wcs: WCS, shape: tuple[int, int], path: Path) -> None:
     try:
         world = wcs.pixel_to_world_values((width - 1) / 2.0, (height - 1) / 2.0)
     except (ValueError, ArithmeticError) as exc:
-        raise NoCelestialWcsError(f"{path}: WCS cannot map the image centre to the sky ({exc})") from exc
+        raise NoCelestialWcsError(f"{path}: WCS cannot map the image centre to the sky ({_one_line(exc)})") from exc
     if not np.all(np.isfinite(world)):
         raise NoCelestialWcsError(f"{path}: WCS maps the image centre to no sky position")
 
@@ -579,7 +581,7 @@ def _read_pixels(hdu, layout: str, path: Path) -> np.ndarray:
     try:
         raw = hdu.data
     except (OSError, ValueError, TypeError) as exc:
-        raise TruncatedFitsError(f"{path}: cannot read the pixel data ({exc})") from exc
+        raise TruncatedFitsError(f"{path}: cannot read the pixel data ({_one_line(exc)})") from exc
     data = np.asarray(raw, dtype=np.float32)
     if layout == "planes":
         data = np.moveaxis(data, 0, -1)
