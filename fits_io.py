@@ -414,7 +414,8 @@ def _iter_hdus(hdul: fits.HDUList, path: Path):
         except IndexError:
             return
         except (OSError, ValueError) as exc:
-            raise TruncatedFitsError(f"{path}: HDU {index} cannot be read, the file looks truncated ({_one_line(exc)})") from exc
+            raise TruncatedFitsError(f"{path}: HDU {index} cannot be read, the file looks truncated "
+                                     f"({_one_line(exc)})") from exc
         yield index, hdu
         index += 1
 
@@ -568,7 +569,8 @@ def _check_celestial(wcs: WCS, shape: tuple[int, int], path: Path) -> None:
     try:
         world = wcs.pixel_to_world_values((width - 1) / 2.0, (height - 1) / 2.0)
     except (ValueError, ArithmeticError) as exc:
-        raise NoCelestialWcsError(f"{path}: WCS cannot map the image centre to the sky ({_one_line(exc)})") from exc
+        raise NoCelestialWcsError(f"{path}: WCS cannot map the image centre to the sky "
+                                  f"({_one_line(exc)})") from exc
     if not np.all(np.isfinite(world)):
         raise NoCelestialWcsError(f"{path}: WCS maps the image centre to no sky position")
 

@@ -1,0 +1,98 @@
+"""Preview: the stretch (background level, colours kept, NaN-safe) and the PNG (alpha, size cap, orientation)."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from preview import _block_mean, stretch_for_display, write_preview_png
+
+
+def sky_with_star(shape=(120, 160), star_rgb=(3000.0, 2000.0, 1000.0), seed=0):
+    rng = np.random.default_rng(seed)
+    image = rng.normal([100.0, 120.0, 90.0], 5.0, size=shape + (3,)).astype(np.float32)  # sky with a colour cast
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    psf = np.exp(-((yy - 60) ** 2 + (xx - 80) ** 2) / (2 * 2.0 ** 2))
+    image += (psf[..., None] * np.asarray(star_rgb)).astype(np.float32)
+    return image
+
+
+def read_png(path):
+    with Image.open(path) as picture:
+        return picture.mode, np.asarray(picture)
+
+
+def test_stretch_puts_background_at_quarter_grey_and_neutral():
+    out = stretch_for_display(sky_with_star())
+    assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
+    background = np.median(out[:40, :40], axis=(0, 1))
+    np.testing.assert_allclose(background, 0.25, atol=0.02)  # the sky colour cast is removed per channel
+
+
+def test_stretch_keeps_star_colour_ratios():
+    out = stretch_for_display(sky_with_star(star_rgb=(3000.0, 2000.0, 1000.0)))
+    core = out[60, 80]
+    assert core[0] > core[1] > core[2]
+    np.testing.assert_allclose(core[1] / core[0], 2000.0 / 3000.0, rtol=0.05)
+    np.testing.assert_allclose(core[2] / core[0], 1000.0 / 3000.0, rtol=0.1)
+
+
+def test_stretch_is_nan_safe_and_honours_valid():
+    image = sky_with_star()
+    image[:10] = np.nan
+    image[-20:] = 1e6  # a region outside the valid mask must not steer the statistics
+    valid = np.ones(image.shape[:2], bool)
+    valid[-20:] = False
+    out = stretch_for_display(image, valid=valid)
+    assert np.all(out[:10] == 0.0) and np.all(out[-20:] == 0.0)
+    np.testing.assert_allclose(np.median(out[20:50, :40], axis=(0, 1)), 0.25, atol=0.02)
+
+
+@pytest.mark.parametrize("image", [np.full((6, 7), np.nan), np.ones((6, 7)), np.ones((6, 7, 3))])
+def test_stretch_degenerate_inputs_give_black(image):
+    out = stretch_for_display(image)
+    assert out.shape == image.shape and not out.any()
+
+
+def test_png_alpha_follows_the_alpha_map_and_nans(tmp_path):
+    image = sky_with_star()
+    alpha = np.ones(image.shape[:2], np.float32)
+    alpha[:, :30] = 0.0  # uncovered strip on the left
+    alpha[:, 30:60] = 0.2  # weakly covered still counts as covered
+    image[100:, 100:] = np.nan
+    mode, png = read_png(write_preview_png(tmp_path / "p.png", image, alpha=alpha, flip_rows=False))
+    assert mode == "RGBA" and png.shape == image.shape[:2] + (4,)
+    assert np.all(png[:, :30, 3] == 0) and np.all(png[:100, 30:, 3] == 255)
+    assert np.all(png[100:, 100:, 3] == 0)
+    assert png[60, 80, 0] > png[60, 80, 2]  # red star stays red
+
+
+def test_png_is_flipped_like_fits_viewers_by_default(tmp_path):
+    image = np.ones((10, 12), np.float32)
+    alpha = np.zeros((10, 12))
+    alpha[:3] = 1.0  # first FITS rows covered
+    mode, png = read_png(write_preview_png(tmp_path / "g.png", image, alpha=alpha))
+    assert mode == "LA"
+    assert np.all(png[-3:, :, 1] == 255) and np.all(png[:-3, :, 1] == 0)
+
+
+def test_png_size_is_capped_with_nan_aware_block_mean(tmp_path):
+    image = np.ones((300, 1000, 3), np.float32)
+    image[:, :500] = np.nan  # left half has no data
+    path = write_preview_png(tmp_path / "big.png", image, max_size=256)
+    mode, png = read_png(path)
+    assert max(png.shape[:2]) <= 256 and png.shape[:2] == (75, 250)  # factor 4
+    assert np.all(png[:, :125, 3] == 0) and np.all(png[:, 125:, 3] == 255)
+    assert [p.name for p in tmp_path.iterdir()] == ["big.png"]
+
+
+def test_block_mean_ignores_uncovered_pixels():
+    image = np.array([[1.0, 3.0, 10.0], [np.nan, 5.0, 20.0], [7.0, 7.0, 7.0]], np.float32)
+    covered = np.isfinite(image)
+    covered[0, 2] = False
+    means, block_covered = _block_mean(image, covered, 2)
+    np.testing.assert_allclose(means, [[3.0, 20.0], [7.0, 7.0]])
+    assert block_covered.all()
+
+
+def test_png_refuses_mismatched_alpha(tmp_path):
+    with pytest.raises(ValueError, match="alpha"):
+        write_preview_png(tmp_path / "x.png", np.ones((4, 5)), alpha=np.ones((5, 4)))
