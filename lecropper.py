@@ -33,7 +33,7 @@ Fallback path (no coverage, or coverage unusable)
 --------------------------------------------------
 Alignment fills the rotated corners of an Alt-Az frame with a constant (0, or the frame median). The
 artefact region is the union of the border-connected components (each at least ``_MIN_REGION_FRAC`` of the
-image) of: non-finite pixels, flat pixels (3 x 3 range within ``_FLAT_TOL_SIGMA`` of the pixel noise, not
+image) of: non-finite pixels, flat pixels (on a row or column run of 5 values equal within ``_FLAT_TOL_SIGMA`` noise sigmas, not
 brighter than the sky by ``_FILL_MAX_SIGMA`` noise sigmas: saturated star cores are not fill), and dark
 pixels (below ``_DARK_FRAC`` of the sky level, tested only where the sky sits well above zero). That region
 is feathered like the coverage support, then multiplied by a gentle radial margin that only touches the
@@ -70,7 +70,8 @@ MORPH_OPEN_PX_DEFAULT = 3
 _COMPONENT_MIN_FRAC = 0.05  # support components smaller than this fraction of the largest are dropped
 _HOLE_FILL_FRAC = 0.5  # an enclosed hole is filled when its mean coverage >= this * thr
 _STRUCT_OPEN_MAX_PX = 4  # up to this radius the opening uses a structuring element, above it EDTs
-_FLAT_TOL_SIGMA = 1e-3  # 3x3 range below this many noise sigmas counts as a constant fill
+_FLAT_TOL_SIGMA = 1e-3  # a run whose range is below this many noise sigmas is a constant fill
+_FLAT_RUN_PX = 5  # length of the constant runs (row or column) that make a fill
 _FILL_MAX_SIGMA = 5.0  # a flat region brighter than sky + this many sigmas is saturation, not fill
 _DARK_FRAC = 0.5  # fallback: below this fraction of the sky level counts as dark
 _DARK_MIN_SKY_SIGMA = 10.0  # the dark test runs only when sky > this many noise sigmas
@@ -468,7 +469,7 @@ class _SkyStats:
         if diff.size:
             sigma = float(1.4826 * np.median(np.abs(diff - np.median(diff))) / np.sqrt(2.0))
         vals = lum[::4, ::4]
-        flat = _flat_mask(vals, sigma) if vals.shape[0] > 2 and vals.shape[1] > 2 else np.zeros(vals.shape, bool)
+        flat = _flat_mask(vals, sigma)
         vals = vals[np.isfinite(vals) & ~flat]
         sky = float(np.median(vals)) if vals.size else 0.0
         return cls(sky, sigma)
@@ -481,10 +482,20 @@ class _SkyStats:
 
 
 def _flat_mask(lum: np.ndarray, sigma: float) -> np.ndarray:
-    """Pixels whose 3 x 3 neighbourhood is (nearly) constant."""
+    """Pixels lying on a (nearly) constant run of ``_FLAT_RUN_PX`` pixels along a row or a column.
+
+    Runs, not 2-D windows, so that the 1-2 px slivers a small rotation leaves along the edges are found.
+    """
     filled = np.where(np.isfinite(lum), lum, np.float32(0.0)).astype(np.float32, copy=False)
-    spread = ndi.maximum_filter(filled, size=3) - ndi.minimum_filter(filled, size=3)
-    return spread <= _FLAT_TOL_SIGMA * sigma
+    tol = _FLAT_TOL_SIGMA * sigma
+    flat = np.zeros(lum.shape, dtype=bool)
+    for axis in (0, 1):
+        if lum.shape[axis] < _FLAT_RUN_PX:
+            continue
+        spread = (ndi.maximum_filter1d(filled, _FLAT_RUN_PX, axis=axis)
+                  - ndi.minimum_filter1d(filled, _FLAT_RUN_PX, axis=axis))
+        flat |= ndi.minimum_filter1d(spread, _FLAT_RUN_PX, axis=axis) <= tol
+    return flat
 
 
 def _fill_or_invalid(lum: np.ndarray, stats: _SkyStats) -> np.ndarray:
