@@ -347,7 +347,6 @@ def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
 _FITS_MAGIC = b"SIMPLE  ="
 _BLOCK = 2880
 _CARD = 80
-_LAYOUTS = ("mono", "planes", "interleaved", "single_plane")
 
 
 @contextmanager
