@@ -77,7 +77,7 @@ _DARK_FRAC = 0.5  # fallback: below this fraction of the sky level counts as dar
 _DARK_MIN_SKY_SIGMA = 10.0  # the dark test runs only when sky > this many noise sigmas
 _MIN_REGION_FRAC = 1e-4  # border-connected artefact components smaller than this fraction are ignored
 _RADIAL_BAND_PER_MARGIN = 2.0  # radial band width (fraction of half-diagonal) per unit margin fraction
-_LINE_STRIDE = 2  # quality crop: sampling stride along a row / column
+_LINE_STRIDE = 4  # quality crop: sampling stride along a row / column
 
 
 @dataclass(frozen=True, eq=False)
@@ -488,13 +488,21 @@ def _flat_mask(lum: np.ndarray, sigma: float) -> np.ndarray:
     """
     filled = np.where(np.isfinite(lum), lum, np.float32(0.0)).astype(np.float32, copy=False)
     tol = _FLAT_TOL_SIGMA * sigma
-    flat = np.zeros(lum.shape, dtype=bool)
-    for axis in (0, 1):
-        if lum.shape[axis] < _FLAT_RUN_PX:
-            continue
-        spread = (ndi.maximum_filter1d(filled, _FLAT_RUN_PX, axis=axis)
-                  - ndi.minimum_filter1d(filled, _FLAT_RUN_PX, axis=axis))
-        flat |= ndi.minimum_filter1d(spread, _FLAT_RUN_PX, axis=axis) <= tol
+    return _flat_runs(filled, tol) | _flat_runs(filled.T, tol).T
+
+
+def _flat_runs(arr: np.ndarray, tol: float) -> np.ndarray:
+    """Pixels on a run of ``_FLAT_RUN_PX`` values within ``tol`` of their neighbours, along the last axis."""
+    n, run = arr.shape[-1], _FLAT_RUN_PX
+    flat = np.zeros(arr.shape, dtype=bool)
+    if n < run:
+        return flat
+    equal = np.abs(arr[:, 1:] - arr[:, :-1]) <= tol  # pairs (i, i + 1)
+    full = equal[:, : n - run + 1].copy()  # window i .. i + run - 1 has all its pairs equal
+    for k in range(1, run - 1):
+        full &= equal[:, k: n - run + 1 + k]
+    for k in range(run):
+        flat[:, k: n - run + 1 + k] |= full
     return flat
 
 
@@ -557,6 +565,7 @@ def _band_rect(lum, bad_pix, planes, stats: _SkyStats, fracs) -> tuple[int, int,
     """Peel the bad edge rows and columns, twice each, alternating axes; may return an empty rect."""
     y0, x0, (y1, x1) = 0, 0, lum.shape
     for _ in range(2):
+        before = (y0, x0, y1, x1)
         for axis in (1, 0):
             sub = (slice(y0, y1), slice(x0, x1))
             flags = _bad_lines(lum[sub], bad_pix[sub], [p[sub] for p in planes], stats, axis, *fracs)
@@ -567,6 +576,8 @@ def _band_rect(lum, bad_pix, planes, stats: _SkyStats, fracs) -> tuple[int, int,
                 x0, x1 = x0 + start, x1 - end
             if y1 <= y0 or x1 <= x0:
                 return y0, x0, y0, x0
+        if (x0, x1) == (before[1], before[3]):
+            break  # no column peeled: the rows were evaluated on the final columns already
     return y0, x0, y1, x1
 
 
