@@ -33,12 +33,13 @@ Fallback path (no coverage, or coverage unusable)
 --------------------------------------------------
 Alignment fills the rotated corners of an Alt-Az frame with a constant (0, or the frame median). The
 artefact region is the union of the border-connected components (each at least ``_MIN_REGION_FRAC`` of the
-image) of: non-finite pixels, flat pixels (on a row or column run of 5 values equal within ``_FLAT_TOL_SIGMA`` noise sigmas, not
-brighter than the sky by ``_FILL_MAX_SIGMA`` noise sigmas: saturated star cores are not fill), and dark
-pixels (below ``_DARK_FRAC`` of the sky level, tested only where the sky sits well above zero). That region
-is feathered like the coverage support, then multiplied by a gentle radial margin that only touches the
-extreme corners (``alpha`` falls to 0 at the corner pixel over the last ``2 * margin_percent`` % of the
-normalised half-diagonal). Isolated non-finite pixels get ``alpha = 0`` without a feather.
+image) of: non-finite pixels; flat pixels (on a row or column run of ``_FLAT_RUN_PX`` values equal within
+``_FLAT_TOL_SIGMA`` noise sigmas, and not brighter than the sky by ``_FILL_MAX_SIGMA`` sigmas, so saturated
+star cores are not fill); dark pixels (below ``_DARK_FRAC`` of the sky level, tested only where the sky sits
+well above zero, so a mild gradient is not an artefact). That region is feathered like the coverage support,
+then multiplied by a gentle radial margin that only touches the extreme corners (``alpha`` falls to 0 at the
+corner pixels over the last ``2 * margin_percent`` % of the normalised half-diagonal: about 0.5 % of the
+weight of a clean frame at the default 5 %). Isolated non-finite pixels get ``alpha = 0`` without a feather.
 """
 
 from __future__ import annotations

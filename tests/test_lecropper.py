@@ -118,8 +118,9 @@ def test_threshold_arithmetic_and_caller_clamp(caplog):
         blank = lc.compute_alpha_mask(two, coverage=two)  # default abs = 3 > 2 frames, not clamped here
     assert blank.threshold == 3.0 and np.all(blank.alpha == 0.0) and blank.kept_fraction == 0.0
     assert "clamp" in caplog.text
-    n_stacked = 2
-    clamped = lc.compute_alpha_mask(two, coverage=two, min_coverage_abs=min(lc.MIN_COVERAGE_ABS_DEFAULT, n_stacked))
+    n_stacked = 2  # what the worker does: clamp min_coverage_abs to the frames stacked
+    clamp_abs = min(lc.MIN_COVERAGE_ABS_DEFAULT, n_stacked)
+    clamped = lc.compute_alpha_mask(two, coverage=two, min_coverage_abs=clamp_abs)
     assert clamped.threshold == 2.0
     assert np.all(clamped.alpha[two < 2] == 0.0)
     assert clamped.kept_fraction == pytest.approx(np.mean(two >= 2), abs=0.01)
