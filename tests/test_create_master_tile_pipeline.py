@@ -1,0 +1,132 @@
+"""The master-tile hand-offs of the mission: _apply_lecropper_pipeline, coverage re-check, edge trim, WCS crop."""
+import logging
+
+import numpy as np
+import pytest
+from astropy.wcs import WCS
+
+import lecropper
+import zemosaic_worker as worker
+from run_report import TileReport
+from zemosaic_config import resolve_config
+
+
+def _tile_with_ring(h=120, w=160, seed=0):
+    """A sky tile and a coverage map that is 10 inside and 1 on a 12 px border ring."""
+    rng = np.random.default_rng(seed)
+    img = (100.0 + rng.normal(0, 1.0, (h, w, 3))).astype(np.float32)
+    cov = np.full((h, w), 10.0, np.float32)
+    cov[:12, :] = cov[-12:, :] = cov[:, :12] = cov[:, -12:] = 1.0
+    return img, cov
+
+
+def test_two_argument_call_still_works():
+    img, _ = _tile_with_ring()
+    out, alpha = worker._apply_lecropper_pipeline(img, resolve_config())
+    assert alpha.shape == img.shape[:2] and alpha.dtype == np.float32
+    assert 0.0 <= alpha.min() and alpha.max() <= 1.0
+    # a 2-argument call also accepts a plain mapping as configuration
+    out2, alpha2 = worker._apply_lecropper_pipeline(img, {"altaz_cleanup_enabled": "true"})
+    np.testing.assert_array_equal(alpha, alpha2)
+
+
+def test_coverage_drives_alpha_and_no_double_mask():
+    img, cov = _tile_with_ring()
+    out, alpha = worker._apply_lecropper_pipeline(img, resolve_config(), coverage=cov, altaz_min_coverage_abs=3.0,
+                                                  tile_id=7)
+    assert np.all(alpha[cov < 3] == 0.0)
+    assert alpha[60, 80] == pytest.approx(1.0)
+    kept = alpha > 1e-3
+    # data are NOT multiplied by alpha: every kept pixel is the input value exactly
+    np.testing.assert_array_equal(out[kept], img[kept])
+    # nanisation only where alpha ~ 0, and only on a copy
+    assert np.isnan(out[~kept]).all()
+    assert np.isfinite(img).all()
+
+
+def test_masker_without_coverage_kwargs_triggers_the_typeerror_fallback(monkeypatch, caplog):
+    img, cov = _tile_with_ring()
+    calls = []
+    real = lecropper.mask_altaz_artifacts
+
+    def old_masker(full_img, margin_percent=5.0, decay_ratio=0.15, fill_value=0.0, return_mask=False,
+                   hard_threshold=1e-3):
+        calls.append("old")
+        return real(full_img, margin_percent, decay_ratio, fill_value, return_mask, hard_threshold)
+
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", old_masker)
+    with caplog.at_level(logging.INFO):
+        out, alpha = worker._apply_lecropper_pipeline(img, resolve_config(), coverage=cov, tile_id=1)
+    assert calls == ["old"]  # the first call raised TypeError before reaching the body
+    assert "MT_COVERAGE_IGNORED" in caplog.text and "masker_rejects_coverage_kwargs" in caplog.text
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", real)
+    ref_out, ref_alpha = worker._apply_lecropper_pipeline(img, resolve_config())
+    np.testing.assert_array_equal(alpha, ref_alpha)
+
+
+def test_integer_input_is_never_nanised_nor_silently_cast():
+    img, cov = _tile_with_ring()
+    ints = np.clip(img, 0, 65535).astype(np.uint16)
+    out, alpha = worker._apply_lecropper_pipeline(ints, resolve_config(), coverage=cov, altaz_min_coverage_abs=3.0)
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out, ints)
+    assert (alpha == 0).any()
+
+
+def test_cleanup_disabled_returns_input_unchanged():
+    img, cov = _tile_with_ring()
+    out, alpha = worker._apply_lecropper_pipeline(img, resolve_config(overrides=["altaz_cleanup_enabled=false"]),
+                                                  coverage=cov)
+    assert out is img and alpha is None
+
+
+def test_coverage_recheck_refuses_wrong_shape_without_resizing(caplog):
+    img, cov = _tile_with_ring()
+    tr = TileReport(tile_id=3)
+    with caplog.at_level(logging.INFO):
+        got = worker._coverage_ready_for_lecropper(cov[:-1], img, 3, "", tr)
+    assert got is None
+    assert "MT_COVERAGE_IGNORED tile_id=3 reason=shape_mismatch" in caplog.text
+    assert worker._coverage_ready_for_lecropper(np.zeros_like(cov), img, 3, "", TileReport(tile_id=3)) is None
+    bad = cov.copy()
+    bad[0, 0] = np.nan
+    assert worker._coverage_ready_for_lecropper(bad, img, 3, "", TileReport(tile_id=3)) is None
+    assert worker._coverage_ready_for_lecropper(cov, img, 3, "", TileReport(tile_id=3)) is cov
+
+
+def test_edge_trim_peels_invalid_bands_and_never_collapses():
+    alpha = np.ones((100, 80), np.float32)
+    alpha[:10] = 0.0
+    alpha[:, -7:] = 0.0
+    alpha[50, :3] = 0.0  # one row partly empty at the left edge: not enough to peel a column
+    assert worker.edge_trim_rect(alpha, 0.05) == (10, 0, 100, 73)
+    assert worker.edge_trim_rect(np.ones((50, 50)), 0.05) is None
+    # an almost empty alpha never collapses the tile: at most 45 % per axis is removed
+    sparse = np.zeros((100, 100), np.float32)
+    sparse[45:55, 45:55] = 1.0
+    y0, x0, y1, x1 = worker.edge_trim_rect(sparse, 0.05)
+    assert y1 - y0 >= 55 and x1 - x0 >= 55
+    assert worker.edge_trim_rect(np.zeros((100, 100), np.float32), 0.05) is None  # nothing valid: keep all
+
+
+def test_crop_wcs_keeps_the_sky_of_every_pixel():
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval = [83.8, -5.4]
+    wcs.wcs.crpix = [80.5, 60.5]
+    wcs.wcs.cd = np.array([[-6.6e-4, 1e-5], [1e-5, 6.6e-4]])
+    rect = (7, 11, 100, 150)
+    cropped = worker.crop_wcs(wcs, rect)
+    x, y = np.array([0.0, 25.0, 130.0]), np.array([0.0, 40.0, 90.0])
+    ra1, dec1 = wcs.wcs_pix2world(x + rect[1], y + rect[0], 0)
+    ra2, dec2 = cropped.wcs_pix2world(x, y, 0)
+    np.testing.assert_allclose(ra1, ra2, atol=1e-9)
+    np.testing.assert_allclose(dec1, dec2, atol=1e-9)
+
+
+def test_cleanup_auto_follows_the_mount():
+    cfg = resolve_config()
+    assert worker.resolve_cleanup(cfg, ["equatorial", "equatorial"])[0] is False
+    assert worker.resolve_cleanup(cfg, ["altaz", "equatorial"])[0] is True
+    assert worker.resolve_cleanup(cfg, [None])[0] is True
+    assert worker.resolve_cleanup(resolve_config(overrides=["altaz_cleanup_enabled=true"]), ["equatorial"])[0]
