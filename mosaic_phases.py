@@ -54,9 +54,9 @@ def assemble_mosaic_phases(tile_paths: Sequence[Path], output_dir: Path, cfg: Ze
         outputs = mosaic_assembly.write_mosaic_outputs(result, output_dir, write_preview=cfg.write_preview)
         _drop_master_tiles_if_asked(output_dir, cfg, report)
     covered = float((result.weight > 0).mean())
-    report.mosaic = {"path": str(outputs.mosaic_path), "shape": list(result.data.shape),
+    report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
                      "covered_fraction": round(covered, 4), "n_tiles": len(tiles)}
-    return MosaicOutputs(outputs.mosaic_path, getattr(outputs, "preview_path", None), tuple(result.data.shape))
+    return MosaicOutputs(outputs.fits, outputs.preview, tuple(result.data.shape))
 
 
 def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
