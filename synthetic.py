@@ -445,9 +445,7 @@ def make_frame_group(n_frames: int = 8, *, shape: tuple[int, int] = (256, 384), 
     truth = scene.render(ref.wcs, shape, nebula=nebula)
     truth = truth.mean(axis=2) if layout == "mono" else truth
     skies = tuple(p.sky for p in session.plans)
-    sigma = _sky_noise_sigma(skies, spec) if noise else np.zeros((n_frames, 3))
-    sigma = _mono_sigma(skies, spec) if (layout == "mono" and noise) else sigma
-    sigma = np.zeros(n_frames) if (layout == "mono" and not noise) else sigma
+    sigma = _sky_noise_sigma(skies, spec, mono=layout == "mono") * (1.0 if noise else 0.0)
     return FrameGroup(frames=frames, wcs_list=tuple(p.wcs for p in session.plans), truth_sky_ref=truth,
                       ref_index=ref_index, background_models=skies, noise_sigma=sigma,
                       rotations_deg=np.array([p.rotation_deg for p in session.plans]),
@@ -864,23 +862,28 @@ def _bv_to_rgb_ratio(bv: np.ndarray) -> np.ndarray:
 
 def _make_nebula(spec: SynthSpec, shape: tuple[int, int],
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian blobs in global pixels (one larger than a frame) modulated by a few long sine waves."""
+    """Gaussian blobs in global pixels (one larger than a frame) modulated by a few long sine waves.
+
+    Scales follow the frame size (a full Seestar frame gets structures of 4-25 arcmin) with floors in pixels, so
+    that small test frames do not get a nebula sharp enough to bias star centroids.
+    """
     if not spec.nebula:
         return np.zeros((0, 9)), np.zeros((0, 4))
     h, w = shape
     fw, fh = spec.width, spec.height
+    size = float(max(fw, fh))
     palette = np.array([[1.0, 0.3, 0.35], [0.25, 0.85, 0.95], [0.5, 0.65, 1.0], [1.0, 0.6, 0.7]])
     big = [w / 2 + rng.normal(0, 0.1 * fw), h / 2 + rng.normal(0, 0.1 * fh), 0.7 * fh, 0.55 * fw,
            rng.uniform(0, math.pi), 0.45, *palette[0]]
     rows = [big]
     for k in range(3):
-        rows.append([rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h, rng.uniform(0.15, 0.35) * fw,
-                     rng.uniform(0.08, 0.2) * fw, rng.uniform(0, math.pi), rng.uniform(0.4, 1.0),
-                     *palette[1 + k % 3]])
+        rows.append([rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h,
+                     max(24.0, rng.uniform(0.1, 0.2) * size), max(16.0, rng.uniform(0.05, 0.1) * size),
+                     rng.uniform(0, math.pi), rng.uniform(0.4, 1.0), *palette[1 + k % 3]])
     blobs = np.array(rows)
     blobs[:, 5] *= spec.nebula_peak_adu
-    n_waves = 5
-    wavelength = rng.uniform(0.1, 0.3, n_waves) * fw
+    n_waves = 7
+    wavelength = np.maximum(rng.uniform(0.08, 0.3, n_waves) * size, 32.0)
     theta = rng.uniform(0, 2 * math.pi, n_waves)
     weight = rng.uniform(0.5, 1.0, n_waves)
     waves = np.column_stack([2 * math.pi / wavelength * np.cos(theta), 2 * math.pi / wavelength * np.sin(theta),
@@ -1020,13 +1023,10 @@ def _group_frame(scene: SkyScene, plan: _FramePlan, spec: SynthSpec, layout: str
     return np.ascontiguousarray(signal, dtype=np.float32)
 
 
-def _sky_noise_sigma(skies: Sequence[SkyBackground], spec: SynthSpec) -> np.ndarray:
+def _sky_noise_sigma(skies: Sequence[SkyBackground], spec: SynthSpec, *, mono: bool) -> np.ndarray:
+    """Noise of a sky pixel at each frame's mean level, ADU: (n, 3), or (n,) for the channel-mean mono layout."""
     levels = np.array([s.channel_levels for s in skies])
-    return np.sqrt(levels * spec.gain + spec.read_noise_e ** 2) / spec.gain
-
-
-def _mono_sigma(skies: Sequence[SkyBackground], spec: SynthSpec) -> np.ndarray:
-    levels = np.array([s.channel_levels.mean() for s in skies])
+    levels = levels.mean(axis=1) if mono else levels
     return np.sqrt(levels * spec.gain + spec.read_noise_e ** 2) / spec.gain
 
 
@@ -1063,6 +1063,10 @@ def _frame_time(spec: SynthSpec, sequence: int) -> datetime:
     return datetime.fromisoformat(spec.start_time) + timedelta(seconds=sequence * (spec.exposure_s + _OVERHEAD_S))
 
 
+def _mjd(when: datetime) -> float:
+    return 51544.5 + (when - datetime(2000, 1, 1, 12, 0, 0)).total_seconds() / 86400.0
+
+
 def _frame_name(spec: SynthSpec, sequence: int) -> str:
     stamp = _frame_time(spec, sequence).strftime("%Y%m%d-%H%M%S")
     return f"Light_{spec.target}_{spec.exposure_s:.1f}s_IRCUT_{stamp}.fit"
@@ -1073,7 +1077,9 @@ def _frame_header(spec: SynthSpec, plan: _FramePlan) -> fits.Header:
     hdr["OBJECT"] = spec.target
     hdr["INSTRUME"] = ("Seestar S50", "synthetic Seestar-like frame")
     hdr["TELESCOP"] = "Seestar S50"
-    hdr["DATE-OBS"] = (_frame_time(spec, plan.sequence).isoformat(timespec="milliseconds"), "start of exposure")
+    start = _frame_time(spec, plan.sequence)
+    hdr["DATE-OBS"] = (start.isoformat(timespec="milliseconds"), "start of exposure (UTC)")
+    hdr["MJD-OBS"] = (round(_mjd(start), 8), "start of exposure")
     hdr["EXPTIME"] = (spec.exposure_s, "seconds")
     hdr["EXPOSURE"] = (spec.exposure_s, "seconds")
     hdr["FILTER"] = "IRCUT"
