@@ -65,6 +65,7 @@ _WINDOW_SIGMA = 1.5    # px, Gaussian weight of the windowed centroid
 _MAX_STARS = 800       # brightest stars kept per frame for the least-squares refinement
 _MATCH_RADIUS = 1.5    # px, pairing radius of the refinement
 _MAX_SCALE_DEVIATION = 0.05  # frames of one instrument: |scale - 1| above this is a wrong match
+_MIN_PAIRS = 4         # star pairs needed to trust a similarity (4 unknowns, 2 equations per pair)
 _FFT_PEAK_SIGMA = 1.0  # px, width of the Gaussian the phase-correlation peak is shaped into
 _BACKGROUND_BOX = 64   # px, mesh size of the local sky background
 
@@ -451,6 +452,8 @@ class _Group:
         except (self.aa.MaxIterError, ValueError, TypeError) as exc:
             return f"astroalign found no transform ({type(exc).__name__}: {exc})"
         transform, n_matched = _refine(stars, self.ref_stars, np.asarray(rough.params))
+        if n_matched < _MIN_PAIRS:
+            return f"too few matched stars ({n_matched} < {_MIN_PAIRS})"
         if abs(transform.scale - 1.0) > _MAX_SCALE_DEVIATION:
             return f"astroalign transform rejected (scale {transform.scale:.4f})"
         return transform, n_matched
@@ -527,9 +530,13 @@ def _finite_plane(plane: np.ndarray) -> np.ndarray:
 
 def _luminance(image: np.ndarray) -> np.ndarray:
     """NaN-free 2D detection plane: the frame itself (mono) or the mean of its channels."""
-    if image.ndim == 2:
-        return _finite_plane(image)
-    return _finite_plane(image.mean(axis=2, dtype=np.float32))
+    if image.ndim == 2 or image.shape[2] == 1:
+        return _finite_plane(image.reshape(image.shape[:2]))
+    lum = image[:, :, 0] + image[:, :, 1]
+    for c in range(2, image.shape[2]):
+        lum += image[:, :, c]
+    lum *= np.float32(1.0 / image.shape[2])
+    return _finite_plane(lum)
 
 
 def _robust_sky(image: np.ndarray) -> np.ndarray:
@@ -781,74 +788,107 @@ def _channel_axis(fp_shape: tuple[int, ...], image_shape: tuple[int, ...]) -> in
 
 def _warp(image: np.ndarray, transform: SimilarityTransform, want_valid: bool
           ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Lanczos-3 resampling of all channels onto the reference grid, plus the valid mask if asked."""
+    """Lanczos-3 resampling of all channels onto the reference grid, plus the valid mask if asked.
+
+    Colour frames are resampled 4 channels at a time from a zero-padded copy, so that the kernel's
+    innermost loop is one 4-wide vector operation per tap.
+    """
     fill = _robust_sky(image)
     src = image if np.isfinite(image).all() else _fill_non_finite(image, fill)
-    src3 = np.ascontiguousarray(src.reshape(src.shape[0], src.shape[1], -1))
     inverse = np.linalg.inv(transform.matrix)[:2].copy()
-    out = np.empty_like(src3)
-    valid = np.empty(src3.shape[:2] if want_valid else (1, 1), dtype=np.bool_)
-    _lanczos3_kernel(src3, inverse, fill.astype(np.float32), out, valid, want_valid)
-    return out.reshape(image.shape), (valid if want_valid else None)
+    valid = np.empty(image.shape[:2] if want_valid else (1, 1), dtype=np.bool_)
+    out = np.empty(image.shape, dtype=np.float32)
+    if image.ndim == 2:
+        _lanczos3_plane(src, inverse, float(fill[0]), out, valid, want_valid, _LANCZOS3_LUT)
+        return out, (valid if want_valid else None)
+    for c0 in range(0, image.shape[2], 4):
+        c1 = min(c0 + 4, image.shape[2])
+        src4 = np.zeros(image.shape[:2] + (4,), dtype=np.float32)
+        src4[:, :, : c1 - c0] = src[:, :, c0:c1]
+        fill4 = np.zeros(4, dtype=np.float32)
+        fill4[: c1 - c0] = fill[c0:c1]
+        _lanczos3_rgbx(src4, inverse, fill4, out[:, :, c0:c1], valid, want_valid and c0 == 0, _LANCZOS3_LUT)
+    return out, (valid if want_valid else None)
 
 
-_SIN_J3 = tuple(math.sin(math.pi * j / 3.0) for j in range(-2, 4))
-_COS_J3 = tuple(math.cos(math.pi * j / 3.0) for j in range(-2, 4))
+_LUT_STEPS = 1024  # sub-pixel phases of the weight table: position quantised to 1/2048 px at worst
+
+
+def _lanczos3_table(steps: int = _LUT_STEPS) -> np.ndarray:
+    """(steps + 1, 6) float32 normalised Lanczos-3 weights of taps -2..3 for offsets k / steps."""
+    frac = np.arange(steps + 1) / steps
+    t = frac[:, None] - np.arange(-2, 4)[None, :]          # distance from each tap to the sample
+    weights = np.sinc(t) * np.sinc(t / 3.0)
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+_LANCZOS3_LUT = _lanczos3_table()
 
 
 @njit(cache=True, inline="always")
-def _lanczos3_weights(frac, w):
-    """Normalised Lanczos-3 weights of the 6 taps at offsets -2..3 from floor(position)."""
-    if frac < 1e-9:
-        for k in range(6):
-            w[k] = 0.0
-        w[2] = 1.0
-        return
-    s1 = math.sin(math.pi * frac)
-    s3 = math.sin(math.pi * frac / 3.0)
-    c3 = math.cos(math.pi * frac / 3.0)
-    total = 0.0
-    for k in range(6):
-        t = frac - (k - 2)                   # distance from tap k - 2 to the sample position
-        sign = 1.0 if k % 2 == 0 else -1.0   # sin(pi t) = (-1)^(k-2) sin(pi frac)
-        st3 = s3 * _COS_J3[k] - c3 * _SIN_J3[k]  # sin(pi t / 3)
-        w[k] = sign * s1 * st3 / (t * t)     # the constant 3 / pi^2 cancels in the normalisation
-        total += w[k]
-    for k in range(6):
-        w[k] /= total
+def _source_position(inverse, x, y, h, w, steps):
+    """Source position of output pixel (x, y): (inside, ix, iy, qx, qy) with q the table phase."""
+    xs = inverse[0, 0] * x + inverse[0, 1] * y + inverse[0, 2]
+    ys = inverse[1, 0] * x + inverse[1, 1] * y + inverse[1, 2]
+    inside = xs >= -_TOL and xs <= w - 1 + _TOL and ys >= -_TOL and ys <= h - 1 + _TOL
+    ix = int(math.floor(xs))
+    iy = int(math.floor(ys))
+    return inside, ix, iy, int((xs - ix) * steps + 0.5), int((ys - iy) * steps + 0.5)
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _lanczos3_kernel(src, inverse, fill, out, valid, want_valid):  # pragma: no cover - compiled
-    h, w, nch = src.shape
-    ho, wo = out.shape[0], out.shape[1]
-    for y in prange(ho):
-        wx = np.empty(6)
-        wy = np.empty(6)
-        cols = np.empty(6, dtype=np.int64)
-        rows = np.empty(6, dtype=np.int64)
-        for x in range(wo):
-            xs = inverse[0, 0] * x + inverse[0, 1] * y + inverse[0, 2]
-            ys = inverse[1, 0] * x + inverse[1, 1] * y + inverse[1, 2]
-            inside = xs >= -_TOL and xs <= w - 1 + _TOL and ys >= -_TOL and ys <= h - 1 + _TOL
+def _lanczos3_rgbx(src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
+    """src H x W x 4 float32 -> out H x W x n (n <= 4) with edge-clamped taps."""
+    h, w = src.shape[0], src.shape[1]
+    nout = out.shape[2]
+    steps = lut.shape[0] - 1
+    for y in prange(out.shape[0]):
+        line = np.empty(4, dtype=np.float32)
+        acc = np.empty(4, dtype=np.float32)
+        for x in range(out.shape[1]):
+            inside, ix, iy, qx, qy = _source_position(inverse, x, y, h, w, steps)
             if want_valid:
                 valid[y, x] = inside
             if not inside:
-                for c in range(nch):
+                for c in range(nout):
                     out[y, x, c] = fill[c]
                 continue
-            ix = int(math.floor(xs))
-            iy = int(math.floor(ys))
-            _lanczos3_weights(xs - ix, wx)
-            _lanczos3_weights(ys - iy, wy)
-            for k in range(6):
-                cols[k] = min(max(ix + k - 2, 0), w - 1)
-                rows[k] = min(max(iy + k - 2, 0), h - 1)
-            for c in range(nch):
-                acc = 0.0
-                for j in range(6):
-                    line = 0.0
-                    for i in range(6):
-                        line += wx[i] * src[rows[j], cols[i], c]
-                    acc += wy[j] * line
-                out[y, x, c] = acc
+            for c in range(4):
+                acc[c] = 0.0
+            for j in range(6):
+                row = min(max(iy + j - 2, 0), h - 1)
+                for c in range(4):
+                    line[c] = 0.0
+                for i in range(6):
+                    col = min(max(ix + i - 2, 0), w - 1)
+                    wx = lut[qx, i]
+                    for c in range(4):
+                        line[c] += wx * src[row, col, c]
+                wy = lut[qy, j]
+                for c in range(4):
+                    acc[c] += wy * line[c]
+            for c in range(nout):
+                out[y, x, c] = acc[c]
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _lanczos3_plane(src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
+    """Single-plane twin of :func:`_lanczos3_rgbx`."""
+    h, w = src.shape
+    steps = lut.shape[0] - 1
+    for y in prange(out.shape[0]):
+        for x in range(out.shape[1]):
+            inside, ix, iy, qx, qy = _source_position(inverse, x, y, h, w, steps)
+            if want_valid:
+                valid[y, x] = inside
+            if not inside:
+                out[y, x] = fill
+                continue
+            acc = np.float32(0.0)
+            for j in range(6):
+                row = min(max(iy + j - 2, 0), h - 1)
+                line = np.float32(0.0)
+                for i in range(6):
+                    line += lut[qx, i] * src[row, min(max(ix + i - 2, 0), w - 1)]
+                acc += lut[qy, j] * line
+            out[y, x] = acc
