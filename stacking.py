@@ -32,7 +32,8 @@ Rejection (per pixel and channel, over the valid samples only)
     - ``linear_fit_clip``: fit a least-squares line to the kept sorted values against their rank,
       the rank being expressed as its expected normal score (Blom: ``Phi^-1((r + 0.625) / (k + 0.25))``
       for rank ``r`` of ``k``), so that well-behaved samples lie on a straight line whose slope is their
-      sigma; trim from the low end while a value lies more than ``sigma_clip_low`` x slope below the
+      sigma. The line is fitted on the central values (10 % of ``k``, at least one, left out at each
+      end once ``k >= 5``) so that the outliers under test do not pull it; trim from the low end while a value lies more than ``sigma_clip_low`` x slope below the
       line and from the high end while it lies more than ``sigma_clip_high`` x slope above it. (Against
       the raw rank, the sorted normal sample is S-shaped and its extremes would be clipped for nothing.)
 
@@ -656,20 +657,37 @@ def _fit_weights(frames, masks, normalizers, options: StackOptions):
 
 
 def _noise_sigma(frame, mask, normalizer, options: StackOptions) -> np.ndarray:
-    """Robust noise per channel: MAD of adjacent-pixel differences on sampled, normalised rows."""
+    """Robust noise per channel from adjacent-pixel differences on sampled, normalised rows.
+
+    A first MAD estimate flags bright pixels (stars: more than 2.5 sigma above their row's median);
+    the final estimate is the MAD of the differences between pixels that are neither bright nor
+    missing, so star edges do not inflate the noise.
+    """
     height = frame.shape[0]
     count = max(1, min(height, int(options.tuning["noise_rows"])))
-    diffs = []
-    for r in np.unique(np.linspace(0, height - 1, count).astype(int)):
-        row = normalizer.apply(_as_hwc(frame[r:r + 1]), int(r))[0]
-        ok = np.isfinite(row).all(axis=-1)
-        if mask is not None:
-            ok &= np.asarray(mask[r], dtype=bool)
-        pair = ok[1:] & ok[:-1]
-        diffs.append((row[1:] - row[:-1])[pair])
-    d = np.concatenate(diffs).astype(np.float64)
+    picks = np.unique(np.linspace(0, height - 1, count).astype(int))
+    rows = np.stack([normalizer.apply(_as_hwc(frame[r:r + 1]), int(r))[0] for r in picks])
+    ok = np.isfinite(rows).all(axis=-1)
+    if mask is not None:
+        ok &= np.asarray(mask[picks], dtype=bool)
+    rows = rows.astype(np.float64)
+    pair = ok[:, 1:] & ok[:, :-1]
+    diffs = rows[:, 1:] - rows[:, :-1]
+    sigma = _diff_sigma(diffs[pair])
+    if not np.isfinite(sigma).all():
+        return sigma
+    some = ok.any(axis=1)  # rows with valid pixels (an all-NaN row has no median)
+    level = np.full((rows.shape[0], 1, rows.shape[2]), np.inf)
+    level[some] = np.nanmedian(np.where(ok[some][..., None], rows[some], np.nan), axis=1, keepdims=True)
+    dim = (rows <= level + 2.5 * sigma).all(axis=-1) & ok
+    pair = dim[:, 1:] & dim[:, :-1]
+    return _diff_sigma(diffs[pair]) if pair.sum() >= 16 else sigma
+
+
+def _diff_sigma(d: np.ndarray) -> np.ndarray:
+    """Noise sigma per channel from ``(N, C)`` adjacent-pixel differences (NaN if fewer than 16)."""
     if d.shape[0] < 16:
-        return np.full(_n_channels(frame), np.nan)
+        return np.full(d.shape[-1], np.nan)
     mad = np.median(np.abs(d - np.median(d, axis=0)), axis=0)
     return _MAD_TO_SIGMA * mad / math.sqrt(2.0)
 
@@ -812,19 +830,27 @@ def _nb_winsor_sigma(s, a, b, centre, lim_lo, lim_hi, z_lo, z_hi, factor):
 
 
 @njit(cache=True)
+def _nb_central(k):
+    """Values left out of the line fit at each end: 10 % of ``k`` (at least 1, none below 5 values)."""
+    t = max(1, int(0.1 * k))
+    return t if k - 2 * t >= 3 else 0
+
+
+@njit(cache=True)
 def _nb_linear_trim(s, a, b, k_lo, k_hi, scores):
     """One trimming round of linear_fit_clip on ``s[a:b]`` against the normal scores of the ranks."""
     k = b - a
+    t = _nb_central(k)
     mean_x = 0.0
     mean_v = 0.0
-    for j in range(a, b):
+    for j in range(a + t, b - t):
         mean_x += scores[k, j - a]
         mean_v += s[j]
-    mean_x /= k
-    mean_v /= k
+    mean_x /= k - 2 * t
+    mean_v /= k - 2 * t
     sxx = 0.0
     sxv = 0.0
-    for j in range(a, b):
+    for j in range(a + t, b - t):
         dx = scores[k, j - a] - mean_x
         sxx += dx * dx
         sxv += dx * (s[j] - mean_v)

@@ -228,12 +228,15 @@ def _linear_trim(xp, s, a, b, pos, inside, k_lo, k_hi):
     k = b - a
     table = xp.asarray(stacking.normal_scores(n), dtype=xp.float32)
     x = table[k[None], xp.clip(pos - a[None], 0, n - 1)]  # (n, P, C) normal score of each rank
-    kf = xp.maximum(k, 1).astype(xp.float32)
-    mean_x = xp.where(inside, x, 0).sum(axis=0) / kf
-    mean_v = xp.where(inside, s, 0).sum(axis=0) / kf
-    dx = xp.where(inside, x - mean_x[None], 0)
+    t = xp.maximum(1, (0.1 * k).astype(k.dtype))  # ends left out of the fit, as in the CPU kernel
+    t = xp.where(k - 2 * t >= 3, t, 0)
+    central = (pos >= (a + t)[None]) & (pos < (b - t)[None])
+    kf = xp.maximum(k - 2 * t, 1).astype(xp.float32)
+    mean_x = xp.where(central, x, 0).sum(axis=0) / kf
+    mean_v = xp.where(central, s, 0).sum(axis=0) / kf
+    dx = xp.where(central, x - mean_x[None], 0)
     sxx = (dx * dx).sum(axis=0)
-    sxv = (dx * xp.where(inside, s - mean_v[None], 0)).sum(axis=0)
+    sxv = (dx * xp.where(central, s - mean_v[None], 0)).sum(axis=0)
     slope = xp.where(sxx > 0, sxv / xp.where(sxx > 0, sxx, 1), 0)
     resid = s - (mean_v[None] + slope[None] * (x - mean_x[None]))
     bad_low = (inside & (resid < -k_lo * slope[None])) | (pos < a[None])
