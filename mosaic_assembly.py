@@ -34,8 +34,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS, Sip
 from astropy.wcs.utils import pixel_to_pixel, proj_plane_pixel_scales
-from reproject import reproject_adaptive, reproject_interp
-from reproject.mosaicking import find_optimal_celestial_wcs
+from numba import njit, prange
 from scipy import ndimage
 
 import fits_io
@@ -64,7 +63,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
-_METHODS = ("interp", "adaptive")
+_METHODS = ("interp", "adaptive", "reproject_interp")
 _TILE_WEIGHTS = ("frames", "none")
 _KEEP_ALPHA = 0.5
 
@@ -293,6 +292,8 @@ def compute_global_grid(tiles: Sequence[TileInput]) -> GlobalGrid:
     if not tiles:
         raise ValueError("compute_global_grid: no tiles")
     scale_deg = float(np.median([_pixel_scale_deg(t.wcs) for t in tiles]))
+    from reproject.mosaicking import find_optimal_celestial_wcs  # on demand: reproject pulls in dask
+
     inputs = [(tuple(t.shape), t.wcs) for t in tiles]
     wcs, shape = find_optimal_celestial_wcs(inputs, projection="TAN", resolution=scale_deg * u.deg,
                                             auto_rotate=False)
@@ -385,11 +386,16 @@ def assemble_mosaic(
     grid : GlobalGrid
     corrections : sequence of background.TileCorrection, optional
         One per tile (same order), from :func:`background.solve_tile_harmony`; None for no correction.
-    method : {"interp", "adaptive"}
-        ``"interp"`` (default): ``reproject_interp``, bilinear.  The tiles and the grid share the same pixel scale,
-        so there is no downsampling to anti-alias; bilinear keeps star centroids (< 0.1 px) and flux (the
-        interpolation weights sum to 1) and is several times faster.  ``"adaptive"``: ``reproject_adaptive``
-        (anti-aliased, Jacobian-aware), for tiles whose scale differs a lot from the grid's; slower.
+    method : {"interp", "adaptive", "reproject_interp"}
+        ``"interp"`` (default): bilinear interpolation, the same maths as ``reproject_interp(order="bilinear")``
+        (the tests check they agree to 1e-5), done by a numba kernel that resamples all channels and the weight in
+        one pass; the tile pixel of each mosaic pixel is computed exactly by astropy on nodes every 32 px (or fewer,
+        until bilinear interpolation of these positions is within 0.01 px) and interpolated in between, as SWarp
+        does.  That is 3-4x faster than ``reproject_interp``, whose time goes into per-pixel WCS transforms.
+        The tiles and the grid share the same pixel scale, so there is no downsampling to anti-alias; bilinear
+        keeps star centroids (< 0.1 px) and flux (the interpolation weights sum to 1).
+        ``"adaptive"``: ``reproject_adaptive`` (anti-aliased, Jacobian-aware), for tiles whose scale differs a lot
+        from the grid's; several times slower.  ``"reproject_interp"``: reproject's own bilinear (reference).
     tile_weight : {"frames", "none"}
         Per-tile factor of the weight: ``n_frames`` (inverse-variance-like for tiles of equal exposures) or 1.
     memmap_dir : str or os.PathLike, optional
@@ -662,20 +668,93 @@ def _read_tile(tile: TileInput):
 
 
 def _reproject_planes(planes: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, window, method: str) -> np.ndarray:
-    """Reproject ``(P, H, W)`` planes onto the grid window -> ``(P, h, w)`` float32, 0 outside the tile."""
+    """Reproject ``(H, W, P)`` planes onto the grid window -> ``(h, w, P)`` float32, 0 outside the tile."""
+    if method == "interp":
+        node_x, node_y, step = _pixel_map(grid.wcs, tile_wcs, window)
+        out = np.empty((window[1] - window[0], window[3] - window[2], planes.shape[2]), dtype=np.float32)
+        _bilinear_kernel(np.ascontiguousarray(planes, dtype=np.float32), node_x, node_y, float(step), out)
+        return out
+    from reproject import reproject_adaptive, reproject_interp  # imported on demand: reproject pulls in dask
+
     y0, y1, x0, x1 = window
     out_wcs = _window_wcs(grid.wcs, window)
-    shape_out = (planes.shape[0], y1 - y0, x1 - x0)
-    if method == "interp":
-        out = np.empty(shape_out, dtype=np.float32)
-        reproject_interp((planes, tile_wcs), out_wcs, shape_out=shape_out, order="bilinear",
-                         roundtrip_coords=False, output_array=out, return_footprint=False)
+    chw = np.ascontiguousarray(np.moveaxis(planes, 2, 0))
+    shape_out = (chw.shape[0], y1 - y0, x1 - x0)
+    if method == "reproject_interp":
+        out = reproject_interp((chw, tile_wcs), out_wcs, shape_out=shape_out, order="bilinear",
+                               roundtrip_coords=False, return_footprint=False)
     else:
-        out = reproject_adaptive((planes, tile_wcs), out_wcs, shape_out=shape_out, conserve_flux=False,
+        out = reproject_adaptive((chw, tile_wcs), out_wcs, shape_out=shape_out, conserve_flux=False,
                                  kernel="gaussian", boundary_mode="strict", return_footprint=False)
-        out = np.asarray(out, dtype=np.float32)
+    out = np.ascontiguousarray(np.moveaxis(np.asarray(out, dtype=np.float32), 0, 2))
     np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return out
+
+
+def _pixel_map(grid_wcs: WCS, tile_wcs: WCS, window, step: int = 32, tolerance_px: float = 0.01):
+    """Tile pixel coordinates of the window's pixels, exact (astropy) on nodes every ``step`` px, to be bilinearly
+    interpolated in between.  The interpolation error is checked at the cell centres (where it is largest) and the
+    step halved until it is below ``tolerance_px`` (step 1 = exact everywhere).  Returns ``(node_x, node_y, step)``,
+    node arrays of shape ``(ny, nx)`` with ``ny, nx >= 2``."""
+    y0, y1, x0, x1 = window
+    while True:
+        nx = max(2, -(-(x1 - x0 - 1) // step) + 1)
+        ny = max(2, -(-(y1 - y0 - 1) // step) + 1)
+        gx, gy = np.meshgrid(x0 + step * np.arange(nx, dtype=np.float64), y0 + step * np.arange(ny, dtype=np.float64))
+        node_x, node_y = pixel_to_pixel(grid_wcs, tile_wcs, gx, gy)
+        if step == 1:
+            return node_x, node_y, step
+        cx, cy = pixel_to_pixel(grid_wcs, tile_wcs, gx[:-1, :-1] + step / 2, gy[:-1, :-1] + step / 2)
+        est_x = 0.25 * (node_x[:-1, :-1] + node_x[1:, :-1] + node_x[:-1, 1:] + node_x[1:, 1:])
+        est_y = 0.25 * (node_y[:-1, :-1] + node_y[1:, :-1] + node_y[:-1, 1:] + node_y[1:, 1:])
+        err = np.hypot(est_x - cx, est_y - cy)
+        err = err[np.isfinite(err)]
+        if err.size == 0 or err.max() <= tolerance_px:
+            return node_x, node_y, step
+        step //= 2
+
+
+@njit(parallel=True, cache=True)
+def _bilinear_kernel(src, node_x, node_y, step, out):  # pragma: no cover - compiled
+    """Bilinear resampling of all planes of ``src (H, W, P)`` into ``out (h, w, P)``; the source position of each
+    output pixel is interpolated from the node maps.  Source pixels outside the image count as 0 (premultiplied
+    planes: zero weight), so positions up to one pixel beyond the edge get a partial weight, never a bias."""
+    h_src, w_src, n_planes = src.shape
+    h_out, w_out = out.shape[0], out.shape[1]
+    ny, nx = node_x.shape
+    inv = 1.0 / step
+    for r in prange(h_out):
+        gy = r * inv
+        iy = min(int(gy), ny - 2)
+        ty = gy - iy
+        for c in range(w_out):
+            gx = c * inv
+            ix = min(int(gx), nx - 2)
+            tx = gx - ix
+            sx = (1 - ty) * ((1 - tx) * node_x[iy, ix] + tx * node_x[iy, ix + 1]) + \
+                ty * ((1 - tx) * node_x[iy + 1, ix] + tx * node_x[iy + 1, ix + 1])
+            sy = (1 - ty) * ((1 - tx) * node_y[iy, ix] + tx * node_y[iy, ix + 1]) + \
+                ty * ((1 - tx) * node_y[iy + 1, ix] + tx * node_y[iy + 1, ix + 1])
+            for k in range(n_planes):
+                out[r, c, k] = 0.0
+            if not (sx > -1.0 and sx < w_src and sy > -1.0 and sy < h_src):  # also False for NaN
+                continue
+            xa = int(np.floor(sx))
+            ya = int(np.floor(sy))
+            fx = sx - xa
+            fy = sy - ya
+            for dy in range(2):
+                yy = ya + dy
+                if yy < 0 or yy >= h_src:
+                    continue
+                wy = fy if dy == 1 else 1.0 - fy
+                for dx in range(2):
+                    xx = xa + dx
+                    if xx < 0 or xx >= w_src:
+                        continue
+                    wgt = wy * (fx if dx == 1 else 1.0 - fx)
+                    for k in range(n_planes):
+                        out[r, c, k] += wgt * src[yy, xx, k]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -740,25 +819,24 @@ def _coadd_tile(tile, grid, sum_wv, sum_w, correction, method, tile_weight, cloc
     if window is None:
         log.warning("%s: tile lies outside the global grid, skipped", tile.path)
         return False
-    planes = np.empty((values.shape[2] + 1,) + values.shape[:2], dtype=np.float32)
-    np.multiply(np.moveaxis(values, 2, 0), weight, out=planes[:-1])
-    np.nan_to_num(planes[:-1], copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    planes[-1] = weight
+    planes = np.empty(values.shape[:2] + (values.shape[2] + 1,), dtype=np.float32)
+    np.multiply(values, weight[..., None], out=planes[..., :-1])
+    np.nan_to_num(planes[..., :-1], copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    planes[..., -1] = weight
     del values, alpha, weight
     t1 = time.perf_counter()
     out = _reproject_planes(planes, tile_wcs, grid, window, method)
     del planes
     t2 = time.perf_counter()
-    w_out = out[-1]
+    w_out = out[..., -1]
     empty = w_out < 1e-6 * factor  # interpolation round-off around weight-0 areas
     w_out[empty] = 0.0
-    wv = out[:-1]
-    wv[:, empty] = 0.0
+    wv = out[..., :-1]
+    wv[empty] = 0.0
     if correction is not None:
         wv = _apply_correction(wv, w_out, correction, window)
     y0, y1, x0, x1 = window
-    for c in range(wv.shape[0]):
-        sum_wv[y0:y1, x0:x1, c] += wv[c]
+    sum_wv[y0:y1, x0:x1] += wv
     sum_w[y0:y1, x0:x1] += w_out
     t3 = time.perf_counter()
     clock["read"] += t1 - t0
@@ -768,16 +846,14 @@ def _coadd_tile(tile, grid, sum_wv, sum_w, correction, method, tile_weight, cloc
 
 
 def _apply_correction(wv: np.ndarray, w_out: np.ndarray, correction, window) -> np.ndarray:
-    """Corrected ``w * v`` planes ``(C, h, w)``: ``v = wv / w`` is corrected at global pixel coordinates."""
+    """Corrected ``w * v`` ``(h, w, C)``: ``v = wv / w`` is corrected at global pixel coordinates."""
     y0, y1, x0, x1 = window
     covered = w_out > 0
-    safe_w = np.where(covered, w_out, 1.0)
-    values = np.moveaxis(wv / safe_w, 0, -1)
+    values = wv / np.where(covered, w_out, 1.0)[..., None]
     xs = np.arange(x0, x1, dtype=np.float64)[None, :]
     ys = np.arange(y0, y1, dtype=np.float64)[:, None]
     corrected = np.asarray(correction.apply(values, xs, ys), dtype=np.float32)
-    corrected = np.moveaxis(corrected, -1, 0) * np.where(covered, w_out, 0.0)
-    return corrected
+    return corrected * w_out[..., None]
 
 
 def _normalise(sum_wv: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
@@ -825,10 +901,10 @@ def _decimated_view(tile: TileInput, small_grid: GlobalGrid, factor: int):
     if window is None:
         return None
     valid = full.astype(np.float32)
-    planes = np.concatenate([np.moveaxis(mean * valid[..., None], 2, 0), valid[None]], axis=0)
+    planes = np.concatenate([mean * valid[..., None], valid[..., None]], axis=2)
     out = _reproject_planes(planes, small_wcs, small_grid, window, "interp")
-    ok = out[-1] > 0.999
-    vals = np.moveaxis(out[:-1] / np.where(ok, out[-1], 1.0), 0, -1)
+    ok = out[..., -1] > 0.999
+    vals = out[..., :-1] / np.where(ok, out[..., -1], 1.0)[..., None]
     vals[~ok] = 0.0
     return _DecimatedView(window, np.ascontiguousarray(vals, dtype=np.float32), ok)
 
@@ -886,7 +962,7 @@ def _kept_window(tile: TileInput, grid: GlobalGrid, margin: int):
     window = _footprint_window(tile_wcs, kept.shape, grid, margin=margin)
     if window is None:
         return None, None
-    out = _reproject_planes(kept[None], tile_wcs, grid, window, "interp")[0]
+    out = _reproject_planes(kept[..., None], tile_wcs, grid, window, "interp")[..., 0]
     return window, out > _KEEP_ALPHA
 
 
