@@ -137,8 +137,14 @@ class BackgroundMatch:
         v = _normalise(np.arange(row0, row1, dtype=np.float64), self.bounds[0], self.bounds[1])
         u = _normalise(np.arange(width, dtype=np.float64), self.bounds[2], self.bounds[3])
         powers = np.arange(self.order + 1)
-        surf = np.einsum("rj,cji,wi->rwc", v[:, None] ** powers, _coeff_matrix(self.coeffs, self.order),
-                         u[:, None] ** powers, optimize=True).astype(np.float32)
+        # (order+1, W, C): the column polynomial multiplying each power of v (Horner over the rows)
+        by_power = np.einsum("cji,wi->jwc", _coeff_matrix(self.coeffs, self.order),
+                             u[:, None] ** powers).astype(np.float32)
+        v32 = v.astype(np.float32)[:, None, None]
+        surf = np.broadcast_to(by_power[self.order], (v.size,) + by_power.shape[1:]).copy()
+        for j in range(self.order - 1, -1, -1):
+            surf *= v32
+            surf += by_power[j]
         return surf[..., 0] if len(self.shape) == 2 else surf
 
     def apply(self, chunk: np.ndarray, row0: int) -> np.ndarray:
@@ -160,12 +166,9 @@ class BackgroundMatch:
         chunk = np.asarray(chunk)
         if chunk.shape[1:] != tuple(self.shape[1:]):
             raise ValueError(f"chunk shape {chunk.shape} does not match frame shape {self.shape}")
-        gain = self.gain.astype(np.float32)
-        if len(self.shape) == 2:
-            gain = gain[0]
-        out = chunk.astype(np.float32, copy=True)
-        out -= self.surface(row0, row0 + chunk.shape[0])
-        out /= gain
+        inv_gain = (1.0 / self.gain).astype(np.float32)
+        out = np.subtract(chunk, self.surface(row0, row0 + chunk.shape[0]), dtype=np.float32)
+        out *= inv_gain[0] if len(self.shape) == 2 else inv_gain
         return out
 
     def as_dict(self) -> dict:
