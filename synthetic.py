@@ -182,9 +182,12 @@ class SkyBackground:
         a = math.radians(self.angle_deg)
         xs = (np.arange(w, dtype=np.float64) - self.centre_xy[0]) * math.cos(a) / self.scale_px
         ys = (np.arange(h, dtype=np.float64) - self.centre_xy[1]) * math.sin(a) / self.scale_px
-        ramp = (ys[:, None] + xs[None, :])[..., None]
-        out = self.channel_levels * (1.0 + np.asarray(self.gradient) * ramp)
-        return out.astype(np.float32)
+        ramp = (ys[:, None] + xs[None, :]).astype(np.float32)
+        out = np.empty((h, w, 3), dtype=np.float32)
+        for c in range(3):
+            level = self.channel_levels[c]
+            out[..., c] = np.float32(level) + np.float32(level * self.gradient[c]) * ramp
+        return out
 
     def to_dict(self) -> dict:
         """JSON-ready parameters."""

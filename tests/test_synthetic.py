@@ -372,3 +372,16 @@ def test_spec_validation_names_the_field():
         SynthSpec(mount="fork")
     with pytest.raises(synthetic.SynthSpecError, match="defects"):
         SynthSpec(defects=("dust",))
+
+
+def test_colour_frames_without_bayer_are_three_planes(tmp_path):
+    spec = SynthSpec(panels=(1, 1), frames_per_panel=2, width=48, height=64, bayer=False, noise=False,
+                     panel_order="sequential", defects=("hot_pixels",))
+    ds = synthetic.generate_dataset(tmp_path, spec)
+    hdr = fits.getheader(ds.frame_paths[1])
+    assert "BAYERPAT" not in hdr and hdr["NAXIS"] == 3 and hdr["NAXIS3"] == 3
+    data = fits.getdata(ds.frame_paths[1]).astype(np.float64)
+    expected = np.moveaxis(_expected_signal(ds, ds.frames[1]), -1, 0) + spec.pedestal_adu
+    ok = np.ones((64, 48), bool)
+    ok[ds.hot_pixels[:, 0], ds.hot_pixels[:, 1]] = False
+    assert np.abs(data - expected)[:, ok].max() <= 0.5 + 1e-3
