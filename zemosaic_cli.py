@@ -35,9 +35,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_ARGS
     try:
         return args.handler(args)
-    except (CliError, zemosaic_config.ConfigError) as exc:
+    except (CliError, zemosaic_config.ConfigError, _spec_error()) as exc:
         print(f"zemosaic: error: {exc}", file=sys.stderr)
         return EXIT_BAD_ARGS
+
+
+def _spec_error() -> type[Exception]:
+    import synthetic
+
+    return synthetic.SynthSpecError
 
 
 def build_parser() -> argparse.ArgumentParser:
