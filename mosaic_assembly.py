@@ -14,6 +14,13 @@ compositing), so the interpolated value at a pixel is ``interp(w v) / interp(w)`
 border, NaN) never leak into their neighbours through the interpolation kernel, and a constant tile of alpha 0.5
 still reads as its constant.
 
+Resampling.  The default (``method="interp"``) is bilinear interpolation by a numba kernel that resamples every
+channel and the weight in one pass; the tile position of each mosaic pixel comes from astropy's exact WCS transform on
+a coarse grid of nodes, bilinearly interpolated in between with a checked error below 0.01 px (the approach SWarp
+takes).  It matches ``reproject_interp`` to 1e-5 and is several times faster; ``reproject_adaptive`` is available for
+tiles whose pixel scale differs from the grid's.  reproject is imported only where it is used (the global grid, the
+reproject methods), because it pulls in dask.
+
 Tile indices.  Everywhere below (overlaps, corrections, seam steps) a tile is designated by its index in the
 ``tiles`` list, which is also its ``tile_id`` when the list comes from :func:`discover_master_tiles`.
 """

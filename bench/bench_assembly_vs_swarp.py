@@ -77,7 +77,8 @@ def main(argv=None) -> int:
     rows = [("ours (interp, bilinear)", ours)]
     kernels = ["BILINEAR"] if args.quick else ["BILINEAR", "LANCZOS3"]
     for kernel in kernels:
-        rows.append((f"SWarp {kernel} x3 channels", _run_swarp(swarp, swarp_in, grid, work / f"swarp_{kernel}", kernel)))
+        run = _run_swarp(swarp, swarp_in, grid, work / f"swarp_{kernel}", kernel)
+        rows.append((f"SWarp {kernel} x3 channels", run))
     _report(rows, work, kernels)
     return 0
 
