@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 import numpy as np
-from scipy.ndimage import binary_dilation, label
+from scipy.ndimage import binary_dilation, convolve, label
 
 __all__ = [
     "BackgroundMatch",
@@ -47,10 +47,11 @@ MAX_ORDER = 3
 _CLIP_SIGMA = 3.0            # residual clip of the robust fits (in robust sigmas)
 _STAR_CLIP_SIGMA = 3.0       # samples this far above their block median are treated as stars
 _MAX_ITER = 10               # clip-and-refit iterations
+_MIN_GRID_SAMPLES = 64      # the sample step is reduced so that the short side keeps this many samples
 _MIN_BLOCK_FILL = 0.5        # fraction of a block's samples that must be valid for the block to count
 _MIN_BLOCKS_PER_TERM = 3     # blocks needed per fitted parameter before the order is lowered
-_GAIN_PRIOR_WIDTH = 0.1      # 1-sigma width of the prior that pulls a poorly constrained gain toward 1
-_MIN_STRUCTURE_FRACTION = 0.25  # reference structure (beyond noise) needed to fit a gain at all
+_GAIN_PRIOR_WIDTH = 0.03     # 1-sigma width of the prior that pulls a poorly constrained gain toward 1
+_MIN_STRUCTURE_CORR = 0.3   # correlation of reference blocks with their neighbours needed to fit a gain
 _GAIN_RANGE = (0.2, 5.0)     # a fitted gain outside this range is refused (gain 1 is used)
 _FLAT_CLIP_HIGH = 2.0        # flattening: cells this far above the sky surface are not sky
 _FLAT_CLIP_LOW = 4.0         # flattening: cells this far below it are outliers (dust, defects)
@@ -58,9 +59,6 @@ _HARMONY_CLIP_SIGMA = 3.5    # harmony: residual clip (per overlap, in robust si
 _HARMONY_LOG_GAIN_PRIOR = float(np.log(1.5))  # harmony: mild prior width on log gains
 _HARMONY_MIN_CORR = 0.9      # harmony: overlaps whose structure correlates less give no gain information
 _MAD_TO_SIGMA = 1.4826
-# n * var(median of n Gaussian samples) / var(one sample), n = 0..16 (pi/2 beyond; measured by simulation)
-_MEDIAN_VAR_TIMES_N = (1.0, 1.0, 1.0, 1.35, 1.19, 1.43, 1.28, 1.48, 1.35, 1.5, 1.38, 1.5, 1.41, 1.52, 1.43,
-                       1.53, 1.45)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,7 +577,6 @@ class _Blocks:
     """Star-clipped block medians of k images on the same blocks."""
 
     values: np.ndarray     # (k, n, C) block medians
-    noise_var: np.ndarray  # (k, n, C) variance of each block median (from the block's spread)
     rows: np.ndarray       # (n,) mean row of the samples used, pixels
     cols: np.ndarray       # (n,) mean column
     bounds: tuple          # (row_min, row_max, col_min, col_max) of the samples used
@@ -588,7 +585,11 @@ class _Blocks:
 
 
 def _blocks_from_grid(images: list, valid: np.ndarray | None, step: int) -> _Blocks | None:
-    """Decimate the images by ``step`` and summarise them in blocks of up to 4 x 4 samples."""
+    """Decimate the images by ``step`` and summarise them in blocks of up to 4 x 4 samples.
+
+    The step is reduced on small images so that the short side keeps ``_MIN_GRID_SAMPLES`` samples.
+    """
+    step = max(1, min(step, min(images[0].shape[:2]) // _MIN_GRID_SAMPLES))
     dec = [_as_hwc(np.asarray(img[::step, ::step], dtype=np.float32)) for img in images]
     mask = np.ones(dec[0].shape[:2], dtype=bool) if valid is None else np.asarray(valid[::step, ::step], bool)
     rows = np.arange(dec[0].shape[0], dtype=np.float64) * step
@@ -623,12 +624,10 @@ def _block_medians(images: list, valid: np.ndarray, rows: np.ndarray, cols: np.n
     cells[:, star] = np.nan
     used = finite & ~star
     med = _nan_median(cells)
-    count = used.sum(axis=1)
-    noise_var = _sample_sigma(cells)[:, None, :] ** 2 * _median_variance_factor(count)[None, :, None]
     rr = np.where(used, rr, np.nan)
     cc = np.where(used, cc, np.nan)
     bounds = (float(np.nanmin(rr)), float(np.nanmax(rr)), float(np.nanmin(cc)), float(np.nanmax(cc)))
-    return _Blocks(values=med.astype(np.float64), noise_var=noise_var, rows=np.nanmean(rr, axis=1),
+    return _Blocks(values=med.astype(np.float64), rows=np.nanmean(rr, axis=1),
                    cols=np.nanmean(cc, axis=1), bounds=bounds, grid=grid, grid_shape=grid_shape)
 
 
@@ -645,7 +644,7 @@ def _to_blocks(stack: np.ndarray, block: int) -> np.ndarray:
 
 
 def _sample_sigma(cells: np.ndarray) -> np.ndarray:
-    """(k, C) noise sigma of one sample, from differences of neighbouring samples in the blocks.
+    """(k, C) noise sigma of one sample (for the star clip), from neighbouring samples in the blocks.
 
     Neighbours are one sample apart, so smooth sky structure cancels in the difference; the blocks'
     star-clipped samples are NaN and drop out. Blocks of one sample fall back on the block spread.
@@ -660,14 +659,6 @@ def _sample_sigma(cells: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         sigma = scale * np.nanmedian(diff, axis=1) if np.isfinite(diff).any() else None
     return np.zeros((cells.shape[0], cells.shape[3])) if sigma is None else np.nan_to_num(sigma)
-
-
-def _median_variance_factor(count: np.ndarray) -> np.ndarray:
-    """Variance of the median of ``count`` Gaussian samples, in units of one sample's variance."""
-    n = np.maximum(count, 1)
-    small = np.asarray(_MEDIAN_VAR_TIMES_N)
-    factor = np.where(n < small.size, small[np.minimum(n, small.size - 1)], np.pi / 2.0)
-    return factor / n
 
 
 def _nan_median(a: np.ndarray) -> np.ndarray:
@@ -766,7 +757,7 @@ def _fit_match(blocks: _Blocks, shape: tuple, order: int, reason: str | None) ->
     notes = []
     for c in range(n_ch):
         f, r = blocks.values[0, :, c], blocks.values[1, :, c]
-        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, blocks.noise_var[1, :, c], basis)
+        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, basis, blocks)
         kept.append(n_kept)
         if note:
             notes.append(f"channel {c}: {note}")
@@ -776,13 +767,13 @@ def _fit_match(blocks: _Blocks, shape: tuple, order: int, reason: str | None) ->
                            n_samples=int(min(kept)), reason=reason)
 
 
-def _fit_channel(f: np.ndarray, r: np.ndarray, var_r: np.ndarray,
-                 basis: np.ndarray) -> tuple[float, np.ndarray, int, str | None]:
+def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray,
+                 blocks: _Blocks) -> tuple[float, np.ndarray, int, str | None]:
     """Robust fit of one channel: returns gain, surface coefficients, samples kept, note."""
     keep = np.ones(f.size, dtype=bool)
     gain, note, coef = 1.0, None, np.zeros(basis.shape[1])
     for _ in range(_MAX_ITER):
-        gain, note = _estimate_gain(f[keep], r[keep], var_r[keep], basis[keep])
+        gain, note = _estimate_gain(f, r, basis, keep, blocks)
         coef = np.linalg.lstsq(basis[keep], f[keep] - gain * r[keep], rcond=None)[0]
         res = f - gain * r - basis @ coef
         sigma = _robust_sigma(res[keep])
@@ -793,32 +784,53 @@ def _fit_channel(f: np.ndarray, r: np.ndarray, var_r: np.ndarray,
     return gain, coef, int(keep.sum()), note
 
 
-def _estimate_gain(f: np.ndarray, r: np.ndarray, var_r: np.ndarray,
-                   basis: np.ndarray) -> tuple[float, str | None]:
-    """Gain from the reference structure the polynomial cannot explain, noise-corrected and shrunk.
+def _estimate_gain(f: np.ndarray, r: np.ndarray, basis: np.ndarray, keep: np.ndarray,
+                   blocks: _Blocks) -> tuple[float, str | None]:
+    """Gain from the smooth reference structure the polynomial cannot explain (nebulae).
 
-    With the polynomial projected out (Frisch-Waugh), ``g = <r_p, f_p> / (<r_p, r_p> - noise)``, where
-    ``noise`` is the expected contribution of the reference's block-median noise (which would
-    otherwise bias ``g`` toward 0). The estimate is then shrunk toward 1 by a Gaussian prior of width
-    ``_GAIN_PRIOR_WIDTH`` according to its standard error.
+    A plain regression of ``f`` on ``r`` is biased toward 0 by the reference's own noise (errors in
+    variables) and, in dense star fields, by block medians that rise with the seeing (faint star
+    light spread over more pixels). Both vary from block to block independently, while nebulosity
+    is smooth; so the estimator uses as instrument ``z`` the mean of each block's neighbours in the
+    reference: ``g = <z, f> / <z, r>`` after projecting the polynomial out (Frisch-Waugh). The gain
+    is refused (1) when ``z`` barely correlates with ``r`` (no smooth structure beyond the
+    polynomial), else shrunk toward 1 by a Gaussian prior of width ``_GAIN_PRIOR_WIDTH`` according
+    to its standard error.
     """
-    n, p = basis.shape
-    if n <= p + 1:
+    z = _neighbour_mean(blocks, r, keep)
+    ok = keep & np.isfinite(z)
+    n, p = int(ok.sum()), basis.shape[1]
+    if n <= p + 2:
         return 1.0, None
-    proj = basis @ np.linalg.lstsq(basis, np.stack([f, r], axis=1), rcond=None)[0]
-    fp, rp = f - proj[:, 0], r - proj[:, 1]
-    srr = float(rp @ rp)
-    denom = srr - float(np.mean(var_r)) * (n - p)
-    if srr <= 0 or denom <= _MIN_STRUCTURE_FRACTION * srr:
+    data = np.stack([f[ok], r[ok], z[ok]], axis=1)
+    resid = data - basis[ok] @ np.linalg.lstsq(basis[ok], data, rcond=None)[0]
+    f_p, r_p, z_p = resid.T
+    cross = float(z_p @ r_p)
+    if cross <= _MIN_STRUCTURE_CORR * np.sqrt(float(z_p @ z_p) * float(r_p @ r_p)):
         return 1.0, None
-    g_hat = float(rp @ fp) / denom
-    resid = fp - g_hat * rp
-    se = np.sqrt(float(resid @ resid) / (n - p - 1) * srr) / denom
+    g_hat = float(z_p @ f_p) / cross
+    e = f_p - g_hat * r_p
+    se = np.sqrt(float(z_p @ z_p) * float(e @ e) / (n - p - 1)) / cross
     w_data, w_prior = 1.0 / max(se, 1e-12) ** 2, 1.0 / _GAIN_PRIOR_WIDTH ** 2
     gain = (g_hat * w_data + w_prior) / (w_data + w_prior)
     if not _GAIN_RANGE[0] <= gain <= _GAIN_RANGE[1]:
         return 1.0, f"fitted gain {gain:.3g} refused, gain fixed to 1"
     return gain, None
+
+
+def _neighbour_mean(blocks: _Blocks, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Mean of the kept 8-neighbours of each block (NaN where it has none)."""
+    total = np.zeros(blocks.grid_shape)
+    count = np.zeros(blocks.grid_shape)
+    total[blocks.grid[keep, 0], blocks.grid[keep, 1]] = values[keep]
+    count[blocks.grid[keep, 0], blocks.grid[keep, 1]] = 1.0
+    ring = np.ones((3, 3))
+    ring[1, 1] = 0.0
+    total = convolve(total, ring, mode="constant")
+    count = convolve(count, ring, mode="constant")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    return mean[blocks.grid[:, 0], blocks.grid[:, 1]]
 
 
 def _robust_sigma(x: np.ndarray) -> float:

@@ -114,9 +114,9 @@ def _model_error(scene, model, mask=None):
 
 def test_match_recovers_gain_and_linear_gradient_rgb():
     scene = _ref_and_frame(frame_terms=LINEAR)
-    model = bg.fit_background_match(scene["frame"], scene["ref"], order=1, sample_step=4)  # small frame
+    model = bg.fit_background_match(scene["frame"], scene["ref"], order=1)
     assert model.order == 1 and model.reason is None
-    np.testing.assert_allclose(model.gain, scene["gain"], rtol=0.01)
+    np.testing.assert_allclose(model.gain, scene["gain"], rtol=0.02)
     rms_ratio, surf_rms = _match_errors(scene, model)
     assert np.all(rms_ratio < 1.05), rms_ratio          # matched frame is the reference within the noise
     assert np.all(surf_rms < 0.3 * NOISE), surf_rms      # the fitted surface is the true difference
@@ -260,13 +260,13 @@ def _plane_slope(img2d, mask):
     return np.hypot(coef[1], coef[2])
 
 
-@pytest.mark.parametrize("terms, order", [(LINEAR, 1), (LINEAR, 2), (QUADRATIC, 2)])
+@pytest.mark.parametrize("terms, order", [(LINEAR, 1), (LINEAR, 2), (QUADRATIC, 2), (CUBIC, 3)])
 def test_flattening_removes_gradient_keeps_nebula(terms, order):
     shape = (240, 320)
     truth, nebula, star_free = _truth_scene(shape, wide_nebula=False)
     gradient = 3.0 * _poly_background(shape, (0.0, 0.0, 0.0), terms)   # ~150 ADU across the frame
     ref = _observe(truth, 1.0, gradient, seed=3)
-    model = bg.fit_reference_flattening(ref, order=order, sample_step=4)   # small frame: denser grid
+    model = bg.fit_reference_flattening(ref, order=order)
     assert np.all(model.gain == 1.0) and model.order == order
     surf = model.surface(0, shape[0])
     left = gradient - surf                                  # what remains of the gradient (+ constant)
