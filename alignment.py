@@ -67,6 +67,7 @@ _MATCH_RADIUS = 1.5    # px, pairing radius of the refinement
 _MAX_SCALE_DEVIATION = 0.05  # frames of one instrument: |scale - 1| above this is a wrong match
 _MIN_PAIRS = 4         # star pairs needed to trust a similarity (4 unknowns, 2 equations per pair)
 _FFT_PEAK_SIGMA = 1.0  # px, width of the Gaussian the phase-correlation peak is shaped into
+_FFT_MAX_QUADRANT_SPREAD = 0.5  # px, largest disagreement between quadrant shifts and the global one
 _BACKGROUND_BOX = 64   # px, mesh size of the local sky background
 
 
@@ -395,7 +396,7 @@ class _Group:
         self.ref = reference
         self.sigma, self.min_area, self.opts = float(detection_sigma), int(min_area), opts
         self.aa = _load_astroalign()
-        self._lum = self._stars = self._spectrum = None
+        self._lum = self._stars = self._spectrum = self._quadrants = None
 
     @property
     def ref_lum(self) -> np.ndarray:
@@ -461,20 +462,59 @@ class _Group:
     def _fft_align(self, image: np.ndarray, lum: np.ndarray, why: str, propagate_mask: bool) -> AlignedFrame:
         shift = _correlate_spectra(self.ref_spectrum, _fft_spectrum(lum), lum.shape)
         rect = fft_overlap_rect(image.shape, shift.dy, shift.dx)
-        if self.opts.debug:
-            frac = _rect_area(rect) / float(lum.size)
-            logger.debug("FFT fallback: dy=%.3f dx=%.3f confidence=%.1f overlap_rect=%s overlap_frac=%.3f",
-                         shift.dy, shift.dx, shift.confidence, rect, frac)
         thr = float(self.opts.fft_min_confidence)
-        if shift.confidence < thr or _rect_area(rect) == 0:
-            reason = (f"{why}; FFT fallback rejected (confidence {shift.confidence:.1f} < {thr:g}"
-                      if shift.confidence < thr else f"{why}; FFT fallback rejected (no overlap")
-            return AlignedFrame(None, None, "failed", reason=reason + ")", fft_confidence=shift.confidence)
+        spread = self._quadrant_spread(lum, shift) if shift.confidence >= thr else None
+        if self.opts.debug:
+            logger.debug("FFT fallback: dy=%.3f dx=%.3f confidence=%.1f quadrant_spread=%s overlap_rect=%s "
+                         "overlap_frac=%.3f", shift.dy, shift.dx, shift.confidence, spread, rect,
+                         _rect_area(rect) / float(lum.size))
+        problem = _fft_problem(shift, rect, spread, thr)
+        if problem is not None:
+            return AlignedFrame(None, None, "failed", reason=f"{why}; FFT fallback rejected ({problem})",
+                                fft_confidence=shift.confidence)
         transform = SimilarityTransform.translation(shift.dx, shift.dy)
         aligned, _ = _warp(image, transform, False)
         valid = _rect_mask(image.shape[:2], rect) if propagate_mask else None
         return AlignedFrame(aligned, valid, "fft", reason=why, transform=transform,
                             fft_confidence=shift.confidence)
+
+    def _quadrant_spread(self, lum: np.ndarray, shift: FftShift) -> float | None:
+        """Largest distance (px) between the shift of a confident quadrant and the global shift.
+
+        A rotated frame has no single translation: its quadrants move differently (0.1 deg already
+        parts them by ~1 px on a Seestar frame) while the global peak can still look confident.
+        None when fewer than 2 quadrants correlate confidently (nothing to compare).
+        """
+        if self._quadrants is None:
+            self._quadrants = [(sl, _fft_spectrum(self.ref_lum[sl])) for sl in _quadrant_slices(lum.shape)]
+        offsets = []
+        for sl, spectrum in self._quadrants:
+            plane = lum[sl]
+            q = _correlate_spectra(spectrum, _fft_spectrum(plane), plane.shape)
+            if q.confidence >= self.opts.fft_min_confidence:
+                offsets.append(math.hypot(q.dy - shift.dy, q.dx - shift.dx))
+        return max(offsets) if len(offsets) >= 2 else None
+
+
+def _fft_problem(shift: FftShift, rect: tuple[int, int, int, int], spread: float | None, thr: float
+                 ) -> str | None:
+    """Why an FFT shift must not be used, or None when it can."""
+    if shift.confidence < thr:
+        return f"confidence {shift.confidence:.1f} < {thr:g}"
+    if _rect_area(rect) == 0:
+        return "no overlap"
+    if spread is not None and spread > _FFT_MAX_QUADRANT_SPREAD:
+        return f"not a translation: quadrant shifts differ by up to {spread:.2f} px (rotation?)"
+    return None
+
+
+def _quadrant_slices(shape: tuple[int, int]) -> list[tuple[slice, slice]]:
+    h, w = shape
+    if min(h, w) < 128:
+        return []
+    ys = (slice(0, h // 2), slice(h // 2, h))
+    xs = (slice(0, w // 2), slice(w // 2, w))
+    return [(sy, sx) for sy in ys for sx in xs]
 
 
 def _reference_image(frame: Any) -> np.ndarray:
@@ -564,12 +604,12 @@ def _background(plane: np.ndarray, box: int = _BACKGROUND_BOX) -> np.ndarray:
     """Smooth sky background: median per ~box x box cell, 3x3 median-filtered, bilinear upsampling."""
     h, w = plane.shape
     ny, nx = max(1, round(h / box)), max(1, round(w / box))
-    sub = plane[::2, ::2]                       # every 4th pixel is plenty for a median
+    sub = plane[::4, ::4]                       # 256 samples per 64 px cell: plenty for a median
     by, bx = sub.shape[0] // ny, sub.shape[1] // nx
     cells = sub[: ny * by, : nx * bx].reshape(ny, by, nx, bx).transpose(0, 2, 1, 3).reshape(ny, nx, -1)
     mesh = np.median(cells, axis=-1).astype(np.float32)
     mesh = ndimage.median_filter(mesh, size=3, mode="nearest")
-    return (_interp_matrix(h, ny, 2 * by) @ mesh) @ _interp_matrix(w, nx, 2 * bx).T
+    return (_interp_matrix(h, ny, 4 * by) @ mesh) @ _interp_matrix(w, nx, 4 * bx).T
 
 
 def _interp_matrix(n: int, cells: int, size: int) -> np.ndarray:
@@ -605,10 +645,9 @@ def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int) -> n
         return np.empty((0, 2))
     thr = detection_sigma * noise
     r = _STAMP_R
-    ys, xs = np.nonzero(resid[r:-r, r:-r] > thr)
-    ys, xs = ys + r, xs + r
-    keep = _is_peak(resid, ys, xs) & (_box_count(resid, ys, xs, thr, 2) >= min_area)
-    ys, xs = ys[keep], xs[keep]
+    peaks = np.zeros(resid.shape, dtype=np.bool_)
+    _peak_map(resid, np.float32(thr), int(min_area), r, peaks)
+    ys, xs = np.nonzero(peaks)
     off = np.arange(-r, r + 1)
     stamps = resid[ys[:, None, None] + off[None, :, None], xs[:, None, None] + off[None, None, :]]
     order = np.argsort(-stamps.sum(axis=(1, 2)), kind="stable")[:_MAX_STARS]
@@ -616,23 +655,31 @@ def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int) -> n
     return np.column_stack([xs[order] + cx, ys[order] + cy])[ok]
 
 
-def _is_peak(resid: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Local maxima of the 3x3 neighbourhood; ties go to the first pixel in raster order."""
-    v = resid[ys, xs]
-    keep = np.ones(v.shape, dtype=bool)
-    for oy in (-1, 0, 1):
-        for ox in (-1, 0, 1):
-            if oy == 0 and ox == 0:
+@njit(parallel=True, cache=True)
+def _peak_map(resid, thr, min_area, border, peaks):  # pragma: no cover - compiled
+    """Mark local maxima above ``thr`` (3x3; ties go to the first pixel in raster order) that have at
+    least ``min_area`` pixels above ``thr`` in their 5x5 box, ``border`` px or more from the edges."""
+    h, w = resid.shape
+    for y in prange(border, h - border):
+        for x in range(border, w - border):
+            v = resid[y, x]
+            if v <= thr:
                 continue
-            nb = resid[ys + oy, xs + ox]
-            keep &= (v > nb) if (oy, ox) < (0, 0) else (v >= nb)
-    return keep
-
-
-def _box_count(resid: np.ndarray, ys: np.ndarray, xs: np.ndarray, thr: float, half: int) -> np.ndarray:
-    off = np.arange(-half, half + 1)
-    box = resid[ys[:, None, None] + off[None, :, None], xs[:, None, None] + off[None, None, :]]
-    return (box > thr).sum(axis=(1, 2))
+            peak = True
+            for oy in range(-1, 2):
+                for ox in range(-1, 2):
+                    nb = resid[y + oy, x + ox]
+                    before = oy < 0 or (oy == 0 and ox < 0)
+                    if (before and v <= nb) or (not before and v < nb):
+                        peak = False
+            if not peak:
+                continue
+            count = 0
+            for oy in range(-2, 3):
+                for ox in range(-2, 3):
+                    if resid[y + oy, x + ox] > thr:
+                        count += 1
+            peaks[y, x] = count >= min_area
 
 
 def _window_centroids(stamps: np.ndarray, iterations: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

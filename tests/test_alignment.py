@@ -235,6 +235,13 @@ def test_astroalign_unavailable_uses_fft_for_translations(monkeypatch, rgb):
     _assert_matches_truth(res, clean)
 
 
+def test_fft_fallback_refuses_a_rotated_frame(monkeypatch):
+    monkeypatch.setattr(alignment, "_load_astroalign", lambda: None)
+    (_, res), _ = _group(SimilarityTransform(3.0, 1.0, 4.0, -2.0))
+    assert res.method == "failed" and "not a translation" in res.reason
+    assert res.fft_confidence >= alignment.DEFAULT_FFT_MIN_CONFIDENCE   # a confident peak, yet wrong
+
+
 def test_astroalign_failure_falls_back_to_fft(monkeypatch):
     class MaxIterError(RuntimeError):
         pass
