@@ -113,8 +113,8 @@ TUNING_DEFAULTS: dict[str, Any] = {
     "flatten_reference": False,  # also remove the reference's own smooth surface
     "flatten_order": 2,  # polynomial order of that surface
     "sample_step": 8,  # decimation of the normalisation fit grid (pixels)
-    "noise_rows": 64,  # rows sampled per frame for the noise estimate
-    "linear_fit_iterations": 5,  # clipping rounds of the linear_fit regression
+    "noise_rows": 32,  # rows sampled per frame for the noise estimate
+    "linear_fit_iterations": 4,  # clipping rounds of the linear_fit regression
     "rejection_max_iterations": 10,  # trimming rounds of the rejection
 }
 
@@ -289,8 +289,9 @@ def run_stack(frames, valid_masks, options: StackOptions, backend, progress_call
     ref = int(options.tuning["reference_index"])
     if not 0 <= ref < n:
         raise ValueError(f"reference_index {ref} out of range for {n} frames")
-    normalizers = _fit_normalizers(frames, masks, ref, options)
-    weights, sigmas = _fit_weights(frames, masks, normalizers, options)
+    raw_noise = _RawNoise(frames, masks, options)
+    normalizers = _fit_normalizers(frames, masks, ref, options, raw_noise)
+    weights, sigmas = _fit_weights(frames, masks, normalizers, options, raw_noise)
     t_fit = time.perf_counter() - t_start
     chunk_rows = _chunk_rows(n, shape, options, backend)
     logger.debug("stack: %d frames %s, backend=%s, chunk_rows=%d, norm=%s, rej=%s",
@@ -454,7 +455,20 @@ class _BackgroundNorm:
         return record
 
 
-def _fit_normalizers(frames, masks, ref: int, options: StackOptions) -> list:
+class _RawNoise:
+    """Noise sigma per frame and channel of the raw frames, measured once, on first use."""
+
+    def __init__(self, frames, masks, options: StackOptions):
+        self._frames, self._masks, self._options = frames, masks, options
+        self._cache: dict = {}
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if i not in self._cache:
+            self._cache[i] = _noise_sigma(self._frames[i], self._masks[i], None, self._options)
+        return self._cache[i]
+
+
+def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: _RawNoise) -> list:
     method = options.normalize_method
     channels = _n_channels(frames[0])
     identity = _LinearNorm(method, (1.0,) * channels, (0.0,) * channels)
@@ -464,7 +478,6 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions) -> list:
         return _fit_background(frames, masks, ref, options)
     step = int(options.tuning["sample_step"])
     ref_grid, ref_ok = _grid_sample(frames[ref], masks[ref], step)
-    ref_noise = _noise_sigma(frames[ref], masks[ref], identity, options) if method == "linear_fit" else None
     result = []
     for i, frame in enumerate(frames):
         if i == ref:
@@ -473,8 +486,7 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions) -> list:
         grid, ok = _grid_sample(frame, masks[i], step)
         both = ok & ref_ok
         if method == "linear_fit":
-            noise = _noise_sigma(frame, masks[i], identity, options)
-            gains, offsets = _linear_fit(grid, ref_grid, both, noise, ref_noise, options, i)
+            gains, offsets = _linear_fit(grid, ref_grid, both, raw_noise[i], raw_noise[ref], options, i)
         else:
             gains, offsets = _median_scale(grid, ref_grid, both, method, i)
         result.append(_LinearNorm(method, gains, offsets))
@@ -638,12 +650,18 @@ def _norm_record(normalizer, sigma) -> dict:
 # weights
 # --------------------------------------------------------------------------------------------------
 
-def _fit_weights(frames, masks, normalizers, options: StackOptions):
-    """Per frame and channel ``1 / sigma**2`` of the normalised frame, scaled to max 1 per channel."""
+def _fit_weights(frames, masks, normalizers, options: StackOptions, raw_noise: _RawNoise):
+    """Per frame and channel ``1 / sigma**2`` of the normalised frame, scaled to max 1 per channel.
+
+    For a gain/offset normalisation the normalised noise is the raw noise over the gain; other
+    normalisations are measured on normalised rows.
+    """
     n, channels = len(frames), _n_channels(frames[0])
     if options.weighting_method == "none":
         return np.ones((n, channels)), np.full((n, channels), np.nan)
-    sigmas = np.array([_noise_sigma(f, m, nz, options) for f, m, nz in zip(frames, masks, normalizers)])
+    sigmas = np.array([raw_noise[i] / np.abs(np.asarray(nz.gain)) if isinstance(nz, _LinearNorm)
+                       else _noise_sigma(f, m, nz, options)
+                       for i, (f, m, nz) in enumerate(zip(frames, masks, normalizers))])
     good = np.isfinite(sigmas) & (sigmas > 0)
     for c in range(channels):
         bad = ~good[:, c]
@@ -666,7 +684,10 @@ def _noise_sigma(frame, mask, normalizer, options: StackOptions) -> np.ndarray:
     height = frame.shape[0]
     count = max(1, min(height, int(options.tuning["noise_rows"])))
     picks = np.unique(np.linspace(0, height - 1, count).astype(int))
-    rows = np.stack([normalizer.apply(_as_hwc(frame[r:r + 1]), int(r))[0] for r in picks])
+    if normalizer is None:
+        rows = _as_hwc(frame[picks])
+    else:
+        rows = np.stack([normalizer.apply(_as_hwc(frame[r:r + 1]), int(r))[0] for r in picks])
     ok = np.isfinite(rows).all(axis=-1)
     if mask is not None:
         ok &= np.asarray(mask[picks], dtype=bool)
@@ -676,12 +697,20 @@ def _noise_sigma(frame, mask, normalizer, options: StackOptions) -> np.ndarray:
     sigma = _diff_sigma(diffs[pair])
     if not np.isfinite(sigma).all():
         return sigma
-    some = ok.any(axis=1)  # rows with valid pixels (an all-NaN row has no median)
-    level = np.full((rows.shape[0], 1, rows.shape[2]), np.inf)
-    level[some] = np.nanmedian(np.where(ok[some][..., None], rows[some], np.nan), axis=1, keepdims=True)
+    level = _row_levels(rows, ok)
     dim = (rows <= level + 2.5 * sigma).all(axis=-1) & ok
     pair = dim[:, 1:] & dim[:, :-1]
     return _diff_sigma(diffs[pair]) if pair.sum() >= 16 else sigma
+
+
+def _row_levels(rows: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Median per row and channel over the valid pixels, ``(R, 1, C)`` (+inf for an empty row)."""
+    if ok.all():
+        return np.median(rows, axis=1, keepdims=True)
+    some = ok.any(axis=1)  # an all-missing row has no median
+    level = np.full((rows.shape[0], 1, rows.shape[2]), np.inf)
+    level[some] = np.nanmedian(np.where(ok[some][..., None], rows[some], np.nan), axis=1, keepdims=True)
+    return level
 
 
 def _diff_sigma(d: np.ndarray) -> np.ndarray:
@@ -896,6 +925,85 @@ def _nb_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter
     return a, b
 
 
+@njit(cache=True)
+def _nb_select(x, k, r):
+    """``r``-th smallest of ``x[:k]`` by Wirth's selection; reorders ``x[:k]`` around it."""
+    lo, hi = 0, k - 1
+    while lo < hi:
+        pivot = x[r]
+        i, j = lo, hi
+        while i <= j:
+            while x[i] < pivot:
+                i += 1
+            while pivot < x[j]:
+                j -= 1
+            if i <= j:
+                x[i], x[j] = x[j], x[i]
+                i += 1
+                j -= 1
+        if j < r:
+            lo = i
+        if r < i:
+            hi = j
+    return x[r]
+
+
+@njit(cache=True)
+def _nb_select_median(x, k):
+    upper = _nb_select(x, k, k // 2)
+    if k % 2:
+        return upper
+    lower = x[0]
+    for j in range(1, k // 2):  # after the selection, x[:k//2] holds the smaller half
+        lower = max(lower, x[j])
+    return 0.5 * (lower + upper)
+
+
+@njit(cache=True)
+def _nb_huber_sigma(x, k, centre, w_lo, w_hi, z_lo, z_hi, factor):
+    sigma = factor * _nb_std(x, 0, k, w_lo, w_hi)
+    for _ in range(_HUBER_MAX_ITER):
+        new = factor * _nb_std(x, 0, k, centre - z_lo * sigma, centre + z_hi * sigma)
+        done = abs(new - sigma) <= _HUBER_TOL * sigma
+        sigma = new
+        if done:
+            break
+    return sigma
+
+
+@njit(cache=True)
+def _nb_clip_trim(x, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter, min_frames):
+    """kappa_sigma / winsorized on unsorted ``x``: compacts the kept values to ``x[:k]``, returns ``k``.
+
+    Same decisions as trimming the sorted samples (``_nb_trim``), with selections instead of a sort.
+    """
+    k = x.shape[0]
+    for _ in range(max_iter):
+        if k < min_frames:
+            break
+        centre = _nb_select_median(x, k)
+        if method == 1:
+            sigma = _nb_std(x, 0, k, -np.inf, np.inf)
+        else:
+            half = (k - 1) // 2
+            w_lo = _nb_select(x, k, min(int(math.floor(lim_lo * k + 0.5)), half))
+            w_hi = _nb_select(x, k, k - 1 - min(int(math.floor(lim_hi * k + 0.5)), half))
+            sigma = _nb_huber_sigma(x, k, centre, w_lo, w_hi, z_lo, z_hi, factor)
+        if not sigma > 0:
+            break
+        lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
+        kept = 0
+        for j in range(k):
+            v = x[j]
+            if v >= lo and v <= hi:
+                x[kept] = v
+                kept += 1
+        if kept == k or kept == 0:
+            break
+        k = kept
+    return k
+
+
 @njit(cache=True, parallel=True)
 def _nb_reject(data, valid, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter,
                min_frames, scores, n_blocks, lo_out, hi_out):
@@ -913,11 +1021,19 @@ def _nb_reject(data, valid, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, fact
                 if m < min_frames:
                     continue
                 s = buf[:m]
-                s.sort()
-                a, b = _nb_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter,
-                                min_frames, scores)
-                lo_out[p, c] = s[a]
-                hi_out[p, c] = s[b - 1]
+                if method == 3:
+                    s.sort()
+                    a, b = _nb_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor,
+                                    max_iter, min_frames, scores)
+                else:
+                    a, b = 0, _nb_clip_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi,
+                                            factor, max_iter, min_frames)
+                low, high = s[a], s[a]
+                for j in range(a + 1, b):
+                    low = min(low, s[j])
+                    high = max(high, s[j])
+                lo_out[p, c] = low
+                hi_out[p, c] = high
 
 
 @njit(cache=True, parallel=True)
