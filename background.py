@@ -188,17 +188,21 @@ class BackgroundMatch:
 
 
 def fit_background_match(frame: np.ndarray, reference: np.ndarray, valid: np.ndarray | None = None, *,
-                         order: int = 1, sample_step: int = 8) -> BackgroundMatch:
+                         order: int = 1, sample_step: int = 8, fit_gain: bool = True) -> BackgroundMatch:
     """Fit, per channel, ``frame ~ gain * reference + S(x, y)`` on the pixels valid in both.
 
-    The images are read only on the grid ``[::sample_step, ::sample_step]`` (memmaps welcome). The
-    samples are grouped into blocks (up to 4 x 4 samples); a sample far above its block median in either
-    image (a star) is dropped, and each block is summarised by its median. The fit is a clip-and-refit
-    least-squares fit on those block medians. The gain is estimated from the reference's structure
-    that the polynomial cannot explain (nebulae, large galaxies), with a correction for the noise of
-    the reference's block medians; when that structure is weak, the gain is pulled toward 1 by a
-    prior of width 0.1 (on a featureless sky the gain and the offset cannot be told apart, and gain 1
-    then matches the background exactly as well). Stars do not constrain the gain.
+    The images are read only on the grid ``[::step, ::step]`` (memmaps welcome), with ``step =
+    sample_step`` reduced on small frames so that the short side keeps 64 samples. The samples are
+    grouped into blocks of up to 4 x 4; a sample more than 3 sigma above its block median in either
+    image (a star) is dropped, and each block is summarised by its median. ``S`` is then fitted by
+    clip-and-refit least squares (3 sigma) on the block medians.
+
+    The gain is estimated only from the smooth structure of the reference that the polynomial cannot
+    explain (nebulae, large galaxies), with an estimator that neither the noise nor the seeing
+    biases (see ``_estimate_gain``); a poorly constrained gain is pulled toward 1 by a prior of
+    width 0.03. On a featureless sky the gain and the offset cannot be told apart, and gain 1
+    matches the background exactly as well; stars do not constrain the gain (star photometry is
+    the stacker's business).
 
     Parameters
     ----------
@@ -212,6 +216,9 @@ def fit_background_match(frame: np.ndarray, reference: np.ndarray, valid: np.nda
         with nothing at all it is the identity.
     sample_step : int
         Decimation step of the sample grid, in pixels.
+    fit_gain : bool
+        False fixes the gain to 1 (only the surface is fitted), e.g. when the frames were already
+        scaled photometrically.
 
     Returns
     -------
@@ -235,10 +242,10 @@ def fit_background_match(frame: np.ndarray, reference: np.ndarray, valid: np.nda
         return _identity(shape, "no pixel valid in both frame and reference")
     if np.array_equal(blocks.values[0], blocks.values[1]):
         return _identity(shape, "frame equals the reference")
-    fit_order, reason = _affordable_order(blocks, order, n_extra=1)
+    fit_order, reason = _affordable_order(blocks, order, n_extra=int(fit_gain))
     if fit_order is None:
         return _offset_only(blocks, shape, reason)
-    model = _fit_match(blocks, shape, fit_order, reason)
+    model = _fit_match(blocks, shape, fit_order, reason, fit_gain)
     logger.debug("background match: order=%d n=%d gain=%s coeffs=%s reason=%s", model.order,
                  model.n_samples, np.round(model.gain, 5).tolist(),
                  np.round(model.coeffs, 4).tolist(), model.reason)
@@ -748,7 +755,8 @@ def _surface_summary(model: BackgroundMatch) -> tuple[np.ndarray, np.ndarray, np
 # Private: frame-to-reference fit
 # ---------------------------------------------------------------------------------------------
 
-def _fit_match(blocks: _Blocks, shape: tuple, order: int, reason: str | None) -> BackgroundMatch:
+def _fit_match(blocks: _Blocks, shape: tuple, order: int, reason: str | None,
+               fit_gain: bool) -> BackgroundMatch:
     """Per-channel clip-and-refit of ``f = g r + S`` on the block medians."""
     u, v = _block_uv(blocks)
     basis = _poly_basis(u, v, order)
@@ -757,7 +765,7 @@ def _fit_match(blocks: _Blocks, shape: tuple, order: int, reason: str | None) ->
     notes = []
     for c in range(n_ch):
         f, r = blocks.values[0, :, c], blocks.values[1, :, c]
-        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, basis, blocks)
+        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, basis, blocks if fit_gain else None)
         kept.append(n_kept)
         if note:
             notes.append(f"channel {c}: {note}")
@@ -768,12 +776,16 @@ def _fit_match(blocks: _Blocks, shape: tuple, order: int, reason: str | None) ->
 
 
 def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray,
-                 blocks: _Blocks) -> tuple[float, np.ndarray, int, str | None]:
-    """Robust fit of one channel: returns gain, surface coefficients, samples kept, note."""
+                 blocks: _Blocks | None) -> tuple[float, np.ndarray, int, str | None]:
+    """Robust fit of one channel: returns gain, surface coefficients, samples kept, note.
+
+    ``blocks`` None fixes the gain to 1.
+    """
     keep = np.ones(f.size, dtype=bool)
     gain, note, coef = 1.0, None, np.zeros(basis.shape[1])
     for _ in range(_MAX_ITER):
-        gain, note = _estimate_gain(f, r, basis, keep, blocks)
+        if blocks is not None:
+            gain, note = _estimate_gain(f, r, basis, keep, blocks)
         coef = np.linalg.lstsq(basis[keep], f[keep] - gain * r[keep], rcond=None)[0]
         res = f - gain * r - basis @ coef
         sigma = _robust_sigma(res[keep])
