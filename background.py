@@ -390,10 +390,12 @@ class TileCorrection:
         v = values[..., None] if no_axis else values
         if v.shape[-1] != n_ch:
             raise ValueError(f"values have {v.shape[-1]} channels, the correction {n_ch}")
-        xx = np.asarray(x, dtype=np.float64)[..., None]
-        yy = np.asarray(y, dtype=np.float64)[..., None]
-        out = v * self.gain + self.offset + self.plane[:, 0] * xx + self.plane[:, 1] * yy
-        out = out.astype(np.float32 if values.dtype == np.float32 else np.float64, copy=False)
+        dtype = np.float32 if values.dtype == np.float32 else np.float64
+        xx = np.asarray(x, dtype=dtype)[..., None]
+        yy = np.asarray(y, dtype=dtype)[..., None]
+        plane = self.plane.astype(dtype)
+        ramp = self.offset.astype(dtype) + plane[:, 0] * xx + plane[:, 1] * yy
+        out = v.astype(dtype, copy=False) * self.gain.astype(dtype) + ramp
         return out[..., 0] if no_axis else out
 
     def as_dict(self) -> dict:
@@ -507,35 +509,20 @@ def solve_tile_harmony(overlaps: Sequence[TileOverlap], n_tiles: int, *, n_chann
     frame = _CoordFrame.from_overlaps(kept, image_shape)
     score = _tile_scores(kept, n_tiles)
     main_anchor = int(anchor) if isinstance(anchor, (int, np.integer)) else int(np.argmax(score))
+    plan, reasons, disconnected = _anchor_plan(kept, n_tiles, main_anchor, score)
     params = np.zeros((n_tiles, n_channels, 4))  # gain, offset, a, b (normalised coordinates)
     params[:, :, 0] = 1.0
-    reasons: list[str | None] = [None] * n_tiles
-    disconnected: list[int] = []
     inlier_masks: dict[int, np.ndarray] = {}
-    for comp in _components(kept, n_tiles):
-        if len(comp) == 1:
-            if comp[0] != main_anchor or not kept:
-                reasons[comp[0]] = "no usable overlap with any other tile: identity"
-            if comp[0] != main_anchor:
-                disconnected.append(comp[0])
-            continue
-        comp_anchor = main_anchor if main_anchor in comp else comp[int(np.argmax(score[comp]))]
-        if main_anchor not in comp:
-            disconnected.extend(comp)
-            for t in comp:
-                reasons[t] = (f"not connected to anchor tile {main_anchor}; "
-                              f"component anchored on its own tile {comp_anchor}")
+    for comp, comp_anchor in plan:
         comp_ov = [k for k, ov in enumerate(kept) if ov.i in comp]
         _solve_component(kept, comp_ov, comp, comp_anchor, frame, plane, params, inlier_masks)
         if anchor == "mean":
             _renormalise_to_mean(params, comp)
-    for t in disconnected:
-        logger.info("harmony: tile %d %s", t, reasons[t])
     corrections = [_to_correction(params[t], frame, reasons[t]) for t in range(n_tiles)]
     rms_before, rms_after = _harmony_rms(kept, inlier_masks, corrections, n_channels)
     logger.debug("harmony: anchor=%s rms before=%s after=%s", main_anchor, rms_before, rms_after)
     return HarmonySolution(corrections=corrections, anchor=None if anchor == "mean" else main_anchor,
-                           dropped_overlaps=tuple(dropped), disconnected_tiles=tuple(sorted(disconnected)),
+                           dropped_overlaps=tuple(dropped), disconnected_tiles=tuple(disconnected),
                            rms_before=rms_before, rms_after=rms_after)
 
 
@@ -789,7 +776,7 @@ def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray,
         coef = np.linalg.lstsq(basis[keep], f[keep] - gain * r[keep], rcond=None)[0]
         res = f - gain * r - basis @ coef
         sigma = _robust_sigma(res[keep])
-        new_keep = np.abs(res) <= _CLIP_SIGMA * sigma if sigma > 0 else keep
+        new_keep = np.abs(res - np.median(res[keep])) <= _CLIP_SIGMA * sigma if sigma > 0 else keep
         if new_keep.sum() < basis.shape[1] + 2 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
@@ -1000,6 +987,33 @@ def _components(overlaps: list, n_tiles: int) -> list[list[int]]:
     return list(groups.values())
 
 
+def _anchor_plan(overlaps: list, n_tiles: int, main_anchor: int,
+                 score: np.ndarray) -> tuple[list, list, list]:
+    """Components to solve with their anchors, per-tile reasons, and the tiles cut off the anchor.
+
+    A tile alone keeps the identity; a component without the main anchor is anchored on its own
+    best-covered tile. Both are logged.
+    """
+    plan, reasons, disconnected = [], [None] * n_tiles, []
+    for comp in _components(overlaps, n_tiles):
+        if len(comp) == 1:
+            if comp[0] != main_anchor or not overlaps:
+                reasons[comp[0]] = "no usable overlap with any other tile: identity"
+        elif main_anchor in comp:
+            plan.append((comp, main_anchor))
+        else:
+            own = comp[int(np.argmax(score[comp]))]
+            plan.append((comp, own))
+            for t in comp:
+                reasons[t] = (f"not connected to anchor tile {main_anchor}; "
+                              f"component anchored on its tile {own}")
+        if main_anchor not in comp:
+            disconnected.extend(comp)
+    for t in disconnected:
+        logger.info("harmony: tile %d %s", t, reasons[t])
+    return plan, reasons, sorted(disconnected)
+
+
 def _solve_component(overlaps: list, comp_ov: list, comp: list, anchor: int, frame: _CoordFrame,
                      plane: bool, params: np.ndarray, inliers: dict) -> None:
     """Solve gains then offsets/planes of one connected component, channel by channel (in place)."""
@@ -1038,28 +1052,55 @@ def _solve_log_gains(overlaps: list, c: int, index: dict, plane: bool, frame: _C
 
 
 def _pair_ratio(ov: TileOverlap, c: int, plane: bool, frame: _CoordFrame) -> tuple[float | None, float]:
-    """Ratio ``v_i / v_j`` of the shared structure (TLS after removing offset/plane), with its error."""
+    """Ratio ``v_i / v_j`` of the shared structure (TLS after removing offset/plane), with its error.
+
+    Gross outliers are first clipped on the plain difference ``v_i - v_j``; the TLS fit is then
+    iterated with clipping of its orthogonal residuals. None when the structure is too weak.
+    """
     vi, vj = ov.values_i[:, c], ov.values_j[:, c]
-    x_n, y_n = (ov.x - frame.cx) / frame.hx, (ov.y - frame.cy) / frame.hy
-    basis = np.stack([np.ones_like(x_n), x_n, y_n], axis=1) if plane else np.ones((x_n.size, 1))
-    keep = np.ones(vi.size, dtype=bool)
+    basis = _offset_design(ov, frame, plane)
+    keep = _clip_to_surface(vi - vj, basis)
+    ratio, corr2 = None, 0.0
     for _ in range(_MAX_ITER):
-        proj = basis[keep] @ np.linalg.lstsq(basis[keep], np.stack([vi[keep], vj[keep]], 1), rcond=None)[0]
-        p, q = vi[keep] - proj[:, 0], vj[keep] - proj[:, 1]
-        spp, sqq, spq = p @ p, q @ q, p @ q
-        if spq <= 0 or spq ** 2 < _HARMONY_MIN_CORR ** 2 * spp * sqq:
+        ratio, corr2 = _tls_ratio(vi[keep], vj[keep], basis[keep])
+        if ratio is None:
             return None, np.inf
-        ratio = (spp - sqq + np.sqrt((spp - sqq) ** 2 + 4 * spq ** 2)) / (2 * spq)
-        coef = np.linalg.lstsq(basis, vi - ratio * vj, rcond=None)[0]
-        res = (vi - ratio * vj - basis @ coef) / np.sqrt(1 + ratio ** 2)
-        sigma = _robust_sigma(res[keep])
-        new_keep = np.abs(res) <= _HARMONY_CLIP_SIGMA * sigma if sigma > 0 else keep
+        new_keep = _clip_to_surface((vi - ratio * vj) / np.sqrt(1.0 + ratio ** 2), basis, keep, max_iter=1)
         if new_keep.sum() < basis.shape[1] + 3 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    corr2 = spq ** 2 / (spp * sqq)
+    if corr2 < _HARMONY_MIN_CORR ** 2:
+        return None, np.inf
     se = ratio * np.sqrt(max(1.0 - corr2, 1e-12) / (corr2 * max(keep.sum() - basis.shape[1] - 1, 1)))
     return float(ratio), float(se)
+
+
+def _tls_ratio(vi: np.ndarray, vj: np.ndarray, basis: np.ndarray) -> tuple[float | None, float]:
+    """TLS slope of ``vi`` on ``vj`` with ``basis`` projected out, and their squared correlation."""
+    both = np.stack([vi, vj], axis=1)
+    p, q = (both - basis @ np.linalg.lstsq(basis, both, rcond=None)[0]).T
+    spp, sqq, spq = float(p @ p), float(q @ q), float(p @ q)
+    if spq <= 0:
+        return None, 0.0
+    ratio = (spp - sqq + np.sqrt((spp - sqq) ** 2 + 4.0 * spq ** 2)) / (2.0 * spq)
+    return ratio, spq ** 2 / (spp * sqq)
+
+
+def _clip_to_surface(values: np.ndarray, basis: np.ndarray, keep: np.ndarray | None = None, *,
+                     max_iter: int = _MAX_ITER) -> np.ndarray:
+    """Samples within 3.5 robust sigma of the least-squares ``basis`` fit (clip-and-refit)."""
+    keep = np.ones(values.size, dtype=bool) if keep is None else keep
+    for _ in range(max_iter):
+        coef = np.linalg.lstsq(basis[keep], values[keep], rcond=None)[0]
+        res = values - basis @ coef
+        sigma = _robust_sigma(res[keep])
+        if sigma <= 0:
+            break
+        new_keep = np.abs(res - np.median(res[keep])) <= _HARMONY_CLIP_SIGMA * sigma
+        if new_keep.sum() < basis.shape[1] + 3 or np.array_equal(new_keep, keep):
+            break
+        keep = new_keep
+    return keep
 
 
 def _offset_design(ov: TileOverlap, frame: _CoordFrame, plane: bool) -> np.ndarray:
@@ -1095,7 +1136,7 @@ def _solve_offsets(overlaps: list, comp_ov: list, c: int, index: dict, gains: np
             design, target = _offset_rows(overlaps[k], c, index, gains, plane, frame, n_par)
             res = target - design @ sol
             sigmas[k] = max(_robust_sigma(res[masks[k]]), 1e-12)
-            new = np.abs(res) <= _HARMONY_CLIP_SIGMA * sigmas[k]
+            new = np.abs(res - np.median(res[masks[k]])) <= _HARMONY_CLIP_SIGMA * sigmas[k]
             if new.sum() >= n_lin + 2 and not np.array_equal(new, masks[k]):
                 masks[k], changed = new, True
         if not changed and it > 0:
@@ -1135,7 +1176,8 @@ def _to_correction(p: np.ndarray, frame: _CoordFrame, reason: str | None) -> Til
     return TileCorrection(gain=gain.copy(), offset=offset, plane=plane, reason=reason)
 
 
-def _harmony_rms(overlaps: list, inliers: dict, corrections: list, n_ch: int) -> tuple[np.ndarray, np.ndarray]:
+def _harmony_rms(overlaps: list, inliers: dict, corrections: list,
+                 n_ch: int) -> tuple[np.ndarray, np.ndarray]:
     """RMS of tile differences on the kept overlap samples, before and after correction."""
     before, after = [], []
     for k, ov in enumerate(overlaps):
