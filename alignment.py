@@ -837,24 +837,25 @@ def _warp(image: np.ndarray, transform: SimilarityTransform, want_valid: bool
           ) -> tuple[np.ndarray, np.ndarray | None]:
     """Lanczos-3 resampling of all channels onto the reference grid, plus the valid mask if asked.
 
-    Colour frames are resampled 4 channels at a time from a zero-padded copy, so that the kernel's
-    innermost loop is one 4-wide vector operation per tap.
+    RGB frames go through one kernel that interpolates the 3 channels of each tap together (one
+    short vector operation per tap); other channel counts are resampled plane by plane.
     """
     fill = _robust_sky(image)
     src = image if np.isfinite(image).all() else _fill_non_finite(image, fill)
+    src = np.ascontiguousarray(src)
     inverse = np.linalg.inv(transform.matrix)[:2].copy()
     valid = np.empty(image.shape[:2] if want_valid else (1, 1), dtype=np.bool_)
     out = np.empty(image.shape, dtype=np.float32)
-    if image.ndim == 2:
+    if image.ndim == 3 and image.shape[2] == 3:
+        _lanczos3_rgb(src, inverse, fill, out, valid, want_valid, _LANCZOS3_LUT)
+    elif image.ndim == 2:
         _lanczos3_plane(src, inverse, float(fill[0]), out, valid, want_valid, _LANCZOS3_LUT)
-        return out, (valid if want_valid else None)
-    for c0 in range(0, image.shape[2], 4):
-        c1 = min(c0 + 4, image.shape[2])
-        src4 = np.zeros(image.shape[:2] + (4,), dtype=np.float32)
-        src4[:, :, : c1 - c0] = src[:, :, c0:c1]
-        fill4 = np.zeros(4, dtype=np.float32)
-        fill4[: c1 - c0] = fill[c0:c1]
-        _lanczos3_rgbx(src4, inverse, fill4, out[:, :, c0:c1], valid, want_valid and c0 == 0, _LANCZOS3_LUT)
+    else:
+        for c in range(image.shape[2]):
+            plane = np.empty(image.shape[:2], dtype=np.float32)
+            _lanczos3_plane(np.ascontiguousarray(src[:, :, c]), inverse, float(fill[c]), plane, valid,
+                            want_valid and c == 0, _LANCZOS3_LUT)
+            out[:, :, c] = plane
     return out, (valid if want_valid else None)
 
 
@@ -884,43 +885,42 @@ def _source_position(inverse, x, y, h, w, steps):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _lanczos3_rgbx(src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
-    """src H x W x 4 float32 -> out H x W x n (n <= 4) with edge-clamped taps."""
+def _lanczos3_rgb(src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
+    """src H x W x 3 float32 -> out H x W x 3, edge-clamped taps, fill outside the source frame."""
     h, w = src.shape[0], src.shape[1]
-    nout = out.shape[2]
     steps = lut.shape[0] - 1
     for y in prange(out.shape[0]):
-        line = np.empty(4, dtype=np.float32)
-        acc = np.empty(4, dtype=np.float32)
+        line = np.empty(3, dtype=np.float32)
+        acc = np.empty(3, dtype=np.float32)
         for x in range(out.shape[1]):
             inside, ix, iy, qx, qy = _source_position(inverse, x, y, h, w, steps)
             if want_valid:
                 valid[y, x] = inside
             if not inside:
-                for c in range(nout):
+                for c in range(3):
                     out[y, x, c] = fill[c]
                 continue
-            for c in range(4):
+            for c in range(3):
                 acc[c] = 0.0
             for j in range(6):
                 row = min(max(iy + j - 2, 0), h - 1)
-                for c in range(4):
+                for c in range(3):
                     line[c] = 0.0
                 for i in range(6):
                     col = min(max(ix + i - 2, 0), w - 1)
                     wx = lut[qx, i]
-                    for c in range(4):
+                    for c in range(3):
                         line[c] += wx * src[row, col, c]
                 wy = lut[qy, j]
-                for c in range(4):
+                for c in range(3):
                     acc[c] += wy * line[c]
-            for c in range(nout):
+            for c in range(3):
                 out[y, x, c] = acc[c]
 
 
 @njit(parallel=True, cache=True, fastmath=True)
 def _lanczos3_plane(src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
-    """Single-plane twin of :func:`_lanczos3_rgbx`."""
+    """Single-plane twin of :func:`_lanczos3_rgb`."""
     h, w = src.shape
     steps = lut.shape[0] - 1
     for y in prange(out.shape[0]):
