@@ -1113,50 +1113,57 @@ def _offset_design(ov: TileOverlap, frame: _CoordFrame, plane: bool) -> np.ndarr
 
 def _solve_offsets(overlaps: list, comp_ov: list, c: int, index: dict, gains: np.ndarray, plane: bool,
                    frame: _CoordFrame) -> tuple[np.ndarray, dict]:
-    """IRLS for offsets (+ planes) with gains fixed; returns (n_free, 3) and inlier masks per overlap."""
+    """IRLS for offsets (+ planes) with gains fixed; returns (n_free, 3) and inlier masks per overlap.
+
+    Each overlap is weighted by its own robust residual scale and clipped at 3.5 sigma; the normal
+    equations are accumulated overlap by overlap on the few columns each one touches.
+    """
     n_lin = 3 if plane else 1
     n_par = len(index) * n_lin
+    rows = {k: _offset_rows(overlaps[k], c, index, gains, plane, frame) for k in comp_ov}
     masks = {k: np.ones(overlaps[k].n_samples, dtype=bool) for k in comp_ov}
-    sigmas = {k: None for k in comp_ov}
+    sigmas = {k: max(_robust_sigma(rows[k][2]), 1e-12) for k in comp_ov}
     sol = np.zeros(n_par)
     for it in range(_MAX_ITER):
         mat, rhs = np.zeros((n_par, n_par)), np.zeros(n_par)
         for k in comp_ov:
-            ov = overlaps[k]
-            design, target = _offset_rows(ov, c, index, gains, plane, frame, n_par)
-            if sigmas[k] is None:
-                sigmas[k] = max(_robust_sigma(target), 1e-12)
-            w = masks[k] * ov.weight / sigmas[k] ** 2
-            mat += design.T @ (design * w[:, None])
-            rhs += design.T @ (w * target)
+            design, cols, target = rows[k]
+            w = masks[k] * overlaps[k].weight / sigmas[k] ** 2
+            mat[np.ix_(cols, cols)] += design.T @ (design * w[:, None])
+            rhs[cols] += design.T @ (w * target)
         mat += np.eye(n_par) * 1e-9 * max(np.trace(mat) / max(n_par, 1), 1e-30)
         sol = np.linalg.solve(mat, rhs)
         changed = False
         for k in comp_ov:
-            design, target = _offset_rows(overlaps[k], c, index, gains, plane, frame, n_par)
-            res = target - design @ sol
+            design, cols, target = rows[k]
+            res = target - design @ sol[cols]
             sigmas[k] = max(_robust_sigma(res[masks[k]]), 1e-12)
             new = np.abs(res - np.median(res[masks[k]])) <= _HARMONY_CLIP_SIGMA * sigmas[k]
             if new.sum() >= n_lin + 2 and not np.array_equal(new, masks[k]):
                 masks[k], changed = new, True
         if not changed and it > 0:
             break
-    return sol.reshape(len(index), n_lin) if plane else np.column_stack(
-        [sol, np.zeros(len(index)), np.zeros(len(index))]), masks
+    lin = np.zeros((len(index), 3))
+    lin[:, :n_lin] = sol.reshape(len(index), n_lin)
+    return lin, masks
 
 
 def _offset_rows(ov: TileOverlap, c: int, index: dict, gains: np.ndarray, plane: bool,
-                 frame: _CoordFrame, n_par: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``design @ params ~ target`` of one overlap: ``target = -(g_i v_i - g_j v_j)``."""
+                 frame: _CoordFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``design @ params[cols] ~ target`` of one overlap, ``target = -(g_i v_i - g_j v_j)``.
+
+    Only the free tiles' columns appear (the anchor's parameters are fixed at zero).
+    """
     local = _offset_design(ov, frame, plane)
     n_lin = local.shape[1]
-    design = np.zeros((ov.n_samples, n_par))
-    if ov.i in index:
-        design[:, index[ov.i] * n_lin:(index[ov.i] + 1) * n_lin] += local
-    if ov.j in index:
-        design[:, index[ov.j] * n_lin:(index[ov.j] + 1) * n_lin] -= local
+    parts, cols = [], []
+    for tile, sign in ((ov.i, 1.0), (ov.j, -1.0)):
+        if tile in index:
+            parts.append(sign * local)
+            cols.extend(range(index[tile] * n_lin, (index[tile] + 1) * n_lin))
+    design = np.concatenate(parts, axis=1) if parts else np.zeros((ov.n_samples, 0))
     target = -(gains[ov.i] * ov.values_i[:, c] - gains[ov.j] * ov.values_j[:, c])
-    return design, target
+    return design, np.asarray(cols, dtype=np.intp), target
 
 
 def _renormalise_to_mean(params: np.ndarray, comp: list) -> None:
