@@ -13,7 +13,7 @@ Three jobs, all pure array maths (no files, tiles or configuration objects):
   plane so that overlapping tiles agree; :func:`sample_overlap` turns two reprojected tiles into the
   robust block samples it needs.
 
-Robustness to stars comes from working on block medians (with a per-block upper clip) and from
+Robustness to stars comes from working on block medians (with a 3-sigma upper clip of the samples) and from
 iterative sigma clipping of the fit residuals; the fits read the images only on a decimated grid, so
 their cost does not depend on the frame size beyond that grid.
 """
@@ -47,11 +47,11 @@ MAX_ORDER = 3
 _CLIP_SIGMA = 3.0            # residual clip of the robust fits (in robust sigmas)
 _STAR_CLIP_SIGMA = 3.0       # samples this far above their block median are treated as stars
 _MAX_ITER = 10               # clip-and-refit iterations
-_MIN_GRID_SAMPLES = 64      # the sample step is reduced so that the short side keeps this many samples
+_MIN_GRID_SAMPLES = 64       # the sample step is reduced so that the short side keeps this many samples
 _MIN_BLOCK_FILL = 0.5        # fraction of a block's samples that must be valid for the block to count
 _MIN_BLOCKS_PER_TERM = 3     # blocks needed per fitted parameter before the order is lowered
 _GAIN_PRIOR_WIDTH = 0.03     # 1-sigma width of the prior that pulls a poorly constrained gain toward 1
-_MIN_STRUCTURE_CORR = 0.3   # correlation of reference blocks with their neighbours needed to fit a gain
+_MIN_STRUCTURE_CORR = 0.3    # correlation of reference blocks with their neighbours needed to fit a gain
 _GAIN_RANGE = (0.2, 5.0)     # a fitted gain outside this range is refused (gain 1 is used)
 _FLAT_CLIP_HIGH = 2.0        # flattening: cells this far above the sky surface are not sky
 _FLAT_CLIP_LOW = 4.0         # flattening: cells this far below it are outliers (dust, defects)
