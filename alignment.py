@@ -626,10 +626,12 @@ def _interp_matrix(n: int, cells: int, size: int) -> np.ndarray:
 
 
 def _noise_sigma(residual: np.ndarray) -> float:
+    """Robust noise (1.4826 MAD) of ~65k subsampled pixels; their std when the MAD is 0 (noiseless data)."""
     h, w = residual.shape
     step = max(1, int(math.sqrt(h * w / 65536.0)))
     s = residual[::step, ::step].ravel()
-    return float(1.4826 * np.median(np.abs(s - np.median(s))))
+    mad = float(1.4826 * np.median(np.abs(s - np.median(s))))
+    return mad if mad > 0 else float(s.std())
 
 
 def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int) -> np.ndarray:
@@ -637,7 +639,10 @@ def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int) -> n
 
     A star is a local maximum of the background-subtracted plane above ``detection_sigma`` x noise,
     with at least ``min_area`` pixels above that threshold in the 5x5 box around it and its 9x9
-    stamp inside the frame. Positions come from :func:`_window_centroids`.
+    stamp inside the frame, that also stands ``detection_sigma`` x noise above the median of its
+    stamp's border: noise peaks on nebulosity brighter than the sky mesh are not stars. Fluxes are
+    measured above that border level; sources within 2 px of a brighter one are dropped (doubles
+    make degenerate triangles for the matcher). Positions come from :func:`_window_centroids`.
     """
     resid = plane - _background(plane)
     noise = _noise_sigma(resid)
@@ -650,9 +655,24 @@ def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int) -> n
     ys, xs = np.nonzero(peaks)
     off = np.arange(-r, r + 1)
     stamps = resid[ys[:, None, None] + off[None, :, None], xs[:, None, None] + off[None, None, :]]
+    ring = np.concatenate([stamps[:, 0, :], stamps[:, -1, :], stamps[:, 1:-1, 0], stamps[:, 1:-1, -1]], axis=1)
+    stamps = stamps - np.median(ring, axis=1)[:, None, None]
+    sharp = stamps[:, r, r] > thr
+    ys, xs, stamps = ys[sharp], xs[sharp], stamps[sharp]
     order = np.argsort(-stamps.sum(axis=(1, 2)), kind="stable")[:_MAX_STARS]
     cx, cy, ok = _window_centroids(stamps[order])
-    return np.column_stack([xs[order] + cx, ys[order] + cy])[ok]
+    xy = np.column_stack([xs[order] + cx, ys[order] + cy])[ok]
+    return xy[_isolated(xy, 2.0)]
+
+
+def _isolated(xy: np.ndarray, radius: float) -> np.ndarray:
+    """Mask of points (ordered brightest first) with no brighter point within ``radius``."""
+    keep = np.ones(len(xy), dtype=bool)
+    if len(xy) < 2:
+        return keep
+    pairs = cKDTree(xy).query_pairs(radius, output_type="ndarray")
+    keep[pairs.max(axis=1)] = False
+    return keep
 
 
 @njit(parallel=True, cache=True)
