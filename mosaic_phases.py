@@ -75,7 +75,7 @@ def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
         overlaps, len(tiles), n_channels=tiles[0].n_channels, plane=cfg.harmonize_plane, image_shape=grid.shape)
     for k, corr in enumerate(solution.corrections):
         log.info("Phase 4.5: tile %d correction %s", k, corr.as_dict())
-    report.harmony = {"applied": True, "anchor": int(solution.anchor), "plane": cfg.harmonize_plane,
+    report.harmony = {"applied": True, "anchor": solution.anchor, "plane": cfg.harmonize_plane,
                       "n_overlaps": len(overlaps),
                       "dropped_overlaps": _jsonable(solution.dropped_overlaps),
                       "disconnected_tiles": _jsonable(solution.disconnected_tiles),

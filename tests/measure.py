@@ -27,22 +27,23 @@ def catalogue_pixels(catalogue, wcs, shape, *, margin=12, n_brightest=60, min_se
     return x[keep], y[keep], flux[keep]
 
 
-def centroids(plane, x, y, *, box=4, background=None):
-    """Background-subtracted first-moment centroids in (2 box + 1)^2 windows around (x, y)."""
-    plane = np.nan_to_num(np.asarray(plane, dtype=float), nan=np.nanmedian(plane))
-    bg = np.median(plane) if background is None else background
+def centroids(plane, x, y, *, box=4):
+    """First-moment centroids in (2 box + 1)^2 windows around (x, y), after subtracting the median of a
+    (4 box + 1)^2 window (local sky); NaN for positions that are NaN or too close to the edge."""
+    plane = np.nan_to_num(np.asarray(plane, dtype=float), nan=float(np.nanmedian(plane)))
     out = np.full((len(x), 2), np.nan)
+    yy, xx = np.mgrid[-box:box + 1, -box:box + 1]
     for k, (xi, yi) in enumerate(zip(x, y)):
+        if not (np.isfinite(xi) and np.isfinite(yi)):
+            continue
         cx, cy = int(round(xi)), int(round(yi))
-        win = plane[cy - box:cy + box + 1, cx - box:cx + box + 1] - bg
-        if win.shape != (2 * box + 1, 2 * box + 1):
+        outer = plane[cy - 2 * box:cy + 2 * box + 1, cx - 2 * box:cx + 2 * box + 1]
+        if outer.shape != (4 * box + 1, 4 * box + 1):
             continue
-        win = np.clip(win, 0, None)
+        win = np.clip(plane[cy - box:cy + box + 1, cx - box:cx + box + 1] - np.median(outer), 0, None)
         total = win.sum()
-        if total <= 0:
-            continue
-        yy, xx = np.mgrid[-box:box + 1, -box:box + 1]
-        out[k] = cx + (xx * win).sum() / total, cy + (yy * win).sum() / total
+        if total > 0:
+            out[k] = cx + (xx * win).sum() / total, cy + (yy * win).sum() / total
     return out[:, 0], out[:, 1]
 
 

@@ -1,0 +1,133 @@
+"""The mission end to end on one synthetic Alt-Az group: coverage -> alpha, colour error, no side effect."""
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fits_io
+import lecropper
+import synthetic
+import zemosaic_align_stack
+import zemosaic_worker as worker
+from measure import catalogue_pixels, distance_inside, fit_gain_plane, refine_centroids
+from run_report import RunReport
+from zemosaic_config import resolve_config
+
+N_FRAMES = 10
+SPEC = synthetic.SynthSpec(panels=(1, 1), frames_per_panel=N_FRAMES, width=240, height=360, pixel_scale_arcsec=4.8,
+                           rotation_drift_deg=50.0, seed=5, nebula=True)
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory):
+    root = tmp_path_factory.mktemp("altaz_group")
+    dataset = synthetic.generate_dataset(root / "in", SPEC)
+    frames = worker.scan_input_folder(root / "in", RunReport("", "", "test", {}))
+    assert len(frames) == N_FRAMES
+    return dataset, frames, root
+
+
+def _build(group, name, *overrides):
+    dataset, frames, root = group
+    result = worker.create_master_tile(frames, 0, resolve_config(overrides=list(overrides)), root / name)
+    return fits_io.read_fits_image(result.path), result
+
+
+@pytest.fixture(scope="module")
+def with_coverage(group):
+    return _build(group, "cov")
+
+
+@pytest.fixture(scope="module")
+def without_coverage(group):
+    return _build(group, "nocov", "altaz_use_coverage=false")
+
+
+def _border_and_interior_chroma(tile, scene):
+    data, alpha = tile.data, tile.extensions["ALPHA"]
+    truth = scene.render(tile.wcs, data.shape[:2])
+    kept = (alpha > 0.5) & np.isfinite(data).all(axis=-1)
+    lum = truth.sum(axis=-1)
+    starfree = lum < np.percentile(lum, 60)
+    resid = np.stack([data[..., c] - fit_gain_plane(data[..., c], truth[..., c], kept & starfree) for c in range(3)],
+                     axis=-1)
+    chroma = np.stack([resid[..., 0] - resid[..., 1], resid[..., 2] - resid[..., 1]], axis=-1)
+    depth = distance_inside(kept)
+    border, interior = kept & starfree & (depth <= 20), kept & starfree & (depth > 60)
+    rms = lambda m: float(np.sqrt(np.mean(chroma[m] ** 2)))  # noqa: E731
+    return rms(border), rms(interior), float(kept.mean())
+
+
+def test_alpha_follows_coverage(with_coverage):
+    tile, result = with_coverage
+    alpha, coverage = tile.extensions["ALPHA"], tile.extensions["COVERAGE"]
+    assert coverage.shape == alpha.shape == tile.data.shape[:2]
+    assert coverage.max() == result.report.frames_used == N_FRAMES
+    thr = max(3.0, 0.4 * coverage.max())
+    assert coverage.min() < thr, "the rotation drift must leave under-covered corners"
+    assert np.all(alpha[coverage < thr] == 0.0)
+    feather = 0.05 * min(alpha.shape) + 2 * 3 + 2
+    deep = distance_inside(coverage >= thr) > feather
+    assert deep.sum() > 0.3 * alpha.size
+    assert np.all(alpha[deep & (coverage == coverage.max())] == 1.0)
+    assert result.report.coverage_used and result.report.coverage_decision == "coverage used"
+    assert int(tile.header["NFRAMES"]) == N_FRAMES and tile.header["COVUSED"]
+
+
+def test_coverage_lowers_the_border_colour_error(group, with_coverage, without_coverage):
+    scene = group[0].scene
+    border_cov, interior_cov, kept_cov = _border_and_interior_chroma(with_coverage[0], scene)
+    border_nocov, interior_nocov, kept_nocov = _border_and_interior_chroma(without_coverage[0], scene)
+    print(f"border chroma RMS: coverage {border_cov:.2f} (kept {kept_cov:.3f}), fallback {border_nocov:.2f} "
+          f"(kept {kept_nocov:.3f}); interior {interior_cov:.2f} / {interior_nocov:.2f}")
+    assert border_cov < 0.7 * border_nocov
+    assert border_cov < 1.5 * interior_cov
+    assert kept_cov > 0.75
+
+
+@pytest.mark.parametrize("injection", ["none", "wrong_shape", "error"])
+def test_unavailable_coverage_gives_the_coverage_less_tile(group, without_coverage, monkeypatch, caplog, injection):
+    if injection == "none":
+        monkeypatch.setattr(zemosaic_align_stack.CoverageAccumulator, "result", lambda self: None)
+    elif injection == "wrong_shape":
+        monkeypatch.setattr(zemosaic_align_stack.CoverageAccumulator, "result",
+                            lambda self: np.ones((self.shape[0] - 3, self.shape[1]), np.float32) * 5)
+    else:
+        def boom(self, valid):
+            raise RuntimeError("injected failure")
+        monkeypatch.setattr(zemosaic_align_stack.CoverageAccumulator, "add", boom)
+    with caplog.at_level(logging.INFO):
+        tile, result = _build(group, f"unavailable_{injection}")
+    reference = without_coverage[0]
+    np.testing.assert_array_equal(tile.data, reference.data)
+    np.testing.assert_array_equal(tile.extensions["ALPHA"], reference.extensions["ALPHA"])
+    assert "MT_COVERAGE_IGNORED" in caplog.text
+    assert not result.report.coverage_used
+
+
+def test_quality_crop_moves_coverage_and_wcs_with_the_tile(group, monkeypatch):
+    dataset = group[0]
+    rect = (17, 11, 340, 229)
+    monkeypatch.setattr(lecropper, "detect_quality_crop_rect", lambda image, **kw: rect)
+    tile, result = _build(group, "cropped", "mt_edge_trim_enabled=false")
+    assert result.report.quality_crop_rect == list(rect)
+    assert tile.data.shape[:2] == (rect[2] - rect[0], rect[3] - rect[1])
+    assert tile.extensions["COVERAGE"].shape == tile.data.shape[:2]
+    # the 20 brightest isolated unsaturated stars: fainter ones are centroided worse than 0.3 px by noise alone
+    x, y, _ = catalogue_pixels(dataset.catalogue, tile.wcs, tile.data.shape[:2], max_peak=30000, n_brightest=20)
+    assert len(x) >= 15
+    mx, my = refine_centroids(np.nan_to_num(tile.data[..., 1]), x, y)
+    ok = np.isfinite(mx)
+    rms = float(np.sqrt(np.mean((mx[ok] - x[ok]) ** 2 + (my[ok] - y[ok]) ** 2)))
+    print(f"cropped tile: {ok.sum()} stars, position RMS {rms:.3f} px")
+    assert rms < 0.3
+
+
+def test_normal_run_logs_no_error_and_the_mission_tags(group, caplog):
+    with caplog.at_level(logging.DEBUG):
+        _build(group, "logged", "debug_tile_ids=[0]")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    for tag in ("MT_PIPELINE_FLAGS", "MT_COVERAGE_STATS", "MT_PIPELINE", "ALPHA_STATS: level=master_tile",
+                "MT_EDGE_TRIM"):
+        assert tag in caplog.text, tag
