@@ -113,7 +113,7 @@ TUNING_DEFAULTS: dict[str, Any] = {
     "flatten_reference": False,  # also remove the reference's own smooth surface
     "flatten_order": 2,  # polynomial order of that surface
     "sample_step": 8,  # decimation of the normalisation fit grid (pixels)
-    "noise_rows": 32,  # rows sampled per frame for the noise estimate
+    "noise_rows": 24,  # rows sampled per frame for the noise estimate
     "linear_fit_iterations": 4,  # clipping rounds of the linear_fit regression
     "rejection_max_iterations": 10,  # trimming rounds of the rejection
 }
@@ -122,6 +122,7 @@ _METHOD_CODES = {"none": 0, "kappa_sigma": 1, "winsorized_sigma_clip": 2, "linea
 _HUBER_MAX_ITER = 20
 _HUBER_TOL = 1e-3
 _MAD_TO_SIGMA = 1.4826
+_BIG = 1e300  # stands for infinity in the fastmath kernels
 
 
 @dataclass(frozen=True)
@@ -330,7 +331,7 @@ class CpuBackend:
         hi = np.full((p, c), np.inf, np.float32)
         n_blocks = _n_blocks(p)
         if options.method_code != 0:
-            z_lo, z_hi = options.winsor_z
+            z_lo, z_hi = (min(z, 1e30) for z in options.winsor_z)  # finite for fastmath
             _nb_reject(data, valid, options.method_code, options.sigma_clip_low, options.sigma_clip_high,
                        options.winsor_limits[0], options.winsor_limits[1], z_lo, z_hi,
                        options.winsor_factor, int(options.tuning["rejection_max_iterations"]),
@@ -571,8 +572,9 @@ def _median_scale(grid, ref_grid, both, method: str, index: int):
 def _linear_fit(grid, ref_grid, both, noise, ref_noise, options: StackOptions, index: int):
     """Per channel ``frame = gain * reference + offset`` by clipped Deming regression."""
     gains, offsets = [], []
-    for c in range(grid.shape[1]):
-        y, x = grid[both, c], ref_grid[both, c]
+    grid, ref_grid = np.ascontiguousarray(grid[both].T), np.ascontiguousarray(ref_grid[both].T)
+    for c in range(grid.shape[0]):
+        y, x = grid[c], ref_grid[c]
         fit = _deming_clipped(x, y, ref_noise[c], noise[c], int(options.tuning["linear_fit_iterations"]))
         if fit is None:
             offset = float(np.median(y) - np.median(x)) if y.size else 0.0
@@ -717,7 +719,8 @@ def _diff_sigma(d: np.ndarray) -> np.ndarray:
     """Noise sigma per channel from ``(N, C)`` adjacent-pixel differences (NaN if fewer than 16)."""
     if d.shape[0] < 16:
         return np.full(d.shape[-1], np.nan)
-    mad = np.median(np.abs(d - np.median(d, axis=0)), axis=0)
+    d = np.ascontiguousarray(d.T)  # (C, N): medians along contiguous rows
+    mad = np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1)
     return _MAD_TO_SIGMA * mad / math.sqrt(2.0)
 
 
@@ -774,20 +777,43 @@ class _ChunkLoop:
         data = self._data[: n * h * self.width * self.channels].reshape(n, h, self.width, self.channels)
         valid = self._valid[: n * h * self.width].reshape(n, h, self.width)
         for i, frame in enumerate(self.frames):
-            data[i] = self.normalizers[i].apply(_as_hwc(frame[r0:r1]), r0)
-            finite = np.isfinite(data[i]).all(axis=-1)
-            mask = self.masks[i]
-            if mask is None:
-                valid[i] = finite
-                self.nonfinite[i] += finite.size - np.count_nonzero(finite)
+            block, norm = _as_hwc(frame[r0:r1]), self.normalizers[i]
+            if isinstance(norm, _LinearNorm):
+                offset, gain = np.asarray(norm.offset, np.float64), np.asarray(norm.gain, np.float64)
             else:
-                np.logical_and(np.asarray(mask[r0:r1], dtype=bool), finite, out=valid[i])
-                self.nonfinite[i] += np.count_nonzero(mask[r0:r1]) - np.count_nonzero(valid[i])
+                block = norm.apply(block, r0)
+                offset, gain = np.zeros(self.channels), np.ones(self.channels)
+            mask = self.masks[i]
+            mask_rows = _NO_MASK if mask is None else np.asarray(mask[r0:r1], dtype=bool)
+            self.nonfinite[i] += _nb_prepare(np.asarray(block), offset, gain, mask_rows, mask is not None,
+                                             data[i], valid[i])
             _release_rows(frame, r0, r1)
-        counts = valid.sum(axis=0)
-        self.coverage[r0:r1] = counts
-        self.valid_samples += valid.reshape(n, -1).sum(axis=1) * self.channels
+        self.coverage[r0:r1] = np.count_nonzero(valid, axis=0)
+        self.valid_samples += np.count_nonzero(valid.reshape(n, -1), axis=1) * self.channels
         return data, valid
+
+
+_NO_MASK = np.ones((1, 1), bool)
+
+
+@njit(cache=True, parallel=True)
+def _nb_prepare(block, offset, gain, mask, has_mask, out, valid):
+    """``out = (block - offset) / gain``; ``valid = mask & all channels finite``; returns the number of
+    pixels the mask calls valid that are not finite."""
+    h, w, c = block.shape
+    bad = np.zeros(h, np.int64)
+    for r in prange(h):
+        for x in range(w):
+            finite = True
+            for k in range(c):
+                v = (block[r, x, k] - offset[k]) / gain[k]
+                out[r, x, k] = v
+                finite = finite and np.isfinite(v)
+            inside = mask[r, x] if has_mask else True
+            valid[r, x] = finite and inside
+            if inside and not finite:
+                bad[r] += 1
+    return bad.sum()
 
 
 def _log_nonfinite(loop: _ChunkLoop, n: int) -> None:
@@ -825,37 +851,25 @@ def _nb_median(s, a, b):
     return 0.5 * (s[(a + b - 1) // 2] + s[(a + b) // 2])
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _nb_std(s, a, b, lo, hi):
-    """Sample standard deviation (ddof=1) of ``clip(s[a:b], lo, hi)``."""
+    """Sample standard deviation (ddof=1) of ``clip(s[a:b], lo, hi)`` (one pass, shifted by s[a]).
+
+    ``fastmath`` lets LLVM vectorise the loop; it assumes finite numbers, so callers pass finite
+    bounds (``_BIG`` instead of infinity) and the samples are finite by construction.
+    """
     k = b - a
     if k < 2:
         return 0.0
+    shift = min(max(s[a], lo), hi)
     total = 0.0
+    squares = 0.0
     for j in range(a, b):
-        total += min(max(s[j], lo), hi)
-    mean = total / k
-    ss = 0.0
-    for j in range(a, b):
-        d = min(max(s[j], lo), hi) - mean
-        ss += d * d
-    return math.sqrt(ss / (k - 1))
-
-
-@njit(cache=True)
-def _nb_winsor_sigma(s, a, b, centre, lim_lo, lim_hi, z_lo, z_hi, factor):
-    k = b - a
-    half = (k - 1) // 2
-    n_lo = min(int(math.floor(lim_lo * k + 0.5)), half)
-    n_hi = min(int(math.floor(lim_hi * k + 0.5)), half)
-    sigma = factor * _nb_std(s, a, b, s[a + n_lo], s[b - 1 - n_hi])
-    for _ in range(_HUBER_MAX_ITER):
-        new = factor * _nb_std(s, a, b, centre - z_lo * sigma, centre + z_hi * sigma)
-        done = abs(new - sigma) <= _HUBER_TOL * sigma
-        sigma = new
-        if done:
-            break
-    return sigma
+        d = min(max(s[j], lo), hi) - shift
+        total += d
+        squares += d * d
+    var = (squares - total * total / k) / (k - 1)
+    return math.sqrt(var) if var > 0 else 0.0
 
 
 @njit(cache=True)
@@ -896,29 +910,13 @@ def _nb_linear_trim(s, a, b, k_lo, k_hi, scores):
 
 
 @njit(cache=True)
-def _nb_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter, min_frames, scores):
-    """Kept range ``[a, b)`` of the sorted samples ``s`` after iterative rejection."""
+def _nb_linear_clip(s, k_lo, k_hi, max_iter, min_frames, scores):
+    """linear_fit_clip on the sorted samples ``s``: the kept range ``[a, b)``."""
     a, b = 0, s.shape[0]
     for _ in range(max_iter):
         if b - a < min_frames:
             break
-        if method == 3:
-            na, nb = _nb_linear_trim(s, a, b, k_lo, k_hi, scores)
-        else:
-            centre = _nb_median(s, a, b)
-            if method == 1:
-                sigma = _nb_std(s, a, b, -np.inf, np.inf)
-            else:
-                sigma = _nb_winsor_sigma(s, a, b, centre, lim_lo, lim_hi, z_lo, z_hi, factor)
-            if not sigma > 0:
-                break
-            lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
-            na = a
-            while na < b and s[na] < lo:
-                na += 1
-            nb = b
-            while nb > na and s[nb - 1] > hi:
-                nb -= 1
+        na, nb = _nb_linear_trim(s, a, b, k_lo, k_hi, scores)
         if (na == a and nb == b) or nb <= na:
             break
         a, b = na, nb
@@ -960,8 +958,8 @@ def _nb_select_median(x, k):
 
 
 @njit(cache=True)
-def _nb_huber_sigma(x, k, centre, w_lo, w_hi, z_lo, z_hi, factor):
-    sigma = factor * _nb_std(x, 0, k, w_lo, w_hi)
+def _nb_huber_sigma(x, k, centre, sigma, z_lo, z_hi, factor):
+    """Winsorized sigma of ``x[:k]``: iterate ``sigma <- factor * std(clip)`` from ``sigma``."""
     for _ in range(_HUBER_MAX_ITER):
         new = factor * _nb_std(x, 0, k, centre - z_lo * sigma, centre + z_hi * sigma)
         done = abs(new - sigma) <= _HUBER_TOL * sigma
@@ -975,20 +973,24 @@ def _nb_huber_sigma(x, k, centre, w_lo, w_hi, z_lo, z_hi, factor):
 def _nb_clip_trim(x, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter, min_frames):
     """kappa_sigma / winsorized on unsorted ``x``: compacts the kept values to ``x[:k]``, returns ``k``.
 
-    Same decisions as trimming the sorted samples (``_nb_trim``), with selections instead of a sort.
+    Same decisions as trimming the sorted samples from both ends (the array-module core), with
+    selections instead of a sort.
     """
     k = x.shape[0]
-    for _ in range(max_iter):
+    sigma = 0.0
+    for it in range(max_iter):
         if k < min_frames:
             break
         centre = _nb_select_median(x, k)
         if method == 1:
-            sigma = _nb_std(x, 0, k, -np.inf, np.inf)
+            sigma = _nb_std(x, 0, k, -_BIG, _BIG)
         else:
-            half = (k - 1) // 2
-            w_lo = _nb_select(x, k, min(int(math.floor(lim_lo * k + 0.5)), half))
-            w_hi = _nb_select(x, k, k - 1 - min(int(math.floor(lim_hi * k + 0.5)), half))
-            sigma = _nb_huber_sigma(x, k, centre, w_lo, w_hi, z_lo, z_hi, factor)
+            if it == 0:  # start from the order statistics; later rounds from the previous sigma
+                half = (k - 1) // 2
+                w_lo = _nb_select(x, k, min(int(math.floor(lim_lo * k + 0.5)), half))
+                w_hi = _nb_select(x, k, k - 1 - min(int(math.floor(lim_hi * k + 0.5)), half))
+                sigma = factor * _nb_std(x, 0, k, w_lo, w_hi)
+            sigma = _nb_huber_sigma(x, k, centre, sigma, z_lo, z_hi, factor)
         if not sigma > 0:
             break
         lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
@@ -1023,8 +1025,7 @@ def _nb_reject(data, valid, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, fact
                 s = buf[:m]
                 if method == 3:
                     s.sort()
-                    a, b = _nb_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor,
-                                    max_iter, min_frames, scores)
+                    a, b = _nb_linear_clip(s, k_lo, k_hi, max_iter, min_frames, scores)
                 else:
                     a, b = 0, _nb_clip_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi,
                                             factor, max_iter, min_frames)

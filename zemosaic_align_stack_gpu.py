@@ -131,10 +131,11 @@ def xp_reject_range(xp, data, valid, options: StackOptions):
     a, b = xp.zeros_like(m), m.copy()
     active = m >= MIN_FRAMES_FOR_REJECTION
     pos = xp.arange(n).reshape(n, 1, 1)
+    sigma = None  # winsorized: each round's Huber iteration starts from the previous round's sigma
     for _ in range(int(options.tuning["rejection_max_iterations"])):
         if not bool(active.any()):
             break
-        na, nb = _trim_step(xp, s, a, b, pos, options)
+        na, nb, sigma = _trim_step(xp, s, a, b, pos, options, sigma)
         changed = active & ((na != a) | (nb != b)) & (nb > na)
         a, b = xp.where(changed, na, a), xp.where(changed, nb, b)
         active = changed & ((b - a) >= MIN_FRAMES_FOR_REJECTION)
@@ -167,37 +168,40 @@ def xp_combine(xp, data, valid, lo, hi, weights, method: str):
 # per-iteration maths (every array is (P, C) except s / pos, which carry the frame axis first)
 # --------------------------------------------------------------------------------------------------
 
-def _trim_step(xp, s, a, b, pos, options: StackOptions):
-    """One trimming round for every pixel: the new ``(a, b)``."""
+def _trim_step(xp, s, a, b, pos, options: StackOptions, sigma_prev):
+    """One trimming round for every pixel: the new ``(a, b)`` and the sigma used."""
     k_lo, k_hi = options.sigma_clip_low, options.sigma_clip_high
     inside = (pos >= a[None]) & (pos < b[None])
     if options.method_code == 3:
-        return _linear_trim(xp, s, a, b, pos, inside, k_lo, k_hi)
+        return _linear_trim(xp, s, a, b, pos, inside, k_lo, k_hi) + (None,)
     centre = _median_sorted(xp, s, a, b)
     if options.method_code == 1:
         sigma = _clipped_std(xp, s, inside, b - a, -xp.inf, xp.inf)
     else:
-        sigma = _winsor_sigma(xp, s, a, b, inside, centre, options)
+        sigma = _winsor_sigma(xp, s, a, b, inside, centre, options, sigma_prev)
     low, high = centre - k_lo * sigma, centre + k_hi * sigma
     n_low = (inside & (s < low[None])).sum(axis=0)
     n_high = (inside & (s > high[None])).sum(axis=0)
     ok = sigma > 0
     na = xp.where(ok, a + n_low, a)
     nb = xp.where(ok, xp.maximum(b - n_high, na), b)
-    return na, nb
+    return na, nb, sigma
 
 
-def _winsor_sigma(xp, s, a, b, inside, centre, options: StackOptions):
-    lim_lo, lim_hi = options.winsor_limits
+def _winsor_sigma(xp, s, a, b, inside, centre, options: StackOptions, sigma_prev):
     z_lo, z_hi = options.winsor_z
     factor = options.winsor_factor
     k = b - a
-    half = (k - 1) // 2
-    n_lo = xp.minimum(xp.floor(lim_lo * k + 0.5).astype(k.dtype), half)
-    n_hi = xp.minimum(xp.floor(lim_hi * k + 0.5).astype(k.dtype), half)
-    w_lo = _take(xp, s, xp.clip(a + n_lo, 0, s.shape[0] - 1))
-    w_hi = _take(xp, s, xp.clip(b - 1 - n_hi, 0, s.shape[0] - 1))
-    sigma = factor * _clipped_std(xp, s, inside, k, w_lo, w_hi)
+    if sigma_prev is None:  # first round: start from the order statistics
+        lim_lo, lim_hi = options.winsor_limits
+        half = (k - 1) // 2
+        n_lo = xp.minimum(xp.floor(lim_lo * k + 0.5).astype(k.dtype), half)
+        n_hi = xp.minimum(xp.floor(lim_hi * k + 0.5).astype(k.dtype), half)
+        w_lo = _take(xp, s, xp.clip(a + n_lo, 0, s.shape[0] - 1))
+        w_hi = _take(xp, s, xp.clip(b - 1 - n_hi, 0, s.shape[0] - 1))
+        sigma = factor * _clipped_std(xp, s, inside, k, w_lo, w_hi)
+    else:
+        sigma = sigma_prev
     done = xp.zeros(sigma.shape, dtype=bool)
     for _ in range(_HUBER_MAX_ITER):
         new = factor * _clipped_std(xp, s, inside, k, centre - z_lo * sigma, centre + z_hi * sigma)
