@@ -690,6 +690,7 @@ def _noise_sigma(frame, mask, normalizer, options: StackOptions) -> np.ndarray:
         rows = _as_hwc(frame[picks])
     else:
         rows = np.stack([normalizer.apply(_as_hwc(frame[r:r + 1]), int(r))[0] for r in picks])
+    _release_rows(frame, 0, height)
     ok = np.isfinite(rows).all(axis=-1)
     if mask is not None:
         ok &= np.asarray(mask[picks], dtype=bool)
