@@ -122,6 +122,7 @@ class SynthSpec:
     sky_level_adu: float = 400.0
     sky_colour: tuple[float, float, float] = (1.12, 1.0, 0.78)
     gradient_frac: float = 0.2
+    gradient_colour_jitter: float = 0.0
     panel_sky_offsets: bool = True
     transparency_jitter: float = 0.0
     read_noise_e: float = 1.6
@@ -409,7 +410,8 @@ def make_frame_group(n_frames: int = 8, *, shape: tuple[int, int] = (256, 384), 
                      dither_px: float = 4.0, seed: int = 0, rgb: bool = True, bayer: bool = False,
                      noise: bool = True, sky_gradients: bool = True, nebula: bool = True, ref_index: int = 0,
                      fwhm: float = 3.0, pixel_scale_arcsec: float = 2.4,
-                     star_density_per_deg2: float = 4000.0) -> FrameGroup:
+                     star_density_per_deg2: float = 4000.0, gradient_frac: float = 0.2,
+                     gradient_colour_jitter: float = 0.0) -> FrameGroup:
     """Frames of one Alt-Az panel in memory (no disk), for alignment, stacking and background tests.
 
     Each frame = transparency-1 stars + nebula seen through its WCS (rotation drifting linearly from 0 to
@@ -428,6 +430,9 @@ def make_frame_group(n_frames: int = 8, *, shape: tuple[int, int] = (256, 384), 
         ``H x W`` when ``bayer=True`` (``rgb`` then ignored).
     ref_index : int
         Frame whose grid carries ``truth_sky_ref``.
+    gradient_frac, gradient_colour_jitter : float
+        Gradient strength (fraction of the level, centre to corner) and the relative per-frame, per-channel scatter
+        of its colour (0: every frame's gradient has the same colour).
 
     Returns
     -------
@@ -436,7 +441,8 @@ def make_frame_group(n_frames: int = 8, *, shape: tuple[int, int] = (256, 384), 
     spec = SynthSpec(panels=(1, 1), overlap=0.0, frames_per_panel=n_frames, width=shape[1], height=shape[0],
                      pixel_scale_arcsec=pixel_scale_arcsec, mount="altaz", rotation_drift_deg=rotation_drift_deg,
                      dither_px=dither_px, seed=seed, fwhm_px=fwhm, fwhm_jitter=0.0, nebula=nebula,
-                     gradient_frac=0.2 if sky_gradients else 0.0, panel_sky_offsets=False, bayer=bayer,
+                     gradient_frac=gradient_frac if sky_gradients else 0.0,
+                     gradient_colour_jitter=gradient_colour_jitter, panel_sky_offsets=False, bayer=bayer,
                      noise=noise, star_density_per_deg2=star_density_per_deg2)
     if not 0 <= ref_index < n_frames:
         raise ValueError(f"ref_index {ref_index} outside 0..{n_frames - 1}")
@@ -617,6 +623,7 @@ def _validate_spec(s: SynthSpec) -> None:
         ("fwhm_px", s.fwhm_px > 0.3, "must be > 0.3"),
         ("moffat_beta", s.moffat_beta > 1.0, "must be > 1"),
         ("gradient_frac", 0.0 <= s.gradient_frac < 1.0, "must be in [0, 1)"),
+        ("gradient_colour_jitter", 0.0 <= s.gradient_colour_jitter <= 1.0, "must be in [0, 1]"),
         ("gain", s.gain > 0, "must be > 0 (e-/ADU)"),
         ("sky_colour", len(s.sky_colour) == 3 and min(s.sky_colour) >= 0, "must be three values >= 0"),
         ("panel_order", s.panel_order in ("interleaved", "sequential"), "must be interleaved or sequential"),
@@ -798,7 +805,10 @@ def _plan_skies(spec: SynthSpec, rng: np.random.Generator, panels: Sequence[int]
     colour = np.asarray(spec.sky_colour) * (1.0 + 0.04 * rng.standard_normal((n, 3)))
     colour *= 1.0 + np.outer(frac, [0.06, 0.0, -0.06])
     grad = spec.gradient_frac * (grad_f[pan] * (1.0 + 0.1 * rng.standard_normal(n)))[:, None]
-    grad = np.clip(grad * np.array([1.25, 1.0, 0.8]), 0.0, 0.9)
+    grad = grad * np.array([1.25, 1.0, 0.8])
+    if spec.gradient_colour_jitter > 0:  # e.g. Moon vs city glow: the gradient's colour changes per frame
+        grad = grad * (1.0 + spec.gradient_colour_jitter * rng.standard_normal((n, 3)))
+    grad = np.clip(grad, 0.0, 0.9)
     phi0 = rng.uniform(0.0, 360.0)
     turn = spec.rotation_drift_deg * frac if spec.mount == "equatorial" else 0.0 * frac
     angle = (phi0 - turn + 3.0 * rng.standard_normal(n)) % 360.0
