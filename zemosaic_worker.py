@@ -368,7 +368,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
             return None
         coverage, cov_reason = _coverage_for_tile(aligned, used, frame_shape[:2], tile_id, need_coverage, tr)
         t0 = time.perf_counter()
-        stack = align_stack.stack_aligned_images(
+        stack = _stacker(cfg)(
             [aligned[k].image for k in used], valid_masks=[aligned[k].valid for k in used] if cleanup else None,
             normalize_method=cfg.stack_normalize_method, weighting_method=cfg.stack_weighting_method,
             rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
@@ -385,6 +385,15 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     tr.background = _background_summary(stack.normalization)
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
                         np.asarray(stack.coverage, dtype=np.float32), cov_reason, loaded.wcs, len(used), methods)
+
+
+def _stacker(cfg: ZeMosaicConfig):
+    """The CPU stacker, or its GPU twin when ``use_gpu`` (which falls back to the CPU by itself)."""
+    if cfg.use_gpu:
+        import zemosaic_align_stack_gpu
+
+        return zemosaic_align_stack_gpu.stack_aligned_images_gpu
+    return align_stack.stack_aligned_images
 
 
 def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> tuple[Optional[np.ndarray], str]:

@@ -131,3 +131,14 @@ def test_normal_run_logs_no_error_and_the_mission_tags(group, caplog):
     for tag in ("MT_PIPELINE_FLAGS", "MT_COVERAGE_STATS", "MT_PIPELINE", "ALPHA_STATS: level=master_tile",
                 "MT_EDGE_TRIM"):
         assert tag in caplog.text, tag
+
+
+def test_use_gpu_without_a_gpu_falls_back_to_the_same_tile(group, with_coverage, caplog):
+    import zemosaic_align_stack_gpu
+
+    if zemosaic_align_stack_gpu.gpu_available():
+        pytest.skip("a GPU is present: the parity test lives in tests/test_stacking_gpu.py")
+    with caplog.at_level(logging.INFO):
+        tile, _ = _build(group, "gpu", "use_gpu=true")
+    np.testing.assert_allclose(tile.data, with_coverage[0].data, rtol=1e-5, atol=1e-3, equal_nan=True)
+    assert any("CPU" in r.getMessage() for r in caplog.records if r.name == "zemosaic_align_stack_gpu")
