@@ -12,9 +12,10 @@ Missing data
     ``StackResult.coverage``.
 
 Rejection (per pixel and channel, over the valid samples only)
-    The samples are sorted once; every method then keeps a contiguous range ``[a, b)`` of the sorted
-    values and trims it from both ends, iterating until nothing changes, ``rejection_max_iterations`` is
-    reached or fewer than :data:`MIN_FRAMES_FOR_REJECTION` (3) samples are left. A pixel with fewer
+    Every method keeps a contiguous range of the sorted values and trims it from both ends, iterating
+    until nothing changes, ``rejection_max_iterations`` is reached or fewer than
+    :data:`MIN_FRAMES_FOR_REJECTION` (3) samples are left. (The CPU kernels reach the same decisions
+    for kappa_sigma and winsorized with selections instead of a sort.) A pixel with fewer
     than 3 valid samples is combined without rejection. The kept set is therefore exactly the valid
     samples ``v`` with ``lo <= v <= hi`` (``lo``/``hi`` = first/last kept sorted value), which is how the
     rejection "mask" is handed to the combine step without storing an ``n_frames`` mask.
@@ -50,11 +51,13 @@ adjacent-pixel differences / sqrt(2)) of the *normalised* frame on up to 64 samp
 scaled so the largest per channel is 1. Every pixel's mean divides by the sum of the weights of its own
 kept samples, so the number of valid frames per pixel is always respected.
 
-Implementation choice: the CPU path runs two numba kernels (``@njit(cache=True, parallel=True)``), one
-for rejection, one for combining, parallel over blocks of pixels. A numpy version vectorised over the
-frame axis needs a dozen full passes over the ``n_frames x chunk`` block per iteration (sorting along the
-frame axis, clip statistics, the Huber loop) and was several times slower than Siril on 2 cores; the
-kernels sort each pixel's few samples in a small per-thread buffer and touch the chunk twice. The
+Implementation choice: the CPU path runs numba kernels (``@njit(cache=True, parallel=True)``): one
+fused pass that normalises a chunk and builds its validity mask, one for rejection, one for combining,
+parallel over rows or blocks of pixels. A numpy version vectorised over the frame axis needs a dozen
+full passes over the ``n_frames x chunk`` block per iteration (sorting along the frame axis, clip
+statistics, the Huber loop) and was several times slower than Siril on 2 cores; the kernels gather each
+pixel's few samples into a small per-thread buffer, use selection (median, order statistics) rather
+than sorting, and a vectorised one-pass clipped standard deviation (``fastmath``, finite bounds only). The
 array-module-generic twin of the same maths (numpy or CuPy) lives in ``zemosaic_align_stack_gpu``; the
 tests check that both agree within float32 tolerance.
 
@@ -112,7 +115,7 @@ TUNING_DEFAULTS: dict[str, Any] = {
     "background_order": 1,  # polynomial order of background_match surfaces
     "flatten_reference": False,  # also remove the reference's own smooth surface
     "flatten_order": 2,  # polynomial order of that surface
-    "sample_step": 8,  # decimation of the normalisation fit grid (pixels)
+    "sample_step": None,  # fit-grid decimation; None: ~8,000 grid pixels (linear), 8 (background_match)
     "noise_rows": 24,  # rows sampled per frame for the noise estimate
     "linear_fit_iterations": 4,  # clipping rounds of the linear_fit regression
     "rejection_max_iterations": 10,  # trimming rounds of the rejection
@@ -477,7 +480,7 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
         return [identity] * len(frames)
     if method == "background_match":
         return _fit_background(frames, masks, ref, options)
-    step = int(options.tuning["sample_step"])
+    step = options.tuning["sample_step"]
     ref_grid, ref_ok = _grid_sample(frames[ref], masks[ref], step)
     result = []
     for i, frame in enumerate(frames):
@@ -498,7 +501,7 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
 def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
     import background  # lazy: the module is optional until the background helper lands
 
-    step = int(options.tuning["sample_step"])
+    step = int(options.tuning["sample_step"] or 8)
     flatten = None
     if options.tuning["flatten_reference"]:
         flatten = background.fit_reference_flattening(
@@ -535,13 +538,15 @@ def _n_channels(frame) -> int:
     return frame.shape[2] if len(frame.shape) == 3 else 1
 
 
-def _grid_sample(frame, mask, step: int):
+def _grid_sample(frame, mask, step):
     """Decimated grid ``frame[::s, ::s]`` as float64 ``(N, C)`` and its per-pixel validity.
 
-    ``s`` is ``step``, reduced on small frames so that the grid keeps about 20,000 pixels.
+    ``s`` is ``step``, or when ``step`` is None the step that leaves about 8,000 grid pixels.
     """
     height, width = frame.shape[:2]
-    step = max(1, min(step, int(math.sqrt(height * width / 20000.0))))
+    if step is None:
+        step = max(1, int(math.sqrt(height * width / 8000.0)))
+    step = int(step)
     grid = _as_hwc(frame[::step, ::step]).astype(np.float64)
     ok = np.isfinite(grid).all(axis=-1)
     if mask is not None:
