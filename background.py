@@ -11,7 +11,10 @@ Three jobs, all pure array maths (no files, tiles or configuration objects):
   but not nebula-proof: a nebula that fills the frame cannot be told from a gradient).
 * :func:`solve_tile_harmony` (Phase 4.5) solves per tile and channel a gain, an offset and optionally a
   plane so that overlapping tiles agree; :func:`sample_overlap` turns two reprojected tiles into the
-  robust block samples it needs.
+  robust block samples it needs for the offsets and planes, and :func:`measure_stars` /
+  :func:`match_star_samples` give the star fluxes both tiles share, from which the gains are estimated
+  (a star's local-sky-subtracted flux scales with the gain only; diffuse structure mixes gain with sky
+  differences, so it is only the fallback).
 
 Robustness to stars comes from working on block medians (with a 3-sigma upper clip of the samples) and from
 iterative sigma clipping of the fit residuals; the fits read the images only on a decimated grid, so
@@ -20,11 +23,12 @@ their cost does not depend on the frame size beyond that grid.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Sequence
 
 import numpy as np
-from scipy.ndimage import binary_dilation, convolve, label
+from scipy.ndimage import binary_dilation, convolve, distance_transform_edt, label, maximum_filter, zoom
+from scipy.spatial import cKDTree
 
 __all__ = [
     "BackgroundMatch",
@@ -34,8 +38,12 @@ __all__ = [
     "TileCorrection",
     "HarmonySolution",
     "OverlapSamples",
+    "StarFluxes",
+    "StarSamples",
     "solve_tile_harmony",
     "sample_overlap",
+    "measure_stars",
+    "match_star_samples",
     "MAX_ORDER",
 ]
 
@@ -58,7 +66,22 @@ _FLAT_CLIP_LOW = 4.0         # flattening: cells this far below it are outliers 
 _HARMONY_CLIP_SIGMA = 3.5    # harmony: residual clip (per overlap, in robust sigmas)
 _HARMONY_LOG_GAIN_PRIOR = float(np.log(1.5))  # harmony: mild prior width on log gains
 _HARMONY_MIN_CORR = 0.9      # harmony: overlaps whose structure correlates less give no gain information
+_HARMONY_DIFFUSE_LOG_FLOOR = 0.02  # harmony: floor on the log-ratio error of the diffuse estimator (its bias)
 _MAD_TO_SIGMA = 1.4826
+# Star photometry for the harmony gains (see measure_stars / match_star_samples)
+_STAR_RADII = (3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 13.0)  # aperture ladder (px); a pair picks one common radius
+_STAR_ANNULUS = (2.0, 6.0)        # sky annulus from r + 2 to r + 6 px around an aperture of radius r
+_STAR_DETECT_SIGMA = 15.0         # detection: peak above the block-median sky, in noise sigmas
+_STAR_MIN_SNR = 10.0              # a star flux counts in a pair when its aperture SNR is this high in both
+_STAR_SATURATION = 0.9            # peaks above this fraction of the channel's maximum are taken as saturated
+_STAR_APERTURE_FWHM = 2.0         # aperture radius in FWHM of the broader PSF of the pair
+_STAR_SKY_BLOCK = 32              # block size (px) of the block-median sky used for detection
+_STAR_MAX = 1500                  # brightest candidates kept per image (~1 s for a 1080 x 1920 RGB tile)
+_STAR_CHUNK = 256                 # stars photometered per vectorised chunk (bounds the cutout memory)
+_STAR_MIN_COUNT = 5               # stars needed for a star-based gain ratio of an overlap
+_STAR_LOG_FLOOR = 0.005           # systematic floor on one star's log-ratio error (PSF, sampling)
+_STAR_PAIR_FLOOR = 0.002          # systematic floor on an overlap's star log-ratio error (aperture losses)
+_STAR_CLIP = 4.0                  # clip of star log ratios, in robust sigmas
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,6 +351,14 @@ class TileOverlap:
         outliers are tolerated (the solve clips), block medians (:func:`sample_overlap`) are best.
     weight : float
         Relative weight of this overlap in the solve.
+    star_i, star_j : numpy.ndarray
+        ``(M, C)`` background-subtracted aperture fluxes of the same M stars in the two tiles
+        (:func:`match_star_samples`); NaN where a channel is unusable. Empty by default. With at
+        least 5 stars in a channel, the tiles' gain ratio comes from them, not from the diffuse samples.
+    star_err : numpy.ndarray or None
+        ``(M, C)`` 1-sigma error of ``log(star_i / star_j)``; None weights the stars equally.
+    star_x, star_y : numpy.ndarray
+        ``(M,)`` star positions in global pixels (for diagnostics; empty by default).
     """
 
     i: int
@@ -337,11 +368,21 @@ class TileOverlap:
     values_i: np.ndarray
     values_j: np.ndarray
     weight: float = 1.0
+    star_i: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    star_j: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    star_err: np.ndarray | None = None
+    star_x: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    star_y: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_samples(self) -> int:
         """Number of samples N."""
         return int(np.asarray(self.x).size)
+
+    @property
+    def n_stars(self) -> int:
+        """Number of star samples M."""
+        return int(np.asarray(self.star_i).shape[0]) if np.asarray(self.star_i).ndim else 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -424,6 +465,9 @@ class HarmonySolution:
     rms_before, rms_after : numpy.ndarray
         ``(C,)`` RMS of the tile differences on the kept overlap samples (outliers excluded), before
         and after correction.
+    gain_estimators : tuple
+        Per kept overlap ``(i, j, methods)``, ``methods`` one string per channel: ``"stars"`` (gain
+        ratio from matched star fluxes), ``"structure"`` (from the diffuse structure) or ``"none"``.
     """
 
     corrections: list
@@ -432,6 +476,7 @@ class HarmonySolution:
     disconnected_tiles: tuple
     rms_before: np.ndarray
     rms_after: np.ndarray
+    gain_estimators: tuple = ()
 
     def as_dict(self) -> dict:
         """JSON-able summary."""
@@ -440,6 +485,7 @@ class HarmonySolution:
                 "disconnected_tiles": list(self.disconnected_tiles),
                 "rms_before": [round(float(r), 4) for r in self.rms_before],
                 "rms_after": [round(float(r), 4) for r in self.rms_after],
+                "gain_estimators": [[i, j, list(m)] for i, j, m in self.gain_estimators],
                 "tiles": [c.as_dict() for c in self.corrections]}
 
 
@@ -452,18 +498,68 @@ class OverlapSamples(NamedTuple):
     values_j: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class StarFluxes:
+    """Aperture photometry of the bright stars of one image (:func:`measure_stars`).
+
+    Attributes
+    ----------
+    x, y : numpy.ndarray
+        ``(M,)`` centroids in the image's pixel coordinates (x = column); callers may move them to
+        another frame (e.g. global mosaic pixels) with :func:`dataclasses.replace`.
+    flux : numpy.ndarray
+        ``(M, R, C)`` sky-subtracted aperture sums at each radius of ``radii``. NaN where the aperture
+        or its sky annulus leaves the valid area, or where the star is saturated in that channel.
+    noise : numpy.ndarray
+        ``(M, R, C)`` 1-sigma error of ``flux`` from the sky noise measured in the annulus.
+    radii : numpy.ndarray
+        ``(R,)`` aperture radii in pixels.
+    fwhm : float
+        Median FWHM of the stars in pixels, NaN without stars.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    flux: np.ndarray
+    noise: np.ndarray
+    radii: np.ndarray
+    fwhm: float
+
+    @property
+    def n_stars(self) -> int:
+        """Number of stars M."""
+        return int(self.x.size)
+
+
+class StarSamples(NamedTuple):
+    """Fluxes of the stars two images share (:func:`match_star_samples`)."""
+
+    x: np.ndarray         # (M,) mean position of the two detections
+    y: np.ndarray
+    flux_i: np.ndarray    # (M, C), NaN where the channel is unusable (saturated, SNR too low)
+    flux_j: np.ndarray
+    err: np.ndarray       # (M, C) 1-sigma error of log(flux_i / flux_j)
+    radius: float         # aperture radius used (px)
+
+
 def solve_tile_harmony(overlaps: Sequence[TileOverlap], n_tiles: int, *, n_channels: int,
                        anchor: int | str | None = None, plane: bool = True, min_samples: int = 50,
-                       image_shape: tuple | None = None) -> HarmonySolution:
+                       image_shape: tuple | None = None, min_stars: int = _STAR_MIN_COUNT) -> HarmonySolution:
     """Solve per tile and channel ``gain, offset (+ plane)`` so that overlapping tiles agree.
 
     The model asks ``g_i v_i + o_i + p_i(x, y) ~= g_j v_j + o_j + p_j(x, y)`` on every overlap sample.
     It is solved in two linear steps per channel and connected component:
 
-    1. gains, in log space: each overlap gives a ratio ``v_i ~ r_ij v_j + plane`` from a total
-       least-squares fit of the structure both tiles share (clipped); overlaps whose structure is
-       too weak (correlation below 0.9) give no ratio. The log gains then come from a weighted
-       least-squares solve over the overlap graph, anchor fixed, with a mild prior toward gain 1;
+    1. gains, in log space: each overlap gives a ratio ``r_ij = v_i / v_j`` per channel. With at
+       least ``min_stars`` star samples (``star_i``, ``star_j``) it is the clipped, error-weighted mean
+       of ``log(star_i / star_j)`` (weighted median first, 4-sigma clip on the MAD-scaled residuals,
+       uncertainty inflated by that scale): stars are point sources, so their local-sky-subtracted
+       fluxes scale with the gain only, whatever the tiles' sky levels and gradients. Otherwise it
+       falls back on a total least-squares fit ``v_i ~ r_ij v_j + plane`` of the diffuse structure
+       both tiles share (clipped; no ratio below a correlation of 0.9), whose error is floored at 2 %
+       because sky differences bias it. The log gains then come from a weighted least-squares solve
+       over the overlap graph, anchor fixed, with a mild prior toward gain 1; which estimator each
+       overlap used is logged and returned in ``gain_estimators``;
     2. offsets and planes (gains fixed): a weighted least-squares solve with per-overlap noise
        weights and iterative 3.5-sigma clipping of the residuals.
 
@@ -489,6 +585,8 @@ def solve_tile_harmony(overlaps: Sequence[TileOverlap], n_tiles: int, *, n_chann
         Overlaps with fewer samples are dropped.
     image_shape : tuple, optional
         ``(H, W)`` of the mosaic, to normalise x, y (else the sample extent is used).
+    min_stars : int
+        Star samples needed in a channel for the star-based gain ratio of an overlap.
 
     Returns
     -------
@@ -510,12 +608,13 @@ def solve_tile_harmony(overlaps: Sequence[TileOverlap], n_tiles: int, *, n_chann
     score = _tile_scores(kept, n_tiles)
     main_anchor = int(anchor) if isinstance(anchor, (int, np.integer)) else int(np.argmax(score))
     plan, reasons, disconnected = _anchor_plan(kept, n_tiles, main_anchor, score)
+    ratios = [_pair_log_ratios(ov, n_channels, plane, frame, min_stars) for ov in kept]
     params = np.zeros((n_tiles, n_channels, 4))  # gain, offset, a, b (normalised coordinates)
     params[:, :, 0] = 1.0
     inlier_masks: dict[int, np.ndarray] = {}
     for comp, comp_anchor in plan:
         comp_ov = [k for k, ov in enumerate(kept) if ov.i in comp]
-        _solve_component(kept, comp_ov, comp, comp_anchor, frame, plane, params, inlier_masks)
+        _solve_component(kept, ratios, comp_ov, comp, comp_anchor, frame, plane, params, inlier_masks)
         if anchor == "mean":
             _renormalise_to_mean(params, comp)
     corrections = [_to_correction(params[t], frame, reasons[t]) for t in range(n_tiles)]
@@ -523,7 +622,8 @@ def solve_tile_harmony(overlaps: Sequence[TileOverlap], n_tiles: int, *, n_chann
     logger.debug("harmony: anchor=%s rms before=%s after=%s", main_anchor, rms_before, rms_after)
     return HarmonySolution(corrections=corrections, anchor=None if anchor == "mean" else main_anchor,
                            dropped_overlaps=tuple(dropped), disconnected_tiles=tuple(disconnected),
-                           rms_before=rms_before, rms_after=rms_after)
+                           rms_before=rms_before, rms_after=rms_after,
+                           gain_estimators=tuple((ov.i, ov.j, r.methods) for ov, r in zip(kept, ratios)))
 
 
 def sample_overlap(values_i: np.ndarray, values_j: np.ndarray, valid_i: np.ndarray, valid_j: np.ndarray,
@@ -560,6 +660,121 @@ def sample_overlap(values_i: np.ndarray, values_j: np.ndarray, valid_i: np.ndarr
         empty = np.zeros(0)
         return OverlapSamples(empty, empty, np.zeros((0, n_ch)), np.zeros((0, n_ch)))
     return OverlapSamples(blocks.cols, blocks.rows, blocks.values[0], blocks.values[1])
+
+
+def measure_stars(image: np.ndarray, valid: np.ndarray | None = None, *,
+                  detect_sigma: float = _STAR_DETECT_SIGMA, max_stars: int = _STAR_MAX) -> StarFluxes:
+    """Detect the bright stars of an image and measure their fluxes in a ladder of apertures.
+
+    Stars are local maxima (5 x 5) of the channel-mean image that stand ``detect_sigma`` noise
+    sigmas (from neighbour differences, so sky structure does not inflate it) above a block-median
+    sky surface (32-px blocks, bilinearly interpolated), so sky levels,
+    gradients and nebulae larger than a few blocks do not count as stars. Each star is measured at
+    every radius of the ladder (3 to 13 px) with the sky taken as the median of an annulus from
+    ``r + 2`` to ``r + 6`` px, so that two images can later be compared at one common radius
+    (:func:`match_star_samples`). A star whose brightest pixel in a channel reaches 90 % of that
+    channel's maximum over the valid area is taken as saturated there (flux NaN).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        ``(H, W)`` or ``(H, W, C)`` full-resolution image (stars unresolved by decimation).
+    valid : numpy.ndarray, optional
+        ``(H, W)`` bool, True where the pixels may be used; non-finite pixels are never used.
+        Apertures or annuli touching an invalid pixel give NaN fluxes.
+    detect_sigma : float
+        Detection threshold in noise sigmas of the channel mean.
+    max_stars : int
+        At most this many candidates, the brightest, are measured (cost and memory bound: the
+        stars are photometered 256 at a time on small cutouts).
+
+    Returns
+    -------
+    StarFluxes
+        Positions in the image's pixel coordinates. Empty (M = 0) on a featureless image.
+
+    Raises
+    ------
+    ValueError
+        On shapes that disagree.
+    """
+    _check_images(np.asarray(image), None, valid)
+    img = _as_hwc(np.asarray(image, dtype=np.float32))
+    ok = np.isfinite(img).all(axis=2)
+    if valid is not None:
+        ok &= np.asarray(valid, dtype=bool)
+    radii = np.asarray(_STAR_RADII)
+    half = int(np.ceil(radii[-1] + _STAR_ANNULUS[1]))
+    lum = np.where(ok, img.mean(axis=2), np.nan)
+    resid = lum - _sky_surface(lum, _STAR_SKY_BLOCK)
+    sigma = _pixel_noise(lum)
+    rows, cols = _find_peaks(resid, ok, detect_sigma * sigma, 2, max_stars) if sigma > 0 else ((), ())
+    if len(rows) == 0:
+        empty = np.zeros((0, radii.size, img.shape[2]))
+        return StarFluxes(np.zeros(0), np.zeros(0), empty, empty.copy(), radii, float("nan"))
+    ceiling = np.max(np.where(ok[..., None], img, -np.inf), axis=(0, 1))
+    parts = [_photometer(img, ok, resid, rows[k:k + _STAR_CHUNK], cols[k:k + _STAR_CHUNK], radii, half, ceiling)
+             for k in range(0, len(rows), _STAR_CHUNK)]
+    x, y, flux, noise, fwhm = (np.concatenate(p) for p in zip(*parts))
+    fwhm = fwhm[np.isfinite(fwhm)]
+    logger.debug("stars: %d measured (threshold %.1f sigma = %.3g), fwhm %.2f px", len(x), detect_sigma,
+                 detect_sigma * sigma, np.median(fwhm) if fwhm.size else np.nan)
+    return StarFluxes(x, y, flux, noise, radii, float(np.median(fwhm)) if fwhm.size else float("nan"))
+
+
+def match_star_samples(stars_i: StarFluxes, stars_j: StarFluxes, *, aperture_fwhm: float = _STAR_APERTURE_FWHM,
+                       min_snr: float = _STAR_MIN_SNR, tolerance: float | None = None) -> StarSamples:
+    """Pair the stars two images share and return their fluxes at one common aperture radius.
+
+    The two catalogues must be in the same pixel frame (e.g. global mosaic pixels). Stars are paired
+    when each is the other's nearest neighbour within ``tolerance``; the radius is the smallest of the
+    ladder reaching ``aperture_fwhm`` times the broader of the two FWHMs (at 2 FWHM a Gaussian PSF is
+    fully enclosed and a Moffat beta = 2.5 one at 93 %, so a 5 % seeing difference between the images
+    biases the ratio by under 1 %; larger radii would cost noise and neighbours' light). Neighbours need
+    no isolation cut: the apertures are centred on the centroids with soft edges, so both images sum
+    the same patch of sky, and the solve clips the few stars a neighbour still upsets. A channel's flux
+    pair is kept
+    when both fluxes have an SNR of at least ``min_snr`` (else NaN); stars with no kept channel are
+    dropped.
+
+    Parameters
+    ----------
+    stars_i, stars_j : StarFluxes
+        From :func:`measure_stars`, positions in one common frame.
+    aperture_fwhm : float
+        Aperture radius in FWHM.
+    min_snr : float
+        Minimum aperture SNR in both images.
+    tolerance : float, optional
+        Pairing distance in pixels; default ``max(1.5, FWHM / 2)``.
+
+    Returns
+    -------
+    StarSamples
+        M may be 0.
+
+    Raises
+    ------
+    ValueError
+        When the two catalogues were measured with different radii or channel counts.
+    """
+    if not np.array_equal(stars_i.radii, stars_j.radii) or stars_i.flux.shape[2] != stars_j.flux.shape[2]:
+        raise ValueError("star catalogues differ in aperture radii or channel count")
+    fwhms = [f for f in (stars_i.fwhm, stars_j.fwhm) if np.isfinite(f)]
+    fwhm = max(fwhms) if fwhms else float(stars_i.radii[len(stars_i.radii) // 2]) / aperture_fwhm
+    k = min(int(np.searchsorted(stars_i.radii, aperture_fwhm * fwhm)), stars_i.radii.size - 1)
+    tol = max(1.5, 0.5 * fwhm) if tolerance is None else float(tolerance)
+    ia, ib = _mutual_nearest(stars_i, stars_j, tol)
+    fi, fj = stars_i.flux[ia, k], stars_j.flux[ib, k]
+    ni, nj = stars_i.noise[ia, k], stars_j.noise[ib, k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        good = (fi >= min_snr * ni) & (fj >= min_snr * nj) & (ni > 0) & (nj > 0)
+        err = np.hypot(ni / fi, nj / fj)
+    rows = good.any(axis=1)
+    fi, fj, err = (np.where(good, a, np.nan)[rows] for a in (fi, fj, err))
+    x = 0.5 * (stars_i.x[ia] + stars_j.x[ib])[rows]
+    y = 0.5 * (stars_i.y[ia] + stars_j.y[ib])[rows]
+    return StarSamples(x, y, fi, fj, err, float(stars_i.radii[k]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,6 +877,123 @@ def _nan_median(a: np.ndarray) -> np.ndarray:
     lo = np.take_along_axis(s, np.maximum(count - 1, 0) // 2, axis=2)
     hi = np.take_along_axis(s, np.minimum(count // 2, a.shape[2] - 1), axis=2)
     return (0.5 * (lo + hi))[:, :, 0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Private: star photometry (harmony gains)
+# ---------------------------------------------------------------------------------------------
+
+def _sky_surface(lum: np.ndarray, block: int) -> np.ndarray:
+    """Block-median surface of an (H, W) image with NaN holes, bilinearly interpolated to full size.
+
+    Blocks without valid pixels take their nearest valid block's median.
+    """
+    h, w = lum.shape
+    cells = _to_blocks(lum[None, :, :, None], block)                   # (1, n, block*block, 1)
+    gh, gw = -(-h // block), -(-w // block)
+    med = _nan_median(cells)[0, :, 0].reshape(gh, gw)
+    hole = np.isnan(med)
+    if hole.all():
+        return np.zeros((h, w), dtype=np.float32)
+    if hole.any():
+        idx = distance_transform_edt(hole, return_distances=False, return_indices=True)
+        med = med[idx[0], idx[1]]
+    if min(gh, gw) < 2:
+        return np.broadcast_to(np.repeat(np.repeat(med, block, 0), block, 1)[:h, :w], (h, w)).astype(np.float32)
+    return zoom(med.astype(np.float32), block, order=1, mode="nearest", grid_mode=True)[:h, :w]
+
+
+def _pixel_noise(lum: np.ndarray) -> float:
+    """Robust per-pixel noise sigma from differences of horizontal neighbours (smooth structure cancels)."""
+    diff = np.diff(lum, axis=1)
+    diff = diff[np.isfinite(diff)]
+    if diff.size == 0:
+        return 0.0
+    return float(_MAD_TO_SIGMA / np.sqrt(2.0) * np.median(np.abs(diff - np.median(diff))))
+
+
+def _find_peaks(resid: np.ndarray, ok: np.ndarray, threshold: float, margin: int,
+                max_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows, columns of the 5 x 5 local maxima above ``threshold``, ``margin`` px off the edges, brightest first."""
+    r = np.where(ok, resid, -np.inf)
+    peak = (r == maximum_filter(r, size=5, mode="constant", cval=-np.inf)) & (r > threshold)
+    peak[:margin], peak[-margin:], peak[:, :margin], peak[:, -margin:] = False, False, False, False
+    rows, cols = np.nonzero(peak)
+    order = np.argsort(-r[rows, cols], kind="stable")[:max_n]
+    return rows[order], cols[order]
+
+
+def _photometer(img: np.ndarray, ok: np.ndarray, resid: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                radii: np.ndarray, half: int, ceiling: np.ndarray) -> tuple:
+    """Aperture photometry of a chunk of stars on cutouts: ``(x, y, flux, noise, fwhm)`` per star."""
+    off = np.arange(-half, half + 1)
+    rr, cc = rows[:, None, None] + off[None, :, None], cols[:, None, None] + off[None, None, :]
+    inside = (rr >= 0) & (rr < ok.shape[0]) & (cc >= 0) & (cc < ok.shape[1])   # (n, S, S)
+    rr, cc = np.clip(rr, 0, ok.shape[0] - 1), np.clip(cc, 0, ok.shape[1] - 1)
+    good = ok[rr, cc] & inside                                            # (n, S, S)
+    cut = np.where(good[..., None], img[rr, cc], 0.0)                     # (n, S, S, C), float32
+    lum = np.where(good, resid[rr, cc], np.nan)
+    dx, dy, fwhm = _centroid_fwhm(lum, half, radii)
+    dist = np.hypot(off[None, :, None] - dy[:, None, None], off[None, None, :] - dx[:, None, None])
+    flux = np.full((len(rows), radii.size, cut.shape[3]), np.nan)
+    noise = np.full_like(flux, np.nan)
+    grid_dist = np.hypot(off[:, None], off[None, :])
+    for k, r in enumerate(radii):
+        flux[:, k], noise[:, k] = _aperture_sums(cut, good, dist, grid_dist, r)
+    core = cut[:, half - 1:half + 2, half - 1:half + 2].max(axis=(1, 2))  # (n, C) brightest pixel
+    saturated = core >= _STAR_SATURATION * ceiling
+    flux[np.broadcast_to(saturated[:, None, :], flux.shape)] = np.nan
+    fwhm[saturated.any(axis=1)] = np.nan
+    return cols + dx, rows + dy, flux, noise, fwhm
+
+
+def _centroid_fwhm(lum: np.ndarray, half: int, radii: np.ndarray) -> tuple:
+    """Centroid offsets (3 x 3 first moment) and FWHM (area above half maximum) of sky-subtracted cutouts."""
+    c3 = np.clip(np.nan_to_num(lum[:, half - 1:half + 2, half - 1:half + 2]), 0.0, None)
+    total = np.maximum(c3.sum(axis=(1, 2)), 1e-30)
+    dx = (c3.sum(axis=1) @ np.arange(-1.0, 2.0)) / total
+    dy = (c3.sum(axis=2) @ np.arange(-1.0, 2.0)) / total
+    off = np.arange(-half, half + 1)
+    near = np.hypot(off[:, None], off[None, :]) <= 0.5 * radii[-1]     # neighbours rarely reach this close
+    peak = lum[:, half, half]
+    n_half = np.sum((np.nan_to_num(lum) > 0.5 * peak[:, None, None]) & near, axis=(1, 2))
+    fwhm = np.where(peak > 0, 2.0 * np.sqrt(n_half / np.pi), np.nan)
+    return dx, dy, fwhm
+
+
+def _aperture_sums(cut: np.ndarray, good: np.ndarray, dist: np.ndarray, grid_dist: np.ndarray, r: float) -> tuple:
+    """Sky-subtracted flux and its error ``(n, C)`` in apertures of radius ``r`` around each star's centroid.
+
+    Pixel weights fall linearly from 1 to 0 across the aperture edge (``clip(r + 0.5 - d, 0, 1)``, close
+    to the pixel's area inside the circle), so the sum varies smoothly with the centre and two images
+    with different pixel grids measure the same patch of sky. The sky annulus is centred on the peak
+    pixel (``grid_dist``; half a pixel does not matter to a median), so all stars share one index set.
+    NaN when the aperture or its annulus touches an unusable pixel.
+    """
+    w = np.clip(r + 0.5 - dist, 0.0, 1.0)                               # (n, S, S)
+    ann = (grid_dist >= r + _STAR_ANNULUS[0]) & (grid_dist <= r + _STAR_ANNULUS[1])
+    usable = good[:, (grid_dist <= r + 1.5) | ann].all(axis=1)
+    sky_px = cut[:, ann]                                                  # (n, n_ann, C)
+    sky = np.median(sky_px, axis=1)
+    sig = _MAD_TO_SIGMA * np.median(np.abs(sky_px - sky[:, None]), axis=1)
+    n_ap = w.sum(axis=(1, 2))[:, None]
+    flux = np.einsum("nij,nijc->nc", w, cut) - n_ap * sky
+    noise = sig * np.sqrt(n_ap + 0.5 * np.pi * n_ap ** 2 / ann.sum())
+    flux[~usable], noise[~usable] = np.nan, np.nan
+    return flux, noise
+
+
+def _mutual_nearest(a: StarFluxes, b: StarFluxes, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the star pairs that are each other's nearest neighbour within ``tol`` px."""
+    if a.n_stars == 0 or b.n_stars == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    pa, pb = np.stack([a.x, a.y], axis=1), np.stack([b.x, b.y], axis=1)
+    _, ab = cKDTree(pb).query(pa, distance_upper_bound=tol)
+    _, ba = cKDTree(pa).query(pb, distance_upper_bound=tol)
+    ia = np.flatnonzero(ab < b.n_stars)
+    ib = ab[ia]
+    mutual = ba[ib] == ia
+    return ia[mutual], ib[mutual]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -943,8 +1275,24 @@ def _filter_overlaps(overlaps: Sequence[TileOverlap], n_tiles: int, n_channels: 
             logger.info("harmony: overlap (%d, %d) dropped: %s", ov.i, ov.j, why)
             dropped.append((int(ov.i), int(ov.j)))
             continue
-        kept.append(TileOverlap(int(ov.i), int(ov.j), x[good], y[good], vi[good], vj[good], float(ov.weight)))
+        kept.append(TileOverlap(int(ov.i), int(ov.j), x[good], y[good], vi[good], vj[good], float(ov.weight),
+                                **_clean_stars(ov, n_channels)))
     return kept, dropped
+
+
+def _clean_stars(ov: TileOverlap, n_channels: int) -> dict:
+    """Star fields of an overlap as float64 (M, C) arrays; none (logged) when their sizes disagree."""
+    si, sj = np.asarray(ov.star_i, dtype=np.float64), np.asarray(ov.star_j, dtype=np.float64)
+    m = si.shape[0] if si.ndim else 0
+    err = None if ov.star_err is None else np.asarray(ov.star_err, dtype=np.float64)
+    sizes_ok = si.size == sj.size == m * n_channels and (err is None or err.size == si.size)
+    if m == 0 or not sizes_ok:
+        if m and not sizes_ok:
+            logger.warning("harmony: overlap (%d, %d): star samples of inconsistent sizes ignored", ov.i, ov.j)
+        return {}
+    return {"star_i": si.reshape(m, n_channels), "star_j": sj.reshape(m, n_channels),
+            "star_err": None if err is None else err.reshape(m, n_channels),
+            "star_x": np.asarray(ov.star_x), "star_y": np.asarray(ov.star_y)}
 
 
 def _overlap_problem(ov: TileOverlap, n_tiles: int, n_channels: int) -> str | None:
@@ -1014,13 +1362,13 @@ def _anchor_plan(overlaps: list, n_tiles: int, main_anchor: int,
     return plan, reasons, sorted(disconnected)
 
 
-def _solve_component(overlaps: list, comp_ov: list, comp: list, anchor: int, frame: _CoordFrame,
+def _solve_component(overlaps: list, ratios: list, comp_ov: list, comp: list, anchor: int, frame: _CoordFrame,
                      plane: bool, params: np.ndarray, inliers: dict) -> None:
     """Solve gains then offsets/planes of one connected component, channel by channel (in place)."""
     free = [t for t in comp if t != anchor]
     index = {t: k for k, t in enumerate(free)}
     for c in range(params.shape[1]):
-        log_gain = _solve_log_gains([overlaps[k] for k in comp_ov], c, index, plane, frame)
+        log_gain = _solve_log_gains([overlaps[k] for k in comp_ov], [ratios[k] for k in comp_ov], c, index)
         for t in free:
             params[t, c, 0] = np.exp(log_gain[index[t]])
         lin, masks = _solve_offsets(overlaps, comp_ov, c, index, params[:, c, 0], plane, frame)
@@ -1030,16 +1378,79 @@ def _solve_component(overlaps: list, comp_ov: list, comp: list, anchor: int, fra
             inliers[k] = m if k not in inliers else inliers[k] & m
 
 
-def _solve_log_gains(overlaps: list, c: int, index: dict, plane: bool, frame: _CoordFrame) -> np.ndarray:
+class _PairRatios(NamedTuple):
+    """Per-channel log gain ratio ``log(v_i / v_j)`` of one overlap, its error and its estimator."""
+
+    log_ratio: np.ndarray   # (C,), NaN where no estimate
+    se: np.ndarray          # (C,), inf where no estimate
+    methods: tuple          # per channel: "stars", "structure" or "none"
+
+
+def _pair_log_ratios(ov: TileOverlap, n_ch: int, plane: bool, frame: _CoordFrame, min_stars: int) -> _PairRatios:
+    """Gain ratio per channel from the stars when there are enough, else from the diffuse structure (logged)."""
+    log_ratio, se, methods = np.full(n_ch, np.nan), np.full(n_ch, np.inf), []
+    for c in range(n_ch):
+        method = "none"
+        if ov.n_stars:
+            err = None if ov.star_err is None else ov.star_err[:, c]
+            log_ratio[c], se[c] = _star_log_ratio(ov.star_i[:, c], ov.star_j[:, c], err, min_stars)
+            method = "stars" if np.isfinite(se[c]) else method
+        if method == "none":
+            ratio, ratio_se = _pair_ratio(ov, c, plane, frame)
+            if ratio is not None:
+                log_ratio[c], se[c] = np.log(ratio), np.hypot(ratio_se / ratio, _HARMONY_DIFFUSE_LOG_FLOOR)
+                method = "structure"
+        methods.append(method)
+    logger.info("harmony: overlap (%d, %d) gain ratio from %s (%d stars): %s +- %s", ov.i, ov.j,
+                "/".join(methods), ov.n_stars, np.round(np.exp(log_ratio), 4).tolist(), np.round(se, 4).tolist())
+    return _PairRatios(log_ratio, se, tuple(methods))
+
+
+def _star_log_ratio(si: np.ndarray, sj: np.ndarray, err: np.ndarray | None,
+                    min_stars: int) -> tuple[float, float]:
+    """Robust error-weighted mean of ``log(si / sj)`` and its uncertainty; ``(nan, inf)`` with too few stars.
+
+    Start from the weighted median, clip at 4 robust sigmas of the error-normalised residuals and
+    average the rest; the uncertainty is the formal one scaled up by the residuals' MAD-based scale
+    (when the stars scatter more than their errors say), with a small systematic floor.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = np.isfinite(si) & np.isfinite(sj) & (si > 0) & (sj > 0)
+        if err is not None:
+            ok &= np.isfinite(err) & (err > 0)
+    if ok.sum() < max(min_stars, 1):
+        return float("nan"), float("inf")
+    lr = np.log(si[ok] / sj[ok])
+    s = np.full(lr.size, max(_robust_sigma(lr), _STAR_LOG_FLOOR)) if err is None else np.hypot(err[ok], _STAR_LOG_FLOOR)
+    w = 1.0 / s ** 2
+    centre, scale = _weighted_median(lr, w), 1.0
+    for _ in range(3):
+        z = (lr - centre) / s
+        scale = max(1.0, _MAD_TO_SIGMA * float(np.median(np.abs(z))))
+        keep = np.abs(z) <= _STAR_CLIP * scale
+        if keep.sum() < max(min_stars, 1):
+            return float("nan"), float("inf")
+        centre = float(np.sum(w[keep] * lr[keep]) / np.sum(w[keep]))
+    return centre, float(np.hypot(scale / np.sqrt(np.sum(w[keep])), _STAR_PAIR_FLOOR))
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted median (lower)."""
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def _solve_log_gains(overlaps: list, ratios: list, c: int, index: dict) -> np.ndarray:
     """Weighted least squares on log gain differences over the overlap graph, prior toward 0."""
     n_free = len(index)
     mat = np.eye(n_free) / _HARMONY_LOG_GAIN_PRIOR ** 2
     rhs = np.zeros(n_free)
-    for ov in overlaps:
-        ratio, se = _pair_ratio(ov, c, plane, frame)
-        if ratio is None:
+    for ov, est in zip(overlaps, ratios):
+        log_ratio, se = est.log_ratio[c], est.se[c]
+        if not np.isfinite(se):
             continue
-        w = ov.weight / (se / ratio) ** 2
+        w = ov.weight / se ** 2
         # corrected gains make g_i v_i == g_j v_j, and v_i ~ ratio v_j: log g_i - log g_j = -log ratio
         row = np.zeros(n_free)
         if ov.i in index:
@@ -1047,7 +1458,7 @@ def _solve_log_gains(overlaps: list, c: int, index: dict, plane: bool, frame: _C
         if ov.j in index:
             row[index[ov.j]] = -1.0
         mat += w * np.outer(row, row)
-        rhs += w * row * -np.log(ratio)
+        rhs += w * row * -log_ratio
     return np.linalg.solve(mat, rhs)
 
 

@@ -31,7 +31,7 @@ import os
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -312,17 +312,27 @@ def compute_global_grid(tiles: Sequence[TileInput]) -> GlobalGrid:
 
 
 def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decimate: Optional[int] = None,
-                          block: Optional[int] = None) -> list:
+                          block: Optional[int] = None, stars: bool = True) -> list:
     """Measure the overlaps between tiles for the inter-tile photometric solve (Phase 4.5).
 
     Each tile is read once, block-averaged ``decimate x decimate`` over its kept pixels (alpha > 0.5 and finite;
     only fully kept blocks are valid), and reprojected onto a decimated copy of the global grid (same sky, pixels
     ``decimate`` times larger), inside the bounding box of its footprint only.  For every pair of tiles whose valid
     areas overlap, :func:`background.sample_overlap` takes block-median samples (``block`` decimated pixels a side)
-    whose coordinates are converted back to full-resolution global pixel coordinates.
+    whose coordinates are converted back to full-resolution global pixel coordinates.  These diffuse samples fix
+    the offsets and planes.
 
-    Memory: one full-resolution tile at a time plus the decimated reprojections of all tiles (``1 / decimate**2`` of
-    the tiles' area, e.g. 1.6 MB for a 1080 x 1920 RGB tile at ``decimate=4``).
+    Star samples (``stars=True``) fix the gains: while a tile is read, :func:`background.measure_stars` measures its
+    bright unsaturated stars at full resolution, in its own pixels (no interpolation), on its kept pixels only
+    (apertures and sky annuli entirely inside alpha > 0.5), and their centroids are mapped to global pixels.  For
+    each pair, :func:`background.match_star_samples` pairs the stars both tiles detected (mutual nearest neighbours
+    within ~1.5 px, so they lie in both kept areas) and keeps their fluxes at one common aperture radius; a star is
+    a point source, so the ratio of its local-sky-subtracted fluxes is the tiles' gain ratio whatever their sky
+    levels, gradients or nebulosity.
+
+    Memory: one full-resolution tile at a time (with a few full-size float32 planes for the star detection) plus
+    the decimated reprojections of all tiles (``1 / decimate**2`` of the tiles' area, e.g. 1.6 MB for a
+    1080 x 1920 RGB tile at ``decimate=4``) and the star catalogues (a few kB per tile).
 
     Parameters
     ----------
@@ -335,12 +345,15 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
         Side, in decimated pixels, of the blocks whose medians are the samples.  Default:
         ``clip(min_side // (32 * decimate), 2, 8)``, i.e. blocks of ~1/32 of a tile side (8, i.e. 32 full
         pixels, for Seestar tiles), so that an overlap of a few tenths of a tile gives hundreds of samples.
+    stars : bool
+        Also measure star samples (``star_i``, ``star_j``, ``star_err``, ``star_x``, ``star_y``); False leaves
+        them empty, and the gains then come from the diffuse structure.
 
     Returns
     -------
     list of background.TileOverlap
         ``i < j`` are indices in ``tiles``; ``x``, ``y`` full-resolution global pixel coordinates (0-based,
-        x = column); values ``(N, C)``.  Pairs without common valid pixels are absent.
+        x = column); values ``(N, C)``; star fluxes ``(M, C)``.  Pairs without common valid pixels are absent.
 
     Raises
     ------
@@ -355,15 +368,16 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
     if decimate < 1 or block < 1:
         raise ValueError(f"decimate and block must be >= 1, got {decimate} and {block}")
     small_grid = GlobalGrid(_decimate_wcs(grid.wcs, decimate), _ceil_div_shape(grid.shape, decimate))
-    views = [_decimated_view(t, small_grid, decimate) for t in tiles]
+    views = [_tile_view(t, grid, small_grid, decimate, stars, background) for t in tiles]
     overlaps = []
     for i in range(len(views)):
         for j in range(i + 1, len(views)):
             overlap = _pair_overlap(views[i], views[j], i, j, decimate, block, background)
             if overlap is not None:
                 overlaps.append(overlap)
-    log.info("overlap measurement: %d tiles, %d overlapping pairs (decimate=%d, block=%d)",
-             len(tiles), len(overlaps), decimate, block)
+    log.info("overlap measurement: %d tiles, %d overlapping pairs (decimate=%d, block=%d), star samples: %s",
+             len(tiles), len(overlaps), decimate, block,
+             f"median {np.median([o.n_stars for o in overlaps]):.0f} per pair" if stars and overlaps else "off")
     return overlaps
 
 
@@ -891,16 +905,20 @@ def _overlap_sampling(tiles, decimate, block) -> tuple[int, int]:
 
 @dataclass(frozen=True, eq=False)
 class _DecimatedView:
-    """A tile on the decimated grid: ``window`` (y0, y1, x0, x1), ``values`` (h, w, C), ``valid`` (h, w)."""
+    """A tile on the decimated grid: ``window`` (y0, y1, x0, x1), ``values`` (h, w, C), ``valid`` (h, w), and its
+    star catalogue in global pixels (``background.StarFluxes``, None when not measured)."""
 
     window: tuple
     values: np.ndarray
     valid: np.ndarray
+    stars: object = None
 
 
-def _decimated_view(tile: TileInput, small_grid: GlobalGrid, factor: int):
+def _tile_view(tile: TileInput, grid: GlobalGrid, small_grid: GlobalGrid, factor: int, stars: bool, background):
+    """Read a tile once: its star catalogue (full resolution, global pixels) and its decimated view."""
     values, alpha, tile_wcs = _read_tile(tile)
     kept = (alpha > _KEEP_ALPHA) & np.all(np.isfinite(values), axis=2)
+    catalogue = _tile_stars(values, kept, tile_wcs, grid, background) if stars else None
     mean, full = _block_mean(values, kept, factor)
     del values, alpha, kept
     small_wcs = _decimate_wcs(tile_wcs, factor)
@@ -913,7 +931,17 @@ def _decimated_view(tile: TileInput, small_grid: GlobalGrid, factor: int):
     ok = out[..., -1] > 0.999
     vals = out[..., :-1] / np.where(ok, out[..., -1], 1.0)[..., None]
     vals[~ok] = 0.0
-    return _DecimatedView(window, np.ascontiguousarray(vals, dtype=np.float32), ok)
+    return _DecimatedView(window, np.ascontiguousarray(vals, dtype=np.float32), ok, catalogue)
+
+
+def _tile_stars(values: np.ndarray, kept: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, background):
+    """Star photometry of a tile on its kept pixels, positions mapped to global pixels."""
+    catalogue = background.measure_stars(values, kept)
+    if catalogue.n_stars:
+        gx, gy = pixel_to_pixel(tile_wcs, grid.wcs, catalogue.x, catalogue.y)
+        catalogue = replace(catalogue, x=np.asarray(gx, dtype=np.float64), y=np.asarray(gy, dtype=np.float64))
+    log.debug("overlap measurement: %d stars measured, FWHM %.2f px", catalogue.n_stars, catalogue.fwhm)
+    return catalogue
 
 
 def _block_mean(values: np.ndarray, kept: np.ndarray, factor: int):
@@ -948,7 +976,11 @@ def _pair_overlap(a, b, i, j, factor, block, background):
         return None
     gx = np.asarray(xs, dtype=np.float64) * factor + (factor - 1) / 2.0  # decimated -> full-resolution pixels
     gy = np.asarray(ys, dtype=np.float64) * factor + (factor - 1) / 2.0
-    return background.TileOverlap(i, j, gx, gy, np.asarray(vi), np.asarray(vj))
+    star_fields = {}
+    if a.stars is not None and b.stars is not None:
+        st = background.match_star_samples(a.stars, b.stars)
+        star_fields = dict(star_i=st.flux_i, star_j=st.flux_j, star_err=st.err, star_x=st.x, star_y=st.y)
+    return background.TileOverlap(i, j, gx, gy, np.asarray(vi), np.asarray(vj), **star_fields)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -422,3 +422,43 @@ def test_seam_steps_measure_a_known_offset(clean_tiles, clean_mosaic):
     assert abs(by_pair[(0, 2)]) < 1.0
     clean = ma.seam_step_sigma(clean_mosaic, clean_tiles, clean_mosaic.grid, noise_sigma=1.0)
     assert clean < 1.0
+
+
+@pytest.fixture(scope="module")
+def starry_tiles(tmp_path_factory):
+    """The distorted 2x2 tiles (per-tile, per-channel gain and offset, noise) on a sky with 400 stars, overlapping
+    by half a tile (the overlaps of the 160 x 240 tiles are otherwise too thin for apertures + sky annuli)."""
+    folder = tmp_path_factory.mktemp("starry")
+    sky = _make_sky(seed=2, n_stars=400)
+    rng = np.random.default_rng(8)
+    for k in range(4):
+        fx, fy, rot = _OFFSETS[k]
+        wcs = _tan(RA0 - 0.25 * np.sign(fx) * TILE_W * SCALE_DEG / np.cos(np.deg2rad(DEC0)),
+                   DEC0 + 0.25 * np.sign(fy) * TILE_H * SCALE_DEG, rot, (TILE_H, TILE_W))
+        img, _, _ = sky.render(wcs, (TILE_H, TILE_W))
+        rgb = np.stack([g * img * f + o for g, o, f in zip(_GAINS[k], _OFFSETS_ADU[k], (1.0, 0.8, 0.6))], axis=2)
+        rgb += rng.normal(0.0, NOISE, rgb.shape)
+        _write_tile(folder / f"master_tile_{k:03d}.fits", rgb, wcs, _alpha(), n_frames=10)
+    return _tiles_from(folder)
+
+
+def test_overlap_star_samples_give_the_gains(starry_tiles):
+    background = pytest.importorskip("background")
+    grid = ma.compute_global_grid(starry_tiles)
+    overlaps = ma.measure_tile_overlaps(starry_tiles, grid)
+    gains = np.array(_GAINS)
+    sides = [o for o in overlaps if (o.i, o.j) in {(0, 1), (0, 2), (1, 3), (2, 3)}]
+    assert min(o.n_stars for o in sides) >= 10
+    for o in sides:
+        for k in (o.i, o.j):   # every star lies inside both tiles' kept areas
+            tx, ty = pixel_to_pixel(grid.wcs, starry_tiles[k].wcs, o.star_x, o.star_y)
+            assert np.all((tx > BORDER) & (tx < TILE_W - BORDER - 1) & (ty > BORDER) & (ty < TILE_H - BORDER - 1))
+        ratio = np.nanmedian(o.star_i / o.star_j, axis=0)
+        np.testing.assert_allclose(ratio, gains[o.i] / gains[o.j], rtol=0.02)   # plain median of ~15 stars
+    solution = background.solve_tile_harmony(overlaps, 4, n_channels=3, image_shape=grid.shape)
+    assert all(m == ("stars",) * 3 for i, j, m in solution.gain_estimators if (i, j) in {(0, 1), (2, 3)})
+    fit = np.array([c.gain for c in solution.corrections]) * gains
+    np.testing.assert_allclose(fit / fit[solution.anchor], 1.0, atol=0.01)
+    fixed = ma.assemble_mosaic(starry_tiles, grid, corrections=solution.corrections)
+    assert ma.seam_step_sigma(fixed, starry_tiles, grid, noise_sigma=NOISE) <= 1.0
+    assert all(o.n_stars == 0 for o in ma.measure_tile_overlaps(starry_tiles, grid, stars=False))
