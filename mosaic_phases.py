@@ -75,20 +75,9 @@ def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
         overlaps, len(tiles), n_channels=tiles[0].n_channels, plane=cfg.harmonize_plane, image_shape=grid.shape)
     for k, corr in enumerate(solution.corrections):
         log.info("Phase 4.5: tile %d correction %s", k, corr.as_dict())
-    report.harmony = {"applied": True, "anchor": solution.anchor, "plane": cfg.harmonize_plane,
-                      "n_overlaps": len(overlaps),
-                      "dropped_overlaps": _jsonable(solution.dropped_overlaps),
-                      "disconnected_tiles": _jsonable(solution.disconnected_tiles),
-                      "corrections": [c.as_dict() for c in solution.corrections]}
+    report.harmony = {"applied": True, "plane": cfg.harmonize_plane, "n_overlaps": len(overlaps),
+                      **solution.as_dict()}
     return solution.corrections
-
-
-def _jsonable(value):
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "__dict__") and not isinstance(value, (int, float, str)):
-        return str(value)
-    return value
 
 
 def _drop_master_tiles_if_asked(output_dir: Path, cfg: ZeMosaicConfig, report: RunReport) -> None:
