@@ -793,7 +793,7 @@ class _ChunkLoop:
             mask_rows = _NO_MASK if mask is None else np.asarray(mask[r0:r1], dtype=bool)
             self.nonfinite[i] += _nb_prepare(np.asarray(block), offset, gain, mask_rows, mask is not None,
                                              data[i], valid[i])
-            _release_rows(frame, r0, r1)
+            _release_rows(frame, 0, r1)  # from row 0: fault-around may have remapped earlier pages
         self.coverage[r0:r1] = np.count_nonzero(valid, axis=0)
         self.valid_samples += np.count_nonzero(valid.reshape(n, -1), axis=1) * self.channels
         return data, valid
