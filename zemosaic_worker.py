@@ -432,15 +432,17 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> t
 
 
 def _background_summary(normalization) -> dict:
-    entries = [n if isinstance(n, dict) else getattr(n, "as_dict", lambda: {})() for n in normalization or []]
+    """Background method of a tile and the spread of the fitted per-frame terms (for the run report)."""
+    entries = [n if isinstance(n, dict) else n.as_dict() for n in normalization or []]
     if not entries:
         return {}
-    summary = {"method": entries[0].get("method", "")}
-    for key in ("tilt", "gain", "offset"):
-        values = [np.ravel(e[key]).astype(float) for e in entries if key in e]
+    terms = [e.get("match") or e for e in entries]  # background_match nests its fit under "match"
+    summary: dict = {"method": entries[0].get("method", "")}
+    for key in ("gain", "offset", "tilt_per_kpx"):
+        values = [np.ravel(t[key]).astype(float) for t in terms if t and key in t]
         if values:
             flat = np.concatenate(values)
-            summary[f"{key}_min"], summary[f"{key}_max"] = float(flat.min()), float(flat.max())
+            summary[key] = {"min": round(float(flat.min()), 4), "max": round(float(flat.max()), 4)}
     return summary
 
 

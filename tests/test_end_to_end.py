@@ -113,6 +113,11 @@ def test_bad_inputs_are_reported_and_the_input_is_untouched(run):
                 "ALPHA_STATS: level=master_tile", "PHASE_UPDATE:5"):
         assert tag in log_text, tag
     assert all(t["coverage_decision"] == "coverage used" for t in report["tiles"])
+    for tile in report["tiles"]:  # per tile: the background method and the spread of its fitted terms
+        assert tile["background"]["method"] == "background_match"
+        assert tile["background"]["gain"]["min"] <= tile["background"]["gain"]["max"]
+        assert tile["alpha_stats"] and 0.5 < tile["field_fraction_kept"] <= 1.0
+    assert report["harmony"]["applied"] and len(report["harmony"]["tiles"]) == 4
 
 
 def test_existing_master_tiles_mode_gives_the_same_mosaic(run, tmp_path, caplog):
