@@ -1,17 +1,24 @@
 """A disk cache of same-shape frames (one ``.npy`` memmap per cache) so a group's RAM does not grow
 with its number of frames: frames are written into slots as they are loaded or aligned, and read
 back row chunk by row chunk by the stacker.
+
+Pages of a shared memmap that a process has touched stay in its resident set until they are unmapped,
+so a cache that is written or read in full would make the RSS grow with the number of frames even
+though the data live on disk. Every write here, and every whole-frame read through :meth:`FrameCache.read`,
+therefore drops the pages it touched (:func:`release_rows`, ``madvise(MADV_DONTNEED)``: the data stay
+in the page cache and on disk).
 """
 from __future__ import annotations
 
 import logging
+import mmap
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FrameCache"]
+__all__ = ["FrameCache", "release_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,23 @@ class FrameCache:
 
     def __setitem__(self, index: int, frame: np.ndarray) -> None:
         self._array[index] = frame
+        self.release(index)
+
+    def read(self, index: int) -> np.ndarray:
+        """A RAM copy of frame ``index``; the memmap pages it touched are released."""
+        frame = np.array(self._array[index])
+        self.release(index)
+        return frame
+
+    def reader(self, count: int | None = None) -> "_CacheReader":
+        """A sequence view of the first ``count`` frames (all by default) whose items are RAM copies
+        (:meth:`read`): for consumers that take one whole frame at a time (alignment), so no frame
+        stays mapped after use."""
+        return _CacheReader(self, len(self) if count is None else int(count))
+
+    def release(self, index: int) -> None:
+        """Drop the resident pages of frame ``index`` (its data stay on disk)."""
+        release_rows(self._array[index], 0, self.shape[1])
 
     def close(self) -> None:
         """Drop the memmap and delete its files."""
@@ -51,3 +75,36 @@ class FrameCache:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _CacheReader:
+    def __init__(self, cache: FrameCache, count: int):
+        self._cache, self._count = cache, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return self._cache.read(index % self._count)
+
+
+def release_rows(frame, r0: int, r1: int) -> None:
+    """Drop the resident pages of rows ``r0:r1`` of a shared ``np.memmap`` (the data stay in the page
+    cache and on disk). Arrays that are not memmaps, and copy-on-write maps (mode ``"c"``, whose
+    dropped pages would lose edits), are left alone.
+    """
+    mm = getattr(frame, "_mmap", None)
+    if mm is None or getattr(frame, "mode", "c") == "c" or not hasattr(mm, "madvise"):
+        return
+    block = frame[r0:r1]
+    if block.size == 0 or not block.flags.c_contiguous:
+        return
+    base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    start = block.ctypes.data - base
+    aligned = start - start % mmap.PAGESIZE
+    try:
+        mm.madvise(mmap.MADV_DONTNEED, aligned, start - aligned + block.nbytes)
+    except (OSError, ValueError) as exc:  # an unusual mapping: keep the pages, say why
+        log.debug("could not release memmap pages: %s", exc)

@@ -300,7 +300,7 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> Optional[_LoadedGr
     ref_shape = tuple(ref_info.shape) + ((3,) if ref_info.n_channels == 3 else ())
     order = [reference] + [k for k in range(len(frames)) if k != reference]
     cache = FrameCache(len(frames), ref_shape, parent=tiles_dir, name="raw")
-    paths = []
+    paths: list[Path] = []
     for k in order:
         path = frames[k].path
         reason = None
@@ -347,7 +347,7 @@ class _StackedTile:
 def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
                      progress_callback) -> Optional[_StackedTile]:
     n = len(loaded.paths)
-    images = [loaded.cache[i] for i in range(n)]
+    images = loaded.cache.reader(n)  # one RAM copy at a time; the raw cache pages are released after use
     frame_shape = loaded.cache.shape[1:]
     with FrameCache(n, frame_shape, parent=tiles_dir, name="aligned") as aligned_store:
         t0 = time.perf_counter()

@@ -1,0 +1,50 @@
+"""The disk frame cache: exact round trip, RAM copies, released pages, files removed."""
+import numpy as np
+
+from frame_cache import FrameCache
+
+
+def _resident_pages(array):
+    import mmap
+    import os
+
+    # mincore is not exposed by Python: read the process's own RSS share of the mapping instead
+    path = os.path.realpath(array.filename)
+    with open("/proc/self/smaps") as fh:
+        lines = fh.read().splitlines()
+    for k, line in enumerate(lines):
+        if line.rstrip().endswith(path):
+            for follow in lines[k + 1:k + 20]:
+                if follow.startswith("Rss:"):
+                    return int(follow.split()[1]) * 1024 // mmap.PAGESIZE
+    return 0
+
+
+def test_round_trip_reader_and_cleanup(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [rng.normal(size=(64, 48, 3)).astype(np.float32) for _ in range(4)]
+    with FrameCache(5, (64, 48, 3), parent=tmp_path, name="t") as cache:
+        for i, f in enumerate(frames):
+            cache[i] = f
+        reader = cache.reader(4)
+        assert len(reader) == 4
+        for i, f in enumerate(frames):
+            got = reader[i]
+            assert not isinstance(got, np.memmap)
+            np.testing.assert_array_equal(got, f)
+            np.testing.assert_array_equal(cache[i], f)
+        np.testing.assert_array_equal(reader[-1], frames[-1])
+        folder = cache.path.parent
+        assert folder.exists()
+    assert not folder.exists()
+
+
+def test_writes_and_reads_do_not_stay_resident(tmp_path):
+    shape = (512, 512, 3)  # 3 MB per frame
+    with FrameCache(8, shape, parent=tmp_path, name="rss") as cache:
+        for i in range(8):
+            cache[i] = np.full(shape, i, np.float32)
+            cache.read(i)
+        pages = _resident_pages(cache._array)
+    frame_pages = np.prod(shape) * 4 // 4096
+    assert pages < 2 * frame_pages, f"{pages} pages resident for 8 frames of {frame_pages}"
