@@ -221,6 +221,8 @@ def align_images_in_group(
         ``output_store`` (object with ``__setitem__``, None): each aligned image is written to
         ``output_store[i]``; when the store also has ``__getitem__`` (a list, a memmap-slot wrapper),
         ``AlignedFrame.image`` is ``output_store[i]`` so frames need not stay in RAM.
+        ``mask_store`` (same kind of object, None): likewise for the valid masks (2D bool), so the
+        masks of hundreds of frames need not stay in RAM either.
         ``debug`` (bool, False): per-frame detail logs at DEBUG level (index, method, transform,
         matched stars, footprint shape/dtype, valid fraction; FFT: dy, dx, confidence, quadrant
         spread, overlap rectangle and fraction).
@@ -252,7 +254,7 @@ def align_images_in_group(
             res = group.reference_result(propagate_mask)
         else:
             res = group.align(frame, propagate_mask)
-        res = _store_result(res, i, opts.output_store)
+        res = _store_result(res, i, opts.output_store, opts.mask_store)
         _log_frame(i, res, opts.debug)
         results.append(res)
         emit(progress_callback, "align", i + 1, n, f"frame {i + 1}/{n}: {res.method}")
@@ -369,6 +371,7 @@ class _Tuning:
     max_control_points: int = 50
     fft_min_confidence: float = DEFAULT_FFT_MIN_CONFIDENCE
     output_store: Any = None
+    mask_store: Any = None
     debug: bool = False
 
 
@@ -532,11 +535,16 @@ def _reference_image(frame: Any) -> np.ndarray:
     return ref
 
 
-def _store_result(res: AlignedFrame, i: int, store: Any) -> AlignedFrame:
-    if store is None or res.image is None:
-        return res
-    store[i] = res.image
-    return replace(res, image=store[i]) if hasattr(store, "__getitem__") else res
+def _store_result(res: AlignedFrame, i: int, store: Any, mask_store: Any) -> AlignedFrame:
+    if store is not None and res.image is not None:
+        store[i] = res.image
+        if hasattr(store, "__getitem__"):
+            res = replace(res, image=store[i])
+    if mask_store is not None and res.valid is not None:
+        mask_store[i] = res.valid
+        if hasattr(mask_store, "__getitem__"):
+            res = replace(res, valid=mask_store[i])
+    return res
 
 
 def _log_frame(i: int, res: AlignedFrame, debug: bool) -> None:

@@ -24,17 +24,18 @@ log = logging.getLogger(__name__)
 
 
 class FrameCache:
-    """``n`` float32 frames of one shape in a temporary memmap under ``parent``.
+    """``n`` frames of one shape (float32 images, or bool masks) in a temporary memmap under ``parent``.
 
     ``cache[i] = array`` stores a frame; ``cache[i]`` returns a memmap view (no copy in RAM).
     Use as a context manager: the files are deleted on exit.
     """
 
-    def __init__(self, n_frames: int, frame_shape: tuple[int, ...], parent: Path | None = None, name: str = "frames"):
+    def __init__(self, n_frames: int, frame_shape: tuple[int, ...], parent: Path | None = None, name: str = "frames",
+                 dtype=np.float32):
         self._dir = Path(tempfile.mkdtemp(prefix=f"zemosaic_{name}_", dir=parent))
         self.path = self._dir / f"{name}.npy"
         self.shape = (int(n_frames),) + tuple(int(s) for s in frame_shape)
-        self._array = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32, shape=self.shape)
+        self._array = np.lib.format.open_memmap(self.path, mode="w+", dtype=dtype, shape=self.shape)
         log.debug("frame cache %s: %s float32 (%.1f MB on disk)", self.path, self.shape, self._array.nbytes / 2**20)
 
     def __len__(self) -> int:

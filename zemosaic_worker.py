@@ -349,12 +349,14 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     n = len(loaded.paths)
     images = loaded.cache.reader(n)  # one RAM copy at a time; the raw cache pages are released after use
     frame_shape = loaded.cache.shape[1:]
-    with FrameCache(n, frame_shape, parent=tiles_dir, name="aligned") as aligned_store:
+    with FrameCache(n, frame_shape, parent=tiles_dir, name="aligned") as aligned_store, \
+            FrameCache(n, frame_shape[:2], parent=tiles_dir, name="valid", dtype=bool) as mask_store:
         t0 = time.perf_counter()
         aligned = align_stack.align_images_in_group(
             images, loaded.reference, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
             propagate_mask=cleanup, progress_callback=progress_callback,
-            max_control_points=cfg.align_max_control_points, output_store=aligned_store, debug=debug)
+            max_control_points=cfg.align_max_control_points, output_store=aligned_store, mask_store=mask_store,
+            debug=debug)
         tr.timings_s["align"] = round(time.perf_counter() - t0, 3)
         used = [k for k, a in enumerate(aligned) if a.method != "failed"]
         for k, a in enumerate(aligned):

@@ -457,3 +457,15 @@ def test_aligned_frame_is_frozen():
     frame = AlignedFrame(None, None, "failed", reason="x")
     with pytest.raises(AttributeError):
         frame.method = "fft"
+
+
+def test_mask_store_receives_the_valid_masks():
+    cat = _catalogue(3)
+    frames = [_noisy(_render(cat, SimilarityTransform.translation(k * 1.5, -k)), k) for k in range(3)]
+    masks = [None] * 3
+    res = align_images_in_group(frames, propagate_mask=True, mask_store=masks)
+    in_ram = align_images_in_group(frames, propagate_mask=True)
+    for i, r in enumerate(res):
+        assert r.valid is masks[i]
+        assert np.array_equal(masks[i], in_ram[i].valid)
+    assert not masks[2].all() and masks[0].all()
