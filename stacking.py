@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import logging
 import math
-import mmap
 import time
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -81,6 +80,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 from scipy.stats import norm as _normal
 
+from frame_cache import release_rows
 from progress import emit
 
 __all__ = [
@@ -392,26 +392,6 @@ def _n_blocks(n_pixels: int) -> int:
     return max(1, min(n_pixels, 16 * get_num_threads()))
 
 
-def _release_rows(frame, r0: int, r1: int) -> None:
-    """Drop the resident pages of rows ``r0:r1`` of a shared ``np.memmap`` (data stay in the page cache).
-
-    Copy-on-write maps (mode ``"c"``) are left alone: dropping their pages would lose edits.
-    """
-    mm = getattr(frame, "_mmap", None)
-    if mm is None or getattr(frame, "mode", "c") == "c" or not hasattr(mm, "madvise"):
-        return
-    block = frame[r0:r1]
-    if block.size == 0 or not block.flags.c_contiguous:
-        return
-    base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
-    start = block.ctypes.data - base
-    aligned = start - start % mmap.PAGESIZE
-    try:
-        mm.madvise(mmap.MADV_DONTNEED, aligned, start - aligned + block.nbytes)
-    except (OSError, ValueError) as exc:  # an unusual mapping: keep the pages, say why once
-        logger.debug("stack: could not release memmap pages: %s", exc)
-
-
 def _as_hwc(block) -> np.ndarray:
     block = np.asarray(block)
     return block[..., None] if block.ndim == 2 else block
@@ -494,7 +474,7 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
         else:
             gains, offsets = _median_scale(grid, ref_grid, both, method, i)
         result.append(_LinearNorm(method, gains, offsets))
-        _release_rows(frame, 0, frame.shape[0])
+        release_rows(frame, 0, frame.shape[0])
     return result
 
 
@@ -517,6 +497,8 @@ def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
         match = background.fit_background_match(frame, frames[ref], both,
                                                 order=int(options.tuning["background_order"]),
                                                 sample_step=step)
+        release_rows(frame, 0, frame.shape[0])  # the decimated reads touched every page of both frames
+        release_rows(frames[ref], 0, frames[ref].shape[0])
         logger.debug("stack: background_match frame %d: %s", i, match.as_dict())
         result.append(_BackgroundNorm(match, flatten))
     return result
@@ -530,7 +512,7 @@ def _full_valid(frame, mask) -> np.ndarray:
     for r0 in range(0, height, rows):
         block = _as_hwc(frame[r0:r0 + rows])
         valid[r0:r0 + rows] &= np.isfinite(block).all(axis=-1)
-        _release_rows(frame, r0, r0 + rows)
+        release_rows(frame, r0, r0 + rows)
     return valid
 
 
@@ -695,7 +677,7 @@ def _noise_sigma(frame, mask, normalizer, options: StackOptions) -> np.ndarray:
         rows = _as_hwc(frame[picks])
     else:
         rows = np.stack([normalizer.apply(_as_hwc(frame[r:r + 1]), int(r))[0] for r in picks])
-    _release_rows(frame, 0, height)
+    release_rows(frame, 0, height)
     ok = np.isfinite(rows).all(axis=-1)
     if mask is not None:
         ok &= np.asarray(mask[picks], dtype=bool)
@@ -793,7 +775,7 @@ class _ChunkLoop:
             mask_rows = _NO_MASK if mask is None else np.asarray(mask[r0:r1], dtype=bool)
             self.nonfinite[i] += _nb_prepare(np.asarray(block), offset, gain, mask_rows, mask is not None,
                                              data[i], valid[i])
-            _release_rows(frame, 0, r1)  # from row 0: fault-around may have remapped earlier pages
+            release_rows(frame, 0, r1)  # from row 0: fault-around may have remapped earlier pages
         self.coverage[r0:r1] = np.count_nonzero(valid, axis=0)
         self.valid_samples += np.count_nonzero(valid.reshape(n, -1), axis=1) * self.channels
         return data, valid
