@@ -40,6 +40,7 @@ class TileReport:
     frames_used: int = 0
     frames_failed: list[dict] = field(default_factory=list)
     alignment_methods: dict[str, int] = field(default_factory=dict)
+    frames: list[dict] = field(default_factory=list)
     cleanup_enabled: bool = False
     cleanup_reason: str = ""
     coverage_used: bool = False

@@ -263,9 +263,9 @@ def create_master_tile(
     cleanup, why = resolve_cleanup(cfg, [f.info.mount_mode for f in frames])
     tr.cleanup_enabled, tr.cleanup_reason = cleanup, why
     need_coverage = cleanup and cfg.altaz_use_coverage
-    log.info("MT_PIPELINE_FLAGS tile_id=%d cleanup=%s (%s) use_coverage=%s propagate_mask=%s quality_crop=%s "
-             "edge_trim=%s", tile_id, cleanup, why, cfg.altaz_use_coverage, cleanup, cfg.quality_crop_enabled,
-             cfg.mt_edge_trim_enabled)
+    log.info("MT_PIPELINE_FLAGS tile_id=%d cleanup=%s (%s) use_coverage=%s coverage_map=%s propagate_mask=True "
+             "quality_crop=%s edge_trim=%s", tile_id, cleanup, why, cfg.altaz_use_coverage, need_coverage,
+             cfg.quality_crop_enabled, cfg.mt_edge_trim_enabled)
     t0 = time.perf_counter()
     failed: list[tuple[Path, str]] = []
     tiles_dir.mkdir(parents=True, exist_ok=True)
@@ -354,7 +354,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         t0 = time.perf_counter()
         aligned = align_stack.align_images_in_group(
             images, loaded.reference, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
-            propagate_mask=cleanup, progress_callback=progress_callback,
+            propagate_mask=True, progress_callback=progress_callback,
             max_control_points=cfg.align_max_control_points, output_store=aligned_store, mask_store=mask_store,
             debug=debug)
         tr.timings_s["align"] = round(time.perf_counter() - t0, 3)
@@ -364,6 +364,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
                 failed.append((loaded.paths[k], f"alignment failed: {a.reason}"))
         methods = dict(Counter(a.method for a in aligned))
         tr.alignment_methods = methods
+        tr.frames = [_frame_record(loaded.paths[k], a) for k, a in enumerate(aligned)]
         log.info("master tile %d: aligned %d/%d frames (%s)", tile_id, len(used), n, methods)
         if not used:
             log.warning("master tile %d skipped: no frame could be aligned", tile_id)
@@ -371,7 +372,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         coverage, cov_reason = _coverage_for_tile(aligned, used, frame_shape[:2], tile_id, need_coverage, tr)
         t0 = time.perf_counter()
         stack = _stacker(cfg)(
-            [aligned[k].image for k in used], valid_masks=[aligned[k].valid for k in used] if cleanup else None,
+            [aligned[k].image for k in used], valid_masks=[aligned[k].valid for k in used],
             normalize_method=cfg.stack_normalize_method, weighting_method=cfg.stack_weighting_method,
             rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
             sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
@@ -387,6 +388,17 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     tr.background = _background_summary(stack.normalization)
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
                         np.asarray(stack.coverage, dtype=np.float32), cov_reason, loaded.wcs, len(used), methods)
+
+
+def _frame_record(path: Path, aligned) -> dict:
+    """One frame's alignment outcome for the run report."""
+    record = {"path": str(path), "method": aligned.method, "reason": aligned.reason,
+              "n_matched_stars": aligned.n_matched_stars, "fft_confidence": aligned.fft_confidence}
+    t = aligned.transform
+    if t is not None:
+        record.update(rotation_deg=round(float(t.rotation_deg), 5), scale=round(float(t.scale), 6),
+                      dx=round(float(t.dx), 4), dy=round(float(t.dy), 4))
+    return record
 
 
 def _stacker(cfg: ZeMosaicConfig):
@@ -470,15 +482,15 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
             image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
             altaz_min_coverage_frac=cfg.altaz_min_coverage_frac, altaz_morph_open_px=cfg.altaz_morph_open_px,
             tile_id=tile_id)
-    else:
-        out, alpha = image, np.isfinite(image).all(axis=-1).astype(np.float32) if image.ndim == 3 else \
-            np.isfinite(image).astype(np.float32)
+    else:  # no cleanup: every stacked pixel is kept at full weight
+        out, alpha = image, (stack_cov > 0).astype(np.float32)
         log.info("MT_PIPELINE tile_id=%d lecropper skipped (cleanup off: %s)", tile_id, tr.cleanup_reason)
     tr.coverage_used = coverage is not None and cleanup
     tr.alpha_stats = _alpha_stats(alpha)
     if cfg.mt_edge_trim_enabled:
         out, alpha, stack_cov, wcs = _edge_trim(out, alpha, stack_cov, wcs, cfg, tile_id, tr)
-    tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / alpha.size
+    stacked_area = np.count_nonzero(tile.stack_coverage > 0)  # before any crop or trim
+    tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
     tr.shape = list(out.shape)
     return _write_master_tile(out, alpha, stack_cov, wcs, tile_id, cfg, tr, tiles_dir)
 

@@ -142,3 +142,29 @@ def test_use_gpu_without_a_gpu_falls_back_to_the_same_tile(group, with_coverage,
         tile, _ = _build(group, "gpu", "use_gpu=true")
     np.testing.assert_allclose(tile.data, with_coverage[0].data, rtol=1e-5, atol=1e-3, equal_nan=True)
     assert any("CPU" in r.getMessage() for r in caplog.records if r.name == "zemosaic_align_stack_gpu")
+
+
+def test_equatorial_group_excludes_missing_pixels_without_cleanup(tmp_path):
+    spec = synthetic.SynthSpec(panels=(1, 1), frames_per_panel=5, width=160, height=240, pixel_scale_arcsec=4.8,
+                               mount="equatorial", dither_px=15.0, seed=8)
+    dataset = synthetic.generate_dataset(tmp_path / "in", spec)
+    frames = worker.scan_input_folder(tmp_path / "in", RunReport("", "", "test", {}))
+    result = worker.create_master_tile(frames, 0, resolve_config(overrides=["quality_crop_enabled=false",
+                                                                            "mt_edge_trim_enabled=false"]),
+                                       tmp_path / "tiles")
+    tile = fits_io.read_fits_image(result.path)
+    assert not result.report.cleanup_enabled and "equatorial=5" in result.report.cleanup_reason
+    coverage, alpha = tile.extensions["COVERAGE"], tile.extensions["ALPHA"]
+    # the dither leaves border pixels that fewer frames cover: the stack counted them, did not fill them
+    assert coverage.max() == 5 and coverage.min() < 5
+    assert np.array_equal(alpha, (coverage > 0).astype(np.float32))
+    truth = dataset.scene.render(tile.wcs, tile.data.shape[:2])
+    edge, inner = (coverage < 5) & (coverage > 0), coverage == 5
+    # the tile is truth + the reference frame's sky plane + noise, up to the very border: a missing pixel
+    # averaged in (as the frames' constant sky fill) would bias the border band against that model
+    for c in range(3):
+        resid = tile.data[..., c] - fit_gain_plane(tile.data[..., c], truth[..., c], inner)
+        assert abs(np.median(resid[edge])) < 0.3 * np.std(resid[inner])  # without masks: 2-4 sigma
+    assert len(result.report.frames) == 5
+    assert {f["method"] for f in result.report.frames} <= {"reference", "astroalign"}
+    assert all("rotation_deg" in f for f in result.report.frames if f["method"] == "astroalign")
