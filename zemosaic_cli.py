@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, zemosaic_config.ConfigError, _spec_error()) as exc:
         print(f"zemosaic: error: {exc}", file=sys.stderr)
         return EXIT_BAD_ARGS
+    except OSError as exc:  # a file system refusal (permissions, disk full...): one line, not a traceback
+        print(f"zemosaic: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_ARGS
 
 
 def _spec_error() -> type[Exception]:
@@ -113,23 +116,12 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 
 
-def _check_output_folder(input_dir: Path, output_dir: Path, overwrite: bool) -> None:
-    if not input_dir.is_dir():
-        raise CliError(f"input folder {input_dir} does not exist")
-    inp, out = input_dir.resolve(), output_dir.resolve()
-    if out == inp or inp in out.parents:
-        raise CliError(f"output folder {output_dir} is inside the input folder: refusing to write there")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise CliError(f"output folder {output_dir} is not empty (use --overwrite)")
-
-
 def _cmd_run(args) -> int:
     cfg = _resolve_run_config(args)
-    _check_output_folder(args.input, args.output, args.overwrite)
-    return _run_and_summarise(args.input, args.output, cfg, verbose=args.verbose)
+    return _run_and_summarise(args.input, args.output, cfg, verbose=args.verbose, overwrite=args.overwrite)
 
 
-def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool) -> int:
+def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool, overwrite: bool = False) -> int:
     import zemosaic_worker
 
     if verbose:
@@ -137,7 +129,10 @@ def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool)
     start = time.perf_counter()
     try:
         with ProgressPrinter() as printer:
-            result = zemosaic_worker.run_mosaic(input_dir, output_dir, cfg, progress_callback=printer)
+            result = zemosaic_worker.run_mosaic(input_dir, output_dir, cfg, progress_callback=printer,
+                                                overwrite=overwrite)
+    except zemosaic_worker.RunFolderError as exc:
+        raise CliError(str(exc)) from exc
     except zemosaic_worker.NothingUsableError as exc:
         print(f"zemosaic: nothing usable: {exc}", file=sys.stderr)
         return EXIT_NOTHING_USABLE
@@ -162,14 +157,14 @@ def _cmd_demo(args) -> int:
 
     cfg = zemosaic_config.resolve_config(config_file=args.config, overrides=args.overrides)
     root = args.output
-    if root.exists() and any(root.iterdir()) and not args.overwrite:
-        raise CliError(f"demo folder {root} is not empty (use --overwrite)")
+    if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not args.overwrite)):
+        raise CliError(f"demo folder {root} is not an empty folder (use --overwrite)")
     input_dir, output_dir = root / "input", root / "output"
     spec = _demo_spec(args.seed)
     print(f"generating the demo dataset in {input_dir} ...")
     with ProgressPrinter() as printer:
         synthetic.generate_dataset(input_dir, spec, progress_callback=printer)
-    code = _run_and_summarise(input_dir, output_dir, cfg, verbose=args.verbose)
+    code = _run_and_summarise(input_dir, output_dir, cfg, verbose=args.verbose, overwrite=args.overwrite)
     if code == EXIT_OK:
         print(f"look at {output_dir / 'mosaic_preview.png'} and {output_dir / 'run_report.json'}; "
               f"the ground truth is in {input_dir / 'truth'}")

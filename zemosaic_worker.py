@@ -34,9 +34,11 @@ from zemosaic_config import ZeMosaicConfig, resolve_config
 
 __all__ = [
     "NothingUsableError",
+    "RunFolderError",
     "RunResult",
     "MasterTileResult",
     "run_mosaic",
+    "prepare_output_folder",
     "scan_input_folder",
     "create_master_tile",
     "resolve_cleanup",
@@ -51,6 +53,10 @@ FITS_SUFFIXES = (".fit", ".fits", ".fts")
 
 class NothingUsableError(RuntimeError):
     """The run found nothing it could turn into a mosaic (the message says why)."""
+
+
+class RunFolderError(ValueError):
+    """The input or output folder cannot be used as asked (the message says which and why)."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +113,25 @@ def run_mosaic(
     output_dir: str | Path,
     config: ZeMosaicConfig | Mapping[str, Any] | None = None,
     progress_callback: ProgressCallback | None = None,
+    *,
+    overwrite: bool = False,
 ) -> RunResult:
     """Build the mosaic of ``input_dir`` into ``output_dir`` (layout in DESIGN.md §4).
 
+    The input folder is only read. ``output_dir`` must not be the input folder or inside it, and
+    must be empty or absent unless ``overwrite`` is True.
+
     Raises
     ------
+    RunFolderError
+        Missing input folder, output inside the input, non-empty output without ``overwrite``, or an
+        output folder that cannot be created.
     NothingUsableError
         No usable frame (or master tile) at all; the run report is still written.
     """
     cfg = _as_config(config)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    prepare_output_folder(input_dir, output_dir, overwrite=overwrite)
     mode = "existing_master_tiles" if cfg.use_existing_master_tiles_mode else "master_tiles"
     report = RunReport(str(input_dir), str(output_dir), mode, asdict(cfg))
     log_path = output_dir / "zemosaic.log"
@@ -132,6 +146,25 @@ def run_mosaic(
         finally:
             report.write(output_dir / "run_report.json")
     return result
+
+
+def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool) -> None:
+    """Check the folders of a run and create the output folder (see :func:`run_mosaic`)."""
+    if not input_dir.is_dir():
+        what = "is a file, not a folder" if input_dir.exists() else "does not exist"
+        raise RunFolderError(f"input folder {input_dir} {what}")
+    inp, out = input_dir.resolve(), output_dir.resolve()
+    if out == inp or inp in out.parents:
+        raise RunFolderError(f"output folder {output_dir} is inside the input folder {input_dir}: refusing to write "
+                             "there (the input is never modified)")
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"output {output_dir} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise RunFolderError(f"output folder {output_dir} is not empty (use --overwrite)")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"cannot create output folder {output_dir}: {exc.strerror or exc}") from exc
 
 
 def _as_config(config) -> ZeMosaicConfig:

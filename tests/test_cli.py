@@ -35,6 +35,24 @@ def test_refuses_output_inside_input_and_non_empty_output(tmp_path, capsys):
     assert zemosaic_cli.main(["run", str(inp), "-o", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert zemosaic_cli.main(["run", str(tmp_path / "missing"), "-o", str(tmp_path / "o2")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert zemosaic_cli.main(["run", str(out / "old.txt"), "-o", str(tmp_path / "o3")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert zemosaic_cli.main(["run", str(inp), "-o", str(out / "old.txt")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a file" in err[0]
+
+
+def test_run_mosaic_itself_refuses_to_write_into_its_input(tmp_path):
+    import zemosaic_worker
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    with pytest.raises(zemosaic_worker.RunFolderError, match="inside the input folder"):
+        zemosaic_worker.run_mosaic(inp, inp)
+    with pytest.raises(zemosaic_worker.RunFolderError, match="inside the input folder"):
+        zemosaic_worker.run_mosaic(inp, inp / "sub")
+    assert list(inp.iterdir()) == []
 
 
 def test_unknown_option_exits_2_via_console_entry():
