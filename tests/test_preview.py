@@ -96,3 +96,15 @@ def test_block_mean_ignores_uncovered_pixels():
 def test_png_refuses_mismatched_alpha(tmp_path):
     with pytest.raises(ValueError, match="alpha"):
         write_preview_png(tmp_path / "x.png", np.ones((4, 5)), alpha=np.ones((5, 4)))
+
+
+def test_background_is_neutral_despite_a_coloured_gradient_and_unequal_noise():
+    rng = np.random.default_rng(3)
+    h, w = 200, 300
+    ramp = np.linspace(-1.0, 1.0, w, dtype=np.float32)[None, :, None]
+    level = np.array([900.0, 700.0, 450.0], np.float32)  # light pollution: a brown sky
+    noise = np.array([6.0, 4.0, 2.5], np.float32)
+    image = level + 150.0 * ramp * np.array([1.3, 1.0, 0.6], np.float32) + rng.normal(0, 1, (h, w, 3)) * noise
+    out = stretch_for_display(image.astype(np.float32))
+    centre = np.median(out[:, w // 2 - 10:w // 2 + 10], axis=(0, 1))
+    assert np.ptp(centre) < 0.03, f"background colour {centre}"  # grey, not brown
