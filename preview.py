@@ -28,6 +28,7 @@ __all__ = ["stretch_for_display", "write_preview_png"]
 log = logging.getLogger(__name__)
 
 _SHADOW_SIGMAS = 2.8
+_SHADOW_PERCENTILE = 0.5  # the darkest half percent of the sky may clip to black
 _TARGET_BACKGROUND = 0.25
 _MAX_STAT_SAMPLES = 250_000
 
@@ -62,8 +63,11 @@ def stretch_for_display(image: np.ndarray, *, valid: np.ndarray | None = None) -
         return out if img.ndim == 3 else out[..., 0]
     # one shadow depth for every channel, from the pixel-to-pixel noise (not the spread of the sky, which
     # a residual gradient dominates): the sky lands at the same level in R, G and B, i.e. neutral grey
-    depth = _SHADOW_SIGMAS * float(np.mean(_pixel_noise(colour, mask)))
-    black = (np.median(samples, axis=0) - depth).astype(np.float32)
+    # ... and deep enough that a sky gradient left in the data is shown, not clipped to black
+    median = np.median(samples, axis=0)
+    spread = float(np.mean(median - np.percentile(samples, _SHADOW_PERCENTILE, axis=0)))
+    depth = max(_SHADOW_SIGMAS * float(np.mean(_pixel_noise(colour, mask))), spread)
+    black = (median - depth).astype(np.float32)
     shifted = np.where(mask[..., None], np.maximum(colour - black, np.float32(0.0)), np.float32(0.0))
     white = float(shifted.mean(axis=2).max())
     if not white > 0:
