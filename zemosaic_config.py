@@ -94,6 +94,8 @@ class ZeMosaicConfig:
         1, "Order of the 2D polynomial sky-difference surface fitted per frame and channel (0-3).", low=0, high=3)
     background_flatten_reference: bool = _key(
         False, "Also remove the reference frame's own smooth gradient (can eat faint large nebulae).")
+    background_flatten_order: int = _key(
+        1, "Polynomial order of that absolute flattening (a plane eats least of a large nebula).", low=0, high=3)
     # --- Phase 3: master-tile cleanup (the mission) ------------------------------------------
     altaz_cleanup_enabled: str = _key(
         "auto", "Alt-Az border cleanup on master tiles: 'true', 'false' or 'auto' "

@@ -412,7 +412,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
             winsor_limits=tuple(cfg.stack_winsor_limits), progress_callback=progress_callback,
             reference_index=used.index(loaded.reference) if loaded.reference in used else 0,
             memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
-            flatten_reference=cfg.background_flatten_reference)
+            flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order)
         tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
     tr.frames_used = len(used)
     tr.stack = {"normalize": cfg.stack_normalize_method, "rejection": cfg.stack_rejection_algorithm,

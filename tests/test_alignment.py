@@ -275,6 +275,19 @@ def test_astroalign_unavailable_uses_fft_for_translations(monkeypatch, rgb):
     _assert_matches_truth(res, clean)
 
 
+def test_a_failing_astroalign_import_really_takes_the_fft_path(monkeypatch, caplog):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "astroalign", None)  # `import astroalign` now raises ImportError
+    with caplog.at_level("WARNING", logger="alignment"):
+        assert alignment._load_astroalign() is None
+        (_, res), clean = _group(SimilarityTransform.translation(3.2, -1.7))
+    assert "astroalign unavailable" in caplog.text
+    assert res.method == "fft"
+    assert res.transform.dx == pytest.approx(3.2, abs=0.1) and res.transform.dy == pytest.approx(-1.7, abs=0.1)
+    _assert_matches_truth(res, clean)
+
+
 def test_fft_fallback_refuses_a_rotated_frame(monkeypatch):
     monkeypatch.setattr(alignment, "_load_astroalign", lambda: None)
     (_, res), _ = _group(SimilarityTransform(3.0, 1.0, 4.0, -2.0))

@@ -669,3 +669,38 @@ def test_match_star_samples_pairs_shared_stars():
     assert s.radius >= 2.0 * max(a.fwhm, b.fwhm) and np.all(s.err[np.isfinite(s.err)] < 0.15)  # SNR >= 10
     moved = bg.StarFluxes(b.x + 5.0, b.y, b.flux, b.noise, b.radii, b.fwhm)
     assert len(bg.match_star_samples(a, moved).x) == 0      # nothing within the pairing tolerance
+
+
+def _generator_nebula_eaten(seed, order):
+    synthetic = pytest.importorskip("synthetic")
+    group = synthetic.make_frame_group(1, shape=(480, 320), seed=seed, nebula=True, gradient_frac=0.3)
+    frame, added = group.frames[0], group.background(0)
+    nebula = group.scene.render(group.wcs_list[0], frame.shape[:2], stars=False)
+    model = bg.fit_reference_flattening(frame, order=order)
+    left = added - model.surface(0, frame.shape[0])  # what remains of the light pollution (+ a constant)
+    inside = nebula.sum(axis=2) > 0.2 * nebula.sum(axis=2).max()
+    assert inside.mean() > 0.3, "the generator's nebula fills a large part of the frame"
+    level = np.median(left[~inside], axis=0)
+    eaten = (level - left[inside]).sum(axis=0) / nebula[inside].sum(axis=0)
+    everywhere = np.ones(frame.shape[:2], dtype=bool)
+    tilt_left = max(_plane_slope(left[:, :, c], everywhere) / _plane_slope(added[:, :, c], everywhere)
+                    for c in range(3))
+    return eaten, tilt_left
+
+
+@pytest.mark.parametrize("seed", [0, 4, 7])
+def test_flattening_on_the_generators_frame_filling_nebula(seed):
+    """Issue 9 asks <= 5 % of the generator's nebula removed. That nebula fills 40-70 % of the frame; a
+    plane (order 1) loses 0-12 % of it while removing most of the gradient: this test guards that
+    measured level. The 5 % target is recorded as a known miss below."""
+    eaten, tilt_left = _generator_nebula_eaten(seed, order=1)
+    print(f"seed {seed}: nebula flux removed by order-1 flattening {np.round(eaten, 3)}, tilt left {tilt_left:.3f}")
+    assert np.all(np.abs(eaten) < 0.13), eaten
+    assert tilt_left < 0.2
+
+
+@pytest.mark.xfail(strict=True, reason="known miss: order-2 flattening removes 5-16 % of the generator's "
+                                       "frame-filling nebula (issue 9 target: 5 %); the option stays off by default")
+def test_flattening_order2_removes_at_most_5_percent_of_the_generators_nebula():
+    worst = max(float(np.max(np.abs(_generator_nebula_eaten(seed, order=2)[0]))) for seed in (0, 4, 7))
+    assert worst < 0.05
