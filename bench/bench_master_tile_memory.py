@@ -135,9 +135,9 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
 
     # Instrumentation only (this process): phase markers and what the tile keeps in RAM.
     class RecordingCache(worker.FrameCache):
-        def __init__(self, n_frames, frame_shape, parent=None, name="frames"):
-            super().__init__(n_frames, frame_shape, parent=parent, name=name)
-            cache_bytes[name] = int(np.prod(self.shape)) * 4
+        def __init__(self, n_frames, frame_shape, parent=None, name="frames", **kwargs):
+            super().__init__(n_frames, frame_shape, parent=parent, name=name, **kwargs)
+            cache_bytes[name] = int(np.prod(self.shape)) * self._array.dtype.itemsize
 
     real_align, real_stack = align_stack.align_images_in_group, align_stack.stack_aligned_images
 
