@@ -127,7 +127,9 @@ class ZeMosaicConfig:
     mt_edge_trim_enabled: bool = _key(True, "Peel master-tile edge rows/columns that are mostly alpha=0.")
     mt_edge_trim_valid_frac: float = _key(
         0.05, "An edge row/column is peeled while less than this fraction of it has alpha > 0.", low=0.0, high=1.0)
-    debug_tile_ids: list = _key([], "Master-tile ids (integers) that get debug-detail logs.")
+    debug_tile_ids: list = _key(
+        [], "Master-tile ids (integers) whose alignment logs per-frame details (transform, footprint, FFT "
+        "overlap); when set, zemosaic.log records DEBUG lines.")
     # --- Phase 4-5: mosaic -------------------------------------------------------------------
     harmonize_enabled: bool = _key(True, "Phase 4.5: match tiles photometrically on their overlaps.")
     harmonize_plane: bool = _key(True, "Phase 4.5 also fits a plane (tilt) per tile and channel.")
@@ -238,7 +240,8 @@ def _parse_text(spec: dataclasses.Field, raw: str) -> Any:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{spec.name}: cannot parse {raw!r} as {kind.__name__}") from exc
+        example = " (write a list as JSON, e.g. [0.05, 0.05] or [])" if kind is list else ""
+        raise ConfigError(f"{spec.name}: cannot parse {raw!r} as {kind.__name__}{example}") from exc
     return value
 
 
