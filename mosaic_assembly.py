@@ -318,14 +318,14 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
     Each tile is read once, block-averaged ``decimate x decimate`` over its kept pixels (alpha > 0.5 and finite;
     only fully kept blocks are valid), and reprojected onto a decimated copy of the global grid (same sky, pixels
     ``decimate`` times larger), inside the bounding box of its footprint only.  For every pair of tiles whose valid
-    areas overlap, :func:`background.sample_overlap` takes block-median samples (``block`` decimated pixels a side)
+    areas overlap, :func:`tile_harmony.sample_overlap` takes block-median samples (``block`` decimated pixels a side)
     whose coordinates are converted back to full-resolution global pixel coordinates.  These diffuse samples fix
     the offsets and planes.
 
-    Star samples (``stars=True``) fix the gains: while a tile is read, :func:`background.measure_stars` measures its
-    bright unsaturated stars at full resolution, in its own pixels (no interpolation), on its kept pixels only
+    Star samples (``stars=True``) fix the gains: while a tile is read, :func:`star_photometry.measure_stars` measures
+    its bright unsaturated stars at full resolution, in its own pixels (no interpolation), on its kept pixels only
     (apertures and sky annuli entirely inside alpha > 0.5), and their centroids are mapped to global pixels.  For
-    each pair, :func:`background.match_star_samples` pairs the stars both tiles detected (mutual nearest neighbours
+    each pair, :func:`star_photometry.match_star_samples` pairs the stars both tiles detected (mutual nearest neighbours
     within ~1.5 px, so they lie in both kept areas) and keeps their fluxes at one common aperture radius; a star is
     a point source, so the ratio of its local-sky-subtracted fluxes is the tiles' gain ratio whatever their sky
     levels, gradients or nebulosity.
@@ -351,7 +351,7 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
 
     Returns
     -------
-    list of background.TileOverlap
+    list of tile_harmony.TileOverlap
         ``i < j`` are indices in ``tiles``; ``x``, ``y`` full-resolution global pixel coordinates (0-based,
         x = column); values ``(N, C)``; star fluxes ``(M, C)``.  Pairs without common valid pixels are absent.
 
@@ -362,17 +362,18 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
     fits_io.FitsInputError
         A tile cannot be read.
     """
-    import background  # Phase 4.5 maths; imported here so Phase 5 does not depend on it
+    import star_photometry  # Phase 4.5 maths; imported here so Phase 5 does not depend on them
+    import tile_harmony
 
     decimate, block = _overlap_sampling(tiles, decimate, block)
     if decimate < 1 or block < 1:
         raise ValueError(f"decimate and block must be >= 1, got {decimate} and {block}")
     small_grid = GlobalGrid(_decimate_wcs(grid.wcs, decimate), _ceil_div_shape(grid.shape, decimate))
-    views = [_tile_view(t, grid, small_grid, decimate, stars, background) for t in tiles]
+    views = [_tile_view(t, grid, small_grid, decimate, stars, star_photometry) for t in tiles]
     overlaps = []
     for i in range(len(views)):
         for j in range(i + 1, len(views)):
-            overlap = _pair_overlap(views[i], views[j], i, j, decimate, block, background)
+            overlap = _pair_overlap(views[i], views[j], i, j, decimate, block, tile_harmony, star_photometry)
             if overlap is not None:
                 overlaps.append(overlap)
     log.info("overlap measurement: %d tiles, %d overlapping pairs (decimate=%d, block=%d), star samples: %s",
@@ -405,8 +406,8 @@ def assemble_mosaic(
     tiles : sequence of TileInput
         All with the same number of channels.
     grid : GlobalGrid
-    corrections : sequence of background.TileCorrection, optional
-        One per tile (same order), from :func:`background.solve_tile_harmony`; None for no correction.
+    corrections : sequence of tile_harmony.TileCorrection, optional
+        One per tile (same order), from :func:`tile_harmony.solve_tile_harmony`; None for no correction.
     method : {"interp", "adaptive", "reproject_interp"}
         ``"interp"`` (default): bilinear interpolation, the same maths as ``reproject_interp(order="bilinear")``
         (the tests check they agree to 1e-5), done by a numba kernel that resamples all channels and the weight in
@@ -906,7 +907,7 @@ def _overlap_sampling(tiles, decimate, block) -> tuple[int, int]:
 @dataclass(frozen=True, eq=False)
 class _DecimatedView:
     """A tile on the decimated grid: ``window`` (y0, y1, x0, x1), ``values`` (h, w, C), ``valid`` (h, w), and its
-    star catalogue in global pixels (``background.StarFluxes``, None when not measured)."""
+    star catalogue in global pixels (``star_photometry.StarFluxes``, None when not measured)."""
 
     window: tuple
     values: np.ndarray
@@ -914,11 +915,11 @@ class _DecimatedView:
     stars: object = None
 
 
-def _tile_view(tile: TileInput, grid: GlobalGrid, small_grid: GlobalGrid, factor: int, stars: bool, background):
+def _tile_view(tile: TileInput, grid: GlobalGrid, small_grid: GlobalGrid, factor: int, stars: bool, photometry):
     """Read a tile once: its star catalogue (full resolution, global pixels) and its decimated view."""
     values, alpha, tile_wcs = _read_tile(tile)
     kept = (alpha > _KEEP_ALPHA) & np.all(np.isfinite(values), axis=2)
-    catalogue = _tile_stars(values, kept, tile_wcs, grid, background) if stars else None
+    catalogue = _tile_stars(values, kept, tile_wcs, grid, photometry) if stars else None
     mean, full = _block_mean(values, kept, factor)
     del values, alpha, kept
     small_wcs = _decimate_wcs(tile_wcs, factor)
@@ -934,9 +935,9 @@ def _tile_view(tile: TileInput, grid: GlobalGrid, small_grid: GlobalGrid, factor
     return _DecimatedView(window, np.ascontiguousarray(vals, dtype=np.float32), ok, catalogue)
 
 
-def _tile_stars(values: np.ndarray, kept: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, background):
+def _tile_stars(values: np.ndarray, kept: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, photometry):
     """Star photometry of a tile on its kept pixels, positions mapped to global pixels."""
-    catalogue = background.measure_stars(values, kept)
+    catalogue = photometry.measure_stars(values, kept)
     if catalogue.n_stars:
         gx, gy = pixel_to_pixel(tile_wcs, grid.wcs, catalogue.x, catalogue.y)
         catalogue = replace(catalogue, x=np.asarray(gx, dtype=np.float64), y=np.asarray(gy, dtype=np.float64))
@@ -959,7 +960,7 @@ def _block_mean(values: np.ndarray, kept: np.ndarray, factor: int):
     return mean.astype(np.float32), full
 
 
-def _pair_overlap(a, b, i, j, factor, block, background):
+def _pair_overlap(a, b, i, j, factor, block, harmony, photometry):
     if a is None or b is None:
         return None
     y0, x0 = max(a.window[0], b.window[0]), max(a.window[2], b.window[2])
@@ -971,16 +972,16 @@ def _pair_overlap(a, b, i, j, factor, block, background):
     va, vb = a.valid[sa], b.valid[sb]
     if not np.any(va & vb):
         return None
-    xs, ys, vi, vj = background.sample_overlap(a.values[sa], b.values[sb], va, vb, block=block, origin=(y0, x0))
+    xs, ys, vi, vj = harmony.sample_overlap(a.values[sa], b.values[sb], va, vb, block=block, origin=(y0, x0))
     if len(xs) == 0:
         return None
     gx = np.asarray(xs, dtype=np.float64) * factor + (factor - 1) / 2.0  # decimated -> full-resolution pixels
     gy = np.asarray(ys, dtype=np.float64) * factor + (factor - 1) / 2.0
     star_fields = {}
     if a.stars is not None and b.stars is not None:
-        st = background.match_star_samples(a.stars, b.stars)
+        st = photometry.match_star_samples(a.stars, b.stars)
         star_fields = dict(star_i=st.flux_i, star_j=st.flux_j, star_err=st.err, star_x=st.x, star_y=st.y)
-    return background.TileOverlap(i, j, gx, gy, np.asarray(vi), np.asarray(vj), **star_fields)
+    return harmony.TileOverlap(i, j, gx, gy, np.asarray(vi), np.asarray(vj), **star_fields)
 
 
 # --------------------------------------------------------------------------------------------------------------------

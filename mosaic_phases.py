@@ -1,7 +1,7 @@
 """Phases 4 to 6 of a run: global grid, inter-tile photometric harmony, assembly, outputs.
 
 The maths lives in :mod:`mosaic_assembly` (grid, overlaps, co-addition, writing) and
-:mod:`background` (the harmony solve); this module decides, logs with the phase tags and records
+:mod:`tile_harmony` (the harmony solve); this module decides, logs with the phase tags and records
 what it did in the run report.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-import background
 import mosaic_assembly
+import tile_harmony
 from progress import ProgressCallback
 from run_report import RunReport, phase_timer
 from zemosaic_config import ZeMosaicConfig
@@ -71,7 +71,7 @@ def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
         log.info("Phase 4.5: no overlap between tiles; harmony skipped")
         report.harmony = {"applied": False, "reason": "no overlaps"}
         return None
-    solution = background.solve_tile_harmony(
+    solution = tile_harmony.solve_tile_harmony(
         overlaps, len(tiles), n_channels=tiles[0].n_channels, plane=cfg.harmonize_plane, image_shape=grid.shape)
     for k, corr in enumerate(solution.corrections):
         log.info("Phase 4.5: tile %d correction %s", k, corr.as_dict())

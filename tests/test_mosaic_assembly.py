@@ -275,7 +275,7 @@ def test_memmap_accumulators_equal_ram(clean_tiles, clean_mosaic, tmp_path):
 
 
 class _PlaneCorrection:
-    """Stand-in for background.TileCorrection: adds ``0.5 * x - 0.25 * y`` (global px) to every channel."""
+    """Stand-in for tile_harmony.TileCorrection: adds ``0.5 * x - 0.25 * y`` (global px) to every channel."""
 
     def apply(self, values, x, y):
         return values + (0.5 * x - 0.25 * y)[..., None]
@@ -369,8 +369,8 @@ def distorted_tiles(sky, tmp_path_factory):
 
 
 def test_overlaps_are_in_global_pixels(distorted_tiles):
-    background = pytest.importorskip("background")
-    assert background is not None
+    tile_harmony = pytest.importorskip("tile_harmony")
+    assert tile_harmony is not None
     grid = ma.compute_global_grid(distorted_tiles)
     overlaps = ma.measure_tile_overlaps(distorted_tiles, grid)
     pairs = {(o.i, o.j) for o in overlaps}
@@ -390,10 +390,10 @@ def test_overlaps_are_in_global_pixels(distorted_tiles):
 
 
 def test_harmony_removes_seams(distorted_tiles):
-    background = pytest.importorskip("background")
+    tile_harmony = pytest.importorskip("tile_harmony")
     grid = ma.compute_global_grid(distorted_tiles)
     overlaps = ma.measure_tile_overlaps(distorted_tiles, grid)
-    solution = background.solve_tile_harmony(overlaps, len(distorted_tiles), n_channels=3, image_shape=grid.shape)
+    solution = tile_harmony.solve_tile_harmony(overlaps, len(distorted_tiles), n_channels=3, image_shape=grid.shape)
     raw = ma.assemble_mosaic(distorted_tiles, grid)
     fixed = ma.assemble_mosaic(distorted_tiles, grid, corrections=solution.corrections)
     before = ma.seam_step_sigma(raw, distorted_tiles, grid, noise_sigma=NOISE)
@@ -443,7 +443,7 @@ def starry_tiles(tmp_path_factory):
 
 
 def test_overlap_star_samples_give_the_gains(starry_tiles):
-    background = pytest.importorskip("background")
+    tile_harmony = pytest.importorskip("tile_harmony")
     grid = ma.compute_global_grid(starry_tiles)
     overlaps = ma.measure_tile_overlaps(starry_tiles, grid)
     gains = np.array(_GAINS)
@@ -455,7 +455,7 @@ def test_overlap_star_samples_give_the_gains(starry_tiles):
             assert np.all((tx > BORDER) & (tx < TILE_W - BORDER - 1) & (ty > BORDER) & (ty < TILE_H - BORDER - 1))
         ratio = np.nanmedian(o.star_i / o.star_j, axis=0)
         np.testing.assert_allclose(ratio, gains[o.i] / gains[o.j], rtol=0.02)   # plain median of ~15 stars
-    solution = background.solve_tile_harmony(overlaps, 4, n_channels=3, image_shape=grid.shape)
+    solution = tile_harmony.solve_tile_harmony(overlaps, 4, n_channels=3, image_shape=grid.shape)
     assert all(m == ("stars",) * 3 for i, j, m in solution.gain_estimators if (i, j) in {(0, 1), (2, 3)})
     fit = np.array([c.gain for c in solution.corrections]) * gains
     np.testing.assert_allclose(fit / fit[solution.anchor], 1.0, atol=0.01)

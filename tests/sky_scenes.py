@@ -1,0 +1,37 @@
+"""Synthetic sky scenes shared by the truth-based tests of background, star_photometry and tile_harmony."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+NOISE = 10.0           # per-pixel Gaussian noise of every synthetic image (ADU)
+SKY = np.array([400.0, 450.0, 380.0])
+NEB_COLOUR = np.array([1.0, 0.55, 0.8])
+
+
+def pixel_grid(shape):
+    rr, cc = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    return rr, cc
+
+
+def gaussian_nebula(shape, *, centre, sigma, amplitude):
+    """A 2D Gaussian nebula (H, W); sigma in pixels (row, col)."""
+    rr, cc = pixel_grid(shape)
+    d2 = ((rr - centre[0]) / sigma[0]) ** 2 + ((cc - centre[1]) / sigma[1]) ** 2
+    return amplitude * np.exp(-0.5 * d2)
+
+
+def star_field(shape, rng, n_stars, star_sigma):
+    """Star image (H, W) and the star positions/fluxes (same stars for every call with the same rng seed)."""
+    deltas = np.zeros(shape)
+    rows = rng.integers(4, shape[0] - 4, n_stars)
+    cols = rng.integers(4, shape[1] - 4, n_stars)
+    flux = 3000.0 * rng.pareto(1.5, n_stars) + 300.0
+    np.add.at(deltas, (rows, cols), flux)
+    return gaussian_filter(deltas, star_sigma), (rows, cols, flux)
+
+
+def observe(truth, gain, background, seed, noise=NOISE):
+    rng = np.random.default_rng(seed)
+    img = np.asarray(gain) * truth + background + rng.normal(0.0, noise, truth.shape)
+    return img.astype(np.float32)
