@@ -508,6 +508,8 @@ def _full_valid(frame, mask) -> np.ndarray:
     """2D validity of a whole frame (mask and finiteness), read in row blocks."""
     height = frame.shape[0]
     valid = np.ones(frame.shape[:2], bool) if mask is None else np.array(mask, dtype=bool)
+    if mask is not None:
+        release_rows(mask, 0, height)
     rows = max(1, (32 * 2**20) // max(1, frame[0:1].nbytes))
     for r0 in range(0, height, rows):
         block = _as_hwc(frame[r0:r0 + rows])
@@ -776,6 +778,8 @@ class _ChunkLoop:
             self.nonfinite[i] += _nb_prepare(np.asarray(block), offset, gain, mask_rows, mask is not None,
                                              data[i], valid[i])
             release_rows(frame, 0, r1)  # from row 0: fault-around may have remapped earlier pages
+            if mask is not None:
+                release_rows(mask, 0, r1)
         self.coverage[r0:r1] = np.count_nonzero(valid, axis=0)
         self.valid_samples += np.count_nonzero(valid.reshape(n, -1), axis=1) * self.channels
         return data, valid

@@ -27,7 +27,7 @@ import clustering
 import fits_io
 import lecropper
 import zemosaic_align_stack as align_stack
-from frame_cache import FrameCache
+from frame_cache import FrameCache, release_rows
 from progress import ProgressCallback, emit
 from run_report import RunReport, TileReport, phase_timer, run_log_file
 from zemosaic_config import ZeMosaicConfig, resolve_config
@@ -460,6 +460,7 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> t
             if aligned[k].valid is None:
                 raise ValueError(f"frame {k} has no valid mask ({aligned[k].method})")
             acc.add(aligned[k].valid)
+            release_rows(aligned[k].valid, 0, shape_hw[0])  # a memmap mask: drop the pages just read
         coverage = acc.result()
         stats = acc.stats()
     except Exception as exc:  # noqa: BLE001 - deliberate boundary, see docstring
