@@ -73,12 +73,12 @@ import logging
 import math
 import time
 from functools import lru_cache
+from statistics import NormalDist
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 from numba import get_num_threads, njit, prange
-from scipy.stats import norm as _normal
 
 from frame_cache import release_rows
 from progress import emit
@@ -98,6 +98,7 @@ __all__ = [
     "normal_scores",
 ]
 
+_NORMAL = NormalDist()  # the standard normal (stdlib: scipy.stats costs half a second to import)
 logger = logging.getLogger(__name__)
 
 NORMALIZE_METHODS = ("none", "additive", "multiplicative", "linear_fit", "background_match")
@@ -217,7 +218,7 @@ class StackOptions:
     @property
     def winsor_z(self) -> tuple:
         """Clip points (in sigma) of the winsorized Huber step, from ``winsor_limits``."""
-        return tuple(math.inf if p == 0 else float(_normal.isf(p)) for p in self.winsor_limits)
+        return tuple(math.inf if p == 0 else -_NORMAL.inv_cdf(p) for p in self.winsor_limits)
 
     @property
     def winsor_factor(self) -> float:
@@ -823,7 +824,7 @@ def normal_scores(n: int) -> np.ndarray:
     """float64 ``(n + 1, n)`` table: row ``k`` holds the Blom normal scores of ranks ``0..k-1``."""
     table = np.zeros((n + 1, max(n, 1)))
     for k in range(1, n + 1):
-        table[k, :k] = _normal.ppf((np.arange(k) + 0.625) / (k + 0.25))
+        table[k, :k] = [_NORMAL.inv_cdf((r + 0.625) / (k + 0.25)) for r in range(k)]
     table.setflags(write=False)
     return table
 
@@ -831,8 +832,8 @@ def normal_scores(n: int) -> np.ndarray:
 def _winsor_consistency(z_lo: float, z_hi: float) -> float:
     """``1 / std(clip(Z, -z_lo, z_hi))`` for a standard normal ``Z`` (infinite z = no clipping)."""
     a, b = -min(z_lo, 40.0), min(z_hi, 40.0)  # beyond 40 sigma the normal has no mass in float64
-    pa, pb = _normal.cdf(a), _normal.sf(b)
-    phi_a, phi_b = _normal.pdf(a), _normal.pdf(b)
+    pa, pb = _NORMAL.cdf(a), _NORMAL.cdf(-b)
+    phi_a, phi_b = _NORMAL.pdf(a), _NORMAL.pdf(b)
     mean = a * pa + b * pb + phi_a - phi_b
     second = a * a * pa + b * b * pb + (1.0 - pa - pb) - (b * phi_b - a * phi_a)
     return float(1.0 / math.sqrt(second - mean * mean))
