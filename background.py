@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 from scipy.ndimage import binary_dilation, convolve, label
 
 __all__ = [
@@ -132,12 +133,7 @@ class BackgroundMatch:
         height, width = self.shape[0], self.shape[1]
         if not 0 <= row0 <= row1 <= height:
             raise ValueError(f"row range {row0}:{row1} outside a frame of {height} rows")
-        v = _normalise(np.arange(row0, row1, dtype=np.float64), self.bounds[0], self.bounds[1])
-        u = _normalise(np.arange(width, dtype=np.float64), self.bounds[2], self.bounds[3])
-        powers = np.arange(self.order + 1)
-        # (order+1, W, C): the column polynomial multiplying each power of v (Horner over the rows)
-        by_power = np.einsum("cji,wi->jwc", _coeff_matrix(self.coeffs, self.order),
-                             u[:, None] ** powers).astype(np.float32)
+        v, by_power = self._row_coordinates(row0, row1), self._column_polynomials()
         v32 = v.astype(np.float32)[:, None, None]
         surf = np.broadcast_to(by_power[self.order], (v.size,) + by_power.shape[1:]).copy()
         for j in range(self.order - 1, -1, -1):
@@ -164,10 +160,25 @@ class BackgroundMatch:
         chunk = np.asarray(chunk)
         if chunk.shape[1:] != tuple(self.shape[1:]):
             raise ValueError(f"chunk shape {chunk.shape} does not match frame shape {self.shape}")
+        if not 0 <= row0 <= row0 + chunk.shape[0] <= self.shape[0]:
+            raise ValueError(f"row range {row0}:{row0 + chunk.shape[0]} outside a frame of {self.shape[0]} rows")
         inv_gain = (1.0 / self.gain).astype(np.float32)
-        out = np.subtract(chunk, self.surface(row0, row0 + chunk.shape[0]), dtype=np.float32)
-        out *= inv_gain[0] if len(self.shape) == 2 else inv_gain
-        return out
+        rows = chunk if chunk.ndim == 3 else chunk[..., None]
+        out = np.empty(rows.shape, np.float32)
+        _nb_match_rows(rows, self._column_polynomials(), self._row_coordinates(row0, row0 + chunk.shape[0]),
+                       inv_gain, out)  # one fused pass: (chunk - S) / gain, S by Horner per row
+        return out if chunk.ndim == 3 else out[..., 0]
+
+    def _row_coordinates(self, row0: int, row1: int) -> np.ndarray:
+        return _normalise(np.arange(row0, row1, dtype=np.float64), self.bounds[0], self.bounds[1])
+
+    def _column_polynomials(self) -> np.ndarray:
+        """float32 ``(order + 1, W, C)``: the polynomial in the column coordinate that multiplies
+        each power of the row coordinate (so a row of ``S`` is a Horner sum over these)."""
+        u = _normalise(np.arange(self.shape[1], dtype=np.float64), self.bounds[2], self.bounds[3])
+        powers = np.arange(self.order + 1)
+        return np.einsum("cji,wi->jwc", _coeff_matrix(self.coeffs, self.order),
+                         u[:, None] ** powers).astype(np.float32)
 
     def as_dict(self) -> dict:
         """JSON-able summary: gain, offset at the frame centre, tilt, surface range, order, samples.
@@ -733,3 +744,18 @@ def _check_step(step: int) -> int:
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ValueError(f"sample_step must be an integer >= 1, got {step!r}")
     return int(step)
+
+
+@njit(cache=True, parallel=True)
+def _nb_match_rows(chunk, by_power, v, inv_gain, out):
+    """``out = (chunk - S) * inv_gain`` with ``S[r, x, c] = sum_j by_power[j, x, c] * v[r] ** j``."""
+    rows, width, channels = chunk.shape
+    order = by_power.shape[0] - 1
+    for r in prange(rows):
+        vr = np.float32(v[r])
+        for x in range(width):
+            for c in range(channels):
+                s = by_power[order, x, c]
+                for j in range(order - 1, -1, -1):
+                    s = s * vr + by_power[j, x, c]
+                out[r, x, c] = (chunk[r, x, c] - s) * inv_gain[c]

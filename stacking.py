@@ -426,6 +426,11 @@ class _BackgroundNorm:
     match: Any
     flatten: Any = None
 
+    @property
+    def gain(self):
+        """Per-channel gain the frame is divided by (1 for the reference)."""
+        return 1.0 if self.match is None else self.match.gain
+
     def apply(self, chunk: np.ndarray, row0: int) -> np.ndarray:
         out = chunk if self.match is None else self.match.apply(chunk, row0)
         if self.flatten is not None:
@@ -449,7 +454,7 @@ class _RawNoise:
 
     def __getitem__(self, i: int) -> np.ndarray:
         if i not in self._cache:
-            self._cache[i] = _noise_sigma(self._frames[i], self._masks[i], None, self._options)
+            self._cache[i] = _noise_sigma(self._frames[i], self._masks[i], self._options)
         return self._cache[i]
 
 
@@ -484,39 +489,41 @@ def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
 
     step = int(options.tuning["sample_step"] or 8)
     flatten = None
+    # only the masks are combined here: the background fit reads a decimated grid and drops the
+    # non-finite samples itself, so no full pass over every frame is needed for its validity
+    ref_valid = _mask_copy(masks[ref])
     if options.tuning["flatten_reference"]:
         flatten = background.fit_reference_flattening(
-            frames[ref], valid=_full_valid(frames[ref], masks[ref]),
-            order=int(options.tuning["flatten_order"]), sample_step=step)
-    ref_valid = _full_valid(frames[ref], masks[ref])
+            frames[ref], valid=ref_valid, order=int(options.tuning["flatten_order"]), sample_step=step)
     result = []
     for i, frame in enumerate(frames):
         if i == ref:
             result.append(_BackgroundNorm(None, flatten))
             continue
-        both = _full_valid(frame, masks[i]) & ref_valid
+        both = _both_masks(_mask_copy(masks[i]), ref_valid)
         match = background.fit_background_match(frame, frames[ref], both,
                                                 order=int(options.tuning["background_order"]),
                                                 sample_step=step)
-        release_rows(frame, 0, frame.shape[0])  # the decimated reads touched every page of both frames
-        release_rows(frames[ref], 0, frames[ref].shape[0])
+        release_rows(frame, 0, frame.shape[0])  # the decimated reads touched every page of the frame
         logger.debug("stack: background_match frame %d: %s", i, match.as_dict())
         result.append(_BackgroundNorm(match, flatten))
+    release_rows(frames[ref], 0, frames[ref].shape[0])  # the reference stays mapped during the fits only
     return result
 
 
-def _full_valid(frame, mask) -> np.ndarray:
-    """2D validity of a whole frame (mask and finiteness), read in row blocks."""
-    height = frame.shape[0]
-    valid = np.ones(frame.shape[:2], bool) if mask is None else np.array(mask, dtype=bool)
-    if mask is not None:
-        release_rows(mask, 0, height)
-    rows = max(1, (32 * 2**20) // max(1, frame[0:1].nbytes))
-    for r0 in range(0, height, rows):
-        block = _as_hwc(frame[r0:r0 + rows])
-        valid[r0:r0 + rows] &= np.isfinite(block).all(axis=-1)
-        release_rows(frame, r0, r0 + rows)
-    return valid
+def _mask_copy(mask) -> Optional[np.ndarray]:
+    """A RAM copy of a (possibly memmapped) 2D mask, its pages released; None stays None."""
+    if mask is None:
+        return None
+    copy = np.array(mask, dtype=bool)
+    release_rows(mask, 0, copy.shape[0])
+    return copy
+
+
+def _both_masks(a: Optional[np.ndarray], b: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    if a is None or b is None:
+        return b if a is None else a
+    return a & b
 
 
 def _n_channels(frame) -> int:
@@ -645,15 +652,14 @@ def _norm_record(normalizer, sigma) -> dict:
 def _fit_weights(frames, masks, normalizers, options: StackOptions, raw_noise: _RawNoise):
     """Per frame and channel ``1 / sigma**2`` of the normalised frame, scaled to max 1 per channel.
 
-    For a gain/offset normalisation the normalised noise is the raw noise over the gain; other
-    normalisations are measured on normalised rows.
+    Every normalisation maps a frame to ``(frame - smooth surface or offset) / gain``: the noise,
+    measured from adjacent-pixel differences, is unchanged by the smooth part, so the normalised
+    noise is the raw noise over the gain.
     """
     n, channels = len(frames), _n_channels(frames[0])
     if options.weighting_method == "none":
         return np.ones((n, channels)), np.full((n, channels), np.nan)
-    sigmas = np.array([raw_noise[i] / np.abs(np.asarray(nz.gain)) if isinstance(nz, _LinearNorm)
-                       else _noise_sigma(f, m, nz, options)
-                       for i, (f, m, nz) in enumerate(zip(frames, masks, normalizers))])
+    sigmas = np.array([raw_noise[i] / np.abs(np.asarray(nz.gain)) for i, nz in enumerate(normalizers)])
     good = np.isfinite(sigmas) & (sigmas > 0)
     for c in range(channels):
         bad = ~good[:, c]
@@ -666,8 +672,8 @@ def _fit_weights(frames, masks, normalizers, options: StackOptions, raw_noise: _
     return weights / weights.max(axis=0, keepdims=True), sigmas
 
 
-def _noise_sigma(frame, mask, normalizer, options: StackOptions) -> np.ndarray:
-    """Robust noise per channel from adjacent-pixel differences on sampled, normalised rows.
+def _noise_sigma(frame, mask, options: StackOptions) -> np.ndarray:
+    """Robust noise per channel of a raw frame from adjacent-pixel differences on sampled rows.
 
     A first MAD estimate flags bright pixels (stars: more than 2.5 sigma above their row's median);
     the final estimate is the MAD of the differences between pixels that are neither bright nor
@@ -676,10 +682,7 @@ def _noise_sigma(frame, mask, normalizer, options: StackOptions) -> np.ndarray:
     height = frame.shape[0]
     count = max(1, min(height, int(options.tuning["noise_rows"])))
     picks = np.unique(np.linspace(0, height - 1, count).astype(int))
-    if normalizer is None:
-        rows = _as_hwc(frame[picks])
-    else:
-        rows = np.stack([normalizer.apply(_as_hwc(frame[r:r + 1]), int(r))[0] for r in picks])
+    rows = _as_hwc(frame[picks])
     release_rows(frame, 0, height)
     ok = np.isfinite(rows).all(axis=-1)
     if mask is not None:
