@@ -61,6 +61,7 @@ __all__ = [
     "make_frame_group",
     "render_star_field",
     "mosaic_bayer",
+    "rotated_footprint_coverage",
     "wcs_rotation_deg",
     "add_synth_arguments",
     "spec_from_args",
@@ -506,6 +507,32 @@ def render_star_field(shape: tuple[int, int], x, y, flux, *, fwhm: float = 3.0, 
                 acc[c] += np.bincount(idx, weights=weights, minlength=h * w + 1)[:h * w]
     out = acc.reshape(chan.shape[1], h, w).astype(np.float32)
     return out[0] if colors is None else np.moveaxis(out, 0, -1).copy()
+
+
+def rotated_footprint_coverage(shape: tuple[int, int], n: int = 20, *, max_angle_deg: float = 12.0,
+                               max_shift: float = 0.03, size: float = 0.9, seed: int = 0) -> np.ndarray:
+    """Coverage map of ``n`` rotated, shifted rectangular footprints, like the frames of an Alt-Az group.
+
+    Frame ``k`` is a rectangle of ``size`` x the frame, rotated by an angle going linearly from
+    ``-max_angle_deg`` to ``+max_angle_deg`` and shifted by up to ``max_shift`` of each side.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``H x W``: how many footprints cover each pixel.
+    """
+    h, w = shape
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    cov = np.zeros((h, w), np.float32)
+    for k in range(n):
+        th = np.deg2rad(max_angle_deg * (2.0 * k / max(n - 1, 1) - 1.0))
+        cy = (h - 1) / 2 + rng.uniform(-1, 1) * max_shift * h
+        cx = (w - 1) / 2 + rng.uniform(-1, 1) * max_shift * w
+        u = (xx - cx) * np.cos(th) + (yy - cy) * np.sin(th)
+        v = -(xx - cx) * np.sin(th) + (yy - cy) * np.cos(th)
+        cov += (np.abs(u) <= size * w / 2) & (np.abs(v) <= size * h / 2)
+    return cov
 
 
 def mosaic_bayer(rgb: np.ndarray, pattern: str = _BAYER_PATTERN) -> np.ndarray:

@@ -17,23 +17,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import lecropper  # noqa: E402
+from synthetic import rotated_footprint_coverage  # noqa: E402
 
 H, W = 1080, 1920
 
 
 def footprints(h, w, n=20, max_angle=10.0, max_shift=0.03, size=0.95, seed=0):
-    """Per-frame valid masks of an Alt-Az group: rotated, shifted rectangles; returns (coverage, union)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    cov = np.zeros((h, w), np.float32)
-    for k in range(n):
-        th = np.deg2rad(max_angle * (2.0 * k / (n - 1) - 1.0))
-        cy = (h - 1) / 2 + rng.uniform(-1, 1) * max_shift * h
-        cx = (w - 1) / 2 + rng.uniform(-1, 1) * max_shift * w
-        u = (xx - cx) * np.cos(th) + (yy - cy) * np.sin(th)
-        v = -(xx - cx) * np.sin(th) + (yy - cy) * np.cos(th)
-        cov += (np.abs(u) <= size * w / 2) & (np.abs(v) <= size * h / 2)
-    return cov
+    """Coverage of an Alt-Az group: rotated, shifted rectangles (the generator's helper)."""
+    return rotated_footprint_coverage((h, w), n, max_angle_deg=max_angle, max_shift=max_shift, size=size, seed=seed)
 
 
 def tile(h, w, cov, seed=1):

@@ -6,6 +6,7 @@ import pytest
 from scipy import ndimage as ndi
 
 import lecropper as lc
+from synthetic import rotated_footprint_coverage
 
 H, W = 240, 320
 FEATHER_PX = 0.05 * H  # margin_percent=5 of the short side
@@ -13,17 +14,8 @@ FEATHER_PX = 0.05 * H  # margin_percent=5 of the short side
 
 def rect_coverage(h=H, w=W, n=20, max_angle=12.0, max_shift=0.03, size=0.9, seed=0):
     """Coverage of ``n`` rotated / shifted rectangles, like the frames of an Alt-Az group."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:h, :w].astype(np.float64)
-    cov = np.zeros((h, w), np.float32)
-    for k in range(n):
-        th = np.deg2rad(max_angle * (2.0 * k / (n - 1) - 1.0))
-        cy = (h - 1) / 2 + rng.uniform(-1, 1) * max_shift * h
-        cx = (w - 1) / 2 + rng.uniform(-1, 1) * max_shift * w
-        u = (xx - cx) * np.cos(th) + (yy - cy) * np.sin(th)
-        v = -(xx - cx) * np.sin(th) + (yy - cy) * np.cos(th)
-        cov += (np.abs(u) <= size * w / 2) & (np.abs(v) <= size * h / 2)
-    return cov
+    return rotated_footprint_coverage((h, w), n, max_angle_deg=max_angle, max_shift=max_shift, size=size,
+                                      seed=seed)
 
 
 def star_sky(h=H, w=W, seed=1, level=100.0, noise=5.0, n_stars=60):
