@@ -59,7 +59,10 @@ statistics, the Huber loop) and was several times slower than Siril on 2 cores; 
 pixel's few samples into a small per-thread buffer, use selection (median, order statistics) rather
 than sorting, and a vectorised one-pass clipped standard deviation (``fastmath``, finite bounds only). The
 array-module-generic twin of the same maths (numpy or CuPy) lives in ``zemosaic_align_stack_gpu``; the
-tests check that both agree within float32 tolerance.
+tests check that both agree within float32 tolerance. What limits the speed: the median selection of each
+pixel's samples (Wirth's algorithm, about 0.9 us of core time for 50 samples, bound by branch
+mispredictions; gathering the samples costs 0.1 us); a branch-free rank count and an insertion sort
+were both slower. With 50 frames this makes the stack 1.1x (winsorized) to 1.8x (kappa-sigma) Siril's time.
 
 Memory: frames are read with ``frames[i][r0:r1]`` one chunk of rows at a time. The chunk height follows
 ``memory_budget_mb`` (``n_frames x rows x W x C x 4 bytes x backend working factor <= budget``, at least
