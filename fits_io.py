@@ -336,7 +336,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.fsync(handle.fileno())
         os.chmod(temp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException:  # any interruption, Ctrl-C included: drop the partial file, then re-raise
         Path(temp_name).unlink(missing_ok=True)
         raise
 

@@ -66,20 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- synth ---------------------------------------------------------------------------------------
 def _add_synth_command(sub) -> None:
-    import synthetic
+    import synthetic_options
 
     p = sub.add_parser("synth", help="write a synthetic Seestar-like dataset with ground truth",
                        description="Write synthetic raw FITS frames (several overlapping panels) and their "
                                    "ground truth (truth/ folder) into OUT.")
     p.add_argument("out", type=Path, help="output folder for the frames (created)")
-    synthetic.add_synth_arguments(p)
+    synthetic_options.add_synth_arguments(p)
     p.set_defaults(handler=_cmd_synth)
 
 
 def _cmd_synth(args) -> int:
     import synthetic
+    import synthetic_options
 
-    spec = synthetic.spec_from_args(args)
+    spec = synthetic_options.spec_from_args(args)
     with ProgressPrinter() as printer:
         dataset = synthetic.generate_dataset(args.out, spec, progress_callback=printer)
     print(f"wrote {len(dataset.frame_paths)} frames to {args.out} (truth in {dataset.truth_dir})")

@@ -1,5 +1,4 @@
 """Truth-based tests of the synthetic Seestar-like generator (small frames, fixed seeds)."""
-import argparse
 import json
 import math
 
@@ -365,23 +364,6 @@ def test_sky_scene_is_the_one_the_dataset_observes(clean):
     np.testing.assert_array_equal(scene.render(f.wcs, (240, 160)), clean.scene.render(f.wcs, (240, 160)))
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# options
-
-def test_cli_options_build_the_spec():
-    parser = argparse.ArgumentParser()
-    synthetic.add_synth_arguments(parser)
-    ns = parser.parse_args(["--panels", "1x3", "--size", "200x300", "--frames", "5", "--mount", "equatorial",
-                            "--no-nebula", "--defects", "hot_pixels,no_wcs", "--seed", "7", "--overlap", "0.2"])
-    spec = synthetic.spec_from_args(ns)
-    assert (spec.panels, spec.width, spec.height, spec.frames_per_panel) == ((1, 3), 200, 300, 5)
-    assert spec.mount == "equatorial" and not spec.nebula and spec.seed == 7 and spec.overlap == 0.2
-    assert spec.defects == ("hot_pixels", "no_wcs")
-    assert synthetic.spec_from_args(parser.parse_args([])) == SynthSpec()
-    assert synthetic.spec_from_args(parser.parse_args(["--defects", "all"])).defects == synthetic.DEFECT_NAMES
-    for bad in (["--panels", "2by2"], ["--defects", "dust"], ["--overlap", "1.5"], ["--frames", "0"]):
-        with pytest.raises(SystemExit):
-            parser.parse_args(bad)
 
 
 def test_spec_validation_names_the_field():

@@ -1,0 +1,24 @@
+"""The ``zemosaic synth`` options build the SynthSpec they say, and refuse bad values in one line."""
+import argparse
+
+import pytest
+
+import synthetic
+import synthetic_options
+from synthetic import SynthSpec
+
+
+def test_cli_options_build_the_spec():
+    parser = argparse.ArgumentParser()
+    synthetic_options.add_synth_arguments(parser)
+    ns = parser.parse_args(["--panels", "1x3", "--size", "200x300", "--frames", "5", "--mount", "equatorial",
+                            "--no-nebula", "--defects", "hot_pixels,no_wcs", "--seed", "7", "--overlap", "0.2"])
+    spec = synthetic_options.spec_from_args(ns)
+    assert (spec.panels, spec.width, spec.height, spec.frames_per_panel) == ((1, 3), 200, 300, 5)
+    assert spec.mount == "equatorial" and not spec.nebula and spec.seed == 7 and spec.overlap == 0.2
+    assert spec.defects == ("hot_pixels", "no_wcs")
+    assert synthetic_options.spec_from_args(parser.parse_args([])) == SynthSpec()
+    assert synthetic_options.spec_from_args(parser.parse_args(["--defects", "all"])).defects == synthetic.DEFECT_NAMES
+    for bad in (["--panels", "2by2"], ["--defects", "dust"], ["--overlap", "1.5"], ["--frames", "0"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
