@@ -50,6 +50,7 @@ __all__ = [
     "MORPH_OPEN_PX_DEFAULT",
     "AlphaMaskResult",
     "compute_alpha_mask",
+    "coverage_unusable_reason",
     "detect_quality_crop_rect",
     "image_layout",
     "mask_altaz_artifacts",
@@ -234,6 +235,15 @@ def mask_altaz_artifacts(full_img, margin_percent=5.0, decay_ratio=0.15, fill_va
     return (masked, result.alpha) if return_mask else masked
 
 
+def coverage_unusable_reason(coverage, shape: tuple[int, int]) -> str | None:
+    """Why ``coverage`` cannot drive the alpha of an image plane of ``shape`` (H, W), or None if it can.
+
+    The rule :func:`compute_alpha_mask` applies: numeric, exactly ``shape`` (never resized), all
+    finite, maximum > 0. Callers that must log the decision before masking use it.
+    """
+    return _usable_coverage(coverage, shape)[1]
+
+
 def detect_quality_crop_rect(image, *, dark_frac=0.5, band_frac=0.5, cast_frac=0.25, min_crop_frac=0.005,
                              min_keep_frac=0.25):
     """Find the rectangle that drops dark, flat or colour-cast border bands of a tile.
@@ -358,7 +368,7 @@ def _usable_coverage(coverage, shape: tuple[int, int]) -> tuple[np.ndarray | Non
     if cov.dtype.kind not in "biuf":
         return None, f"coverage dtype {cov.dtype} is not numeric"
     if cov.shape != tuple(shape):
-        return None, f"coverage shape {cov.shape} does not match image plane {tuple(shape)}"
+        return None, f"shape_mismatch: coverage shape {cov.shape} does not match image plane {tuple(shape)}"
     cov = cov.astype(np.float32, copy=False)
     n_bad = cov.size - int(np.count_nonzero(np.isfinite(cov)))
     if n_bad:

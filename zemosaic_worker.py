@@ -321,9 +321,10 @@ def create_master_tile(
 
 @dataclass
 class _LoadedGroup:
+    """The loaded frames of a group; the reference is always slot 0 (the loader puts it first)."""
+
     cache: FrameCache
     paths: list[Path]
-    reference: int
     wcs: Any
 
 
@@ -355,7 +356,7 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> Optional[_LoadedGr
             continue
         cache[len(paths)] = data
         paths.append(path)
-    return _LoadedGroup(cache, paths, 0, ref_info.wcs)
+    return _LoadedGroup(cache, paths, ref_info.wcs)
 
 
 def _load_group_without(frames, reference, cfg, tiles_dir, failed):
@@ -371,10 +372,8 @@ class _StackedTile:
     image: np.ndarray
     coverage: Optional[np.ndarray]  # the mission's coverage_count_hw (None when not computed / unusable)
     stack_coverage: np.ndarray  # the stacker's count of contributing frames, written as COVERAGE
-    coverage_reason: Optional[str]
     wcs: Any
     n_used: int
-    methods: dict
 
 
 def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
@@ -386,7 +385,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
             FrameCache(n, frame_shape[:2], parent=tiles_dir, name="valid", dtype=bool) as mask_store:
         t0 = time.perf_counter()
         aligned = align_stack.align_images_in_group(
-            images, loaded.reference, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
+            images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
             propagate_mask=True, progress_callback=progress_callback,
             max_control_points=cfg.align_max_control_points, output_store=aligned_store, mask_store=mask_store,
             debug=debug)
@@ -402,7 +401,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         if not used:
             log.warning("master tile %d skipped: no frame could be aligned", tile_id)
             return None
-        coverage, cov_reason = _coverage_for_tile(aligned, used, frame_shape[:2], tile_id, need_coverage, tr)
+        coverage = _coverage_for_tile(aligned, used, frame_shape[:2], tile_id, need_coverage, tr)
         t0 = time.perf_counter()
         stack = _stacker(cfg)(
             [aligned[k].image for k in used], valid_masks=[aligned[k].valid for k in used],
@@ -410,7 +409,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
             rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
             sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
             winsor_limits=tuple(cfg.stack_winsor_limits), progress_callback=progress_callback,
-            reference_index=used.index(loaded.reference) if loaded.reference in used else 0,
+            reference_index=0,  # slot 0 is the reference, which alignment never fails
             memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
             flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order)
         tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
@@ -420,7 +419,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
                 "rejected_fraction": float(stack.rejected_fraction), "chunk_rows": int(stack.chunk_rows)}
     tr.background = _background_summary(stack.normalization)
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
-                        np.asarray(stack.coverage, dtype=np.float32), cov_reason, loaded.wcs, len(used), methods)
+                        np.asarray(stack.coverage, dtype=np.float32), loaded.wcs, len(used))
 
 
 def _frame_record(path: Path, aligned) -> dict:
@@ -443,8 +442,9 @@ def _stacker(cfg: ZeMosaicConfig):
     return align_stack.stack_aligned_images
 
 
-def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> tuple[Optional[np.ndarray], str]:
-    """The mission's coverage_count_hw, accumulated frame by frame, or None with the reason.
+def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> Optional[np.ndarray]:
+    """The mission's coverage_count_hw, accumulated frame by frame, or None (the reason goes to the
+    log and to ``tr.coverage_decision``).
 
     Any failure here (a frame without valid mask, shapes that disagree, an unexpected error) must
     leave the tile identical to the coverage-less path, so this is a deliberate error boundary:
@@ -453,7 +453,7 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> t
     if not need_coverage:
         reason = "coverage not requested (cleanup off or altaz_use_coverage=false)"
         tr.coverage_decision = reason
-        return None, reason
+        return None
     try:
         acc = align_stack.CoverageAccumulator(shape_hw)
         for k in used:
@@ -467,7 +467,7 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> t
         reason = f"coverage_error: {type(exc).__name__}: {exc}"
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
         tr.coverage_decision = reason
-        return None, reason
+        return None
     tr.coverage_stats = stats.as_dict()
     if coverage is None:
         reason = f"empty coverage (max={stats.max})"
@@ -476,7 +476,7 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> t
         return None, reason
     log.info("MT_COVERAGE_STATS tile_id=%d coverage_shape=%s min=%.0f max=%.0f nonzero_frac=%.4f "
              "n_used_for_stack=%d", tile_id, stats.shape, stats.min, stats.max, stats.nonzero_frac, len(used))
-    return coverage, ""
+    return coverage
 
 
 def _background_summary(normalization) -> dict:
@@ -507,7 +507,7 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
             tr.quality_crop_rect = list(rect)
             log.info("master tile %d: quality crop rect=(y0=%d, x0=%d, y1=%d, x1=%d) -> %dx%d", tile_id, *rect,
                      image.shape[1], image.shape[0])
-    coverage = _coverage_ready_for_lecropper(coverage, image, tile_id, tile.coverage_reason, tr)
+    coverage = _coverage_ready_for_lecropper(coverage, image, tile_id, tr)
     abs_thr = min(cfg.altaz_min_coverage_abs, float(tile.n_used))
     tr.thresholds = {"min_coverage_abs": abs_thr, "min_coverage_frac": cfg.altaz_min_coverage_frac,
                      "morph_open_px": cfg.altaz_morph_open_px, "n_used_for_stack": tile.n_used}
@@ -545,19 +545,13 @@ def crop_wcs(wcs, rect):
     return wcs.slice((slice(y0, y1), slice(x0, x1)))
 
 
-def _coverage_ready_for_lecropper(coverage, image, tile_id, earlier_reason, tr) -> Optional[np.ndarray]:
-    """Re-check the coverage right before lecropper: same H x W as the tile, finite, max > 0."""
+def _coverage_ready_for_lecropper(coverage, image, tile_id, tr) -> Optional[np.ndarray]:
+    """Re-check the coverage right before lecropper (lecropper's own rule: same H x W as the tile,
+    finite, max > 0); an unusable one is logged and dropped. A coverage that is already None keeps
+    the decision recorded when it was dropped."""
     if coverage is None:
-        if earlier_reason and "not requested" not in earlier_reason:
-            tr.coverage_decision = tr.coverage_decision or earlier_reason
         return None
-    reason = None
-    if coverage.shape != image.shape[:2]:
-        reason = f"shape_mismatch coverage={coverage.shape} tile={image.shape[:2]}"
-    elif not np.isfinite(coverage).all():
-        reason = "non-finite coverage"
-    elif float(coverage.max()) <= 0:
-        reason = "coverage max <= 0"
+    reason = lecropper.coverage_unusable_reason(coverage, image.shape[:2])
     if reason is not None:
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
         tr.coverage_decision = reason

@@ -357,10 +357,13 @@ _OFFSETS_ADU = [(0.0, 0.0, 0.0), (35.0, 25.0, 40.0), (-30.0, -20.0, -25.0), (20.
 @pytest.fixture(scope="module")
 def distorted_tiles(sky, tmp_path_factory):
     """The 2x2 RGB tiles with per-tile, per-channel gain and offset and Gaussian noise."""
-    folder = tmp_path_factory.mktemp("distorted")
-    rng = np.random.default_rng(7)
-    for k in range(4):
-        wcs = _tile_wcs(k)
+    return _write_distorted_tiles(tmp_path_factory.mktemp("distorted"), sky, [_tile_wcs(k) for k in range(4)], seed=7)
+
+
+def _write_distorted_tiles(folder, sky, wcs_list, seed):
+    """Render ``sky`` through each WCS with tile k's gains/offsets (+ colour) and noise; write the tiles."""
+    rng = np.random.default_rng(seed)
+    for k, wcs in enumerate(wcs_list):
         img, _, _ = sky.render(wcs, (TILE_H, TILE_W))
         rgb = np.stack([g * img * f + o for g, o, f in zip(_GAINS[k], _OFFSETS_ADU[k], (1.0, 0.8, 0.6))], axis=2)
         rgb += rng.normal(0.0, NOISE, rgb.shape)
@@ -428,18 +431,10 @@ def test_seam_steps_measure_a_known_offset(clean_tiles, clean_mosaic):
 def starry_tiles(tmp_path_factory):
     """The distorted 2x2 tiles (per-tile, per-channel gain and offset, noise) on a sky with 400 stars, overlapping
     by half a tile (the overlaps of the 160 x 240 tiles are otherwise too thin for apertures + sky annuli)."""
-    folder = tmp_path_factory.mktemp("starry")
-    sky = _make_sky(seed=2, n_stars=400)
-    rng = np.random.default_rng(8)
-    for k in range(4):
-        fx, fy, rot = _OFFSETS[k]
-        wcs = _tan(RA0 - 0.25 * np.sign(fx) * TILE_W * SCALE_DEG / np.cos(np.deg2rad(DEC0)),
-                   DEC0 + 0.25 * np.sign(fy) * TILE_H * SCALE_DEG, rot, (TILE_H, TILE_W))
-        img, _, _ = sky.render(wcs, (TILE_H, TILE_W))
-        rgb = np.stack([g * img * f + o for g, o, f in zip(_GAINS[k], _OFFSETS_ADU[k], (1.0, 0.8, 0.6))], axis=2)
-        rgb += rng.normal(0.0, NOISE, rgb.shape)
-        _write_tile(folder / f"master_tile_{k:03d}.fits", rgb, wcs, _alpha(), n_frames=10)
-    return _tiles_from(folder)
+    wcs_list = [_tan(RA0 - 0.25 * np.sign(fx) * TILE_W * SCALE_DEG / np.cos(np.deg2rad(DEC0)),
+                     DEC0 + 0.25 * np.sign(fy) * TILE_H * SCALE_DEG, rot, (TILE_H, TILE_W))
+                for fx, fy, rot in _OFFSETS[:4]]
+    return _write_distorted_tiles(tmp_path_factory.mktemp("starry"), _make_sky(seed=2, n_stars=400), wcs_list, seed=8)
 
 
 def test_overlap_star_samples_give_the_gains(starry_tiles):
