@@ -33,8 +33,8 @@ from astropy.io import fits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import alignment  # noqa: E402
-from synthetic import render_star_field  # noqa: E402
+from zemosaic.align import group as alignment  # noqa: E402
+from zemosaic.synthetic.generator import render_star_field  # noqa: E402
 
 SIRIL_SCRIPT = """requires 1.0.0
 setext fits

@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import lecropper  # noqa: E402
-from synthetic import rotated_footprint_coverage  # noqa: E402
+from zemosaic.synthetic.generator import rotated_footprint_coverage  # noqa: E402
 
 H, W = 1080, 1920
 

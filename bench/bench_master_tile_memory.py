@@ -109,7 +109,7 @@ class _Sampler(threading.Thread):
 # ------------------------------------------------------------------------------------------------
 def child_generate(out_dir: str, n: int, width: int, height: int, seed: int) -> None:
     sys.path.insert(0, str(REPO))
-    from synthetic import SynthSpec, generate_dataset
+    from zemosaic.synthetic.generator import SynthSpec, generate_dataset
 
     spec = SynthSpec(panels=(1, 1), frames_per_panel=n, width=width, height=height, rotation_drift_deg=20.0,
                      seed=seed)
@@ -125,8 +125,8 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
 
     import zemosaic_align_stack as align_stack
     import zemosaic_worker as worker
-    from run_report import RunReport
-    from zemosaic_config import resolve_config
+    from zemosaic.pipeline.report import RunReport
+    from zemosaic.config import resolve_config
 
     tiles = Path(tiles_dir)
     sampler = _Sampler(tiles)

@@ -137,7 +137,7 @@ def _ours(work: Path, n: int, mode: str) -> dict:
 
 
 def _child(work: Path, n: int, mode: str) -> None:
-    import stacking
+    from zemosaic.stack import cpu as stacking
 
     frames = [np.load(work / f"frame_{i:04d}.npy", mmap_mode="r") for i in range(n)]
     rejection = "kappa_sigma" if mode == "kappa_sigma" else "winsorized_sigma_clip"

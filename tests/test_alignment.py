@@ -6,8 +6,8 @@ import types
 import numpy as np
 import pytest
 
-import alignment
-from alignment import (
+from zemosaic.align import group as alignment
+from zemosaic.align.group import (
     AlignedFrame,
     SimilarityTransform,
     align_images_in_group,
@@ -15,7 +15,7 @@ from alignment import (
     footprint_to_valid_mask,
     phase_correlate,
 )
-from synthetic import render_star_field
+from zemosaic.synthetic.generator import render_star_field
 
 SHAPE = (240, 320)
 SKY = 200.0
@@ -140,7 +140,7 @@ def test_other_channel_counts_are_resampled_plane_by_plane():
 
 def test_seestar_like_group_matches_the_wcs_truth():
     """Alt-Az drift of 20 deg, dither, nebula brighter than the sky mesh, gradients, noise (synthetic)."""
-    from synthetic import make_frame_group
+    from zemosaic.synthetic.generator import make_frame_group
 
     group = make_frame_group(5, shape=(256, 384), rotation_drift_deg=20.0, seed=2)
     res = align_images_in_group(list(group.frames), group.ref_index, propagate_mask=True)
@@ -279,7 +279,7 @@ def test_a_failing_astroalign_import_really_takes_the_fft_path(monkeypatch, capl
     import sys
 
     monkeypatch.setitem(sys.modules, "astroalign", None)  # `import astroalign` now raises ImportError
-    with caplog.at_level("WARNING", logger="alignment"):
+    with caplog.at_level("WARNING", logger="zemosaic.align"):
         assert alignment._load_astroalign() is None
         (_, res), clean = _group(SimilarityTransform.translation(3.2, -1.7))
     assert "astroalign unavailable" in caplog.text
@@ -455,13 +455,13 @@ def test_progress_events_and_tuning_keys():
 def test_debug_logs_name_frame_method_and_mask(caplog):
     cat = _catalogue(3)
     frames = [_noisy(_render(cat), 1), _noisy(_render(cat, SimilarityTransform.translation(2.0, 1.0)), 2)]
-    with caplog.at_level("DEBUG", logger="alignment"):
+    with caplog.at_level("DEBUG", logger="zemosaic.align"):
         align_images_in_group(frames, propagate_mask=True, debug=True)
     text = caplog.text
     assert "img_idx=1 method=astroalign" in text and "footprint_shape=(240, 320)" in text
     assert "valid_frac=" in text
     caplog.clear()
-    with caplog.at_level("DEBUG", logger="alignment"):
+    with caplog.at_level("DEBUG", logger="zemosaic.align"):
         align_images_in_group(frames, propagate_mask=True)
     assert "img_idx=" not in caplog.text
 

@@ -16,7 +16,7 @@ import pytest
 from scipy import ndimage as ndi
 
 import lecropper
-import synthetic
+from zemosaic.synthetic import generator as synthetic
 from measure import distance_inside, fit_gain_plane
 from zemosaic_align_stack import CoverageAccumulator, align_images_in_group, stack_aligned_images
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-import zemosaic_cli
+from zemosaic import cli as zemosaic_cli
 
 
 def test_version_and_keys(capsys):
@@ -56,6 +56,6 @@ def test_run_mosaic_itself_refuses_to_write_into_its_input(tmp_path):
 
 
 def test_unknown_option_exits_2_via_console_entry():
-    proc = subprocess.run([sys.executable, "-m", "zemosaic_cli", "run", "--bogus"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "zemosaic", "run", "--bogus"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "error" in proc.stderr

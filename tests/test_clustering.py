@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clustering import cluster_frames
+from zemosaic.pipeline.clustering import cluster_frames
 
 
 @dataclass

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from zemosaic_config import ConfigError, ZeMosaicConfig, config_keys, describe_keys, resolve_config
+from zemosaic.config import ConfigError, ZeMosaicConfig, config_keys, describe_keys, resolve_config
 
 
 def test_defaults_match_the_mission():

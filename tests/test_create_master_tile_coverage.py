@@ -1,18 +1,17 @@
 """The mission end to end on one synthetic Alt-Az group: coverage -> alpha, colour error, no side effect."""
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import fits_io
+from zemosaic.io import fits as fits_io
 import lecropper
-import synthetic
+from zemosaic.synthetic import generator as synthetic
 import zemosaic_align_stack
 import zemosaic_worker as worker
 from measure import catalogue_pixels, distance_inside, fit_gain_plane, refine_centroids
-from run_report import RunReport
-from zemosaic_config import resolve_config
+from zemosaic.pipeline.report import RunReport
+from zemosaic.config import resolve_config
 
 N_FRAMES = 10
 SPEC = synthetic.SynthSpec(panels=(1, 1), frames_per_panel=N_FRAMES, width=240, height=360, pixel_scale_arcsec=4.8,
@@ -141,7 +140,7 @@ def test_use_gpu_without_a_gpu_falls_back_to_the_same_tile(group, with_coverage,
     with caplog.at_level(logging.INFO):
         tile, _ = _build(group, "gpu", "use_gpu=true")
     np.testing.assert_allclose(tile.data, with_coverage[0].data, rtol=1e-5, atol=1e-3, equal_nan=True)
-    assert any("CPU" in r.getMessage() for r in caplog.records if r.name == "zemosaic_align_stack_gpu")
+    assert any("CPU" in r.getMessage() for r in caplog.records if r.name == "zemosaic.stack.gpu")
 
 
 def test_equatorial_group_excludes_missing_pixels_without_cleanup(tmp_path):

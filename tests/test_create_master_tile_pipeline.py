@@ -7,8 +7,9 @@ from astropy.wcs import WCS
 
 import lecropper
 import zemosaic_worker as worker
-from run_report import TileReport
-from zemosaic_config import resolve_config
+from zemosaic.pipeline import master_tile
+from zemosaic.pipeline.report import TileReport
+from zemosaic.config import resolve_config
 
 
 def _tile_with_ring(h=120, w=160, seed=0):
@@ -84,14 +85,14 @@ def test_coverage_recheck_refuses_wrong_shape_without_resizing(caplog):
     img, cov = _tile_with_ring()
     tr = TileReport(tile_id=3)
     with caplog.at_level(logging.INFO):
-        got = worker._coverage_ready_for_lecropper(cov[:-1], img, 3, tr)
+        got = master_tile._coverage_ready_for_lecropper(cov[:-1], img, 3, tr)
     assert got is None
     assert "MT_COVERAGE_IGNORED tile_id=3 reason=shape_mismatch" in caplog.text
-    assert worker._coverage_ready_for_lecropper(np.zeros_like(cov), img, 3, TileReport(tile_id=3)) is None
+    assert master_tile._coverage_ready_for_lecropper(np.zeros_like(cov), img, 3, TileReport(tile_id=3)) is None
     bad = cov.copy()
     bad[0, 0] = np.nan
-    assert worker._coverage_ready_for_lecropper(bad, img, 3, TileReport(tile_id=3)) is None
-    assert worker._coverage_ready_for_lecropper(cov, img, 3, TileReport(tile_id=3)) is cov
+    assert master_tile._coverage_ready_for_lecropper(bad, img, 3, TileReport(tile_id=3)) is None
+    assert master_tile._coverage_ready_for_lecropper(cov, img, 3, TileReport(tile_id=3)) is cov
 
 
 def test_edge_trim_peels_invalid_bands_and_never_collapses():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from debayer import BAYER_PATTERNS, debayer, effective_bayer_pattern
+from zemosaic.io.debayer import BAYER_PATTERNS, debayer, effective_bayer_pattern
 
 _CHANNEL = {"R": 0, "G": 1, "B": 2}
 

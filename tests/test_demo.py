@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-import zemosaic_cli
+from zemosaic import cli as zemosaic_cli
 
 
 @pytest.mark.slow

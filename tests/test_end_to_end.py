@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-import fits_io
-import mosaic_assembly
-import synthetic
-import zemosaic_cli
+from zemosaic.io import fits as fits_io
+from zemosaic.mosaic import assembly as mosaic_assembly
+from zemosaic.synthetic import generator as synthetic
+from zemosaic import cli as zemosaic_cli
 import zemosaic_worker as worker
 from measure import aperture_flux, catalogue_pixels, refine_centroids
-from zemosaic_config import resolve_config
+from zemosaic.config import resolve_config
 
 SPEC = synthetic.SynthSpec(panels=(2, 2), frames_per_panel=6, width=240, height=360, pixel_scale_arcsec=4.8,
                            rotation_drift_deg=30.0, seed=11,

@@ -1,7 +1,7 @@
 """The disk frame cache: exact round trip, RAM copies, released pages, files removed."""
 import numpy as np
 
-from frame_cache import FrameCache
+from zemosaic.stack.frame_cache import FrameCache
 
 
 def _resident_pages(array):

@@ -6,7 +6,7 @@ import pytest
 from scipy import ndimage as ndi
 
 import lecropper as lc
-from synthetic import rotated_footprint_coverage
+from zemosaic.synthetic.generator import rotated_footprint_coverage
 
 H, W = 240, 320
 FEATHER_PX = 0.05 * H  # margin_percent=5 of the short side
@@ -106,7 +106,7 @@ def test_threshold_arithmetic_and_caller_clamp(caplog):
     assert lc.compute_alpha_mask(cov, coverage=cov, min_coverage_abs=10.0).threshold == 10.0
     two = rect_coverage(n=2, max_angle=3.0)  # a group of 2 frames
     assert two.max() == 2.0
-    with caplog.at_level(logging.WARNING, logger="lecropper"):
+    with caplog.at_level(logging.WARNING, logger="zemosaic.masks"):
         blank = lc.compute_alpha_mask(two, coverage=two)  # default abs = 3 > 2 frames, not clamped here
     assert blank.threshold == 3.0 and np.all(blank.alpha == 0.0) and blank.kept_fraction == 0.0
     assert "clamp" in caplog.text
@@ -196,7 +196,7 @@ def test_unusable_coverage_falls_back_identically(caplog):
         res = lc.compute_alpha_mask(img, coverage=cov)
         assert res.source == "fallback" and res.threshold is None
         assert word in res.coverage_ignored_reason or word.split()[0] in res.coverage_ignored_reason
-        with caplog.at_level(logging.DEBUG, logger="lecropper"):
+        with caplog.at_level(logging.DEBUG, logger="zemosaic.masks"):
             m, a = lc.mask_altaz_artifacts(img, return_mask=True, coverage=cov)
         np.testing.assert_array_equal(a, ref_a)
         np.testing.assert_array_equal(m, ref_m)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from preview import _block_mean, stretch_for_display, write_preview_png
+from zemosaic.io.preview import _block_mean, stretch_for_display, write_preview_png
 
 
 def sky_with_star(shape=(120, 160), star_rgb=(3000.0, 2000.0, 1000.0), seed=0):

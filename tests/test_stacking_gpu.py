@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 
-import stacking
+from zemosaic.stack import cpu as stacking
 import zemosaic_align_stack_gpu as gpu_stack
 
 
@@ -29,9 +29,9 @@ def test_falls_back_to_cpu_without_cupy(monkeypatch, caplog):
 
     monkeypatch.setattr(builtins, "__import__", no_cupy)
     frames, masks = _frames()
-    with caplog.at_level(logging.INFO, logger="zemosaic_align_stack_gpu"):
+    with caplog.at_level(logging.INFO, logger="zemosaic.stack"):
         result = gpu_stack.stack_aligned_images_gpu(frames, valid_masks=masks)
-    lines = [r for r in caplog.records if r.name == "zemosaic_align_stack_gpu"]
+    lines = [r for r in caplog.records if r.name == "zemosaic.stack.gpu"]
     assert len(lines) == 1 and lines[0].levelno == logging.INFO and "CPU" in lines[0].getMessage()
     cpu = stacking.stack_aligned_images(frames, valid_masks=masks)
     np.testing.assert_array_equal(result.image, cpu.image)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-import star_photometry as sp
+from zemosaic.mosaic import star_photometry as sp
 from sky_scenes import NOISE, gaussian_nebula, pixel_grid
 
 

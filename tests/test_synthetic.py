@@ -9,8 +9,8 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from scipy import ndimage
 
-import synthetic
-from synthetic import SynthSpec
+from zemosaic.synthetic import generator as synthetic
+from zemosaic.synthetic.generator import SynthSpec
 
 SMALL = dict(panels=(2, 2), frames_per_panel=4, width=160, height=240)
 
@@ -106,7 +106,7 @@ def test_star_centroids_in_debayered_frames_sit_where_the_wcs_puts_them(noisy):
 
 def test_stars_read_through_fits_io_sit_where_the_header_wcs_puts_them(noisy):
     """The same truth through the product's own reader: BZERO, BAYERPAT, our debayer, the header's WCS."""
-    import fits_io
+    from zemosaic.io import fits as fits_io
 
     errors = []
     for frame in noisy.frames:

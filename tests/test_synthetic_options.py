@@ -3,9 +3,9 @@ import argparse
 
 import pytest
 
-import synthetic
-import synthetic_options
-from synthetic import SynthSpec
+from zemosaic.synthetic import generator as synthetic
+from zemosaic.synthetic import options as synthetic_options
+from zemosaic.synthetic.generator import SynthSpec
 
 
 def test_cli_options_build_the_spec():

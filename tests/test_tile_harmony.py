@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-import star_photometry as sp
-import tile_harmony as th
+from zemosaic.mosaic import star_photometry as sp
+from zemosaic.mosaic import harmony as th
 from sky_scenes import NEB_COLOUR, NOISE, SKY, gaussian_nebula, observe, pixel_grid, star_field
 
 
@@ -236,7 +236,7 @@ def test_harmony_gains_from_stars_recover_truth(starry_truth, caplog):
     overlaps = _star_overlaps(tiles)
     sides = [ov for ov in overlaps if (ov.i, ov.j) in {(0, 1), (0, 2), (1, 3), (2, 3)}]
     assert min(ov.n_stars for ov in sides) >= 15
-    with caplog.at_level(logging.INFO, logger="tile_harmony"):
+    with caplog.at_level(logging.INFO, logger="zemosaic.mosaic"):
         sol = th.solve_tile_harmony(overlaps, 4, n_channels=3, image_shape=(TILE + STEP,) * 2)
     assert all(m == ("stars",) * 3 for i, j, m in sol.gain_estimators)
     assert "gain ratio from stars/stars/stars" in caplog.text

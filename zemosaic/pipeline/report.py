@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["RejectedInput", "TileReport", "RunReport", "run_log_file", "phase_timer"]
 
-log = logging.getLogger("zemosaic_worker")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

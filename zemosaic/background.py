@@ -130,7 +130,7 @@ class BackgroundMatch:
         ValueError
             If the row range is outside the frame.
         """
-        height, width = self.shape[0], self.shape[1]
+        height = self.shape[0]
         if not 0 <= row0 <= row1 <= height:
             raise ValueError(f"row range {row0}:{row1} outside a frame of {height} rows")
         v, by_power = self._row_coordinates(row0, row1), self._column_polynomials()

@@ -43,7 +43,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from progress import ProgressCallback, emit
+from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
     "DEFECT_NAMES",

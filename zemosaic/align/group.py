@@ -42,7 +42,7 @@ from numba import njit, prange
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from progress import ProgressCallback, emit
+from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
     "AlignedFrame",

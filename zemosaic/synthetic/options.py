@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from synthetic import DEFECT_NAMES, MOUNT_MODES, SynthSpec
+from zemosaic.synthetic.generator import DEFECT_NAMES, MOUNT_MODES, SynthSpec
 
 __all__ = ["add_synth_arguments", "spec_from_args"]
 

@@ -21,6 +21,7 @@ __all__ = [
     "ConfigError",
     "ZeMosaicConfig",
     "resolve_config",
+    "as_config",
     "config_keys",
     "describe_keys",
     "parse_override",
@@ -186,6 +187,16 @@ def resolve_config(
     cfg = ZeMosaicConfig(**values)
     _check_consistency(cfg)
     return cfg
+
+
+def as_config(config: ZeMosaicConfig | Mapping[str, Any] | None) -> ZeMosaicConfig:
+    """``config`` as a validated :class:`ZeMosaicConfig`: the defaults for None, itself when it already is
+    one, else the mapping resolved over the defaults (:func:`resolve_config`)."""
+    if config is None:
+        return resolve_config()
+    if isinstance(config, ZeMosaicConfig):
+        return config
+    return resolve_config(base=config)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

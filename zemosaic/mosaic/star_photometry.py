@@ -17,7 +17,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt, maximum_filter, zoom
 from scipy.spatial import cKDTree
 
-from background import MAD_TO_SIGMA, as_hwc, block_median_grid, check_images
+from zemosaic.background import MAD_TO_SIGMA, as_hwc, block_median_grid, check_images
 
 __all__ = [
     "StarFluxes",

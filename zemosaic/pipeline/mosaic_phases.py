@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-import mosaic_assembly
-import tile_harmony
-from progress import ProgressCallback
-from run_report import RunReport, phase_timer
-from zemosaic_config import ZeMosaicConfig
+from zemosaic.mosaic import assembly as mosaic_assembly
+from zemosaic.mosaic import harmony as tile_harmony
+from zemosaic.progress import ProgressCallback
+from zemosaic.pipeline.report import RunReport, phase_timer
+from zemosaic.config import ZeMosaicConfig
 
 __all__ = ["MosaicOutputs", "assemble_mosaic_phases"]
 
-log = logging.getLogger("zemosaic_worker")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
-import debayer as _debayer
+from zemosaic.io import debayer as _debayer
 
 __all__ = [
     "FitsInputError",
@@ -57,6 +57,11 @@ log = logging.getLogger(__name__)
 
 class FitsInputError(ValueError):
     """An input file cannot be used.  The message starts with the file path, then says what is wrong."""
+
+    def reason_for(self, path: str | os.PathLike) -> str:
+        """What is wrong with ``path``: the message without its leading ``"<path>: "``."""
+        text, prefix = str(self), f"{path}: "
+        return text[len(prefix):] if text.startswith(prefix) else text
 
 
 class NotFitsError(FitsInputError):

@@ -44,8 +44,8 @@ from astropy.wcs.utils import pixel_to_pixel, proj_plane_pixel_scales
 from numba import njit, prange
 from scipy import ndimage
 
-import fits_io
-from progress import ProgressCallback, emit
+from zemosaic.io import fits as fits_io
+from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
     "TileInputError",
@@ -362,8 +362,8 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
     fits_io.FitsInputError
         A tile cannot be read.
     """
-    import star_photometry  # Phase 4.5 maths; imported here so Phase 5 does not depend on them
-    import tile_harmony
+    from zemosaic.mosaic import star_photometry  # Phase 4.5 maths; imported here so Phase 5 does not depend on them
+    from zemosaic.mosaic import harmony as tile_harmony
 
     decimate, block = _overlap_sampling(tiles, decimate, block)
     if decimate < 1 or block < 1:
@@ -487,7 +487,7 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
                                          header_extra=extra, extensions={"WEIGHT": result.weight})
     preview_path = None
     if write_preview:
-        import preview  # PIL only needed when a preview is written
+        from zemosaic.io import preview  # PIL only needed when a preview is written
 
         preview_path = preview.write_preview_png(out_dir / "mosaic_preview.png", result.data,
                                                  alpha=(result.weight > 0).astype(np.float32))

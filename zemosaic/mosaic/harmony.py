@@ -15,7 +15,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from background import MAD_TO_SIGMA, as_hwc, block_medians, robust_sigma
+from zemosaic.background import MAD_TO_SIGMA, as_hwc, block_medians, robust_sigma
 
 __all__ = [
     "TileOverlap",

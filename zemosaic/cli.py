@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import zemosaic_config
-from progress import ProgressEvent
+from zemosaic import config as zemosaic_config
+from zemosaic.progress import ProgressEvent
 
 __all__ = ["main", "build_parser", "ProgressPrinter"]
 
-_VERSION = "0.1.0"
+from zemosaic import __version__ as _VERSION
 EXIT_OK, EXIT_NOTHING_USABLE, EXIT_BAD_ARGS = 0, 1, 2
 
 
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _spec_error() -> type[Exception]:
-    import synthetic
+    from zemosaic.synthetic import generator as synthetic
 
     return synthetic.SynthSpecError
 
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- synth ---------------------------------------------------------------------------------------
 def _add_synth_command(sub) -> None:
-    import synthetic_options
+    from zemosaic.synthetic import options as synthetic_options
 
     p = sub.add_parser("synth", help="write a synthetic Seestar-like dataset with ground truth",
                        description="Write synthetic raw FITS frames (several overlapping panels) and their "
@@ -77,8 +77,8 @@ def _add_synth_command(sub) -> None:
 
 
 def _cmd_synth(args) -> int:
-    import synthetic
-    import synthetic_options
+    from zemosaic.synthetic import generator as synthetic
+    from zemosaic.synthetic import options as synthetic_options
 
     spec = synthetic_options.spec_from_args(args)
     with ProgressPrinter() as printer:
@@ -123,18 +123,18 @@ def _cmd_run(args) -> int:
 
 
 def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool, overwrite: bool = False) -> int:
-    import zemosaic_worker
+    from zemosaic.pipeline import run as pipeline_run
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     start = time.perf_counter()
     try:
         with ProgressPrinter() as printer:
-            result = zemosaic_worker.run_mosaic(input_dir, output_dir, cfg, progress_callback=printer,
-                                                overwrite=overwrite)
-    except zemosaic_worker.RunFolderError as exc:
+            result = pipeline_run.run_mosaic(input_dir, output_dir, cfg, progress_callback=printer,
+                                              overwrite=overwrite)
+    except pipeline_run.RunFolderError as exc:
         raise CliError(str(exc)) from exc
-    except zemosaic_worker.NothingUsableError as exc:
+    except pipeline_run.NothingUsableError as exc:
         print(f"zemosaic: nothing usable: {exc}", file=sys.stderr)
         return EXIT_NOTHING_USABLE
     print(result.summary_text(elapsed_s=time.perf_counter() - start))
@@ -154,7 +154,7 @@ def _add_demo_command(sub) -> None:
 
 
 def _cmd_demo(args) -> int:
-    import synthetic
+    from zemosaic.synthetic import generator as synthetic
 
     cfg = zemosaic_config.resolve_config(config_file=args.config, overrides=args.overrides)
     root = args.output
@@ -174,7 +174,7 @@ def _cmd_demo(args) -> int:
 
 def _demo_spec(seed: int):
     """The built-in demo: 2x2 Alt-Az panels, small frames, enough of them to show the coverage mask."""
-    import synthetic
+    from zemosaic.synthetic import generator as synthetic
 
     return synthetic.SynthSpec(panels=(2, 2), overlap=0.3, frames_per_panel=10, width=540, height=960,
                                pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed)

@@ -78,13 +78,13 @@ import time
 from functools import lru_cache
 from statistics import NormalDist
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from frame_cache import release_rows
-from progress import emit
+from zemosaic.stack.frame_cache import release_rows
+from zemosaic.progress import emit
 
 __all__ = [
     "StackResult",
@@ -488,7 +488,7 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
 
 
 def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
-    import background  # lazy: the module is optional until the background helper lands
+    from zemosaic import background  # lazy: the module is optional until the background helper lands
 
     step = int(options.tuning["sample_step"] or 8)
     flatten = None

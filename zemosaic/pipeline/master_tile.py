@@ -1,0 +1,472 @@
+"""Phase 3: one master tile, from a group of scanned frames to ``master_tile_NNN.fits``.
+
+load -> align -> coverage -> stack -> quality crop -> :func:`_apply_lecropper_pipeline` (the mission's
+overlap-aware alpha) -> ``MT_EDGE_TRIM`` -> write. The masker is called through :mod:`zemosaic.masks`,
+the module the top-level name ``lecropper`` stands for, so a script that replaces
+``lecropper.mask_altaz_artifacts`` changes what this pipeline calls.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from zemosaic import masks as lecropper
+from zemosaic.config import ZeMosaicConfig, as_config
+from zemosaic.io import fits as fits_io
+from zemosaic.pipeline.report import TileReport
+from zemosaic.progress import ProgressCallback
+from zemosaic.stack import coverage as align_stack
+from zemosaic.stack.frame_cache import FrameCache, release_rows
+
+__all__ = [
+    "ScannedFrame",
+    "MasterTileResult",
+    "create_master_tile",
+    "resolve_cleanup",
+    "crop_wcs",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScannedFrame:
+    """A frame that passed Phase 1 (headers and WCS readable)."""
+
+    path: Path
+    info: Any  # fits_io.FrameInfo
+
+
+@dataclass
+class MasterTileResult:
+    """A written master tile and what was decided while building it."""
+
+    tile_id: int
+    path: Optional[Path]
+    report: TileReport
+    failed_inputs: list[tuple[Path, str]] = field(default_factory=list)
+
+
+
+
+def resolve_cleanup(cfg: ZeMosaicConfig, mount_modes: Sequence[Optional[str]]) -> tuple[bool, str]:
+    """Whether the Alt-Az cleanup runs for a tile, and why.
+
+    ``auto``: on when any frame is Alt-Az (EQMODE=0) or of unknown mount (field rotation cannot be
+    ruled out); off when every frame is equatorial.
+    """
+    setting = cfg.altaz_cleanup_enabled
+    if setting in ("true", "false"):
+        return setting == "true", f"altaz_cleanup_enabled={setting}"
+    counts = Counter(m or "unknown" for m in mount_modes)
+    enabled = counts.get("altaz", 0) + counts.get("unknown", 0) > 0
+    return enabled, "auto: mounts " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+
+
+def create_master_tile(
+    frames: Sequence[ScannedFrame],
+    tile_id: int,
+    cfg: ZeMosaicConfig,
+    tiles_dir: Path,
+    *,
+    reference: int = 0,
+    progress_callback: ProgressCallback | None = None,
+) -> MasterTileResult:
+    """Build, clean and write ``master_tile_NNN.fits`` from one group of scanned frames.
+
+    Frames that cannot be loaded, have a different size or no finite pixel, or cannot be aligned
+    are excluded with their reason (listed in ``failed_inputs``); the tile is built from the rest.
+    """
+    tr = TileReport(tile_id=tile_id, frames_in_group=len(frames))
+    debug = tile_id in cfg.debug_tile_ids
+    cleanup, why = resolve_cleanup(cfg, [f.info.mount_mode for f in frames])
+    tr.cleanup_enabled, tr.cleanup_reason = cleanup, why
+    need_coverage = cleanup and cfg.altaz_use_coverage
+    log.info("MT_PIPELINE_FLAGS tile_id=%d cleanup=%s (%s) use_coverage=%s coverage_map=%s propagate_mask=True "
+             "quality_crop=%s edge_trim=%s", tile_id, cleanup, why, cfg.altaz_use_coverage, need_coverage,
+             cfg.quality_crop_enabled, cfg.mt_edge_trim_enabled)
+    t0 = time.perf_counter()
+    failed: list[tuple[Path, str]] = []
+    tiles_dir.mkdir(parents=True, exist_ok=True)
+    loaded = _load_group(frames, reference, cfg, tiles_dir, failed)
+    if loaded is None:
+        tr.frames_failed = [{"path": str(p), "reason": r} for p, r in failed]
+        log.warning("master tile %d skipped: no loadable frame", tile_id)
+        return MasterTileResult(tile_id, None, tr, failed)
+    with loaded.cache:
+        tr.timings_s["load"] = round(time.perf_counter() - t0, 3)
+        tile = _align_and_stack(loaded, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
+                                progress_callback)
+    tr.frames_failed = [{"path": str(p), "reason": r} for p, r in failed]
+    if tile is None:
+        return MasterTileResult(tile_id, None, tr, failed)
+    path = _finish_tile(tile, tile_id, cfg, cleanup, tr, tiles_dir)
+    tr.timings_s["total"] = round(time.perf_counter() - t0, 3)
+    return MasterTileResult(tile_id, path, tr, failed)
+
+
+@dataclass
+class _LoadedGroup:
+    """The loaded frames of a group; the reference is always slot 0 (the loader puts it first)."""
+
+    cache: FrameCache
+    paths: list[Path]
+    wcs: Any
+
+
+def _load_group(frames, reference, cfg, tiles_dir, failed) -> Optional[_LoadedGroup]:
+    """Read + debayer every frame into a disk cache; drop unreadable, wrong-size and empty frames."""
+    ref_info = frames[reference].info
+    ref_shape = tuple(ref_info.shape) + ((3,) if ref_info.n_channels == 3 else ())
+    order = [reference] + [k for k in range(len(frames)) if k != reference]
+    cache = FrameCache(len(frames), ref_shape, parent=tiles_dir, name="raw")
+    paths: list[Path] = []
+    for k in order:
+        path = frames[k].path
+        reason = None
+        try:
+            data = fits_io.read_frame(path, debayer_method=cfg.debayer_method).data
+        except fits_io.FitsInputError as exc:
+            reason = exc.reason_for(path)
+        else:
+            if data.shape != ref_shape:
+                reason = f"image shape {data.shape} differs from the group's {ref_shape}"
+            elif not np.isfinite(data).any():
+                reason = "no finite pixel (all NaN/Inf)"
+        if reason is not None:
+            if k == reference:
+                cache.close()
+                failed.append((path, reason))
+                return _load_group_without(frames, reference, cfg, tiles_dir, failed)
+            failed.append((path, reason))
+            continue
+        cache[len(paths)] = data
+        paths.append(path)
+    return _LoadedGroup(cache, paths, ref_info.wcs)
+
+
+def _load_group_without(frames, reference, cfg, tiles_dir, failed):
+    rest = [f for k, f in enumerate(frames) if k != reference]
+    if not rest:
+        return None
+    log.warning("reference frame %s unusable: the next frame becomes the reference", frames[reference].path.name)
+    return _load_group(rest, 0, cfg, tiles_dir, failed)
+
+
+@dataclass
+class _StackedTile:
+    image: np.ndarray
+    coverage: Optional[np.ndarray]  # the mission's coverage_count_hw (None when not computed / unusable)
+    stack_coverage: np.ndarray  # the stacker's count of contributing frames, written as COVERAGE
+    wcs: Any
+    n_used: int
+
+
+def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
+                     progress_callback) -> Optional[_StackedTile]:
+    n = len(loaded.paths)
+    images = loaded.cache.reader(n)  # one RAM copy at a time; the raw cache pages are released after use
+    frame_shape = loaded.cache.shape[1:]
+    with FrameCache(n, frame_shape, parent=tiles_dir, name="aligned") as aligned_store, \
+            FrameCache(n, frame_shape[:2], parent=tiles_dir, name="valid", dtype=bool) as mask_store:
+        t0 = time.perf_counter()
+        aligned = align_stack.align_images_in_group(
+            images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
+            propagate_mask=True, progress_callback=progress_callback,
+            max_control_points=cfg.align_max_control_points, output_store=aligned_store, mask_store=mask_store,
+            debug=debug)
+        tr.timings_s["align"] = round(time.perf_counter() - t0, 3)
+        used = [k for k, a in enumerate(aligned) if a.method != "failed"]
+        for k, a in enumerate(aligned):
+            if a.method == "failed":
+                failed.append((loaded.paths[k], f"alignment failed: {a.reason}"))
+        methods = dict(Counter(a.method for a in aligned))
+        tr.alignment_methods = methods
+        tr.frames = [_frame_record(loaded.paths[k], a) for k, a in enumerate(aligned)]
+        log.info("master tile %d: aligned %d/%d frames (%s)", tile_id, len(used), n, methods)
+        if not used:
+            log.warning("master tile %d skipped: no frame could be aligned", tile_id)
+            return None
+        coverage = _coverage_for_tile(aligned, used, frame_shape[:2], tile_id, need_coverage, tr)
+        t0 = time.perf_counter()
+        stack = _stacker(cfg)(
+            [aligned[k].image for k in used], valid_masks=[aligned[k].valid for k in used],
+            normalize_method=cfg.stack_normalize_method, weighting_method=cfg.stack_weighting_method,
+            rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
+            sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
+            winsor_limits=tuple(cfg.stack_winsor_limits), progress_callback=progress_callback,
+            reference_index=0,  # slot 0 is the reference, which alignment never fails
+            memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
+            flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order)
+        tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
+    tr.frames_used = len(used)
+    tr.stack = {"normalize": cfg.stack_normalize_method, "rejection": cfg.stack_rejection_algorithm,
+                "combine": cfg.stack_final_combine, "weighting": cfg.stack_weighting_method,
+                "rejected_fraction": float(stack.rejected_fraction), "chunk_rows": int(stack.chunk_rows)}
+    tr.background = _background_summary(stack.normalization)
+    return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
+                        np.asarray(stack.coverage, dtype=np.float32), loaded.wcs, len(used))
+
+
+def _frame_record(path: Path, aligned) -> dict:
+    """One frame's alignment outcome for the run report."""
+    record = {"path": str(path), "method": aligned.method, "reason": aligned.reason,
+              "n_matched_stars": aligned.n_matched_stars, "fft_confidence": aligned.fft_confidence}
+    t = aligned.transform
+    if t is not None:
+        record.update(rotation_deg=round(float(t.rotation_deg), 5), scale=round(float(t.scale), 6),
+                      dx=round(float(t.dx), 4), dy=round(float(t.dy), 4))
+    return record
+
+
+def _stacker(cfg: ZeMosaicConfig):
+    """The CPU stacker, or its GPU twin when ``use_gpu`` (which falls back to the CPU by itself)."""
+    if cfg.use_gpu:
+        from zemosaic.stack import gpu as zemosaic_align_stack_gpu
+
+        return zemosaic_align_stack_gpu.stack_aligned_images_gpu
+    return align_stack.stack_aligned_images
+
+
+def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> Optional[np.ndarray]:
+    """The mission's coverage_count_hw, accumulated frame by frame, or None (the reason goes to the
+    log and to ``tr.coverage_decision``).
+
+    Any failure here (a frame without valid mask, shapes that disagree, an unexpected error) must
+    leave the tile identical to the coverage-less path, so this is a deliberate error boundary:
+    the error is logged as the reason and the coverage is dropped.
+    """
+    if not need_coverage:
+        reason = "coverage not requested (cleanup off or altaz_use_coverage=false)"
+        tr.coverage_decision = reason
+        return None
+    try:
+        acc = align_stack.CoverageAccumulator(shape_hw)
+        for k in used:
+            if aligned[k].valid is None:
+                raise ValueError(f"frame {k} has no valid mask ({aligned[k].method})")
+            acc.add(aligned[k].valid)
+            release_rows(aligned[k].valid, 0, shape_hw[0])  # a memmap mask: drop the pages just read
+        coverage = acc.result()
+        stats = acc.stats()
+    except Exception as exc:  # noqa: BLE001 - deliberate boundary, see docstring
+        reason = f"coverage_error: {type(exc).__name__}: {exc}"
+        log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
+        tr.coverage_decision = reason
+        return None
+    tr.coverage_stats = stats.as_dict()
+    if coverage is None:
+        reason = f"empty coverage (max={stats.max})"
+        log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
+        tr.coverage_decision = reason
+        return None, reason
+    log.info("MT_COVERAGE_STATS tile_id=%d coverage_shape=%s min=%.0f max=%.0f nonzero_frac=%.4f "
+             "n_used_for_stack=%d", tile_id, stats.shape, stats.min, stats.max, stats.nonzero_frac, len(used))
+    return coverage
+
+
+def _background_summary(normalization) -> dict:
+    """Background method of a tile and the spread of the fitted per-frame terms (for the run report)."""
+    entries = [n if isinstance(n, dict) else n.as_dict() for n in normalization or []]
+    if not entries:
+        return {}
+    terms = [e.get("match") or e for e in entries]  # background_match nests its fit under "match"
+    summary: dict = {"method": entries[0].get("method", "")}
+    for key in ("gain", "offset", "tilt_per_kpx"):
+        values = [np.ravel(t[key]).astype(float) for t in terms if t and key in t]
+        if values:
+            flat = np.concatenate(values)
+            summary[key] = {"min": round(float(flat.min()), 4), "max": round(float(flat.max()), 4)}
+    return summary
+
+
+# ================================================================================================
+# Phase 3, after the stack: crop, lecropper, edge trim, write
+# ================================================================================================
+def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup: bool, tr: TileReport,
+                 tiles_dir: Path) -> Path:
+    image, coverage, stack_cov, wcs = tile.image, tile.coverage, tile.stack_coverage, tile.wcs
+    if cfg.quality_crop_enabled:
+        rect = lecropper.detect_quality_crop_rect(image)
+        if rect is not None:
+            image, (coverage, stack_cov), wcs = _crop_all(rect, image, (coverage, stack_cov), wcs)
+            tr.quality_crop_rect = list(rect)
+            log.info("master tile %d: quality crop rect=(y0=%d, x0=%d, y1=%d, x1=%d) -> %dx%d", tile_id, *rect,
+                     image.shape[1], image.shape[0])
+    coverage = _coverage_ready_for_lecropper(coverage, image, tile_id, tr)
+    abs_thr = min(cfg.altaz_min_coverage_abs, float(tile.n_used))
+    tr.thresholds = {"min_coverage_abs": abs_thr, "min_coverage_frac": cfg.altaz_min_coverage_frac,
+                     "morph_open_px": cfg.altaz_morph_open_px, "n_used_for_stack": tile.n_used}
+    if cleanup:
+        out, alpha = _apply_lecropper_pipeline(
+            image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
+            altaz_min_coverage_frac=cfg.altaz_min_coverage_frac, altaz_morph_open_px=cfg.altaz_morph_open_px,
+            tile_id=tile_id)
+    else:  # no cleanup: every stacked pixel is kept at full weight
+        out, alpha = image, (stack_cov > 0).astype(np.float32)
+        log.info("MT_PIPELINE tile_id=%d lecropper skipped (cleanup off: %s)", tile_id, tr.cleanup_reason)
+    tr.coverage_used = coverage is not None and cleanup
+    tr.alpha_stats = _alpha_stats(alpha)
+    if cfg.mt_edge_trim_enabled:
+        out, alpha, stack_cov, wcs = _edge_trim(out, alpha, stack_cov, wcs, cfg, tile_id, tr)
+    stacked_area = np.count_nonzero(tile.stack_coverage > 0)  # before any crop or trim
+    tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
+    tr.shape = list(out.shape)
+    return _write_master_tile(out, alpha, stack_cov, wcs, tile_id, cfg, tr, tiles_dir)
+
+
+def _crop_all(rect, image, maps, wcs):
+    """Crop the tile, its per-pixel maps (coverage, alpha...) and its WCS with the SAME rect.
+
+    The maps are never resized: a map that is None stays None.
+    """
+    y0, x0, y1, x1 = rect
+    cropped = tuple(None if m is None else m[y0:y1, x0:x1] for m in maps)
+    return image[y0:y1, x0:x1], cropped, crop_wcs(wcs, rect)
+
+
+def crop_wcs(wcs, rect):
+    """The WCS of ``image[y0:y1, x0:x1]``: same sky, CRPIX shifted by (x0, y0)."""
+    y0, x0, y1, x1 = rect
+    return wcs.slice((slice(y0, y1), slice(x0, x1)))
+
+
+def _coverage_ready_for_lecropper(coverage, image, tile_id, tr) -> Optional[np.ndarray]:
+    """Re-check the coverage right before lecropper (lecropper's own rule: same H x W as the tile,
+    finite, max > 0); an unusable one is logged and dropped. A coverage that is already None keeps
+    the decision recorded when it was dropped."""
+    if coverage is None:
+        return None
+    reason = lecropper.coverage_unusable_reason(coverage, image.shape[:2])
+    if reason is not None:
+        log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
+        tr.coverage_decision = reason
+        return None
+    tr.coverage_decision = "coverage used"
+    return coverage
+
+
+def _apply_lecropper_pipeline(
+    arr: np.ndarray,
+    cfg: ZeMosaicConfig | Mapping[str, Any],
+    *,
+    coverage: Optional[np.ndarray] = None,
+    altaz_min_coverage_abs: Optional[float] = None,
+    altaz_min_coverage_frac: Optional[float] = None,
+    altaz_morph_open_px: Optional[int] = None,
+    tile_id: Optional[int] = None,
+) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """Run the Alt-Az cleanup masker on a master tile; return ``(out, alpha_mask)``.
+
+    Callable with two arguments exactly as before (every new parameter is keyword-only and
+    optional). The coverage and its thresholds are forwarded to
+    :func:`lecropper.mask_altaz_artifacts`; the caller clamps ``altaz_min_coverage_abs`` to the
+    number of frames stacked. No double mask: ``out`` is the input data, NOT multiplied by the
+    alpha (the alpha goes downstream as a weight); only pixels whose alpha is at or below
+    ``altaz_nanize_threshold`` become NaN, on a float32 copy (integer input is never nanised).
+    With ``altaz_cleanup_enabled='false'`` the input is returned unchanged with no alpha.
+    """
+    cfg = as_config(cfg)
+    if cfg.altaz_cleanup_enabled == "false":
+        log.info("MT_PIPELINE tile_id=%s skipped: altaz_cleanup_enabled=false", tile_id)
+        return arr, None
+    base_kwargs = dict(margin_percent=cfg.altaz_margin_percent, decay_ratio=cfg.altaz_decay_ratio, fill_value=0.0,
+                       return_mask=True, hard_threshold=cfg.altaz_alpha_soft_threshold)
+    cov_kwargs = {}
+    if coverage is not None:
+        cov_kwargs = dict(
+            coverage=coverage,
+            min_coverage_abs=cfg.altaz_min_coverage_abs if altaz_min_coverage_abs is None else altaz_min_coverage_abs,
+            min_coverage_frac=(cfg.altaz_min_coverage_frac if altaz_min_coverage_frac is None
+                               else altaz_min_coverage_frac),
+            morph_open_px=cfg.altaz_morph_open_px if altaz_morph_open_px is None else altaz_morph_open_px)
+        log.info("MT_PIPELINE tile_id=%s lecropper call: coverage_max=%.0f altaz_min_coverage_abs=%s "
+                 "altaz_min_coverage_frac=%s altaz_morph_open_px=%s", tile_id, float(np.max(coverage)),
+                 cov_kwargs["min_coverage_abs"], cov_kwargs["min_coverage_frac"], cov_kwargs["morph_open_px"])
+    _, alpha = _call_masker(arr, base_kwargs, cov_kwargs, tile_id)
+    alpha = np.clip(np.asarray(alpha, dtype=np.float32), 0.0, 1.0)
+    out = _nanize_low_alpha(arr, alpha, cfg, tile_id)
+    stats = _alpha_stats(alpha)
+    log.info("ALPHA_STATS: level=master_tile tile_id=%s source=%s min=%.3f max=%.3f mean=%.3f kept_frac=%.4f "
+             "zero_frac=%.4f", tile_id, "coverage" if cov_kwargs else "fallback", stats["min"], stats["max"],
+             stats["mean"], stats["kept_frac"], stats["zero_frac"])
+    return out, alpha
+
+
+def _call_masker(arr, base_kwargs, cov_kwargs, tile_id):
+    masker = lecropper.mask_altaz_artifacts
+    try:
+        return masker(arr, **base_kwargs, **cov_kwargs)
+    except TypeError as exc:
+        # The one deliberate TypeError fallback the mission asks for: an older masker that does not
+        # accept the coverage keywords is called again without them (coverage-less behaviour).
+        if not cov_kwargs:
+            raise
+        log.warning("MT_COVERAGE_IGNORED tile_id=%s reason=masker_rejects_coverage_kwargs (%s)", tile_id, exc)
+        return masker(arr, **base_kwargs)
+
+
+def _nanize_low_alpha(arr, alpha, cfg, tile_id) -> np.ndarray:
+    if not cfg.altaz_nanize_enabled:
+        return arr
+    if not np.issubdtype(np.asarray(arr).dtype, np.floating):
+        log.info("MT_PIPELINE tile_id=%s nanisation skipped: input dtype %s is not float", tile_id, arr.dtype)
+        return arr
+    low = alpha <= cfg.altaz_nanize_threshold
+    if not low.any():
+        return arr
+    out = np.array(arr, dtype=np.float32, copy=True)
+    out[low] = np.nan
+    return out
+
+
+def _alpha_stats(alpha: np.ndarray) -> dict:
+    return {"min": float(alpha.min()), "max": float(alpha.max()), "mean": float(alpha.mean()),
+            "kept_frac": float(np.count_nonzero(alpha > 0)) / alpha.size,
+            "zero_frac": float(np.count_nonzero(alpha <= 0)) / alpha.size}
+
+
+
+
+def _edge_trim(out, alpha, coverage, wcs, cfg, tile_id, tr):
+    rect = lecropper.edge_trim_rect(alpha, cfg.mt_edge_trim_valid_frac)
+    if rect is None:
+        log.info("MT_EDGE_TRIM tile_id=%d nothing to trim", tile_id)
+        return out, alpha, coverage, wcs
+    y0, x0, y1, x1 = rect
+    log.info("MT_EDGE_TRIM tile_id=%d rect=(y0=%d, x0=%d, y1=%d, x1=%d) removed top=%d bottom=%d left=%d right=%d",
+             tile_id, y0, x0, y1, x1, y0, alpha.shape[0] - y1, x0, alpha.shape[1] - x1)
+    tr.edge_trim_rect = list(rect)
+    out, (alpha, coverage), wcs = _crop_all(rect, out, (alpha, coverage), wcs)
+    return out, alpha, coverage, wcs
+
+
+def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -> Path:
+    path = tiles_dir / f"master_tile_{tile_id:03d}.fits"
+    extensions = {"ALPHA": alpha.astype(np.float32), "COVERAGE": coverage.astype(np.float32)}
+    header = {
+        "MTILEID": (tile_id, "master tile id"),
+        "NFRAMES": (tr.frames_used, "frames stacked"),
+        "NFAILED": (len(tr.frames_failed), "frames excluded"),
+        "STKNORM": (cfg.stack_normalize_method, "stack normalisation"),
+        "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection"),
+        "COVUSED": (bool(tr.coverage_used), "alpha driven by intra-tile coverage"),
+        "COVMINAB": (tr.thresholds.get("min_coverage_abs", 0.0), "min coverage (frames)"),
+        "COVMINFR": (cfg.altaz_min_coverage_frac, "min coverage (fraction of max)"),
+        "MORPHPX": (cfg.altaz_morph_open_px, "coverage opening radius px"),
+        "QCROP": (",".join(map(str, tr.quality_crop_rect)) if tr.quality_crop_rect else "none",
+                  "quality crop y0,x0,y1,x1"),
+        "EDGETRIM": (",".join(map(str, tr.edge_trim_rect)) if tr.edge_trim_rect else "none",
+                     "edge trim y0,x0,y1,x1 (after crop)"),
+    }
+    fits_io.write_fits_image(path, out, wcs=wcs, header_extra=header, extensions=extensions)
+    tr.path = str(path)
+    log.info("master tile %d written: %s (%s, %d frames)", tile_id, path.name, "x".join(map(str, out.shape)),
+             tr.frames_used)
+    return path

@@ -1,0 +1,215 @@
+"""The run: folders, Phase 1 scan, Phase 2 clustering, Phase 3 over the groups, then the mosaic phases.
+
+``run_mosaic(input_dir, output_dir, config)`` drives the phases of DESIGN.md §2:
+
+1. scan    headers + WCS of every FITS file (bad files rejected with a reason, the run goes on)
+2. cluster frames -> master-tile groups (:mod:`zemosaic.pipeline.clustering`)
+3. tiles   :func:`zemosaic.pipeline.master_tile.create_master_tile` per group
+4. grid, 4.5 harmony, 5 assembly, 6 outputs (:mod:`zemosaic.pipeline.mosaic_phases`)
+
+In ``use_existing_master_tiles_mode`` the input folder holds master tiles and Phases 1-3 are
+skipped: no intra-cluster coverage exists, so the coverage feature is a no-op there.
+This module decides, logs and records; image maths lives in the capability modules.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from zemosaic.config import ZeMosaicConfig, as_config
+from zemosaic.io import fits as fits_io
+from zemosaic.pipeline import clustering
+from zemosaic.pipeline.master_tile import ScannedFrame, create_master_tile
+from zemosaic.pipeline.report import RunReport, phase_timer, run_log_file
+from zemosaic.progress import ProgressCallback, emit
+
+__all__ = [
+    "NothingUsableError",
+    "RunFolderError",
+    "RunResult",
+    "run_mosaic",
+    "prepare_output_folder",
+    "scan_input_folder",
+]
+
+log = logging.getLogger(__name__)
+
+FITS_SUFFIXES = (".fit", ".fits", ".fts")
+
+
+class NothingUsableError(RuntimeError):
+    """The run found nothing it could turn into a mosaic (the message says why)."""
+
+
+class RunFolderError(ValueError):
+    """The input or output folder cannot be used as asked (the message says which and why)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a finished run put its outputs, with the figures of its summary."""
+
+    output_dir: Path
+    mosaic_path: Path
+    preview_path: Optional[Path]
+    report_path: Path
+    log_path: Path
+    mode: str
+    n_tiles: int
+    n_frames_used: int
+    n_inputs_rejected: int
+    mosaic_shape: tuple[int, ...]
+
+    def summary_text(self, elapsed_s: float | None = None) -> str:
+        """A few human lines for the end of a CLI run."""
+        h, w = self.mosaic_shape[:2]
+        lines = [
+            f"mosaic: {self.mosaic_path} ({w} x {h} px{' RGB' if len(self.mosaic_shape) == 3 else ''})",
+            f"mode: {self.mode}; tiles: {self.n_tiles}; frames used: {self.n_frames_used}; "
+            f"inputs rejected: {self.n_inputs_rejected} (reasons in {self.report_path.name})",
+        ]
+        if elapsed_s is not None:
+            lines.append(f"time: {elapsed_s:.1f} s; log: {self.log_path}")
+        return "\n".join(lines)
+
+
+def run_mosaic(
+    input_dir: str | Path,
+    output_dir: str | Path,
+    config: ZeMosaicConfig | Mapping[str, Any] | None = None,
+    progress_callback: ProgressCallback | None = None,
+    *,
+    overwrite: bool = False,
+) -> RunResult:
+    """Build the mosaic of ``input_dir`` into ``output_dir`` (layout in DESIGN.md §4).
+
+    The input folder is only read. ``output_dir`` must not be the input folder or inside it, and
+    must be empty or absent unless ``overwrite`` is True.
+
+    Raises
+    ------
+    RunFolderError
+        Missing input folder, output inside the input, non-empty output without ``overwrite``, or an
+        output folder that cannot be created.
+    NothingUsableError
+        No usable frame (or master tile) at all; the run report is still written.
+    """
+    cfg = as_config(config)
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    prepare_output_folder(input_dir, output_dir, overwrite=overwrite)
+    mode = "existing_master_tiles" if cfg.use_existing_master_tiles_mode else "master_tiles"
+    report = RunReport(str(input_dir), str(output_dir), mode, asdict(cfg))
+    log_path = output_dir / "zemosaic.log"
+    with run_log_file(log_path, debug=bool(cfg.debug_tile_ids)):
+        try:
+            tiles_dir = output_dir / "master_tiles"
+            if cfg.use_existing_master_tiles_mode:
+                tile_paths = _existing_master_tiles(input_dir, report)
+            else:
+                tile_paths = _build_master_tiles(input_dir, tiles_dir, cfg, report, progress_callback)
+            result = _assemble_and_write(tile_paths, output_dir, cfg, report, progress_callback)
+        finally:
+            report.write(output_dir / "run_report.json")
+    return result
+
+
+def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool) -> None:
+    """Check the folders of a run and create the output folder (see :func:`run_mosaic`)."""
+    if not input_dir.is_dir():
+        what = "is a file, not a folder" if input_dir.exists() else "does not exist"
+        raise RunFolderError(f"input folder {input_dir} {what}")
+    inp, out = input_dir.resolve(), output_dir.resolve()
+    if out == inp or inp in out.parents:
+        raise RunFolderError(f"output folder {output_dir} is inside the input folder {input_dir}: refusing to write "
+                             "there (the input is never modified)")
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"output {output_dir} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise RunFolderError(f"output folder {output_dir} is not empty (use --overwrite)")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"cannot create output folder {output_dir}: {exc.strerror or exc}") from exc
+
+
+def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[Path]:
+    from zemosaic.mosaic import assembly as mosaic_assembly
+
+    log.info("existing_master_tiles_mode: input %s holds master tiles; Phases 1-3 skipped, "
+             "no intra-cluster coverage (coverage feature is a no-op)", input_dir)
+    log.info("run_info_existing_master_tiles_mode: enabled")
+    tiles, rejected = mosaic_assembly.discover_master_tiles(input_dir)
+    for bad in rejected:
+        report.reject(bad.path, bad.reason, "existing_master_tiles")
+    if not tiles:
+        raise NothingUsableError(f"no usable master tile in {input_dir}")
+    return [t.path for t in tiles]
+
+
+def _build_master_tiles(input_dir: Path, tiles_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
+                        progress_callback) -> list[Path]:
+    log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
+    with phase_timer(report, "1_scan"):
+        frames = scan_input_folder(input_dir, report, progress_callback)
+    if not frames:
+        raise NothingUsableError(f"no readable FITS frame with a celestial WCS in {input_dir}")
+    log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
+    with phase_timer(report, "2_cluster"):
+        groups = clustering.cluster_frames(
+            [f.info for f in frames], threshold_fov_frac=cfg.cluster_threshold_fov_frac,
+            split_by_mount=cfg.split_by_mount_mode, max_frames=cfg.max_frames_per_tile)
+    report.groups = [{"tile_id": k, "n_frames": len(g), "reference": str(frames[g.reference].path),
+                      "center_radec": list(g.center_radec), "mount_mode": g.mount_mode}
+                     for k, g in enumerate(groups)]
+    log.info("PHASE_UPDATE:3 Phase 3: Master Tiles (%d groups)", len(groups))
+    paths = []
+    with phase_timer(report, "3_master_tiles"):
+        for tile_id, group in enumerate(groups):
+            emit(progress_callback, "tiles", tile_id, len(groups), f"master tile {tile_id}")
+            members = [frames[i] for i in group.members]
+            result = create_master_tile(members, tile_id, cfg, tiles_dir,
+                                        reference=group.members.index(group.reference),
+                                        progress_callback=progress_callback)
+            report.tiles.append(result.report)
+            for path, reason in result.failed_inputs:
+                report.reject(path, reason, "master_tile")
+            if result.path is not None:
+                paths.append(result.path)
+        emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
+    if not paths:
+        raise NothingUsableError("no master tile could be built (see the rejected inputs in run_report.json)")
+    return paths
+
+
+def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None) -> list[ScannedFrame]:
+    """Phase 1: read headers + WCS of the FITS files directly in ``input_dir`` (no pixels)."""
+    files = sorted(p for p in Path(input_dir).iterdir() if p.is_file())
+    fits_files = [p for p in files if p.suffix.lower() in FITS_SUFFIXES]
+    report.ignored_files = [str(p) for p in files if p.suffix.lower() not in FITS_SUFFIXES]
+    report.frames_found = len(fits_files)
+    frames = []
+    for k, path in enumerate(fits_files):
+        emit(progress_callback, "scan", k + 1, len(fits_files), path.name)
+        try:
+            frames.append(ScannedFrame(path, fits_io.read_frame_info(path)))
+        except fits_io.FitsInputError as exc:
+            report.reject(path, exc.reason_for(path), "scan")
+    report.frames_scanned_ok = len(frames)
+    log.info("scan: %d FITS files, %d usable, %d rejected, %d non-FITS files ignored",
+             len(fits_files), len(frames), len(fits_files) - len(frames), len(report.ignored_files))
+    return frames
+
+
+def _assemble_and_write(tile_paths: Sequence[Path], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
+                        progress_callback) -> RunResult:
+    from zemosaic.pipeline import mosaic_phases
+
+    outputs = mosaic_phases.assemble_mosaic_phases(tile_paths, output_dir, cfg, report, progress_callback)
+    n_used = sum(t.frames_used for t in report.tiles) if report.tiles else 0
+    return RunResult(output_dir, outputs.mosaic_path, outputs.preview_path, output_dir / "run_report.json",
+                     output_dir / "zemosaic.log", report.mode, len(tile_paths), n_used,
+                     len(report.rejected_inputs), tuple(outputs.shape))
+
+
