@@ -21,12 +21,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 from astropy.io import fits
@@ -34,6 +33,7 @@ from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
 from zemosaic.io import debayer as _debayer
+from zemosaic.io.atomic import atomic_output
 
 __all__ = [
     "FitsInputError",
@@ -49,7 +49,6 @@ __all__ = [
     "read_frame",
     "write_fits_image",
     "read_fits_image",
-    "atomic_output",
 ]
 
 log = logging.getLogger(__name__)
@@ -313,37 +312,6 @@ def read_fits_image(path: str | os.PathLike) -> FitsImage:
     return FitsImage(data=data, wcs=wcs, header=header, extensions=extensions)
 
 
-@contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Open a binary file that appears at ``path`` only once it is complete.
-
-    The content goes to a temp file in the same folder (created if missing), which is fsync'ed and renamed over
-    ``path`` with ``os.replace`` when the ``with`` block ends normally; on any exception the temp file is removed
-    and ``path`` is left as it was.  Used for every output (FITS, PNG, reports).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Final destination.
-
-    Yields
-    ------
-    BinaryIO
-        The open temp file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(temp_name, path)
-    except BaseException:  # any interruption, Ctrl-C included: drop the partial file, then re-raise
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -669,11 +637,3 @@ def _extension_hdus(extensions: Mapping[str, np.ndarray], image_hw, wcs_header: 
         hdus.append(fits.ImageHDU(data=cube, header=wcs_header.copy(), name=extname))
     return hdus
 
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()

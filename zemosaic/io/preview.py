@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zemosaic.io.fits import atomic_output
+from zemosaic.io.atomic import atomic_output
 
 __all__ = ["stretch_for_display", "write_preview_png"]
 

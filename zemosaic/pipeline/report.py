@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+
+from zemosaic.io.atomic import atomic_write_bytes
 
 __all__ = ["RejectedInput", "TileReport", "RunReport", "run_log_file", "phase_timer"]
 
@@ -82,10 +83,8 @@ class RunReport:
 
     def write(self, path: Path) -> Path:
         """Write the report as JSON, atomically."""
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, default=_json_default), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        text = json.dumps(asdict(self), indent=2, default=_json_default)
+        return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _json_default(value: Any):

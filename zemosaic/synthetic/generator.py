@@ -32,7 +32,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +42,7 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
+from zemosaic.io.atomic import atomic_output, atomic_write_bytes
 from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
@@ -1043,22 +1043,9 @@ def _frame_truth(path: Path, plan: _FramePlan, spec: SynthSpec) -> FrameTruth:
 
 
 def _write_fits(path: Path, data: np.ndarray, header: Optional[fits.Header]) -> None:
-    """Write a primary HDU atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".fit", dir=path.parent)
-    os.close(fd)
-    try:
-        fits.PrimaryHDU(data=data, header=header).writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _write_bytes(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(payload)
-    os.replace(tmp, path)
+    """Write a primary HDU atomically."""
+    with atomic_output(path) as handle:
+        fits.PrimaryHDU(data=data, header=header).writeto(handle)
 
 
 def _write_bad_files(out: Path, spec: SynthSpec, session: _Session, first_raw: np.ndarray) -> dict[str, Path]:
@@ -1072,9 +1059,9 @@ def _write_bad_files(out: Path, spec: SynthSpec, session: _Session, first_raw: n
         if defect == "truncated_file":
             payload = _fits_bytes(first_raw, header)
             header_bytes = len(payload) - math.ceil(first_raw.nbytes / 2880) * 2880
-            _write_bytes(path, payload[:header_bytes + first_raw.nbytes // 2])  # half the data is missing
+            atomic_write_bytes(path, payload[:header_bytes + first_raw.nbytes // 2])  # half the data is missing
         elif defect == "not_fits":
-            _write_bytes(path, b"This is not a FITS file: synthetic bad-input defect.\n" * 40)
+            atomic_write_bytes(path, b"This is not a FITS file: synthetic bad-input defect.\n" * 40)
         elif defect == "no_wcs":
             stripped = header.copy()
             for key in list(plan0.wcs_cards) + ["RA", "DEC"]:
@@ -1116,7 +1103,7 @@ def _write_truth(truth_dir: Path, spec: SynthSpec, session: _Session, scene: Sky
         "bad_files": [{"file": p.name, "defect": d} for d, p in bad.items()],
         "hot_pixels": hot.tolist(),
     }
-    _write_bytes(truth_dir / "frames.json", json.dumps(record, indent=1).encode())
+    atomic_write_bytes(truth_dir / "frames.json", json.dumps(record, indent=1).encode())
 
 
 def _render_global(scene: SkyScene, block_rows: int) -> np.ndarray:
