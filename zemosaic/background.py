@@ -27,6 +27,8 @@ import numpy as np
 from numba import njit, prange
 from scipy.ndimage import binary_dilation, convolve, label
 
+from zemosaic._stats import MAD_TO_SIGMA, mad_sigma, to_blocks
+
 __all__ = [
     "BackgroundMatch",
     "fit_background_match",
@@ -46,8 +48,6 @@ logger = logging.getLogger(__name__)
 MAX_ORDER = 3
 """Highest polynomial order of a background surface."""
 
-MAD_TO_SIGMA = 1.4826
-"""Standard deviation of a Gaussian per unit of its median absolute deviation."""
 
 _CLIP_SIGMA = 3.0            # residual clip of the robust fits (in robust sigmas)
 _STAR_CLIP_SIGMA = 3.0       # samples this far above their block median are treated as stars
@@ -367,9 +367,9 @@ def block_medians(images: list, valid: np.ndarray, rows: np.ndarray, cols: np.nd
         return None
     stack = np.stack(images).astype(np.float32)                      # (k, H, W, C)
     stack[:, ~ok] = np.nan
-    cells = _to_blocks(stack, block)                                  # (k, n, m, C)
-    rr = _to_blocks(np.broadcast_to(rows[:, None], ok.shape)[None, :, :, None], block)[0, :, :, 0]
-    cc = _to_blocks(np.broadcast_to(cols[None, :], ok.shape)[None, :, :, None], block)[0, :, :, 0]
+    cells = to_blocks(stack, block)                                  # (k, n, m, C)
+    rr = to_blocks(np.broadcast_to(rows[:, None], ok.shape)[None, :, :, None], block)[0, :, :, 0]
+    cc = to_blocks(np.broadcast_to(cols[None, :], ok.shape)[None, :, :, None], block)[0, :, :, 0]
     finite = ~np.isnan(cells[0, :, :, 0])                             # (n, m) valid samples
     keep = finite.sum(axis=1) >= max(1.0, _MIN_BLOCK_FILL * block * block)
     if not keep.any():
@@ -406,7 +406,7 @@ def block_median_grid(image: np.ndarray, block: int) -> np.ndarray:
         ``(ceil(H / block), ceil(W / block))`` medians, NaN for cells without a finite pixel.
     """
     h, w = image.shape
-    cells = _to_blocks(image[None, :, :, None], block)                 # (1, n, block*block, 1)
+    cells = to_blocks(image[None, :, :, None], block)                 # (1, n, block*block, 1)
     return _nan_median(cells)[0, :, 0].reshape(-(-h // block), -(-w // block))
 
 
@@ -414,7 +414,7 @@ def robust_sigma(x: np.ndarray) -> float:
     """MAD-based standard deviation of a 1-D array (0 for an empty one)."""
     if x.size == 0:
         return 0.0
-    return float(MAD_TO_SIGMA * np.median(np.abs(x - np.median(x))))
+    return float(mad_sigma(x))
 
 
 def as_hwc(img: np.ndarray) -> np.ndarray:
@@ -462,17 +462,6 @@ def _blocks_from_grid(images: list, valid: np.ndarray | None, step: int) -> Samp
     block = int(np.clip(min(dec[0].shape[:2]) // 12, 1, 4))
     return block_medians(dec, mask, rows, cols, block)
 
-
-def _to_blocks(stack: np.ndarray, block: int) -> np.ndarray:
-    """(k, H, W, C) -> (k, n_blocks, block*block, C), NaN-padded to whole blocks."""
-    k, h, w, c = stack.shape
-    hp, wp = -(-h // block) * block, -(-w // block) * block
-    if (hp, wp) != (h, w):
-        padded = np.full((k, hp, wp, c), np.nan, dtype=stack.dtype)
-        padded[:, :h, :w] = stack
-        stack = padded
-    cells = stack.reshape(k, hp // block, block, wp // block, block, c).transpose(0, 1, 3, 2, 4, 5)
-    return cells.reshape(k, (hp // block) * (wp // block), block * block, c)
 
 
 def _sample_sigma(cells: np.ndarray) -> np.ndarray:

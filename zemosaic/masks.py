@@ -64,6 +64,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import expit
 
+from zemosaic._stats import diff_noise_sigma
+
 logger = logging.getLogger(__name__)
 
 MIN_COVERAGE_ABS_DEFAULT = 3.0
@@ -507,7 +509,7 @@ class _SkyStats:
         diff = diff[np.isfinite(diff) & (diff != 0)]
         sigma = 0.0
         if diff.size:
-            sigma = float(1.4826 * np.median(np.abs(diff - np.median(diff))) / np.sqrt(2.0))
+            sigma = float(diff_noise_sigma(diff))
         vals = lum[::4, ::4]
         flat = _flat_mask(vals, sigma)
         vals = vals[np.isfinite(vals) & ~flat]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from zemosaic._stats import block_sums, diff_noise_sigma, mad_sigma
 from zemosaic.io.atomic import atomic_output
 
 __all__ = ["stretch_for_display", "write_preview_png"]
@@ -154,9 +155,8 @@ def _pixel_noise(colour: np.ndarray, mask: np.ndarray) -> np.ndarray:
     pair = ok[:, 1:] & ok[:, :-1]
     diffs = (rows[:, 1:] - rows[:, :-1])[pair]
     if diffs.shape[0] < 16:
-        values = colour[mask].astype(np.float64)
-        return 1.4826 * np.median(np.abs(values - np.median(values, axis=0)), axis=0)
-    return 1.4826 * np.median(np.abs(diffs - np.median(diffs, axis=0)), axis=0) / np.sqrt(2.0)
+        return mad_sigma(colour[mask].astype(np.float64), axis=0)
+    return diff_noise_sigma(diffs, axis=0)
 
 
 def _midtone_for(background: float) -> float:
@@ -217,15 +217,5 @@ def _band_sums(colour: np.ndarray, covered: np.ndarray, factor: int, out_w: int)
     np.copyto(padded[:colour.shape[0], :colour.shape[1]], colour, where=covered[..., None])
     mask = np.zeros(padded.shape[:2], dtype=np.int32)
     mask[:covered.shape[0], :covered.shape[1]] = covered
-    return _sum_blocks(padded, factor), _sum_blocks(mask, factor)
+    return block_sums(padded, factor), block_sums(mask, factor)
 
-
-def _sum_blocks(array: np.ndarray, factor: int) -> np.ndarray:
-    """Sum ``factor x factor`` blocks with strided slices (a loop over the factor, not the pixels)."""
-    rows = array[0::factor].copy()
-    for offset in range(1, factor):
-        rows += array[offset::factor]
-    blocks = rows[:, 0::factor].copy()
-    for offset in range(1, factor):
-        blocks += rows[:, offset::factor]
-    return blocks
