@@ -397,3 +397,26 @@ def test_module_lists_its_public_names():
     for name in fits_io.__all__:
         assert hasattr(fits_io, name)
     assert fits_io.__name__ == "zemosaic.io.fits"
+
+
+def test_frame_without_wcs_is_readable_when_the_wcs_is_not_required(tmp_path):
+    path = tmp_path / "nowcs.fits"
+    header = fits.Header({"EXPTIME": 10.0, "RA": 83.8, "DEC": -5.4, "BAYERPAT": "GRBG"})
+    raw = np.arange(8 * 12, dtype=np.uint16).reshape(8, 12)
+    write_raw(path, raw, header)
+    info = read_frame_info(path, require_wcs=False)
+    assert info.wcs is None and "no CTYPE" in info.wcs_problem and info.header["RA"] == 83.8
+    with pytest.raises(NoCelestialWcsError, match=str(path)):
+        info.center_radec
+    assert read_frame(path, require_wcs=False).data.shape == (8, 12, 3)
+
+
+def test_read_luminance_sums_bayer_cells_without_debayering(tmp_path):
+    path = tmp_path / "bayer.fits"
+    rng = np.random.default_rng(3)
+    raw = rng.integers(0, 4000, (9, 13)).astype(np.uint16)  # odd sizes: the partial edge blocks are dropped
+    write_raw(path, raw, fits.Header({"BAYERPAT": "GRBG"}))
+    lum = fits_io.read_luminance(path)
+    expected = raw[:8, :12].astype(np.float64).reshape(4, 2, 6, 2).sum(axis=(1, 3))
+    np.testing.assert_allclose(lum, expected, rtol=1e-6)
+    assert lum.dtype == np.float32 and lum.shape == (4, 6)

@@ -47,6 +47,7 @@ __all__ = [
     "FitsImage",
     "read_frame_info",
     "read_frame",
+    "read_luminance",
     "write_fits_image",
     "read_fits_image",
 ]
@@ -106,10 +107,13 @@ class FrameInfo:
         ``INSTRUME``.
     mount_mode : str or None
         ``"altaz"`` for ``EQMODE = 0``, ``"equatorial"`` for ``EQMODE = 1``, None when unknown.
-    wcs : astropy.wcs.WCS
+    wcs : astropy.wcs.WCS or None
         2D celestial WCS (SIP kept) whose pixel axes are the image's x (column) and y (row); ``pixel_shape`` set.
+        None only when the frame was read with ``require_wcs=False`` and its header has no usable WCS.
     header : astropy.io.fits.Header
         Header of the image HDU.
+    wcs_problem : str or None
+        Why ``wcs`` is None (the :class:`NoCelestialWcsError` message without the path).
     """
 
     path: Path
@@ -120,21 +124,30 @@ class FrameInfo:
     date_obs: str | None
     instrument: str | None
     mount_mode: str | None
-    wcs: WCS
+    wcs: WCS | None
     header: fits.Header
+    wcs_problem: str | None = None
+
+    @property
+    def celestial_wcs(self) -> WCS:
+        """The WCS; raises :class:`NoCelestialWcsError` naming the file when the frame has none."""
+        if self.wcs is None:
+            raise NoCelestialWcsError(f"{self.path}: {self.wcs_problem or 'no celestial WCS'}")
+        return self.wcs
 
     @property
     def center_radec(self) -> tuple[float, float]:
         """(RA, Dec) in degrees of the image's central pixel, RA in [0, 360)."""
         height, width = self.shape
-        world = self.wcs.pixel_to_world_values((width - 1) / 2.0, (height - 1) / 2.0)
-        ra = float(world[self.wcs.wcs.lng]) % 360.0
-        return ra, float(world[self.wcs.wcs.lat])
+        wcs = self.celestial_wcs
+        world = wcs.pixel_to_world_values((width - 1) / 2.0, (height - 1) / 2.0)
+        ra = float(world[wcs.wcs.lng]) % 360.0
+        return ra, float(world[wcs.wcs.lat])
 
     @property
     def pixel_scale_arcsec(self) -> float:
         """Pixel scale in arcsec (square root of the linear pixel area at the reference point)."""
-        return float(np.sqrt(abs(np.linalg.det(self.wcs.pixel_scale_matrix))) * 3600.0)
+        return float(np.sqrt(abs(np.linalg.det(self.celestial_wcs.pixel_scale_matrix))) * 3600.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,13 +169,16 @@ class FitsImage:
     extensions: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def read_frame_info(path: str | os.PathLike) -> FrameInfo:
+def read_frame_info(path: str | os.PathLike, *, require_wcs: bool = True) -> FrameInfo:
     """Read the headers and celestial WCS of a raw frame without loading its pixels.
 
     Parameters
     ----------
     path : str or os.PathLike
         FITS file.  Never modified.
+    require_wcs : bool
+        When False, a frame without a usable celestial WCS is returned with ``wcs=None`` and the reason in
+        ``wcs_problem`` (it can still be plate-solved) instead of raising :class:`NoCelestialWcsError`.
 
     Returns
     -------
@@ -179,17 +195,17 @@ def read_frame_info(path: str | os.PathLike) -> FrameInfo:
     UnsupportedLayoutError
         1D, 4D or other layouts that are not ``H x W``, ``3 x H x W`` or ``H x W x 3``; unknown ``BAYERPAT``.
     NoCelestialWcsError
-        No usable celestial WCS.
+        No usable celestial WCS (only with ``require_wcs=True``).
     FitsInputError
         The file cannot be read at all (missing, permission denied).
     """
     path = Path(path)
     with _open_fits(path) as (hdul, file_size):
         hdu, layout = _first_image_hdu(hdul, path, file_size)
-        return _frame_info(path, hdul, hdu, layout)
+        return _frame_info(path, hdul, hdu, layout, require_wcs=require_wcs)
 
 
-def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware") -> Frame:
+def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware", require_wcs: bool = True) -> Frame:
     """Load a raw frame as float32, debayered if it is a Bayer mosaic.
 
     Parameters
@@ -198,6 +214,8 @@ def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware") -
         FITS file.  Never modified.
     debayer_method : str
         ``"edge_aware"`` (Malvar-He-Cutler, default) or ``"bilinear"``, used when the header has ``BAYERPAT``.
+    require_wcs : bool
+        As in :func:`read_frame_info`.
 
     Returns
     -------
@@ -218,12 +236,40 @@ def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware") -
     path = Path(path)
     with _open_fits(path) as (hdul, file_size):
         hdu, layout = _first_image_hdu(hdul, path, file_size)
-        info = _frame_info(path, hdul, hdu, layout)
+        info = _frame_info(path, hdul, hdu, layout, require_wcs=require_wcs)
         data = _read_pixels(hdu, layout, path)
     if info.bayer_pattern is not None:
         data = _debayer.debayer(data, info.bayer_pattern, debayer_method)
         log.debug("%s: debayered (%s, %s)", path, info.bayer_pattern, debayer_method)
     return Frame(data=data, info=info)
+
+
+def read_luminance(path: str | os.PathLike, *, binning: int = 2) -> np.ndarray:
+    """A frame's luminance reduced ``binning x binning``, fast: no debayering, for star detection.
+
+    A Bayer frame's 2x2 cells hold one R, two G and one B: their sum is the luminance of the cell, so with
+    ``binning=2`` (the default) a Bayer frame is read at half resolution without interpolating anything.
+    Colour and mono images are averaged over their channels, then summed in blocks. Pixel ``(i, j)`` of the
+    result covers full-resolution pixels ``binning*i .. binning*i + binning - 1``: its centre is at
+    ``binning * i + (binning - 1) / 2`` in full-resolution coordinates. Partial blocks at the far edges are
+    dropped. The WCS is not required.
+
+    Raises
+    ------
+    FitsInputError
+        As :func:`read_frame` does.
+    ValueError
+        ``binning`` below 1.
+    """
+    if int(binning) < 1:
+        raise ValueError(f"binning must be >= 1, got {binning}")
+    path, b = Path(path), int(binning)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, layout = _first_image_hdu(hdul, path, file_size)
+        data = _read_pixels(hdu, layout, path)
+    plane = data.mean(axis=2, dtype=np.float32) if data.ndim == 3 else data
+    h, w = (plane.shape[0] // b) * b, (plane.shape[1] // b) * b
+    return plane[:h, :w].reshape(h // b, b, w // b, b).sum(axis=(1, 3), dtype=np.float32)
 
 
 def write_fits_image(
@@ -446,14 +492,20 @@ _STRUCTURAL_KEY = re.compile(r"^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|EXTEND|PCOUNT|G
 _MOUNT_MODES = {0: "altaz", 1: "equatorial"}
 
 
-def _frame_info(path: Path, hdul: fits.HDUList, hdu, layout: str) -> FrameInfo:
+def _frame_info(path: Path, hdul: fits.HDUList, hdu, layout: str, *, require_wcs: bool = True) -> FrameInfo:
     header = hdu.header
     primary = hdul[0].header
     shape = _image_shape(header, layout)
     bayer = _bayer_pattern(header, path) if layout in ("mono", "single_plane") else None
     if bayer is not None and min(shape) < 2:
         raise UnsupportedLayoutError(f"{path}: Bayer frame {shape[0]} x {shape[1]} is too small to debayer")
-    wcs = _celestial_wcs(header, layout, path)
+    wcs, problem = None, None
+    try:
+        wcs = _celestial_wcs(header, layout, path)
+    except NoCelestialWcsError as exc:
+        if require_wcs:
+            raise
+        problem = exc.reason_for(path)
     return FrameInfo(
         path=path,
         shape=shape,
@@ -465,6 +517,7 @@ def _frame_info(path: Path, hdul: fits.HDUList, hdu, layout: str) -> FrameInfo:
         mount_mode=_mount_mode(header, primary),
         wcs=wcs,
         header=header.copy(),
+        wcs_problem=problem,
     )
 
 
