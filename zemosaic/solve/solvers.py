@@ -23,15 +23,17 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
 from astropy.io import fits
-from astropy.wcs import WCS
+from astropy.wcs import WCS, FITSFixedWarning
 
 from zemosaic.solve.hints import PointingHint
+from zemosaic.solve.index_catalogue import DEFAULT_INDEX_FOLDERS, INDEX_DIR_ENV, find_index_files
 from zemosaic.solve.refine import refine_tan_wcs
 
 __all__ = [
@@ -126,12 +128,10 @@ def select_solver(choice: str = "auto", *, index_dirs: Sequence[str | Path] | No
     ValueError
         Unknown ``choice``.
     """
-    from zemosaic.solve.index_catalogue import default_index_folders, find_index_files
-
     if choice not in PLATE_SOLVERS or choice == "none":
         raise ValueError(f"plate_solver must be one of {', '.join(PLATE_SOLVERS[:-1])}, got {choice!r}")
-    folders = [Path(d) for d in index_dirs] if index_dirs else list(default_index_folders())
-    index_files = list(find_index_files(folders))
+    folders = [Path(d).expanduser() for d in index_dirs] if index_dirs else _default_folders()
+    index_files = find_index_files(folders)
     opts = dict(timeout_s=timeout_s, search_radius_deg=search_radius_deg, scale_tolerance=scale_tolerance)
     candidates = [choice] if choice != "auto" else ["astrometry", "solve-field", "astap"]
     reasons = []
@@ -142,6 +142,11 @@ def select_solver(choice: str = "auto", *, index_dirs: Sequence[str | Path] | No
             reasons.append(str(exc))
     detail = "; ".join(reasons)
     raise SolverUnavailableError(f"no plate solver usable ({detail}): {install_hint(folders)}")
+
+
+def _default_folders() -> list[Path]:
+    env = [p for p in os.environ.get(INDEX_DIR_ENV, "").split(os.pathsep) if p]
+    return [Path(p).expanduser() for p in (*env, *DEFAULT_INDEX_FOLDERS)]
 
 
 def _make_solver(name: str, index_files: list[Path], astap_path: str | None, opts: dict) -> PlateSolver:
@@ -210,7 +215,7 @@ class AstrometryPackageSolver(_HintedSolver):
                                                self.search_radius_deg)
         deadline = t0 + self.timeout_s
         params = astrometry.SolutionParameters(
-            sip_order=0, logodds_callback=lambda logodds: _keep_searching(logodds, deadline))
+            sip_order=0, tune_up_logodds_threshold=None, logodds_callback=lambda logodds: _keep_searching(logodds, deadline))
         stars = np.asarray(request.stars_xy, dtype=np.float64)[:_MAX_SOLVE_STARS]
         solution = self._solver.solve(stars=stars.tolist(), size_hint=astrometry.SizeHint(lo, hi),
                                       position_hint=position, solution_parameters=params)
@@ -260,7 +265,7 @@ class SolveFieldSolver(_HintedSolver):
             if proc.returncode != 0 or not wcs_path.exists():
                 tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no solution"]
                 raise SolveFailedError(f"solve-field: no solution in {time.perf_counter() - t0:.1f} s ({tail[0]})")
-            first = WCS(fits.getheader(wcs_path), relax=True)
+            first = _quiet_wcs(fits.getheader(wcs_path))
             ra, dec = _corr_catalogue(work / "field.corr")
         return self._finish(request, first, ra, dec, t0)
 
@@ -271,7 +276,7 @@ class SolveFieldSolver(_HintedSolver):
                "--no-plots", "--no-remove-lines", "--no-tweak", "--width", str(width), "--height", str(height),
                "--x-column", "X", "--y-column", "Y", "--sort-column", "FLUX", "--scale-units", "arcsecperpix",
                "--scale-low", f"{lo:.4f}", "--scale-high", f"{hi:.4f}", "--new-fits", "none", "--rdls", "none",
-               "--match", "none", "--solved", "none", "--index-xyz", "none", "--temp-axy",
+               "--match", "none", "--solved", "none", "--temp-axy",
                "--cpulimit", str(int(max(1, self.timeout_s)))]
         if request.hint.has_position:
             cmd += ["--ra", f"{request.hint.ra_deg:.6f}", "--dec", f"{request.hint.dec_deg:.6f}",
@@ -333,7 +338,7 @@ class AstapSolver:
                 raise SolveFailedError(f"astap: no solution in {time.perf_counter() - t0:.1f} s "
                                        f"(exit {proc.returncode})")
             header = fits.Header.fromtextfile(wcs_path) if _is_text(wcs_path) else fits.getheader(wcs_path)
-        wcs = WCS(header, relax=True)
+        wcs = _quiet_wcs(header)
         if not wcs.has_celestial:
             raise SolveFailedError("astap: its .wcs file holds no celestial WCS")
         wcs.pixel_shape = (request.shape[1], request.shape[0])
@@ -352,6 +357,13 @@ class AstapSolver:
         else:
             cmd += ["-r", "180"]
         return cmd
+
+
+def _quiet_wcs(header: fits.Header) -> WCS:
+    """The WCS of a header-only file (astropy warns that the header has no image axes: expected here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        return WCS(header, naxis=2, relax=True)
 
 
 def _is_text(path: Path) -> bool:
