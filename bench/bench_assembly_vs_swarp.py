@@ -1,4 +1,4 @@
-"""Phase 5 benchmark: co-add the same master tiles with ZeMosaic (`mosaic_assembly`) and with SWarp, in one run.
+"""Phase 5 benchmark: co-add the same master tiles with ZeMosaic (`zemosaic.mosaic`) and with SWarp, in one run.
 
     python bench/bench_assembly_vs_swarp.py [--quick] [--work DIR]
 
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from zemosaic.io import fits as fits_io  # noqa: E402
-from zemosaic.mosaic import assembly as ma  # noqa: E402
+from zemosaic import mosaic as ma  # noqa: E402
 
 SCALE_DEG = 2.4 / 3600.0
 RA0, DEC0 = 83.8, -5.4

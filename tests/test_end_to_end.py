@@ -8,7 +8,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from zemosaic.io import fits as fits_io
-from zemosaic.mosaic import assembly as mosaic_assembly
+from zemosaic import mosaic as mosaic_assembly
 from zemosaic.synthetic import generator as synthetic
 from zemosaic import cli as zemosaic_cli
 import zemosaic_worker as worker

@@ -1,4 +1,5 @@
-"""Tests of mosaic_assembly: global grid, alpha-weighted co-addition, outputs, overlap measurement and seams.
+"""Tests of zemosaic.mosaic (tiles, grid, resample, coadd, outputs, overlaps, seams): global grid, alpha-weighted
+co-addition, outputs, overlap measurement and seams.
 
 The sky truth is analytic (smooth background + Gaussian stars, defined on a north-up "truth" TAN frame); tiles are
 rendered from it through their own rotated TAN WCS, so every mosaic pixel can be compared with the truth.
@@ -14,7 +15,9 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import pixel_to_pixel
 
 from zemosaic.io import fits as fits_io
-from zemosaic.mosaic import assembly as ma
+from zemosaic import mosaic as ma
+from zemosaic.mosaic import grid as mosaic_grid
+from zemosaic.mosaic import resample
 
 SCALE_DEG = 2.4 / 3600.0
 RA0, DEC0 = 150.0, 30.0
@@ -314,13 +317,13 @@ def test_interp_kernel_equals_reproject_interp(clean_tiles, clean_mosaic):
 def test_pixel_map_refines_until_accurate():
     grid_wcs = _tan(RA0, DEC0, 0.0, (100, 100), scale=0.5)
     tile_wcs = _tan(RA0 + 2, DEC0 + 1, 30.0, (100, 100), scale=0.5)
-    node_x, node_y, step = ma._pixel_map(grid_wcs, tile_wcs, (0, 100, 0, 100), tolerance_px=0.01)
+    node_x, node_y, step = resample._pixel_map(grid_wcs, tile_wcs, (0, 100, 0, 100), tolerance_px=0.01)
     assert step < 32  # 50 deg wide fields: the TAN-to-TAN map is curved enough to need finer nodes
     yy, xx = np.mgrid[0:100, 0:100].astype(float)
     ex, ey = pixel_to_pixel(grid_wcs, tile_wcs, xx, yy)
     planes = np.stack([xx, yy], axis=2).astype(np.float32)
     out = np.empty((100, 100, 2), np.float32)
-    ma._bilinear_kernel(planes, node_x, node_y, float(step), out)  # resampling the coordinate ramps: identity
+    resample._bilinear_kernel(planes, node_x, node_y, float(step), out)  # resampling the coordinate ramps: identity
     inside = (ex > 1) & (ex < 98) & (ey > 1) & (ey < 98)
     assert inside.sum() > 1000
     assert np.abs(out[..., 0][inside] - ex[inside]).max() < 0.011
@@ -329,7 +332,7 @@ def test_pixel_map_refines_until_accurate():
 
 def test_decimated_wcs_maps_block_centres():
     wcs = _tile_wcs(1)
-    small = ma._decimate_wcs(wcs, 4)
+    small = mosaic_grid.decimate_wcs(wcs, 4)
     sky = small.pixel_to_world(np.array([0.0, 7.0]), np.array([0.0, 3.0]))
     x, y = wcs.world_to_pixel(sky)
     np.testing.assert_allclose(x, [1.5, 29.5], atol=1e-6)

@@ -1,7 +1,7 @@
 """Phases 4 to 6 of a run: global grid, inter-tile photometric harmony, assembly, outputs.
 
-The maths lives in :mod:`mosaic_assembly` (grid, overlaps, co-addition, writing) and
-:mod:`tile_harmony` (the harmony solve); this module decides, logs with the phase tags and records
+The maths lives in :mod:`zemosaic.mosaic` (grid, overlaps, harmony solve, co-addition, writing);
+this module decides, logs with the phase tags and records
 what it did in the run report.
 """
 from __future__ import annotations
@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from zemosaic.mosaic import assembly as mosaic_assembly
-from zemosaic.mosaic import harmony as tile_harmony
+from zemosaic import mosaic
 from zemosaic.progress import ProgressCallback
 from zemosaic.pipeline.report import RunReport, phase_timer
 from zemosaic.config import ZeMosaicConfig
@@ -35,23 +34,23 @@ class MosaicOutputs:
 def assemble_mosaic_phases(tile_paths: Sequence[Path], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
                            progress_callback: ProgressCallback | None = None) -> MosaicOutputs:
     """Run Phases 4, 4.5, 5 and 6 on the master tiles at ``tile_paths``."""
-    tiles = [mosaic_assembly.tile_input_from_file(path, k) for k, path in enumerate(tile_paths)]
+    tiles = [mosaic.tile_input_from_file(path, k) for k, path in enumerate(tile_paths)]
     log.info("PHASE_UPDATE:4 Phase 4: global grid for %d tiles", len(tiles))
     with phase_timer(report, "4_grid"):
-        grid = mosaic_assembly.compute_global_grid(tiles)
+        grid = mosaic.compute_global_grid(tiles)
     log.info("Phase 4: mosaic grid %d x %d px", grid.shape[1], grid.shape[0])
     with phase_timer(report, "4.5_harmony"):
         corrections = _harmonise(tiles, grid, cfg, report)
     log.info("PHASE_UPDATE:5 Phase 5: assembly (%s reprojection, tile weight %s)", cfg.assembly_reproject,
              cfg.assembly_tile_weight)
     with phase_timer(report, "5_assembly"):
-        result = mosaic_assembly.assemble_mosaic(
+        result = mosaic.assemble_mosaic(
             tiles, grid, corrections=corrections, method=cfg.assembly_reproject,
             tile_weight=cfg.assembly_tile_weight, memmap_dir=output_dir,
             memmap_threshold_mb=cfg.assembly_memmap_mb, progress_callback=progress_callback)
     log.info("PHASE_UPDATE:6 Phase 6: writing outputs to %s", output_dir)
     with phase_timer(report, "6_outputs"):
-        outputs = mosaic_assembly.write_mosaic_outputs(result, output_dir, write_preview=cfg.write_preview)
+        outputs = mosaic.write_mosaic_outputs(result, output_dir, write_preview=cfg.write_preview)
         _drop_master_tiles_if_asked(output_dir, cfg, report)
     covered = float((result.weight > 0).mean())
     report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
@@ -66,12 +65,12 @@ def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
         report.harmony = {"applied": False, "reason": why}
         return None
     log.info("PHASE_UPDATE:4.5 Phase 4.5: photometric harmony on tile overlaps (plane=%s)", cfg.harmonize_plane)
-    overlaps = mosaic_assembly.measure_tile_overlaps(tiles, grid)
+    overlaps = mosaic.measure_tile_overlaps(tiles, grid)
     if not overlaps:
         log.info("Phase 4.5: no overlap between tiles; harmony skipped")
         report.harmony = {"applied": False, "reason": "no overlaps"}
         return None
-    solution = tile_harmony.solve_tile_harmony(
+    solution = mosaic.solve_tile_harmony(
         overlaps, len(tiles), n_channels=tiles[0].n_channels, plane=cfg.harmonize_plane, image_shape=grid.shape)
     for k, corr in enumerate(solution.corrections):
         log.info("Phase 4.5: tile %d correction %s", k, corr.as_dict())

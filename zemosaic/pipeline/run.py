@@ -135,12 +135,12 @@ def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool)
 
 
 def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[Path]:
-    from zemosaic.mosaic import assembly as mosaic_assembly
+    from zemosaic.mosaic.tiles import discover_master_tiles
 
     log.info("existing_master_tiles_mode: input %s holds master tiles; Phases 1-3 skipped, "
              "no intra-cluster coverage (coverage feature is a no-op)", input_dir)
     log.info("run_info_existing_master_tiles_mode: enabled")
-    tiles, rejected = mosaic_assembly.discover_master_tiles(input_dir)
+    tiles, rejected = discover_master_tiles(input_dir)
     for bad in rejected:
         report.reject(bad.path, bad.reason, "existing_master_tiles")
     if not tiles:

@@ -1,0 +1,274 @@
+"""Alpha-weighted co-addition of the master tiles on the global grid (Phase 5): :func:`assemble_mosaic`.
+
+The co-addition streams, tile by tile, in the spirit of ``reproject.mosaicking.reproject_and_coadd``: one tile is
+read, reprojected onto the sub-window of the global grid that bounds its footprint and added to two accumulators,
+``sum(w * v)`` (``H x W x C``) and ``sum(w)`` (``H x W``), which are RAM arrays or, for large mosaics, ``np.memmap``
+files.  Peak memory is one tile (and its reprojected window) plus the accumulators, whatever the number of tiles.
+
+Weights.  A tile's weight map is its ``ALPHA`` extension (ones when absent) times a per-tile weight (its frame count
+``NFRAMES`` by default: a tile stacked from twice as many frames has about half the variance), and zero where the
+data are not finite.  The alpha is used exactly once, as this weight: the tile data are never multiplied by it
+beforehand (no double mask).  Data and weight are reprojected as the pair ``(w * v, w)`` ("premultiplied", as in
+compositing), so the interpolated value at a pixel is ``interp(w v) / interp(w)``: pixels of weight zero (alpha-0
+border, NaN) never leak into their neighbours through the interpolation kernel, and a constant tile of alpha 0.5
+still reads as its constant.  Resampling: :mod:`zemosaic.mosaic.resample`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from zemosaic.mosaic.grid import GlobalGrid
+from zemosaic.mosaic.resample import METHODS, footprint_window, reproject_planes
+from zemosaic.mosaic.tiles import TileInput, read_tile
+from zemosaic.progress import ProgressCallback, emit
+
+__all__ = [
+    "AssemblyTimings",
+    "MosaicResult",
+    "assemble_mosaic",
+]
+
+log = logging.getLogger(__name__)
+
+_TILE_WEIGHTS = ("frames", "none")
+
+
+@dataclass(frozen=True)
+class AssemblyTimings:
+    """Seconds spent in each part of :func:`assemble_mosaic`."""
+
+    read_s: float
+    reproject_s: float
+    accumulate_s: float
+    finalize_s: float
+    total_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class MosaicResult:
+    """The co-added mosaic.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        float32 ``H x W`` or ``H x W x 3``; NaN where no tile contributes.  May be an ``np.memmap`` (whose file is
+        already unlinked on POSIX) when the accumulators were memory-mapped.
+    weight : numpy.ndarray
+        float32 ``H x W``: sum of the reprojected weights (alpha x per-tile weight); 0 where nothing contributes.
+    grid : GlobalGrid
+    n_tiles : int
+        Tiles that contributed at least one pixel.
+    timings : AssemblyTimings
+    """
+
+    data: np.ndarray
+    weight: np.ndarray
+    grid: GlobalGrid
+    n_tiles: int
+    timings: AssemblyTimings
+
+
+def assemble_mosaic(
+    tiles: Sequence[TileInput],
+    grid: GlobalGrid,
+    *,
+    corrections: Optional[Sequence] = None,
+    method: str = "interp",
+    tile_weight: str = "frames",
+    memmap_dir: str | os.PathLike | None = None,
+    memmap_threshold_mb: float = 1024,
+    progress_callback: Optional[ProgressCallback] = None,
+) -> MosaicResult:
+    """Co-add the master tiles on the global grid as an alpha-weighted mean, one tile at a time (Phase 5).
+
+    For each tile: weight ``w = ALPHA (ones if absent) x tile weight``, zero where the data are not finite; the pair
+    ``(w * v, w)`` is reprojected onto the window of the grid bounding the tile's footprint; the reprojected value
+    ``v = interp(w v) / interp(w)`` is corrected (``corrections[k].apply(v, x, y)``, global pixel coordinates) and
+    ``w * v`` and ``w`` are added to the accumulators.  Finally ``data = sum(w v) / sum(w)``, NaN where
+    ``sum(w) == 0``.  The alpha is a weight only, used once (module docstring).
+
+    Parameters
+    ----------
+    tiles : sequence of TileInput
+        All with the same number of channels.
+    grid : GlobalGrid
+    corrections : sequence of tile_harmony.TileCorrection, optional
+        One per tile (same order), from :func:`tile_harmony.solve_tile_harmony`; None for no correction.
+    method : {"interp", "adaptive", "reproject_interp"}
+        ``"interp"`` (default): bilinear interpolation, the same maths as ``reproject_interp(order="bilinear")``
+        (the tests check they agree to 1e-5), done by a numba kernel that resamples all channels and the weight in
+        one pass; the tile pixel of each mosaic pixel is computed exactly by astropy on nodes every 32 px (or fewer,
+        until bilinear interpolation of these positions is within 0.01 px) and interpolated in between, as SWarp
+        does.  That is 3-4x faster than ``reproject_interp``, whose time goes into per-pixel WCS transforms.
+        The tiles and the grid share the same pixel scale, so there is no downsampling to anti-alias; bilinear
+        keeps star centroids (< 0.1 px) and flux (the interpolation weights sum to 1).
+        ``"adaptive"``: ``reproject_adaptive`` (anti-aliased, Jacobian-aware), for tiles whose scale differs a lot
+        from the grid's; several times slower.  ``"reproject_interp"``: reproject's own bilinear (reference).
+    tile_weight : {"frames", "none"}
+        Per-tile factor of the weight: ``n_frames`` (inverse-variance-like for tiles of equal exposures) or 1.
+    memmap_dir : str or os.PathLike, optional
+        Folder for memory-mapped accumulators (default: the system temp folder).
+    memmap_threshold_mb : float
+        Accumulators larger than this (MB, both together) are memory-mapped files; smaller ones live in RAM.
+    progress_callback : callable, optional
+        Receives ``ProgressEvent("assemble", done, total, message)`` after each tile.
+
+    Returns
+    -------
+    MosaicResult
+
+    Raises
+    ------
+    ValueError
+        No tiles, mixed channel counts, unknown ``method`` / ``tile_weight``, ``corrections`` of the wrong length.
+    fits_io.FitsInputError
+        A tile cannot be read or has no WCS.
+    """
+    n_channels = _check_assembly_args(tiles, corrections, method, tile_weight)
+    t_start = time.perf_counter()
+    sum_wv, sum_w = _allocate_accumulators(grid.shape, n_channels, memmap_dir, memmap_threshold_mb)
+    clock = {"read": 0.0, "reproject": 0.0, "accumulate": 0.0}
+    contributed = 0
+    emit(progress_callback, "assemble", 0, len(tiles), "co-adding master tiles")
+    for k, tile in enumerate(tiles):
+        correction = corrections[k] if corrections is not None else None
+        if _coadd_tile(tile, grid, sum_wv, sum_w, correction, method, tile_weight, clock):
+            contributed += 1
+        emit(progress_callback, "assemble", k + 1, len(tiles), f"tile {k + 1}/{len(tiles)} {tile.path.name}")
+    t_fin = time.perf_counter()
+    data = _normalise(sum_wv, sum_w)
+    finalize = time.perf_counter() - t_fin
+    timings = AssemblyTimings(clock["read"], clock["reproject"], clock["accumulate"], finalize,
+                              time.perf_counter() - t_start)
+    log.info("assembly: %d/%d tiles contributed, %.1f%% of the grid covered, %.2f s (read %.2f, reproject %.2f, "
+             "accumulate %.2f, finalise %.2f)", contributed, len(tiles), 100.0 * float(np.mean(sum_w > 0)),
+             timings.total_s, timings.read_s, timings.reproject_s, timings.accumulate_s, timings.finalize_s)
+    return MosaicResult(data=data, weight=sum_w, grid=grid, n_tiles=contributed, timings=timings)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Private helpers
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _check_assembly_args(tiles, corrections, method, tile_weight) -> int:
+    if not tiles:
+        raise ValueError("assemble_mosaic: no tiles")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if tile_weight not in _TILE_WEIGHTS:
+        raise ValueError(f"tile_weight must be one of {_TILE_WEIGHTS}, got {tile_weight!r}")
+    channels = {t.n_channels for t in tiles}
+    if len(channels) != 1:
+        raise ValueError(f"tiles mix channel counts {sorted(channels)}: cannot co-add mono and colour tiles")
+    if corrections is not None and len(corrections) != len(tiles):
+        raise ValueError(f"{len(corrections)} corrections for {len(tiles)} tiles")
+    return channels.pop()
+
+
+def _allocate_accumulators(shape, n_channels, memmap_dir, threshold_mb):
+    h, w = shape
+    nbytes = h * w * (n_channels + 1) * 4
+    if nbytes / 2**20 <= threshold_mb:
+        log.debug("assembly accumulators in RAM (%.1f MB)", nbytes / 2**20)
+        return np.zeros((h, w, n_channels), np.float32), np.zeros((h, w), np.float32)
+    log.info("assembly accumulators memory-mapped in %s (%.1f MB)", memmap_dir or tempfile.gettempdir(),
+             nbytes / 2**20)
+    return _memmap_zeros((h, w, n_channels), memmap_dir), _memmap_zeros((h, w), memmap_dir)
+
+
+def _memmap_zeros(shape, memmap_dir) -> np.memmap:
+    """A zero-filled float32 memmap in a fresh temp file, unlinked at once where the OS allows it (POSIX): the
+    mapping stays valid and the disk space is freed when the array is released."""
+    if memmap_dir is not None:
+        Path(memmap_dir).mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="zemosaic_acc_", suffix=".f32", dir=memmap_dir)
+    os.close(fd)
+    arr = np.memmap(name, dtype=np.float32, mode="w+", shape=shape)
+    try:
+        os.unlink(name)
+    except OSError as exc:  # Windows: an open mapping cannot be unlinked; the temp file stays in memmap_dir
+        log.debug("memmap file %s kept: %s", name, exc)
+    return arr
+
+
+def _coadd_tile(tile, grid, sum_wv, sum_w, correction, method, tile_weight, clock) -> bool:
+    """Read, reproject and accumulate one tile; False if it lies off the grid or has no weight there."""
+    t0 = time.perf_counter()
+    values, alpha, tile_wcs = read_tile(tile)
+    factor = tile.n_frames if tile_weight == "frames" else 1.0
+    window = footprint_window(tile_wcs, values.shape[:2], grid)
+    if window is None:
+        log.warning("%s: tile lies outside the global grid, skipped", tile.path)
+        return False
+    planes = _premultiplied_planes(values, alpha, factor)
+    del values, alpha
+    t1 = time.perf_counter()
+    out = reproject_planes(planes, tile_wcs, grid, window, method)
+    del planes
+    t2 = time.perf_counter()
+    w_out = _accumulate(out, window, sum_wv, sum_w, correction, factor)
+    t3 = time.perf_counter()
+    clock["read"] += t1 - t0
+    clock["reproject"] += t2 - t1
+    clock["accumulate"] += t3 - t2
+    return bool(np.any(w_out > 0))
+
+
+def _premultiplied_planes(values: np.ndarray, alpha: np.ndarray, factor: float) -> np.ndarray:
+    """``(H, W, C + 1)`` float32: ``w * v`` per channel (0 where not finite) and the weight
+    ``w = alpha x factor`` (0 where any channel is not finite)."""
+    weight = alpha * np.float32(factor)
+    weight[~np.all(np.isfinite(values), axis=2)] = 0.0
+    planes = np.empty(values.shape[:2] + (values.shape[2] + 1,), dtype=np.float32)
+    np.multiply(values, weight[..., None], out=planes[..., :-1])
+    np.nan_to_num(planes[..., :-1], copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    planes[..., -1] = weight
+    return planes
+
+
+def _accumulate(out: np.ndarray, window, sum_wv, sum_w, correction, factor: float) -> np.ndarray:
+    """Add reprojected planes ``out`` (``w * v`` and ``w``) to the accumulators on ``window``, after zeroing
+    the round-off around weight-0 areas and applying ``correction``; returns the reprojected weight."""
+    w_out = out[..., -1]
+    empty = w_out < 1e-6 * factor  # interpolation round-off around weight-0 areas
+    w_out[empty] = 0.0
+    wv = out[..., :-1]
+    wv[empty] = 0.0
+    if correction is not None:
+        wv = _apply_correction(wv, w_out, correction, window)
+    y0, y1, x0, x1 = window
+    sum_wv[y0:y1, x0:x1] += wv
+    sum_w[y0:y1, x0:x1] += w_out
+    return w_out
+
+
+def _apply_correction(wv: np.ndarray, w_out: np.ndarray, correction, window) -> np.ndarray:
+    """Corrected ``w * v`` ``(h, w, C)``: ``v = wv / w`` is corrected at global pixel coordinates."""
+    y0, y1, x0, x1 = window
+    covered = w_out > 0
+    values = wv / np.where(covered, w_out, 1.0)[..., None]
+    xs = np.arange(x0, x1, dtype=np.float64)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+    corrected = np.asarray(correction.apply(values, xs, ys), dtype=np.float32)
+    return corrected * w_out[..., None]
+
+
+def _normalise(sum_wv: np.ndarray, sum_w: np.ndarray) -> np.ndarray:
+    """``sum_wv / sum_w`` in place (NaN where ``sum_w == 0``), mono squeezed to ``H x W``; row-chunked so that
+    memmapped accumulators are never loaded whole."""
+    rows = max(1, (64 * 2**20) // max(1, sum_wv.shape[1] * sum_wv.shape[2] * 4))
+    for r0 in range(0, sum_wv.shape[0], rows):
+        w = sum_w[r0:r0 + rows, :, None]
+        chunk = sum_wv[r0:r0 + rows]
+        np.divide(chunk, w, out=chunk, where=w > 0)
+        chunk[np.broadcast_to(w <= 0, chunk.shape)] = np.nan
+    return sum_wv[..., 0] if sum_wv.shape[2] == 1 else sum_wv

@@ -1,0 +1,157 @@
+"""Resampling a tile onto the global grid: the window of the grid that bounds a tile's footprint, and the
+reprojection of a tile's premultiplied planes ``(w * v, w)`` onto that window.
+
+The default (``method="interp"``) is bilinear interpolation by a numba kernel that resamples every plane in one
+pass; the tile position of each mosaic pixel comes from astropy's exact WCS transform on a coarse grid of nodes,
+bilinearly interpolated in between with a checked error below 0.01 px (the approach SWarp takes).  It matches
+``reproject_interp`` to 1e-5 and is several times faster; ``reproject_adaptive`` is available for tiles whose pixel
+scale differs from the grid's.  reproject is imported only where it is used, because it pulls in dask.
+"""
+from __future__ import annotations
+
+import numpy as np
+from astropy.wcs import WCS
+from astropy.wcs.utils import pixel_to_pixel
+from numba import njit, prange
+
+from zemosaic.mosaic.grid import GlobalGrid
+
+__all__ = [
+    "METHODS",
+    "footprint_window",
+    "reproject_planes",
+]
+
+METHODS = ("interp", "adaptive", "reproject_interp")
+"""Resampling methods of :func:`reproject_planes` (see :func:`zemosaic.mosaic.coadd.assemble_mosaic`)."""
+
+
+def footprint_window(tile_wcs: WCS, tile_shape, grid: GlobalGrid, margin: int = 2):
+    """``(y0, y1, x0, x1)`` bounding the tile's footprint on the grid (+ ``margin`` px), clipped to the grid; None when
+    the tile lies off the grid.  The footprint is the tile's pixel-edge outline (33 points a side) mapped by the WCS.
+
+    Raises
+    ------
+    ValueError
+        The outline cannot be projected onto the grid (non-finite positions).
+    """
+    h, w = tile_shape
+    n = 33
+    xs = np.concatenate([np.linspace(-0.5, w - 0.5, n), np.full(n, w - 0.5), np.linspace(w - 0.5, -0.5, n),
+                         np.full(n, -0.5)])
+    ys = np.concatenate([np.full(n, -0.5), np.linspace(-0.5, h - 0.5, n), np.full(n, h - 0.5),
+                         np.linspace(h - 0.5, -0.5, n)])
+    gx, gy = pixel_to_pixel(tile_wcs, grid.wcs, xs, ys)
+    if not (np.all(np.isfinite(gx)) and np.all(np.isfinite(gy))):
+        raise ValueError("tile footprint cannot be projected onto the global grid")
+    y0 = max(int(np.floor(gy.min())) - margin, 0)
+    y1 = min(int(np.ceil(gy.max())) + margin + 1, grid.shape[0])
+    x0 = max(int(np.floor(gx.min())) - margin, 0)
+    x1 = min(int(np.ceil(gx.max())) + margin + 1, grid.shape[1])
+    if y1 <= y0 or x1 <= x0:
+        return None
+    return y0, y1, x0, x1
+
+
+def reproject_planes(planes: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, window, method: str) -> np.ndarray:
+    """Reproject ``(H, W, P)`` planes onto the grid ``window`` (from :func:`footprint_window`) with ``method`` (one
+    of :data:`METHODS`) -> ``(h, w, P)`` float32, 0 outside the tile.  Premultiplied planes (``w * v`` and ``w``)
+    keep pixels of weight 0 from leaking into their neighbours."""
+    if method == "interp":
+        node_x, node_y, step = _pixel_map(grid.wcs, tile_wcs, window)
+        out = np.empty((window[1] - window[0], window[3] - window[2], planes.shape[2]), dtype=np.float32)
+        _bilinear_kernel(np.ascontiguousarray(planes, dtype=np.float32), node_x, node_y, float(step), out)
+        return out
+    from reproject import reproject_adaptive, reproject_interp  # imported on demand: reproject pulls in dask
+
+    y0, y1, x0, x1 = window
+    out_wcs = _window_wcs(grid.wcs, window)
+    chw = np.ascontiguousarray(np.moveaxis(planes, 2, 0))
+    shape_out = (chw.shape[0], y1 - y0, x1 - x0)
+    if method == "reproject_interp":
+        out = reproject_interp((chw, tile_wcs), out_wcs, shape_out=shape_out, order="bilinear",
+                               roundtrip_coords=False, return_footprint=False)
+    else:
+        out = reproject_adaptive((chw, tile_wcs), out_wcs, shape_out=shape_out, conserve_flux=False,
+                                 kernel="gaussian", boundary_mode="strict", return_footprint=False)
+    out = np.ascontiguousarray(np.moveaxis(np.asarray(out, dtype=np.float32), 0, 2))
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Private helpers
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _window_wcs(wcs: WCS, window) -> WCS:
+    y0, y1, x0, x1 = window
+    sub = wcs.slice((slice(y0, y1), slice(x0, x1)))
+    sub.pixel_shape = (x1 - x0, y1 - y0)
+    return sub
+
+
+def _pixel_map(grid_wcs: WCS, tile_wcs: WCS, window, step: int = 32, tolerance_px: float = 0.01):
+    """Tile pixel coordinates of the window's pixels, exact (astropy) on nodes every ``step`` px, to be bilinearly
+    interpolated in between.  The interpolation error is checked at the cell centres (where it is largest) and the
+    step halved until it is below ``tolerance_px`` (step 1 = exact everywhere).  Returns ``(node_x, node_y, step)``,
+    node arrays of shape ``(ny, nx)`` with ``ny, nx >= 2``."""
+    y0, y1, x0, x1 = window
+    while True:
+        nx = max(2, -(-(x1 - x0 - 1) // step) + 1)
+        ny = max(2, -(-(y1 - y0 - 1) // step) + 1)
+        gx, gy = np.meshgrid(x0 + step * np.arange(nx, dtype=np.float64), y0 + step * np.arange(ny, dtype=np.float64))
+        node_x, node_y = pixel_to_pixel(grid_wcs, tile_wcs, gx, gy)
+        if step == 1:
+            return node_x, node_y, step
+        cx, cy = pixel_to_pixel(grid_wcs, tile_wcs, gx[:-1, :-1] + step / 2, gy[:-1, :-1] + step / 2)
+        est_x = 0.25 * (node_x[:-1, :-1] + node_x[1:, :-1] + node_x[:-1, 1:] + node_x[1:, 1:])
+        est_y = 0.25 * (node_y[:-1, :-1] + node_y[1:, :-1] + node_y[:-1, 1:] + node_y[1:, 1:])
+        err = np.hypot(est_x - cx, est_y - cy)
+        err = err[np.isfinite(err)]
+        if err.size == 0 or err.max() <= tolerance_px:
+            return node_x, node_y, step
+        step //= 2
+
+
+@njit(parallel=True, cache=True)
+def _bilinear_kernel(src, node_x, node_y, step, out):  # pragma: no cover - compiled
+    """Bilinear resampling of all planes of ``src (H, W, P)`` into ``out (h, w, P)``; the source position of each
+    output pixel is interpolated from the node maps.  Source pixels outside the image count as 0 (premultiplied
+    planes: zero weight), so positions up to one pixel beyond the edge get a partial weight, never a bias."""
+    h_src, w_src, n_planes = src.shape
+    h_out, w_out = out.shape[0], out.shape[1]
+    ny, nx = node_x.shape
+    inv = 1.0 / step
+    for r in prange(h_out):
+        gy = r * inv
+        iy = min(int(gy), ny - 2)
+        ty = gy - iy
+        for c in range(w_out):
+            gx = c * inv
+            ix = min(int(gx), nx - 2)
+            tx = gx - ix
+            sx = (1 - ty) * ((1 - tx) * node_x[iy, ix] + tx * node_x[iy, ix + 1]) + \
+                ty * ((1 - tx) * node_x[iy + 1, ix] + tx * node_x[iy + 1, ix + 1])
+            sy = (1 - ty) * ((1 - tx) * node_y[iy, ix] + tx * node_y[iy, ix + 1]) + \
+                ty * ((1 - tx) * node_y[iy + 1, ix] + tx * node_y[iy + 1, ix + 1])
+            for k in range(n_planes):
+                out[r, c, k] = 0.0
+            if not (sx > -1.0 and sx < w_src and sy > -1.0 and sy < h_src):  # also False for NaN
+                continue
+            xa = int(np.floor(sx))
+            ya = int(np.floor(sy))
+            fx = sx - xa
+            fy = sy - ya
+            for dy in range(2):
+                yy = ya + dy
+                if yy < 0 or yy >= h_src:
+                    continue
+                wy = fy if dy == 1 else 1.0 - fy
+                for dx in range(2):
+                    xx = xa + dx
+                    if xx < 0 or xx >= w_src:
+                        continue
+                    wgt = wy * (fx if dx == 1 else 1.0 - fx)
+                    for k in range(n_planes):
+                        out[r, c, k] += wgt * src[yy, xx, k]

@@ -1,0 +1,236 @@
+"""Master tiles as Phase 4 to 6 see them: what a tile is (:class:`TileInput`, known from its headers or from
+Phase 3), finding the tiles of a folder, and reading one tile's pixels (data, alpha, WCS).
+
+Tile indices.  Everywhere in :mod:`zemosaic.mosaic` (overlaps, corrections, seam steps) a tile is designated by its
+index in the ``tiles`` list, which is also its ``tile_id`` when the list comes from :func:`discover_master_tiles`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+from astropy.wcs import WCS
+
+from zemosaic.io import fits as fits_io
+
+__all__ = [
+    "FITS_SUFFIXES",
+    "KEEP_ALPHA",
+    "TileInputError",
+    "TileInput",
+    "RejectedTile",
+    "TilePixels",
+    "discover_master_tiles",
+    "tile_input_from_file",
+    "read_tile",
+]
+
+log = logging.getLogger(__name__)
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts")
+KEEP_ALPHA = 0.5
+"""Alpha above which a tile pixel is *kept* (used to measure overlaps and seams; the co-addition weighs by alpha)."""
+
+
+class TileInputError(fits_io.FitsInputError):
+    """A file cannot be used as a master tile (integer raw frame, ALPHA of the wrong shape, bad NFRAMES...).
+    The message starts with the file path."""
+
+
+@dataclass(frozen=True)
+class TileInput:
+    """A master tile known from its headers (pixels not loaded).
+
+    Attributes
+    ----------
+    tile_id : int
+        Index of the tile in the run (and in the ``tiles`` list handed to the functions of this module).
+    path : Path
+        The FITS file (never modified).
+    wcs : astropy.wcs.WCS
+        2D celestial WCS of the image.
+    shape : tuple of int
+        ``(H, W)``.
+    n_channels : int
+        1 (mono) or 3 (RGB).
+    n_frames : int
+        Number of frames stacked into the tile (header ``NFRAMES``; 1 when absent).
+    has_alpha : bool
+        Whether the file carries an ``ALPHA`` extension.
+    """
+
+    tile_id: int
+    path: Path
+    wcs: WCS = field(repr=False, compare=False)
+    shape: tuple[int, int]
+    n_channels: int
+    n_frames: int = 1
+    has_alpha: bool = False
+
+
+@dataclass(frozen=True)
+class RejectedTile:
+    """A file of the master-tile folder that was not used, with a one-line reason (starting with the path)."""
+
+    path: Path
+    reason: str
+
+
+class TilePixels(NamedTuple):
+    """A tile's pixels as :func:`read_tile` returns them: ``values`` (H, W, C), ``alpha`` (H, W), ``wcs``."""
+
+    values: np.ndarray
+    alpha: np.ndarray
+    wcs: WCS
+
+    def kept(self) -> np.ndarray:
+        """``(H, W)`` bool: alpha > :data:`KEEP_ALPHA` and every channel finite."""
+        return (self.alpha > KEEP_ALPHA) & np.all(np.isfinite(self.values), axis=2)
+
+
+def discover_master_tiles(folder: str | os.PathLike) -> tuple[list[TileInput], list[RejectedTile]]:
+    """Find the usable master tiles of a folder, reading headers only.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Folder holding master tiles: ours (``master_tile_NNN.fits`` with ALPHA / COVERAGE) or any float FITS image
+        (``H x W`` or 3 colour planes) with a celestial WCS.  Files whose suffix is not one of
+        :data:`FITS_SUFFIXES` (case-insensitive) and hidden files are ignored; subfolders are not searched.
+
+    Returns
+    -------
+    tiles : list of TileInput
+        In file-name order; ``tile_id`` is the index in this list.
+    rejected : list of RejectedTile
+        Every FITS-named file that cannot be used, with a one-line reason.
+
+    Raises
+    ------
+    NotADirectoryError
+        ``folder`` is not a directory.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: not a directory")
+    tiles: list[TileInput] = []
+    rejected: list[RejectedTile] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in FITS_SUFFIXES or not path.is_file():
+            continue
+        try:
+            tiles.append(tile_input_from_file(path, len(tiles)))
+        except fits_io.FitsInputError as exc:
+            log.warning("master tile rejected: %s", exc)
+            rejected.append(RejectedTile(path, str(exc)))
+    log.info("master tiles in %s: %d usable, %d rejected", folder, len(tiles), len(rejected))
+    return tiles, rejected
+
+
+def tile_input_from_file(path: str | os.PathLike, tile_id: int) -> TileInput:
+    """Describe one master-tile file from its headers (pixels not loaded).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        FITS file.  Never modified.
+    tile_id : int
+        Index given to the tile.
+
+    Returns
+    -------
+    TileInput
+
+    Raises
+    ------
+    fits_io.FitsInputError
+        Not FITS, truncated, no image, unsupported layout or no celestial WCS (the subclasses of
+        :mod:`fits_io`), or :class:`TileInputError`: integer or Bayer data (a raw frame, not a tile), an ALPHA
+        extension whose size differs from the image, a bad ``NFRAMES``.
+    """
+    path = Path(path)
+    info = fits_io.read_frame_info(path)
+    bitpix = int(info.header.get("BITPIX", 0))
+    if bitpix > 0 or info.bayer_pattern is not None:
+        raise TileInputError(f"{path}: integer or Bayer data (BITPIX={bitpix}): a raw frame, not a master tile")
+    has_alpha = _check_alpha_extension(path, info.shape)
+    return TileInput(
+        tile_id=int(tile_id),
+        path=path,
+        wcs=info.wcs,
+        shape=tuple(int(s) for s in info.shape),
+        n_channels=int(info.n_channels),
+        n_frames=_n_frames(info.header, path),
+        has_alpha=has_alpha,
+    )
+
+
+def read_tile(tile: TileInput) -> TilePixels:
+    """Read the pixels of a master tile.
+
+    Parameters
+    ----------
+    tile : TileInput
+
+    Returns
+    -------
+    TilePixels
+        ``values`` float32 ``H x W x C``, ``alpha`` float32 ``H x W`` in [0, 1] (NaN -> 0; ones when the file has
+        no ALPHA or one of the wrong size, the latter logged), ``wcs`` the WCS stored in the file.
+
+    Raises
+    ------
+    fits_io.FitsInputError
+        The file cannot be read or has no celestial WCS.
+    """
+    image = fits_io.read_fits_image(tile.path)
+    if image.wcs is None:
+        raise fits_io.NoCelestialWcsError(f"{tile.path}: no celestial WCS")
+    values = image.data if image.data.ndim == 3 else image.data[..., None]
+    alpha = image.extensions.get("ALPHA")
+    if alpha is None or alpha.shape != values.shape[:2]:
+        if alpha is not None:
+            log.warning("%s: ALPHA of shape %s ignored (image %s)", tile.path, alpha.shape, values.shape[:2])
+        alpha = np.ones(values.shape[:2], dtype=np.float32)
+    alpha = np.clip(np.nan_to_num(alpha.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
+    return TilePixels(values, alpha, image.wcs)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Private helpers
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _check_alpha_extension(path: Path, shape: tuple[int, int]) -> bool:
+    """Whether ``path`` has an ALPHA extension of the image's size (headers only); TileInputError if mis-sized."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+            for hdu in hdul[1:]:
+                if str(hdu.header.get("EXTNAME", "")).strip().upper() != "ALPHA":
+                    continue
+                hdr = hdu.header
+                alpha_hw = (int(hdr.get("NAXIS2", 0)), int(hdr.get("NAXIS1", 0)))
+                if alpha_hw != tuple(shape):
+                    raise TileInputError(f"{path}: ALPHA extension is {alpha_hw[0]}x{alpha_hw[1]}, "
+                                         f"image is {shape[0]}x{shape[1]}")
+                return True
+    return False
+
+
+def _n_frames(header: fits.Header, path: Path) -> int:
+    value = header.get("NFRAMES", 1)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise TileInputError(f"{path}: NFRAMES={value!r} is not an integer") from None
+    if n < 1:
+        raise TileInputError(f"{path}: NFRAMES={n} must be >= 1")
+    return n
