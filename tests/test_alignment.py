@@ -437,14 +437,14 @@ def test_output_store_receives_images(tmp_path):
     assert all(r.image is listed[i] for i, r in enumerate(res))
 
 
-def test_progress_events_and_tuning_keys():
+def test_progress_events_and_option_checks():
     cat = _catalogue(3)
     frames = [_noisy(_render(cat), k) for k in range(3)]
     events = []
     align_images_in_group(frames, progress_callback=events.append, max_control_points=30)
     assert [(e.phase, e.done, e.total) for e in events] == [("align", 1, 3), ("align", 2, 3), ("align", 3, 3)]
-    with pytest.raises(TypeError, match="bogus.*nope|nope.*bogus"):
-        align_images_in_group(frames, bogus=1, nope=2)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        align_images_in_group(frames, bogus=1)
     with pytest.raises(ValueError):
         align_images_in_group(frames, max_control_points=2)
     with pytest.raises(IndexError):

@@ -44,7 +44,7 @@ def test_out_of_memory_switches_to_cpu(caplog):
             raise MemoryError("device full")
 
     frames, masks = _frames()
-    options = stacking.StackOptions.from_arguments()
+    options = stacking.StackOptions()
     with caplog.at_level(logging.WARNING):
         result = stacking.run_stack(frames, masks, options, TinyDevice(np))
     assert sum("out of memory" in r.getMessage() for r in caplog.records) == 1

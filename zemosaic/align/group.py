@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -192,7 +192,11 @@ def align_images_in_group(
     min_area: int = 5,
     propagate_mask: bool = False,
     progress_callback: ProgressCallback | None = None,
-    **tuning: Any,
+    max_control_points: int = 50,
+    fft_min_confidence: float = DEFAULT_FFT_MIN_CONFIDENCE,
+    output_store: Any = None,
+    mask_store: Any = None,
+    debug: bool = False,
 ) -> list[AlignedFrame]:
     """Align every frame of a group onto the reference frame's pixel grid.
 
@@ -206,26 +210,29 @@ def align_images_in_group(
         when it already is) with an all-True valid mask; only non-finite pixels, if any, are replaced
         by its sky median (in a copy).
     detection_sigma : float
-        Star detection threshold in units of the background noise.
+        Star detection threshold in units of the background noise (> 0).
     min_area : int
-        Minimum number of pixels above the threshold in the 5x5 box around a star's peak.
+        Minimum number of pixels above the threshold in the 5x5 box around a star's peak (>= 1).
     propagate_mask : bool
         Compute the per-frame valid masks. When False, ``AlignedFrame.valid`` is None and no
         footprint work is done.
     progress_callback : callable or None
         Receives ``ProgressEvent("align", i + 1, n, message)`` after each frame.
-    **tuning
-        ``max_control_points`` (int, 50): brightest stars handed to astroalign's matcher.
-        ``fft_min_confidence`` (float, :data:`DEFAULT_FFT_MIN_CONFIDENCE`): lowest accepted
-        peak-to-sidelobe ratio of the FFT fallback.
-        ``output_store`` (object with ``__setitem__``, None): each aligned image is written to
-        ``output_store[i]``; when the store also has ``__getitem__`` (a list, a memmap-slot wrapper),
-        ``AlignedFrame.image`` is ``output_store[i]`` so frames need not stay in RAM.
-        ``mask_store`` (same kind of object, None): likewise for the valid masks (2D bool), so the
-        masks of hundreds of frames need not stay in RAM either.
-        ``debug`` (bool, False): per-frame detail logs at DEBUG level (index, method, transform,
-        matched stars, footprint shape/dtype, valid fraction; FFT: dy, dx, confidence, quadrant
-        spread, overlap rectangle and fraction).
+    max_control_points : int
+        Brightest stars handed to astroalign's matcher (>= 3).
+    fft_min_confidence : float
+        Lowest accepted peak-to-sidelobe ratio of the FFT fallback (>= 0).
+    output_store : object with ``__setitem__``, optional
+        Each aligned image is written to ``output_store[i]``; when the store also has ``__getitem__``
+        (a list, a memmap-slot wrapper), ``AlignedFrame.image`` is ``output_store[i]`` so frames need
+        not stay in RAM.
+    mask_store : object with ``__setitem__``, optional
+        Likewise for the valid masks (2D bool), so the masks of hundreds of frames need not stay in
+        RAM either.
+    debug : bool
+        Per-frame detail logs at DEBUG level (index, method, transform, matched stars, footprint
+        shape/dtype, valid fraction; FFT: dy, dx, confidence, quadrant spread, overlap rectangle and
+        fraction).
 
     Returns
     -------
@@ -235,26 +242,28 @@ def align_images_in_group(
     Raises
     ------
     TypeError
-        Unknown ``tuning`` keys (all of them are named).
+        An unknown keyword argument.
     ValueError
-        A tuning value out of range, or a reference frame that is None or not H x W (x C).
+        An option out of range, or a reference frame that is None or not H x W (x C).
     IndexError
         ``reference_image_index`` outside the list.
     """
-    opts = _parse_tuning(tuning)
+    opts = _Options(detection_sigma=float(detection_sigma), min_area=int(min_area),
+                    max_control_points=int(max_control_points), fft_min_confidence=float(fft_min_confidence),
+                    debug=bool(debug))
     n = len(image_data_list)
     if n == 0:
         return []
     if not 0 <= reference_image_index < n:
         raise IndexError(f"reference_image_index {reference_image_index} outside 0..{n - 1}")
-    group = _Group(_reference_image(image_data_list[reference_image_index]), detection_sigma, min_area, opts)
+    group = _Group(_reference_image(image_data_list[reference_image_index]), opts)
     results = []
     for i, frame in enumerate(image_data_list):
         if i == reference_image_index:
             res = group.reference_result(propagate_mask)
         else:
             res = group.align(frame, propagate_mask)
-        res = _store_result(res, i, opts.output_store, opts.mask_store)
+        res = _store_result(res, i, output_store, mask_store)
         _log_frame(i, res, opts.debug)
         results.append(res)
         emit(progress_callback, "align", i + 1, n, f"frame {i + 1}/{n}: {res.method}")
@@ -367,25 +376,24 @@ def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float) -> tuple[int, i
 
 
 @dataclass(frozen=True)
-class _Tuning:
-    max_control_points: int = 50
-    fft_min_confidence: float = DEFAULT_FFT_MIN_CONFIDENCE
-    output_store: Any = None
-    mask_store: Any = None
-    debug: bool = False
+class _Options:
+    """The validated options of one :func:`align_images_in_group` call."""
 
+    detection_sigma: float
+    min_area: int
+    max_control_points: int
+    fft_min_confidence: float
+    debug: bool
 
-def _parse_tuning(tuning: dict) -> _Tuning:
-    known = {f.name for f in fields(_Tuning)}
-    unknown = sorted(set(tuning) - known)
-    if unknown:
-        raise TypeError(f"align_images_in_group got unknown tuning keys: {', '.join(unknown)}")
-    opts = _Tuning(**tuning)
-    if int(opts.max_control_points) < 3:
-        raise ValueError(f"max_control_points must be >= 3, got {opts.max_control_points}")
-    if not float(opts.fft_min_confidence) >= 0:
-        raise ValueError(f"fft_min_confidence must be >= 0, got {opts.fft_min_confidence}")
-    return opts
+    def __post_init__(self) -> None:
+        if not self.detection_sigma > 0:
+            raise ValueError(f"detection_sigma must be > 0, got {self.detection_sigma}")
+        if self.min_area < 1:
+            raise ValueError(f"min_area must be >= 1, got {self.min_area}")
+        if self.max_control_points < 3:
+            raise ValueError(f"max_control_points must be >= 3, got {self.max_control_points}")
+        if not self.fft_min_confidence >= 0:
+            raise ValueError(f"fft_min_confidence must be >= 0, got {self.fft_min_confidence}")
 
 
 def _load_astroalign():
@@ -401,9 +409,9 @@ def _load_astroalign():
 class _Group:
     """Per-group state: the reference and what is derived from it once (stars, spectrum)."""
 
-    def __init__(self, reference: np.ndarray, detection_sigma: float, min_area: int, opts: _Tuning):
+    def __init__(self, reference: np.ndarray, opts: _Options):
         self.ref = reference
-        self.sigma, self.min_area, self.opts = float(detection_sigma), int(min_area), opts
+        self.sigma, self.min_area, self.opts = opts.detection_sigma, opts.min_area, opts
         self.aa = _load_astroalign()
         self._lum = self._stars = self._spectrum = self._quadrants = None
 

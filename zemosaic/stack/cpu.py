@@ -34,8 +34,9 @@ Rejection (per pixel and channel, over the valid samples only)
       the rank being expressed as its expected normal score (Blom: ``Phi^-1((r + 0.625) / (k + 0.25))``
       for rank ``r`` of ``k``), so that well-behaved samples lie on a straight line whose slope is their
       sigma. The line is fitted on the central values (10 % of ``k``, at least one, left out at each
-      end once ``k >= 5``) so that the outliers under test do not pull it; trim from the low end while a value lies more than ``sigma_clip_low`` x slope below the
-      line and from the high end while it lies more than ``sigma_clip_high`` x slope above it. (Against
+      end once ``k >= 5``) so that the outliers under test do not pull it; trim from the low end
+      while a value lies more than ``sigma_clip_low`` x slope below the line and from the high end
+      while it lies more than ``sigma_clip_high`` x slope above it. (Against
       the raw rank, the sorted normal sample is S-shaped and its extremes would be clipped for nothing.)
 
 Normalisation (per frame and channel, fitted before the chunk loop on a decimated grid, then applied per
@@ -77,13 +78,15 @@ import math
 import time
 from functools import lru_cache
 from statistics import NormalDist
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
 from numba import get_num_threads, njit, prange
 
 from zemosaic.stack.frame_cache import release_rows
+from zemosaic.stack.options import (COMBINE_METHODS, NORMALIZE_METHODS, REJECTION_ALGORITHMS, WEIGHTING_METHODS,
+                                    StackOptions)
 from zemosaic.progress import emit
 
 __all__ = [
@@ -97,35 +100,15 @@ __all__ = [
     "REJECTION_ALGORITHMS",
     "COMBINE_METHODS",
     "MIN_FRAMES_FOR_REJECTION",
-    "TUNING_DEFAULTS",
     "normal_scores",
 ]
 
 _NORMAL = NormalDist()  # the standard normal (stdlib: scipy.stats costs half a second to import)
 logger = logging.getLogger(__name__)
 
-NORMALIZE_METHODS = ("none", "additive", "multiplicative", "linear_fit", "background_match")
-WEIGHTING_METHODS = ("none", "noise_variance")
-REJECTION_ALGORITHMS = ("none", "kappa_sigma", "winsorized_sigma_clip", "linear_fit_clip")
-COMBINE_METHODS = ("mean", "median")
 #: A pixel with fewer valid samples than this is combined without rejection (all methods).
 MIN_FRAMES_FOR_REJECTION = 3
 
-#: ``**tuning`` keys of :func:`stack_aligned_images` and their defaults.
-TUNING_DEFAULTS: dict[str, Any] = {
-    "reference_index": 0,  # frame the others are normalised to
-    "memory_budget_mb": 768.0,  # working memory of one chunk (frames x rows x W x C)
-    "chunk_rows": None,  # force a chunk height (tests); None = from the budget
-    "background_order": 1,  # polynomial order of background_match surfaces
-    "flatten_reference": False,  # also remove the reference's own smooth surface
-    "flatten_order": 2,  # polynomial order of that surface
-    "sample_step": None,  # fit-grid decimation; None: ~8,000 grid pixels (linear), 8 (background_match)
-    "noise_rows": 24,  # rows sampled per frame for the noise estimate
-    "linear_fit_iterations": 4,  # clipping rounds of the linear_fit regression
-    "rejection_max_iterations": 10,  # trimming rounds of the rejection
-}
-
-_METHOD_CODES = {"none": 0, "kappa_sigma": 1, "winsorized_sigma_clip": 2, "linear_fit_clip": 3}
 _HUBER_MAX_ITER = 20
 _HUBER_TOL = 1e-3
 _MAD_TO_SIGMA = 1.4826
@@ -168,71 +151,29 @@ class StackResult:
     chunk_rows: int
 
 
-@dataclass(frozen=True)
-class StackOptions:
-    """Validated options of one stack (see :func:`stack_aligned_images` for their meaning)."""
-
-    normalize_method: str = "linear_fit"
-    weighting_method: str = "noise_variance"
-    rejection_algorithm: str = "winsorized_sigma_clip"
-    final_combine_method: str = "mean"
-    sigma_clip_low: float = 3.0
-    sigma_clip_high: float = 3.0
-    winsor_limits: tuple = (0.05, 0.05)
-    tuning: dict = field(default_factory=lambda: dict(TUNING_DEFAULTS))
-
-    @classmethod
-    def from_arguments(cls, normalize_method="linear_fit", weighting_method="noise_variance",
-                       rejection_algorithm="winsorized_sigma_clip", final_combine_method="mean",
-                       sigma_clip_low=3.0, sigma_clip_high=3.0, winsor_limits=(0.05, 0.05),
-                       **tuning) -> "StackOptions":
-        """Check every option and fill the tuning defaults.
-
-        Raises
-        ------
-        TypeError
-            Unknown tuning keys (all of them are named).
-        ValueError
-            An unknown method name or an out-of-range number.
-        """
-        unknown = sorted(set(tuning) - set(TUNING_DEFAULTS))
-        if unknown:
-            raise TypeError(f"stack_aligned_images got unknown tuning keys: {', '.join(unknown)}")
-        _check_choice("normalize_method", normalize_method, NORMALIZE_METHODS)
-        _check_choice("weighting_method", weighting_method, WEIGHTING_METHODS)
-        _check_choice("rejection_algorithm", rejection_algorithm, REJECTION_ALGORITHMS)
-        _check_choice("final_combine_method", final_combine_method, COMBINE_METHODS)
-        low, high = (float(v) for v in winsor_limits)
-        if not (0.0 <= low < 0.5 and 0.0 <= high < 0.5):
-            raise ValueError(f"winsor_limits must be in [0, 0.5), got {winsor_limits!r}")
-        if not (sigma_clip_low > 0 and sigma_clip_high > 0):
-            raise ValueError("sigma_clip_low and sigma_clip_high must be > 0")
-        merged = dict(TUNING_DEFAULTS)
-        merged.update(tuning)
-        if float(merged["memory_budget_mb"]) <= 0:
-            raise ValueError("memory_budget_mb must be > 0")
-        return cls(normalize_method, weighting_method, rejection_algorithm, final_combine_method,
-                   float(sigma_clip_low), float(sigma_clip_high), (low, high), merged)
-
-    @property
-    def method_code(self) -> int:
-        return _METHOD_CODES[self.rejection_algorithm]
-
-    @property
-    def winsor_z(self) -> tuple:
-        """Clip points (in sigma) of the winsorized Huber step, from ``winsor_limits``."""
-        return tuple(math.inf if p == 0 else -_NORMAL.inv_cdf(p) for p in self.winsor_limits)
-
-    @property
-    def winsor_factor(self) -> float:
-        """Normal-consistency factor of ``std(clip(Z, -z_lo, z_hi))``."""
-        return _winsor_consistency(*self.winsor_z)
-
-
-def stack_aligned_images(frames, *, valid_masks=None, normalize_method="linear_fit",
-                         weighting_method="noise_variance", rejection_algorithm="winsorized_sigma_clip",
-                         final_combine_method="mean", sigma_clip_low=3.0, sigma_clip_high=3.0,
-                         winsor_limits=(0.05, 0.05), progress_callback=None, **tuning) -> StackResult:
+def stack_aligned_images(
+    frames,
+    *,
+    valid_masks=None,
+    normalize_method: str = "linear_fit",
+    weighting_method: str = "noise_variance",
+    rejection_algorithm: str = "winsorized_sigma_clip",
+    final_combine_method: str = "mean",
+    sigma_clip_low: float = 3.0,
+    sigma_clip_high: float = 3.0,
+    winsor_limits: tuple = (0.05, 0.05),
+    progress_callback: Optional[Callable] = None,
+    reference_index: int = 0,
+    memory_budget_mb: float = 768.0,
+    chunk_rows: Optional[int] = None,
+    background_order: int = 1,
+    flatten_reference: bool = False,
+    flatten_order: int = 2,
+    sample_step: Optional[int] = None,
+    noise_rows: int = 24,
+    linear_fit_iterations: int = 4,
+    rejection_max_iterations: int = 10,
+) -> StackResult:
     """Stack aligned frames with mask-aware normalisation, weighting, rejection and combination.
 
     Parameters
@@ -244,20 +185,40 @@ def stack_aligned_images(frames, *, valid_masks=None, normalize_method="linear_f
         Per frame, True where the frame has data (e.g. ``~footprint`` from astroalign). ``None`` (or a
         ``None`` entry) means valid everywhere. Non-finite pixels are missing as well.
     normalize_method : {"linear_fit", "none", "additive", "multiplicative", "background_match"}
+        How each frame is mapped onto the reference before combining (see the module docstring).
     weighting_method : {"noise_variance", "none"}
+        Per frame and channel weights ``1 / sigma**2`` of the normalised noise, or all 1.
     rejection_algorithm : {"winsorized_sigma_clip", "none", "kappa_sigma", "linear_fit_clip"}
+        Per-pixel outlier rejection over the valid samples.
     final_combine_method : {"mean", "median"}
         Weighted mean or (unweighted) median of the kept samples.
     sigma_clip_low, sigma_clip_high : float
-        Rejection thresholds in sigma below / above the centre (or the fitted line).
+        Rejection thresholds in sigma below / above the centre (or the fitted line); > 0.
     winsor_limits : (float, float)
-        Tail fractions of the winsorisation (see the module docstring).
+        Tail fractions of the winsorisation, each in [0, 0.5) (see the module docstring).
     progress_callback : callable, optional
         Receives ``ProgressEvent("stack", done_rows, total_rows, message)`` after each chunk.
-    **tuning
-        Keys of :data:`TUNING_DEFAULTS`: ``reference_index``, ``memory_budget_mb``, ``chunk_rows``,
-        ``background_order``, ``flatten_reference``, ``flatten_order``, ``sample_step``, ``noise_rows``,
-        ``linear_fit_iterations``, ``rejection_max_iterations``.
+    reference_index : int
+        Frame the others are normalised to.
+    memory_budget_mb : float
+        Working memory of one chunk of rows of all frames; sets the chunk height (> 0).
+    chunk_rows : int, optional
+        Force the chunk height (tests); None derives it from ``memory_budget_mb``.
+    background_order : int
+        Polynomial order of the ``background_match`` sky-difference surfaces.
+    flatten_reference : bool
+        ``background_match`` also removes the reference's own smooth surface from every frame.
+    flatten_order : int
+        Polynomial order of that surface.
+    sample_step : int, optional
+        Decimation of the normalisation fit grid; None: about 8,000 grid pixels (``linear_fit`` and the
+        median methods), 8 (``background_match``).
+    noise_rows : int
+        Rows sampled per frame for the noise estimate (weights, ``linear_fit``).
+    linear_fit_iterations : int
+        Clipping rounds of the ``linear_fit`` regression.
+    rejection_max_iterations : int
+        Trimming rounds of the rejection at most.
 
     Returns
     -------
@@ -266,7 +227,7 @@ def stack_aligned_images(frames, *, valid_masks=None, normalize_method="linear_f
     Raises
     ------
     TypeError
-        Unknown tuning keys.
+        An unknown keyword argument.
     ValueError
         No frames, frames of different shapes, masks of the wrong shape, bad option values.
     ImportError
@@ -276,9 +237,14 @@ def stack_aligned_images(frames, *, valid_masks=None, normalize_method="linear_f
     -----
     Non-finite input is reported once per stack at INFO with the tag ``STACK_IMG_PREP``.
     """
-    options = StackOptions.from_arguments(normalize_method, weighting_method, rejection_algorithm,
-                                          final_combine_method, sigma_clip_low, sigma_clip_high,
-                                          winsor_limits, **tuning)
+    options = StackOptions(
+        normalize_method=normalize_method, weighting_method=weighting_method,
+        rejection_algorithm=rejection_algorithm, final_combine_method=final_combine_method,
+        sigma_clip_low=sigma_clip_low, sigma_clip_high=sigma_clip_high, winsor_limits=winsor_limits,
+        reference_index=reference_index, memory_budget_mb=memory_budget_mb, chunk_rows=chunk_rows,
+        background_order=background_order, flatten_reference=flatten_reference, flatten_order=flatten_order,
+        sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
+        rejection_max_iterations=rejection_max_iterations)
     return run_stack(frames, valid_masks, options, CpuBackend(), progress_callback)
 
 
@@ -294,7 +260,7 @@ def run_stack(frames, valid_masks, options: StackOptions, backend, progress_call
     t_start = time.perf_counter()
     frames, masks, shape = _check_inputs(frames, valid_masks)
     n = len(frames)
-    ref = int(options.tuning["reference_index"])
+    ref = int(options.reference_index)
     if not 0 <= ref < n:
         raise ValueError(f"reference_index {ref} out of range for {n} frames")
     raw_noise = _RawNoise(frames, masks, options)
@@ -341,7 +307,7 @@ class CpuBackend:
             z_lo, z_hi = (min(z, 1e30) for z in options.winsor_z)  # finite for fastmath
             _nb_reject(data, valid, options.method_code, options.sigma_clip_low, options.sigma_clip_high,
                        options.winsor_limits[0], options.winsor_limits[1], z_lo, z_hi,
-                       options.winsor_factor, int(options.tuning["rejection_max_iterations"]),
+                       options.winsor_factor, int(options.rejection_max_iterations),
                        MIN_FRAMES_FOR_REJECTION, normal_scores(n), n_blocks, lo, hi)
         image = np.empty((p, c), np.float32)
         counts = np.zeros((n_blocks, n), np.int64)
@@ -353,11 +319,6 @@ class CpuBackend:
 # --------------------------------------------------------------------------------------------------
 # input checks, chunk geometry
 # --------------------------------------------------------------------------------------------------
-
-def _check_choice(name: str, value: str, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
-
 
 def _check_inputs(frames, valid_masks):
     frames = list(frames)
@@ -380,12 +341,12 @@ def _check_inputs(frames, valid_masks):
 
 def _chunk_rows(n: int, shape: tuple, options: StackOptions, backend) -> int:
     height, width = shape[:2]
-    forced = options.tuning["chunk_rows"]
+    forced = options.chunk_rows
     if forced is not None:
         return max(1, min(height, int(forced)))
     channels = shape[2] if len(shape) == 3 else 1
     row_bytes = n * width * channels * 4 * backend.working_factor
-    budget = float(options.tuning["memory_budget_mb"]) * 2**20
+    budget = float(options.memory_budget_mb) * 2**20
     device = backend.max_chunk_bytes()
     if device is not None:
         budget = min(budget, float(device))
@@ -469,7 +430,7 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
         return [identity] * len(frames)
     if method == "background_match":
         return _fit_background(frames, masks, ref, options)
-    step = options.tuning["sample_step"]
+    step = options.sample_step
     ref_grid, ref_ok = _grid_sample(frames[ref], masks[ref], step)
     result = []
     for i, frame in enumerate(frames):
@@ -490,14 +451,14 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
 def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
     from zemosaic import background  # lazy: the module is optional until the background helper lands
 
-    step = int(options.tuning["sample_step"] or 8)
+    step = int(options.sample_step or 8)
     flatten = None
     # only the masks are combined here: the background fit reads a decimated grid and drops the
     # non-finite samples itself, so no full pass over every frame is needed for its validity
     ref_valid = _mask_copy(masks[ref])
-    if options.tuning["flatten_reference"]:
+    if options.flatten_reference:
         flatten = background.fit_reference_flattening(
-            frames[ref], valid=ref_valid, order=int(options.tuning["flatten_order"]), sample_step=step)
+            frames[ref], valid=ref_valid, order=int(options.flatten_order), sample_step=step)
     result = []
     for i, frame in enumerate(frames):
         if i == ref:
@@ -505,7 +466,7 @@ def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
             continue
         both = _both_masks(_mask_copy(masks[i]), ref_valid)
         match = background.fit_background_match(frame, frames[ref], both,
-                                                order=int(options.tuning["background_order"]),
+                                                order=int(options.background_order),
                                                 sample_step=step)
         release_rows(frame, 0, frame.shape[0])  # the decimated reads touched every page of the frame
         logger.debug("stack: background_match frame %d: %s", i, match.as_dict())
@@ -575,7 +536,7 @@ def _linear_fit(grid, ref_grid, both, noise, ref_noise, options: StackOptions, i
     grid, ref_grid = np.ascontiguousarray(grid[both].T), np.ascontiguousarray(ref_grid[both].T)
     for c in range(grid.shape[0]):
         y, x = grid[c], ref_grid[c]
-        fit = _deming_clipped(x, y, ref_noise[c], noise[c], int(options.tuning["linear_fit_iterations"]))
+        fit = _deming_clipped(x, y, ref_noise[c], noise[c], int(options.linear_fit_iterations))
         if fit is None:
             offset = float(np.median(y) - np.median(x)) if y.size else 0.0
             logger.warning("stack: frame %d channel %d: linear_fit degenerate, offset only (%.4g)",
@@ -683,7 +644,7 @@ def _noise_sigma(frame, mask, options: StackOptions) -> np.ndarray:
     missing, so star edges do not inflate the noise.
     """
     height = frame.shape[0]
-    count = max(1, min(height, int(options.tuning["noise_rows"])))
+    count = max(1, min(height, int(options.noise_rows)))
     picks = np.unique(np.linspace(0, height - 1, count).astype(int))
     rows = _as_hwc(frame[picks])
     release_rows(frame, 0, height)
@@ -833,16 +794,6 @@ def normal_scores(n: int) -> np.ndarray:
         table[k, :k] = [_NORMAL.inv_cdf((r + 0.625) / (k + 0.25)) for r in range(k)]
     table.setflags(write=False)
     return table
-
-
-def _winsor_consistency(z_lo: float, z_hi: float) -> float:
-    """``1 / std(clip(Z, -z_lo, z_hi))`` for a standard normal ``Z`` (infinite z = no clipping)."""
-    a, b = -min(z_lo, 40.0), min(z_hi, 40.0)  # beyond 40 sigma the normal has no mass in float64
-    pa, pb = _NORMAL.cdf(a), _NORMAL.cdf(-b)
-    phi_a, phi_b = _NORMAL.pdf(a), _NORMAL.pdf(b)
-    mean = a * pa + b * pb + phi_a - phi_b
-    second = a * a * pa + b * b * pb + (1.0 - pa - pb) - (b * phi_b - a * phi_a)
-    return float(1.0 / math.sqrt(second - mean * mean))
 
 
 @njit(cache=True)

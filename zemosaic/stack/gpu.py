@@ -22,7 +22,7 @@ Without a GPU, ``tests/test_stacking.py`` runs the same core with ``xp=numpy`` a
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -44,31 +44,84 @@ _HUBER_MAX_ITER = 20
 _HUBER_TOL = 1e-3
 
 
-def stack_aligned_images_gpu(frames, *, valid_masks=None, normalize_method="linear_fit",
-                             weighting_method="noise_variance", rejection_algorithm="winsorized_sigma_clip",
-                             final_combine_method="mean", sigma_clip_low=3.0, sigma_clip_high=3.0,
-                             winsor_limits=(0.05, 0.05), progress_callback=None, **tuning) -> StackResult:
-    """Same as :func:`stacking.stack_aligned_images`, with rejection and combination on a CUDA device.
+def stack_aligned_images_gpu(
+    frames,
+    *,
+    valid_masks=None,
+    normalize_method: str = "linear_fit",
+    weighting_method: str = "noise_variance",
+    rejection_algorithm: str = "winsorized_sigma_clip",
+    final_combine_method: str = "mean",
+    sigma_clip_low: float = 3.0,
+    sigma_clip_high: float = 3.0,
+    winsor_limits: tuple = (0.05, 0.05),
+    progress_callback: Optional[Callable] = None,
+    reference_index: int = 0,
+    memory_budget_mb: float = 768.0,
+    chunk_rows: Optional[int] = None,
+    background_order: int = 1,
+    flatten_reference: bool = False,
+    flatten_order: int = 2,
+    sample_step: Optional[int] = None,
+    noise_rows: int = 24,
+    linear_fit_iterations: int = 4,
+    rejection_max_iterations: int = 10,
+) -> StackResult:
+    """Same as :func:`zemosaic.stack.cpu.stack_aligned_images`, with rejection and combination on a CUDA device.
 
     Falls back to the CPU kernels (one log line) when CuPy or a device is missing, and for the rest of
-    the stack when the device runs out of memory. Parameters, return value and exceptions are those of
-    :func:`stacking.stack_aligned_images`.
+    the stack when the device runs out of memory.
+
+    Parameters
+    ----------
+    frames, valid_masks, ..., rejection_max_iterations
+        Every parameter is that of :func:`zemosaic.stack.cpu.stack_aligned_images`, with the same
+        default (``tests/test_stacking.py`` checks that the two signatures are equal).
+
+    Returns
+    -------
+    StackResult
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword argument.
+    ValueError
+        No frames, frames of different shapes, masks of the wrong shape, bad option values.
     """
-    options = StackOptions.from_arguments(normalize_method, weighting_method, rejection_algorithm,
-                                          final_combine_method, sigma_clip_low, sigma_clip_high,
-                                          winsor_limits, **tuning)
+    options = StackOptions(
+        normalize_method=normalize_method, weighting_method=weighting_method,
+        rejection_algorithm=rejection_algorithm, final_combine_method=final_combine_method,
+        sigma_clip_low=sigma_clip_low, sigma_clip_high=sigma_clip_high, winsor_limits=winsor_limits,
+        reference_index=reference_index, memory_budget_mb=memory_budget_mb, chunk_rows=chunk_rows,
+        background_order=background_order, flatten_reference=flatten_reference, flatten_order=flatten_order,
+        sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
+        rejection_max_iterations=rejection_max_iterations)
     cupy = _import_cupy()
     backend = stacking.CpuBackend() if cupy is None else XpBackend(cupy)
     return stacking.run_stack(frames, valid_masks, options, backend, progress_callback)
 
 
-def stack_aligned_images_xp(frames, xp, *, valid_masks=None, progress_callback=None, **kwargs) -> StackResult:
+def stack_aligned_images_xp(frames, xp, options: Optional[StackOptions] = None, *, valid_masks=None,
+                            progress_callback: Optional[Callable] = None) -> StackResult:
     """Stack with the array-module-generic core on module ``xp`` (``numpy`` or ``cupy``), no fallback.
 
-    Used to test the GPU logic on machines without a GPU (``xp=numpy``). ``kwargs`` are the options and
-    tuning keys of :func:`stacking.stack_aligned_images`.
+    Used to test the GPU logic on machines without a GPU (``xp=numpy``).
+
+    Parameters
+    ----------
+    frames, valid_masks, progress_callback
+        As in :func:`zemosaic.stack.cpu.stack_aligned_images`.
+    xp : module
+        ``numpy`` or ``cupy``.
+    options : StackOptions, optional
+        The stack's options; None for the defaults.
+
+    Returns
+    -------
+    StackResult
     """
-    options = StackOptions.from_arguments(**kwargs)
+    options = StackOptions() if options is None else options
     return stacking.run_stack(frames, valid_masks, options, XpBackend(xp), progress_callback)
 
 
@@ -132,7 +185,7 @@ def xp_reject_range(xp, data, valid, options: StackOptions):
     active = m >= MIN_FRAMES_FOR_REJECTION
     pos = xp.arange(n).reshape(n, 1, 1)
     sigma = None  # winsorized: each round's Huber iteration starts from the previous round's sigma
-    for _ in range(int(options.tuning["rejection_max_iterations"])):
+    for _ in range(int(options.rejection_max_iterations)):
         if not bool(active.any()):
             break
         na, nb, sigma = _trim_step(xp, s, a, b, pos, options, sigma)
