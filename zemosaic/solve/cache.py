@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+from io import BytesIO
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -98,9 +99,7 @@ def write_wcs_sidecar(path: str | os.PathLike, wcs: WCS, shape: tuple[int, int])
     header = wcs.to_header(relax=True)
     header["IMAGEH"] = (int(shape[0]), "image height (pixels)")
     header["IMAGEW"] = (int(shape[1]), "image width (pixels)")
-    hdu = fits.PrimaryHDU(header=header)
-    from io import BytesIO
-
     buf = BytesIO()
+    hdu = fits.PrimaryHDU(header=header)
     hdu.writeto(buf)
     return atomic_write_bytes(path, buf.getvalue())

@@ -215,7 +215,8 @@ class AstrometryPackageSolver(_HintedSolver):
                                                self.search_radius_deg)
         deadline = t0 + self.timeout_s
         params = astrometry.SolutionParameters(
-            sip_order=0, tune_up_logodds_threshold=None, logodds_callback=lambda logodds: _keep_searching(logodds, deadline))
+            sip_order=0, tune_up_logodds_threshold=None,
+            logodds_callback=lambda logodds: _keep_searching(logodds, deadline))
         stars = np.asarray(request.stars_xy, dtype=np.float64)[:_MAX_SOLVE_STARS]
         solution = self._solver.solve(stars=stars.tolist(), size_hint=astrometry.SizeHint(lo, hi),
                                       position_hint=position, solution_parameters=params)
