@@ -22,3 +22,16 @@ def test_cli_options_build_the_spec():
     for bad in (["--panels", "2by2"], ["--defects", "dust"], ["--overlap", "1.5"], ["--frames", "0"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+def test_cli_real_telescope_options():
+    parser = argparse.ArgumentParser()
+    synthetic_options.add_synth_arguments(parser)
+    spec = synthetic_options.spec_from_args(parser.parse_args(
+        ["--no-header-wcs", "--hint-error-arcmin", "5", "--hint-same-for-all", "--real-stars"]))
+    assert not spec.header_wcs and spec.hint_error_arcmin == 5.0 and spec.hint_same_for_all
+    assert spec.real_stars == "auto"
+    spec = synthetic_options.spec_from_args(parser.parse_args(["--real-stars", "/data/index"]))
+    assert spec.real_stars == "/data/index" and spec.header_wcs and spec.hint_error_arcmin == 0.0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--hint-error-arcmin", "-1"])

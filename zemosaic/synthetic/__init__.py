@@ -1,1 +1,2 @@
-"""."""
+"""Synthetic Seestar-like datasets with ground truth: ``generator`` builds them, ``options`` holds the
+``zemosaic synth`` command-line options."""

@@ -48,6 +48,7 @@ from zemosaic.progress import ProgressCallback, emit
 __all__ = [
     "DEFECT_NAMES",
     "MOUNT_MODES",
+    "REAL_STAR_ZERO_POINT",
     "SynthSpecError",
     "SynthSpec",
     "SkyBackground",
@@ -77,6 +78,13 @@ _SEESTAR_GAIN_SETTING = 80
 _OVERHEAD_S = 2.0
 _LAMBDA_UM = (0.60, 0.53, 0.46)  # effective R, G, B wavelengths used for star colours
 _HC_OVER_K_UM_K = 14387.77
+_SEESTAR_CREATOR = "ZWO Seestar S50"
+REAL_STAR_ZERO_POINT = 20.7
+"""Default ``SynthSpec.zero_point_mag``: a star of magnitude ``m`` gives ``10 ** (-0.4 * (m - 20.7))`` ADU per frame.
+
+A mag-12 star then totals ~3000 ADU (peak ~200 ADU at FWHM 3 px against a sky noise of ~20 ADU at the default
+400 ADU sky: clearly detected, SNR ~ 25), mag 15 gives ~190 ADU, near the synthetic law's faintest stars
+(150 ADU), as a 10 s Seestar sub-frame roughly reaches. Stars brighter than ~mag 9 saturate the raw frame."""
 
 
 class SynthSpecError(ValueError):
@@ -94,6 +102,15 @@ class SynthSpec:
     Stars: ``n_stars`` over the whole scene when given, else ``star_density_per_deg2``. Photometry: ``gain`` is in
     e-/ADU (the header's ``GAIN`` is the Seestar gain setting, ``EGAIN`` this value); levels are ADU per frame.
     ``defects`` are names from :data:`DEFECT_NAMES`.
+
+    Real-telescope headers: ``header_wcs=False`` writes frames without any WCS card, only the Seestar hints (``RA``,
+    ``DEC`` in degrees, ``OBJCTRA``/``OBJCTDEC`` sexagesimal, ``FOCALLEN``, ``XPIXSZ``...), as a Seestar S50 does.
+    The hints are the true frame centre moved by ``hint_error_arcmin`` (between 0.5 and 1 times it, random direction,
+    seeded per frame); ``hint_same_for_all`` writes one target (the scene centre ``ra_deg, dec_deg`` moved once by
+    that error) into every frame, as the Seestar mosaic mode does. ``real_stars`` (a folder of astrometry.net index
+    files, or ``"auto"`` for :func:`zemosaic.solve.index_catalogue.find_index_files`) puts the index's stars at their
+    catalogue positions, with ADU fluxes ``10 ** (-0.4 * (MAG_VT - zero_point_mag))`` per frame (see
+    :data:`REAL_STAR_ZERO_POINT`); synthetic stars fill in below the index's faint limit.
     """
 
     panels: tuple[int, int] = (2, 2)
@@ -132,6 +149,11 @@ class SynthSpec:
     panel_order: str = "interleaved"
     start_time: str = "2024-03-15T21:00:00"
     defects: tuple[str, ...] = ()
+    header_wcs: bool = True
+    hint_error_arcmin: float = 0.0
+    hint_same_for_all: bool = False
+    real_stars: Optional[str] = None
+    zero_point_mag: float = REAL_STAR_ZERO_POINT
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "panels", tuple(int(v) for v in self.panels))
@@ -587,6 +609,10 @@ def _validate_spec(s: SynthSpec) -> None:
         ("sky_colour", len(s.sky_colour) == 3 and min(s.sky_colour) >= 0, "must be three values >= 0"),
         ("panel_order", s.panel_order in ("interleaved", "sequential"), "must be interleaved or sequential"),
         ("n_stars", s.n_stars is None or s.n_stars >= 0, "must be >= 0"),
+        ("hint_error_arcmin", 0.0 <= s.hint_error_arcmin <= 600.0, "must be in [0, 600] arcmin"),
+        ("real_stars", s.real_stars is None or (isinstance(s.real_stars, str) and s.real_stars.strip() != ""),
+         "must be None, 'auto' or an index folder"),
+        ("zero_point_mag", math.isfinite(s.zero_point_mag), "must be finite"),
     ]
     for name, ok, why in checks:
         if not ok:
@@ -759,22 +785,84 @@ def _build_scene(spec: SynthSpec, session: _Session, seed: int) -> SkyScene:
 def _make_catalogue(spec: SynthSpec, wcs: WCS, shape: tuple[int, int], rng: np.random.Generator,
                     margin: float = 24.0, f_min: float = 150.0, f_max: float = 3.0e6,
                     slope: float = 0.8) -> Table:
-    """Uniform positions; fluxes with N(>F) ~ F^-slope (a few bright stars); B-V colours -> R/G/B ratios."""
+    """Uniform positions; fluxes with N(>F) ~ F^-slope (a few bright stars); B-V colours -> R/G/B ratios.
+
+    With ``spec.real_stars`` the bright end is the index's stars (true positions, fluxes from MAG_VT) and the
+    synthetic stars are only those of the law fainter than the faintest index star (same density there); the table
+    then also has ``mag`` (NaN for synthetic stars) and ``index_star`` columns.
+    """
     h, w = shape
     area = (h + 2 * margin) * (w + 2 * margin) * (spec.pixel_scale_arcsec / 3600.0) ** 2
     n = spec.n_stars if spec.n_stars is not None else int(round(spec.star_density_per_deg2 * area))
+    real = _real_stars(spec, wcs, shape, margin) if spec.real_stars is not None else None
+    u_low = 0.0
+    if real is not None and len(real[0]):
+        f_limit = float(np.min(real[2]))
+        u_low = min(1.0, (f_limit / f_min) ** -slope) if f_limit > f_min else 1.0  # P(F > f_limit)
+        n = int(round(n * (1.0 - u_low)))
     x = rng.uniform(-margin, w - 1 + margin, n)
     y = rng.uniform(-margin, h - 1 + margin, n)
-    flux = np.minimum(f_min * (1.0 - rng.random(n)) ** (-1.0 / slope), f_max)
+    # survival fraction uniform in (u_low, 1]: fluxes f_min..f_limit (u_low = 0 is the whole law)
+    flux = np.minimum(f_min * (1.0 - rng.random(n) * (1.0 - u_low)) ** (-1.0 / slope), f_max)
     bv = np.clip(rng.normal(0.65, 0.35, n), -0.3, 2.0)
+    ra, dec = wcs.wcs_pix2world(x, y, 0)
+    columns = {}
+    if real is not None:
+        n_real = len(real[0])
+        ra, dec = np.concatenate([real[0], ra]), np.concatenate([real[1], dec])
+        flux = np.concatenate([real[2], flux])
+        bv = np.concatenate([np.clip(rng.normal(0.65, 0.35, n_real), -0.3, 2.0), bv])
+        columns = {"mag": np.concatenate([real[3], np.full(n, np.nan)]),
+                   "index_star": np.arange(n_real + n) < n_real}
     ratio = _bv_to_rgb_ratio(bv)
     order = np.argsort(-flux, kind="stable")
-    ra, dec = wcs.wcs_pix2world(x[order], y[order], 0)
+    ra, dec = ra[order], dec[order]
     fluxes = flux[order, None] * ratio[order]
     alpha = spec.fwhm_px / (2.0 * math.sqrt(2.0 ** (1.0 / spec.moffat_beta) - 1.0))
     peak = fluxes.max(axis=1) * (spec.moffat_beta - 1.0) / (math.pi * alpha ** 2)
-    return Table({"ra": ra, "dec": dec, "flux_r": fluxes[:, 0], "flux_g": fluxes[:, 1],
-                  "flux_b": fluxes[:, 2], "bv": bv[order], "peak_adu": peak})
+    table = Table({"ra": ra, "dec": dec, "flux_r": fluxes[:, 0], "flux_g": fluxes[:, 1],
+                   "flux_b": fluxes[:, 2], "bv": bv[order], "peak_adu": peak})
+    for name, values in columns.items():
+        table[name] = values[order]
+    return table
+
+
+def _real_stars(spec: SynthSpec, wcs: WCS, shape: tuple[int, int],
+                margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Index stars on the global grid (plus ``margin``): ra, dec, flux (ADU per frame), mag.
+
+    Raises
+    ------
+    SynthSpecError
+        No index file at ``spec.real_stars``.
+    """
+    from zemosaic.solve.index_catalogue import find_index_files, index_stars
+
+    paths = find_index_files() if spec.real_stars == "auto" else find_index_files(spec.real_stars)
+    if not paths:
+        where = "the standard folders" if spec.real_stars == "auto" else spec.real_stars
+        raise SynthSpecError(f"SynthSpec.real_stars={spec.real_stars!r}: no astrometry.net index file in {where}")
+    h, w = shape
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    corners = np.array([[-margin, -margin], [w - 1 + margin, -margin], [-margin, h - 1 + margin],
+                        [w - 1 + margin, h - 1 + margin]])
+    ra0, dec0 = wcs.wcs_pix2world([[cx, cy]], 0)[0]
+    cra, cdec = wcs.wcs_pix2world(corners, 0).T
+    radius = float(np.max(_separation_deg(ra0, dec0, cra, cdec))) * 1.01
+    stars = index_stars(float(ra0), float(dec0), radius, paths)
+    x, y = wcs.wcs_world2pix(stars.ra, stars.dec, 0)
+    inside = (x >= -margin) & (x <= w - 1 + margin) & (y >= -margin) & (y <= h - 1 + margin)
+    mag = stars.mag[inside]
+    known = np.isfinite(mag)
+    mag = np.where(known, mag, np.nanmedian(mag) if known.any() else 10.0)  # no magnitude: a typical one
+    flux = 10.0 ** (-0.4 * (mag - spec.zero_point_mag))
+    return stars.ra[inside], stars.dec[inside], flux, mag
+
+
+def _separation_deg(ra1, dec1, ra2, dec2) -> np.ndarray:
+    r1, d1, r2, d2 = (np.radians(np.asarray(v, dtype=np.float64)) for v in (ra1, dec1, ra2, dec2))
+    hav = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
+    return np.degrees(2.0 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0))))
 
 
 def _bv_to_rgb_ratio(bv: np.ndarray) -> np.ndarray:
@@ -1023,12 +1111,50 @@ def _frame_header(spec: SynthSpec, plan: _FramePlan) -> fits.Header:
         hdr["BAYERPAT"] = _BAYER_PATTERN
         hdr["XBAYROFF"] = 0
         hdr["YBAYROFF"] = 0
-    hdr["RA"] = (plan.wcs_cards["CRVAL1"], "pointing RA, degrees")
-    hdr["DEC"] = (plan.wcs_cards["CRVAL2"], "pointing Dec, degrees")
-    for key, value in plan.wcs_cards.items():
-        hdr[key] = value
-    hdr["CREATOR"] = "ZeMosaic synthetic generator"
+    ra, dec = _hint_radec(spec, plan)
+    hdr["RA"] = (ra, "pointing RA, degrees")
+    hdr["DEC"] = (dec, "pointing Dec, degrees")
+    if spec.header_wcs:
+        for key, value in plan.wcs_cards.items():
+            hdr[key] = value
+        hdr["CREATOR"] = "ZeMosaic synthetic generator"
+        return hdr
+    hdr["OBJCTRA"] = (_sexagesimal(ra / 15.0, signed=False), "target RA, hours (h m s)")
+    hdr["OBJCTDEC"] = (_sexagesimal(dec, signed=True), "target Dec, degrees (d m s)")
+    hdr["XBINNING"] = 1
+    hdr["YBINNING"] = 1
+    hdr["IMAGETYP"] = "Light"
+    hdr["STACKCNT"] = (1, "frames in this file")
+    hdr["CREATOR"] = _SEESTAR_CREATOR
     return hdr
+
+
+def _hint_radec(spec: SynthSpec, plan: _FramePlan) -> tuple[float, float]:
+    """The header's pointing hint: the true frame centre (or, mosaic-mode, the scene centre), moved by the error."""
+    if spec.hint_same_for_all:
+        ra, dec, rng = spec.ra_deg, spec.dec_deg, np.random.default_rng([spec.seed, 8])
+    else:
+        ra, dec = plan.wcs_cards["CRVAL1"], plan.wcs_cards["CRVAL2"]
+        rng = np.random.default_rng([spec.seed, 8, plan.sequence])
+    if spec.hint_error_arcmin <= 0:
+        return ra, dec
+    size = spec.hint_error_arcmin / 60.0 * rng.uniform(0.5, 1.0)
+    angle = rng.uniform(0.0, 2.0 * math.pi)
+    wcs = _tan_wcs(_tan_cards(ra, dec, (0.0, 0.0), 1.0 / 3600.0, 0.0))  # 1"/px tangent plane at the true centre
+    hra, hdec = wcs.wcs_pix2world([[size * 3600.0 * math.cos(angle), size * 3600.0 * math.sin(angle)]], 0)[0]
+    return float(hra) % 360.0, float(hdec)
+
+
+def _sexagesimal(value: float, *, signed: bool) -> str:
+    """``'HH MM SS.ss'`` / ``'+DD MM SS.s'`` as Seestar writes OBJCTRA / OBJCTDEC."""
+    sign = "-" if value < 0 else ("+" if signed else "")
+    places = 1 if signed else 2
+    total = round(abs(value) * 3600.0, places)
+    whole, sec = divmod(total, 60.0)
+    deg, minutes = divmod(int(round(whole)), 60)
+    if not signed:
+        deg %= 24
+    return f"{sign}{deg:02d} {minutes:02d} {sec:0{3 + places}.{places}f}"
 
 
 def _frame_truth(path: Path, plan: _FramePlan, spec: SynthSpec) -> FrameTruth:

@@ -55,6 +55,16 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-noise", action="store_true", help="noiseless frames")
     g.add_argument("--defects", type=_arg_defects, default=(), metavar="A,B",
                    help="comma-separated defects to include, or 'all': " + ", ".join(DEFECT_NAMES))
+    r = parser.add_argument_group("real-telescope frames (for plate solving)")
+    r.add_argument("--no-header-wcs", action="store_true",
+                   help="write no WCS, only Seestar hints (RA/DEC, OBJCTRA/OBJCTDEC, FOCALLEN, XPIXSZ), as a Seestar")
+    r.add_argument("--hint-error-arcmin", type=_arg_float(0.0, 600.0), default=d.hint_error_arcmin,
+                   metavar="ARCMIN", help="the RA/DEC hints miss the true frame centre by about this (default 0)")
+    r.add_argument("--hint-same-for-all", action="store_true",
+                   help="one target RA/DEC in every frame, as the Seestar mosaic mode writes")
+    r.add_argument("--real-stars", nargs="?", const="auto", default=d.real_stars, metavar="DIR|auto",
+                   help="put the stars of the astrometry.net index files in DIR (or found, 'auto', the default "
+                        "when the option has no value) at their real positions; synthetic stars below their limit")
 
 
 def spec_from_args(namespace: argparse.Namespace) -> SynthSpec:
@@ -73,7 +83,9 @@ def spec_from_args(namespace: argparse.Namespace) -> SynthSpec:
                      sky_level_adu=namespace.sky_level, gradient_frac=namespace.gradient,
                      panel_sky_offsets=not namespace.no_panel_sky_offsets, pedestal_adu=namespace.pedestal,
                      exposure_s=namespace.exposure, bayer=not namespace.no_bayer, noise=not namespace.no_noise,
-                     defects=tuple(namespace.defects))
+                     defects=tuple(namespace.defects), header_wcs=not namespace.no_header_wcs,
+                     hint_error_arcmin=namespace.hint_error_arcmin, hint_same_for_all=namespace.hint_same_for_all,
+                     real_stars=namespace.real_stars)
 
 
 # ------------------------------------------------------------------------------------------------------------------
