@@ -1,6 +1,9 @@
 """Truth-based tests of the synthetic Seestar-like generator (small frames, fixed seeds)."""
 import json
 import math
+import shutil
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -384,3 +387,109 @@ def test_colour_frames_without_bayer_are_three_planes(tmp_path):
     ok = np.ones((64, 48), bool)
     ok[ds.hot_pixels[:, 0], ds.hot_pixels[:, 1]] = False
     assert np.abs(data - expected)[:, ok].max() <= 0.5 + 1e-3
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# real-telescope frames: no WCS, Seestar hints, real index stars -- a plate solver must solve them
+
+def _index_files():
+    from zemosaic.solve.index_catalogue import find_index_files
+    return find_index_files()
+
+
+needs_index = pytest.mark.skipif(not _index_files(), reason="no astrometry.net index files installed")
+HINT_ERROR_ARCMIN = 5.0
+
+
+def _sep_arcmin(ra1, dec1, ra2, dec2):
+    r1, d1, r2, d2 = map(np.radians, (ra1, dec1, ra2, dec2))
+    h = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(h))) * 60.0
+
+
+@pytest.fixture(scope="module")
+def seestar(tmp_path_factory):
+    """Full Seestar geometry, no header WCS, 5' hint errors, Tycho-2 stars at their real positions."""
+    spec = SynthSpec(panels=(1, 2), frames_per_panel=2, header_wcs=False, hint_error_arcmin=HINT_ERROR_ARCMIN,
+                     real_stars="auto", seed=11)
+    return synthetic.generate_dataset(tmp_path_factory.mktemp("seestar"), spec)
+
+
+def test_seestar_like_headers_carry_hints_but_no_wcs(tmp_path):
+    spec = SynthSpec(panels=(1, 2), frames_per_panel=2, width=64, height=96, header_wcs=False,
+                     hint_error_arcmin=HINT_ERROR_ARCMIN)
+    ds = synthetic.generate_dataset(tmp_path / "own", spec)
+    for frame in ds.frames:
+        hdr = fits.getheader(frame.path)
+        assert not WCS(hdr).has_celestial
+        assert not [k for k in hdr if k.startswith(("CTYPE", "CRVAL", "CRPIX", "CD", "PC", "CDELT", "A_", "B_"))]
+        assert (hdr["CREATOR"], hdr["INSTRUME"], hdr["IMAGETYP"], hdr["STACKCNT"]) == (
+            "ZWO Seestar S50", "Seestar S50", "Light", 1)
+        assert (hdr["XPIXSZ"], hdr["XBINNING"], hdr["BAYERPAT"], hdr["EQMODE"]) == (2.9, 1, "GRBG", 0)
+        assert 206.265 * hdr["XPIXSZ"] / hdr["FOCALLEN"] == pytest.approx(spec.pixel_scale_arcsec, rel=1e-3)
+        true_ra, true_dec = frame.wcs.wcs_pix2world([[(spec.width - 1) / 2, (spec.height - 1) / 2]], 0)[0]
+        miss = _sep_arcmin(hdr["RA"], hdr["DEC"], true_ra, true_dec)
+        assert 0.4 * HINT_ERROR_ARCMIN < miss < 2 * HINT_ERROR_ARCMIN
+        h, m, s = (float(v) for v in hdr["OBJCTRA"].split())
+        d, dm, ds_ = (abs(float(v)) for v in hdr["OBJCTDEC"].split())
+        sign = -1.0 if hdr["OBJCTDEC"].startswith("-") else 1.0
+        assert 15 * (h + m / 60 + s / 3600) == pytest.approx(hdr["RA"], abs=1e-4)
+        assert sign * (d + dm / 60 + ds_ / 3600) == pytest.approx(hdr["DEC"], abs=1e-4)
+    same = synthetic.generate_dataset(tmp_path / "same", SynthSpec(**{**spec.__dict__, "hint_same_for_all": True}))
+    hints = {(fits.getheader(p)["RA"], fits.getheader(p)["DEC"]) for p in same.frame_paths}
+    assert len(hints) == 1
+    (ra, dec), = hints
+    assert _sep_arcmin(ra, dec, spec.ra_deg, spec.dec_deg) < 2 * HINT_ERROR_ARCMIN
+    with_wcs = synthetic.generate_dataset(tmp_path / "wcs", SynthSpec(**{**spec.__dict__, "header_wcs": True,
+                                                                         "hint_error_arcmin": 0.0}))
+    hdr = fits.getheader(with_wcs.frame_paths[0])
+    assert WCS(hdr).has_celestial and (hdr["RA"], hdr["DEC"]) == (hdr["CRVAL1"], hdr["CRVAL2"])
+    assert "OBJCTRA" not in hdr and hdr["CREATOR"] == "ZeMosaic synthetic generator"
+
+
+@needs_index
+def test_real_index_stars_are_in_the_truth_at_their_catalogue_positions(seestar):
+    from zemosaic.solve.index_catalogue import index_stars
+
+    cat = seestar.catalogue
+    real = np.asarray(cat["index_star"])
+    centre = seestar.global_wcs.wcs.crval
+    stars = index_stars(centre[0], centre[1], 0.3)
+    assert len(stars) > 5
+    for ra, dec in zip(stars.ra, stars.dec):  # the index's stars near the centre are in the truth, exactly
+        assert np.min(_sep_arcmin(ra, dec, np.asarray(cat["ra"])[real], np.asarray(cat["dec"])[real])) < 1e-6
+    flux = np.asarray(cat["flux_g"])  # colour ratios are relative to G
+    mag = np.asarray(cat["mag"])
+    np.testing.assert_allclose(flux[real], 10 ** (-0.4 * (mag[real] - synthetic.REAL_STAR_ZERO_POINT)))
+    assert np.all(np.isnan(mag[~real]))
+    assert np.max(flux[~real]) <= np.min(flux[real]) * (1 + 1e-9)  # synthetic stars only below the index's limit
+    for frame in seestar.frames:  # tens of real stars per frame, thousands of synthetic ones
+        x, y = frame.wcs.wcs_world2pix(np.asarray(cat["ra"]), np.asarray(cat["dec"]), 0)
+        inside = (x >= 0) & (x < seestar.spec.width) & (y >= 0) & (y < seestar.spec.height)
+        assert (inside & real).sum() >= 30 and (inside & ~real).sum() > 2000
+
+
+@needs_index
+@pytest.mark.skipif(shutil.which("solve-field") is None, reason="astrometry.net solve-field not installed")
+@pytest.mark.filterwarnings("ignore::astropy.wcs.FITSFixedWarning")
+def test_solve_field_solves_a_no_wcs_frame_to_the_true_wcs(seestar, tmp_path):
+    frame = seestar.frames[-1]  # rotated by the full drift
+    hdr = fits.getheader(frame.path)
+    assert not WCS(hdr).has_celestial
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["solve-field", "--no-plots", "--overwrite", "--scale-units", "arcsecperpix", "--scale-low", "2.2",
+         "--scale-high", "2.6", "--ra", str(hdr["RA"]), "--dec", str(hdr["DEC"]), "--radius", "2",
+         "--downsample", "2", "--cpulimit", "60", "--dir", str(tmp_path), "--new-fits", "none", "--corr", "none",
+         "--rdls", "none", "--match", "none", "--index-xyls", "none", "--solved", "none", "--temp-axy",
+         str(frame.path)], capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    solved = tmp_path / (frame.path.stem + ".wcs")
+    assert solved.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    wcs = WCS(fits.getheader(solved))
+    spec = seestar.spec
+    pts = np.array([[(spec.width - 1) / 2, (spec.height - 1) / 2], [0, 0], [spec.width - 1, spec.height - 1]])
+    x, y = frame.wcs.all_world2pix(*wcs.all_pix2world(pts[:, 0], pts[:, 1], 0), 0)
+    offsets = np.hypot(x - pts[:, 0], y - pts[:, 1])
+    print(f"solve-field: {elapsed:.1f} s, offset at centre {offsets[0]:.3f} px, corners {offsets[1:].round(3)}")
+    assert offsets[0] < 1.0 and np.max(offsets) < 2.0
