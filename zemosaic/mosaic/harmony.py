@@ -15,7 +15,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from zemosaic.background import MAD_TO_SIGMA, as_hwc, block_medians, robust_sigma
+from zemosaic._stats import mad_sigma
+from zemosaic.background import as_hwc, block_medians, robust_sigma
 
 __all__ = [
     "TileOverlap",
@@ -510,12 +511,15 @@ def _star_log_ratio(si: np.ndarray, sj: np.ndarray, err: np.ndarray | None,
     if ok.sum() < max(min_stars, 1):
         return float("nan"), float("inf")
     lr = np.log(si[ok] / sj[ok])
-    s = np.full(lr.size, max(robust_sigma(lr), _STAR_LOG_FLOOR)) if err is None else np.hypot(err[ok], _STAR_LOG_FLOOR)
+    if err is None:
+        s = np.full(lr.size, max(float(mad_sigma(lr)), _STAR_LOG_FLOOR))
+    else:
+        s = np.hypot(err[ok], _STAR_LOG_FLOOR)
     w = 1.0 / s ** 2
     centre, scale = _weighted_median(lr, w), 1.0
     for _ in range(3):
         z = (lr - centre) / s
-        scale = max(1.0, MAD_TO_SIGMA * float(np.median(np.abs(z))))
+        scale = max(1.0, float(mad_sigma(z, center=0.0)))
         keep = np.abs(z) <= _STAR_CLIP * scale
         if keep.sum() < max(min_stars, 1):
             return float("nan"), float("inf")

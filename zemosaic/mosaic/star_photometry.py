@@ -17,7 +17,8 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt, maximum_filter, zoom
 from scipy.spatial import cKDTree
 
-from zemosaic.background import MAD_TO_SIGMA, as_hwc, block_median_grid, check_images
+from zemosaic._stats import diff_noise_sigma, mad_sigma
+from zemosaic.background import as_hwc, block_median_grid, check_images
 
 __all__ = [
     "StarFluxes",
@@ -227,7 +228,7 @@ def _pixel_noise(lum: np.ndarray) -> float:
     diff = diff[np.isfinite(diff)]
     if diff.size == 0:
         return 0.0
-    return float(MAD_TO_SIGMA / np.sqrt(2.0) * np.median(np.abs(diff - np.median(diff))))
+    return float(diff_noise_sigma(diff))
 
 
 def _find_peaks(resid: np.ndarray, ok: np.ndarray, threshold: float, margin: int,
@@ -293,7 +294,7 @@ def _aperture_sums(cut: np.ndarray, good: np.ndarray, dist: np.ndarray, grid_dis
     usable = good[:, (grid_dist <= r + 1.5) | ann].all(axis=1)
     sky_px = cut[:, ann]                                                  # (n, n_ann, C)
     sky = np.median(sky_px, axis=1)
-    sig = MAD_TO_SIGMA * np.median(np.abs(sky_px - sky[:, None]), axis=1)
+    sig = mad_sigma(sky_px, axis=1, center=sky[:, None])
     n_ap = w.sum(axis=(1, 2))[:, None]
     flux = np.einsum("nij,nijc->nc", w, cut) - n_ap * sky
     noise = sig * np.sqrt(n_ap + 0.5 * np.pi * n_ap ** 2 / ann.sum())
