@@ -162,6 +162,15 @@ def test_discover_reads_headers_and_rejects_bad_files(clean_tiles, tmp_path):
     assert "ALPHA" in reasons["badalpha.fits"] and "BITPIX=16" in reasons["raw.fits"]
 
 
+def test_tile_written_by_phase3_equals_the_tile_read_from_its_file(clean_tiles):
+    """The Phase 3 -> 4 hand-off describes a tile exactly as its file does, WCS included (to the last bit)."""
+    for k, from_file in enumerate(clean_tiles):
+        handed = ma.tile_input_from_written(from_file.path, k, shape=(TILE_H, TILE_W, 3), n_frames=from_file.n_frames)
+        assert handed == from_file
+        assert handed.wcs.to_header_string() == from_file.wcs.to_header_string()
+        assert np.array_equal(handed.wcs.wcs.crval, from_file.wcs.wcs.crval)
+
+
 def test_grid_covers_all_tiles_at_tile_scale(clean_tiles, clean_mosaic):
     grid = clean_mosaic.grid
     assert grid.pixel_scale_arcsec == pytest.approx(2.4, rel=1e-3)

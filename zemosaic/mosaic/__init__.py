@@ -35,6 +35,7 @@ from zemosaic.mosaic.tiles import (
     discover_master_tiles,
     read_tile,
     tile_input_from_file,
+    tile_input_from_written,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "RejectedTile",
     "discover_master_tiles",
     "tile_input_from_file",
+    "tile_input_from_written",
     "read_tile",
     # grid (Phase 4)
     "GlobalGrid",

@@ -29,6 +29,7 @@ __all__ = [
     "TilePixels",
     "discover_master_tiles",
     "tile_input_from_file",
+    "tile_input_from_written",
     "read_tile",
 ]
 
@@ -169,6 +170,49 @@ def tile_input_from_file(path: str | os.PathLike, tile_id: int) -> TileInput:
         n_channels=int(info.n_channels),
         n_frames=_n_frames(info.header, path),
         has_alpha=has_alpha,
+    )
+
+
+def tile_input_from_written(path: str | os.PathLike, tile_id: int, *, shape, n_frames: int,
+                            has_alpha: bool = True) -> TileInput:
+    """Describe a master tile that this run has just written (Phase 3 -> Phase 4 hand-off).
+
+    The size, channel count, frame count and ALPHA are what Phase 3 knows; the file is not validated again.
+    Only the WCS is taken from the file's header (headers only, no pixels): the FITS text header rounds CRVAL and
+    CRPIX in their last digits (about 1e-13 deg and 1e-10 px on the demo), and Phase 5 reprojects the pixels with
+    the WCS stored in the file, so the global grid is computed from that same WCS.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The master tile written by Phase 3.
+    tile_id : int
+        Index of the tile in the ``tiles`` list handed to Phase 4.
+    shape : sequence of int
+        Shape of the written image, ``(H, W)`` or ``(H, W, 3)``.
+    n_frames : int
+        Frames stacked into the tile (its ``NFRAMES``).
+    has_alpha : bool
+        Whether an ALPHA extension was written.
+
+    Returns
+    -------
+    TileInput
+
+    Raises
+    ------
+    fits_io.FitsInputError
+        The file's header cannot be read or holds no celestial WCS.
+    """
+    path = Path(path)
+    return TileInput(
+        tile_id=int(tile_id),
+        path=path,
+        wcs=fits_io.read_frame_info(path).wcs,
+        shape=(int(shape[0]), int(shape[1])),
+        n_channels=int(shape[2]) if len(shape) == 3 else 1,
+        n_frames=int(n_frames),
+        has_alpha=bool(has_alpha),
     )
 
 

@@ -31,10 +31,10 @@ class MosaicOutputs:
     shape: tuple[int, ...]
 
 
-def assemble_mosaic_phases(tile_paths: Sequence[Path], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                           progress_callback: ProgressCallback | None = None) -> MosaicOutputs:
-    """Run Phases 4, 4.5, 5 and 6 on the master tiles at ``tile_paths``."""
-    tiles = [mosaic.tile_input_from_file(path, k) for k, path in enumerate(tile_paths)]
+def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, cfg: ZeMosaicConfig,
+                           report: RunReport, progress_callback: ProgressCallback | None = None) -> MosaicOutputs:
+    """Run Phases 4, 4.5, 5 and 6 on the master ``tiles`` handed over by Phase 3 (or found in the input folder
+    in existing-master-tiles mode).  The pixels are read tile by tile."""
     log.info("PHASE_UPDATE:4 Phase 4: global grid for %d tiles", len(tiles))
     with phase_timer(report, "4_grid"):
         grid = mosaic.compute_global_grid(tiles)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
@@ -24,6 +24,9 @@ from zemosaic.pipeline import clustering
 from zemosaic.pipeline.master_tile import ScannedFrame, create_master_tile
 from zemosaic.pipeline.report import RunReport, phase_timer, run_log_file
 from zemosaic.progress import ProgressCallback, emit
+
+if TYPE_CHECKING:  # the mosaic modules are imported when a run reaches them (numba, reproject)
+    from zemosaic.mosaic.tiles import TileInput
 
 __all__ = [
     "NothingUsableError",
@@ -106,10 +109,10 @@ def run_mosaic(
         try:
             tiles_dir = output_dir / "master_tiles"
             if cfg.use_existing_master_tiles_mode:
-                tile_paths = _existing_master_tiles(input_dir, report)
+                tiles = _existing_master_tiles(input_dir, report)
             else:
-                tile_paths = _build_master_tiles(input_dir, tiles_dir, cfg, report, progress_callback)
-            result = _assemble_and_write(tile_paths, output_dir, cfg, report, progress_callback)
+                tiles = _build_master_tiles(input_dir, tiles_dir, cfg, report, progress_callback)
+            result = _assemble_and_write(tiles, output_dir, cfg, report, progress_callback)
         finally:
             report.write(output_dir / "run_report.json")
     return result
@@ -134,7 +137,7 @@ def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool)
         raise RunFolderError(f"cannot create output folder {output_dir}: {exc.strerror or exc}") from exc
 
 
-def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[Path]:
+def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput]:
     from zemosaic.mosaic.tiles import discover_master_tiles
 
     log.info("existing_master_tiles_mode: input %s holds master tiles; Phases 1-3 skipped, "
@@ -145,11 +148,14 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[Path]:
         report.reject(bad.path, bad.reason, "existing_master_tiles")
     if not tiles:
         raise NothingUsableError(f"no usable master tile in {input_dir}")
-    return [t.path for t in tiles]
+    return tiles
 
 
 def _build_master_tiles(input_dir: Path, tiles_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                        progress_callback) -> list[Path]:
+                        progress_callback) -> list[TileInput]:
+    """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation)."""
+    from zemosaic.mosaic.tiles import tile_input_from_written
+
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
     with phase_timer(report, "1_scan"):
         frames = scan_input_folder(input_dir, report, progress_callback)
@@ -164,7 +170,7 @@ def _build_master_tiles(input_dir: Path, tiles_dir: Path, cfg: ZeMosaicConfig, r
                       "center_radec": list(g.center_radec), "mount_mode": g.mount_mode}
                      for k, g in enumerate(groups)]
     log.info("PHASE_UPDATE:3 Phase 3: Master Tiles (%d groups)", len(groups))
-    paths = []
+    tiles: list[TileInput] = []
     with phase_timer(report, "3_master_tiles"):
         for tile_id, group in enumerate(groups):
             emit(progress_callback, "tiles", tile_id, len(groups), f"master tile {tile_id}")
@@ -176,11 +182,12 @@ def _build_master_tiles(input_dir: Path, tiles_dir: Path, cfg: ZeMosaicConfig, r
             for path, reason in result.failed_inputs:
                 report.reject(path, reason, "master_tile")
             if result.path is not None:
-                paths.append(result.path)
+                tiles.append(tile_input_from_written(result.path, len(tiles), shape=result.report.shape,
+                                                     n_frames=result.report.frames_used))
         emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
-    if not paths:
+    if not tiles:
         raise NothingUsableError("no master tile could be built (see the rejected inputs in run_report.json)")
-    return paths
+    return tiles
 
 
 def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None) -> list[ScannedFrame]:
@@ -202,14 +209,14 @@ def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None
     return frames
 
 
-def _assemble_and_write(tile_paths: Sequence[Path], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
+def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
                         progress_callback) -> RunResult:
     from zemosaic.pipeline import mosaic_phases
 
-    outputs = mosaic_phases.assemble_mosaic_phases(tile_paths, output_dir, cfg, report, progress_callback)
+    outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback)
     n_used = sum(t.frames_used for t in report.tiles) if report.tiles else 0
     return RunResult(output_dir, outputs.mosaic_path, outputs.preview_path, output_dir / "run_report.json",
-                     output_dir / "zemosaic.log", report.mode, len(tile_paths), n_used,
+                     output_dir / "zemosaic.log", report.mode, len(tiles), n_used,
                      len(report.rejected_inputs), tuple(outputs.shape))
 
 
