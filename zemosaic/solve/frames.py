@@ -34,7 +34,8 @@ from zemosaic.io import fits as fits_io
 from zemosaic.progress import ProgressCallback, emit
 from zemosaic.solve.cache import CachedWcs, WcsCache, file_sha256, wcs_to_header, write_wcs_sidecar
 from zemosaic.solve.hints import PointingHint, hint_from_header
-from zemosaic.solve.refine import tan_wcs
+from zemosaic.solve.index_catalogue import index_stars
+from zemosaic.solve.refine import RefinedWcs, refine_tan_wcs, tan_wcs
 from zemosaic.solve.solvers import (
     PlateSolver, PlateSolveError, SolverUnavailableError, SolveRequest, select_solver,
 )
@@ -251,11 +252,28 @@ class _Job:
                      self.frames[ref].path.name)
             return False
         matrix, n_pairs, rms = fit
-        wcs = carry_wcs(self.wcs[ref], matrix, self.frames[i].info.shape)
+        shape = self.frames[i].info.shape
+        wcs = carry_wcs(self.wcs[ref], matrix, shape)
+        refined = self._refine_on_catalogue(wcs, stars[i], shape)
+        if refined is not None:
+            wcs, n_pairs, rms = refined.wcs, refined.n_matched, refined.residual_px
         self._accept(i, wcs, FrameWcsRecord(
             str(self.frames[i].path), "aligned", False, None, False, n_pairs, round(rms, 4),
             round(time.perf_counter() - t0, 3), str(self.frames[ref].path)))
         return True
+
+    def _refine_on_catalogue(self, wcs, stars: np.ndarray | None, shape: tuple[int, int]) -> RefinedWcs | None:
+        """The carried WCS fitted again on the catalogue stars of its field (when the solver reads index files):
+        the registration only gives the first guess, so carried WCSs are as exact as solved ones."""
+        index_files = getattr(self.solver, "index_files", None)
+        if not index_files or stars is None:
+            return None
+        height, width = shape
+        ra, dec = wcs.wcs_pix2world([[(width - 1) / 2.0, (height - 1) / 2.0]], 0)[0]
+        radius = 0.55 * math.hypot(width, height) * math.sqrt(abs(np.linalg.det(wcs.pixel_scale_matrix)))
+        cat = index_stars(float(ra), float(dec), radius, index_files)
+        refined = refine_tan_wcs(wcs, stars, cat.ra, cat.dec, shape, radius_px=2.0)
+        return refined if refined is not None and refined.n_matched >= _MIN_REGISTER_PAIRS else None
 
     def _accept(self, i: int, wcs, record: FrameWcsRecord, *, cache: bool = True) -> None:
         self.wcs[i], self.records[i] = wcs, record
