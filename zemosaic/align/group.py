@@ -42,6 +42,7 @@ from numba import njit, prange
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from zemosaic._stats import mad_sigma
 from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
@@ -649,7 +650,7 @@ def _noise_sigma(residual: np.ndarray) -> float:
     h, w = residual.shape
     step = max(1, int(math.sqrt(h * w / 65536.0)))
     s = residual[::step, ::step].ravel()
-    mad = float(1.4826 * np.median(np.abs(s - np.median(s))))
+    mad = float(mad_sigma(s))
     return mad if mad > 0 else float(s.std())
 
 

@@ -84,6 +84,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from zemosaic._stats import diff_noise_sigma, mad_sigma
 from zemosaic.stack.frame_cache import release_rows
 from zemosaic.stack.options import (COMBINE_METHODS, NORMALIZE_METHODS, REJECTION_ALGORITHMS, WEIGHTING_METHODS,
                                     StackOptions)
@@ -111,7 +112,6 @@ MIN_FRAMES_FOR_REJECTION = 3
 
 _HUBER_MAX_ITER = 20
 _HUBER_TOL = 1e-3
-_MAD_TO_SIGMA = 1.4826
 _BIG = 1e300  # stands for infinity in the fastmath kernels
 
 
@@ -597,7 +597,7 @@ def _pair_slope(x: np.ndarray, y: np.ndarray, n_pairs: int = 20000):
 
 def _inliers(resid: np.ndarray) -> np.ndarray:
     centre = np.median(resid)
-    spread = _MAD_TO_SIGMA * np.median(np.abs(resid - centre))
+    spread = mad_sigma(resid, center=centre)
     if not spread > 0:
         return np.ones(resid.size, bool)
     return np.abs(resid - centre) <= 3.0 * spread
@@ -677,9 +677,7 @@ def _diff_sigma(d: np.ndarray) -> np.ndarray:
     """Noise sigma per channel from ``(N, C)`` adjacent-pixel differences (NaN if fewer than 16)."""
     if d.shape[0] < 16:
         return np.full(d.shape[-1], np.nan)
-    d = np.ascontiguousarray(d.T)  # (C, N): medians along contiguous rows
-    mad = np.median(np.abs(d - np.median(d, axis=1, keepdims=True)), axis=1)
-    return _MAD_TO_SIGMA * mad / math.sqrt(2.0)
+    return diff_noise_sigma(np.ascontiguousarray(d.T), axis=1)  # (C, N): medians along contiguous rows
 
 
 # --------------------------------------------------------------------------------------------------
