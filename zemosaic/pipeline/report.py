@@ -70,6 +70,7 @@ class RunReport:
     frames_scanned_ok: int = 0
     rejected_inputs: list[RejectedInput] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
+    astrometry: dict | None = None
     groups: list[dict] = field(default_factory=list)
     tiles: list[TileReport] = field(default_factory=list)
     harmony: dict | None = None

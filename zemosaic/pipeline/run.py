@@ -107,11 +107,10 @@ def run_mosaic(
     log_path = output_dir / "zemosaic.log"
     with run_log_file(log_path, debug=bool(cfg.debug_tile_ids)):
         try:
-            tiles_dir = output_dir / "master_tiles"
             if cfg.use_existing_master_tiles_mode:
                 tiles = _existing_master_tiles(input_dir, report)
             else:
-                tiles = _build_master_tiles(input_dir, tiles_dir, cfg, report, progress_callback)
+                tiles = _build_master_tiles(input_dir, output_dir, cfg, report, progress_callback)
             result = _assemble_and_write(tiles, output_dir, cfg, report, progress_callback)
         finally:
             report.write(output_dir / "run_report.json")
@@ -151,16 +150,19 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
     return tiles
 
 
-def _build_master_tiles(input_dir: Path, tiles_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
+def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
                         progress_callback) -> list[TileInput]:
     """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation)."""
     from zemosaic.mosaic.tiles import tile_input_from_written
 
+    tiles_dir = output_dir / "master_tiles"
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
     with phase_timer(report, "1_scan"):
         frames = scan_input_folder(input_dir, report, progress_callback)
     if not frames:
-        raise NothingUsableError(f"no readable FITS frame with a celestial WCS in {input_dir}")
+        raise NothingUsableError(f"no readable FITS frame in {input_dir}")
+    with phase_timer(report, "1b_wcs"):
+        frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
         groups = clustering.cluster_frames(
@@ -190,8 +192,41 @@ def _build_master_tiles(input_dir: Path, tiles_dir: Path, cfg: ZeMosaicConfig, r
     return tiles
 
 
+def _frames_with_wcs(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
+                     progress_callback) -> list[ScannedFrame]:
+    """Phase 1b: every frame gets a WCS (header, plate solve, or carried from a solved frame of its field)."""
+    from zemosaic.solve.frames import assign_frame_wcs
+    from zemosaic.solve.solvers import SolverUnavailableError
+
+    settings = solve_settings(cfg, output_dir)
+    try:
+        outcome = assign_frame_wcs(frames, settings, progress_callback)
+    except SolverUnavailableError as exc:
+        raise NothingUsableError(f"no frame has a celestial WCS and {exc}") from exc
+    for path, reason in outcome.rejected:
+        report.reject(path, reason, "wcs")
+    report.astrometry = {**outcome.summary(), "frames": [asdict(r) for r in outcome.records]}
+    if not outcome.frames:
+        raise NothingUsableError("no frame has a celestial WCS (see the rejected inputs in run_report.json)")
+    return outcome.frames
+
+
+def solve_settings(cfg: ZeMosaicConfig, output_dir: Path):
+    """The Phase 1b settings of a run: the config keys, with the cache and sidecar folders in ``output_dir``."""
+    from zemosaic.solve.frames import SolveSettings
+
+    return SolveSettings(
+        wcs_source=cfg.wcs_source, plate_solver=cfg.plate_solver, index_dirs=tuple(cfg.solver_index_dirs),
+        astap_path=cfg.astap_path or None, timeout_s=cfg.solve_timeout_s,
+        search_radius_deg=cfg.solve_search_radius_deg,
+        default_scale_arcsec=cfg.hint_pixel_scale_arcsec or None,
+        cache_dir=Path(cfg.wcs_cache_dir).expanduser() if cfg.wcs_cache_dir else output_dir / "wcs_cache",
+        sidecar_dir=output_dir / "wcs" if cfg.write_wcs_sidecars else None, debayer_method=cfg.debayer_method)
+
+
 def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None) -> list[ScannedFrame]:
-    """Phase 1: read headers + WCS of the FITS files directly in ``input_dir`` (no pixels)."""
+    """Phase 1: read the headers of the FITS files directly in ``input_dir`` (no pixels); a frame without a
+    WCS is kept (Phase 1b solves it) with the reason in ``info.wcs_problem``."""
     files = sorted(p for p in Path(input_dir).iterdir() if p.is_file())
     fits_files = [p for p in files if p.suffix.lower() in FITS_SUFFIXES]
     report.ignored_files = [str(p) for p in files if p.suffix.lower() not in FITS_SUFFIXES]
@@ -200,7 +235,7 @@ def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None
     for k, path in enumerate(fits_files):
         emit(progress_callback, "scan", k + 1, len(fits_files), path.name)
         try:
-            frames.append(ScannedFrame(path, fits_io.read_frame_info(path)))
+            frames.append(ScannedFrame(path, fits_io.read_frame_info(path, require_wcs=False)))
         except fits_io.FitsInputError as exc:
             report.reject(path, exc.reason_for(path), "scan")
     report.frames_scanned_ok = len(frames)

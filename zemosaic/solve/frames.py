@@ -231,7 +231,8 @@ class _Job:
         except (PlateSolveError, fits_io.FitsInputError, OSError) as exc:
             self.solve_time += time.perf_counter() - t0
             self.n_solves += 1
-            self.rejected[i] = f"plate solve failed: {exc}"
+            problem = frame.info.wcs_problem
+            self.rejected[i] = f"{problem + '; ' if problem else ''}plate solve failed: {exc}"
             log.info("plate solve: %s not solved (%s)", frame.path.name, exc)
             return False
         self.n_solves += 1
