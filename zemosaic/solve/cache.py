@@ -11,16 +11,18 @@ import hashlib
 import json
 import logging
 import os
-from io import BytesIO
 from dataclasses import asdict, dataclass
+from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
 from zemosaic.io.atomic import atomic_write_bytes
+from zemosaic.solve.refine import tan_wcs
 
-__all__ = ["CachedWcs", "WcsCache", "file_sha256", "wcs_to_header", "write_wcs_sidecar"]
+__all__ = ["CachedWcs", "WcsCache", "file_sha256", "wcs_to_header", "exact_terms", "write_wcs_sidecar"]
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,18 @@ class CachedWcs:
     time_s: float
     reference: str | None = None
 
+    exact: dict | None = None
+
     @property
     def wcs(self) -> WCS:
-        """The WCS, rebuilt from its header cards."""
-        return WCS(fits.Header.fromstring(self.wcs_header, sep="\n"), relax=True)
+        """The WCS, rebuilt from its header cards with its linear terms restored to the last bit (header text
+        rounds them, and a re-run must build the very same mosaic)."""
+        wcs = WCS(fits.Header.fromstring(self.wcs_header, sep="\n"), relax=True)
+        if not self.exact or wcs.sip is not None or list(wcs.wcs.ctype) != ["RA---TAN", "DEC--TAN"]:
+            return wcs
+        crpix0 = (self.exact["crpix"][0] - 1.0, self.exact["crpix"][1] - 1.0)
+        shape = (wcs.pixel_shape[1], wcs.pixel_shape[0]) if wcs.pixel_shape else (1, 1)
+        return tan_wcs(tuple(self.exact["crval"]), crpix0, np.array(self.exact["cd"]), shape)
 
 
 class WcsCache:
@@ -92,6 +102,13 @@ def file_sha256(path: str | os.PathLike) -> str:
 def wcs_to_header(wcs: WCS) -> str:
     """The WCS cards of ``wcs`` (SIP kept) as newline-separated header text."""
     return wcs.to_header(relax=True).tostring(sep="\n")
+
+
+def exact_terms(wcs: WCS) -> dict:
+    """CRVAL, CRPIX and CD as JSON floats (exact: JSON keeps the shortest repr that round-trips)."""
+    cd = wcs.wcs.cd if wcs.wcs.has_cd() else wcs.wcs.get_pc() * wcs.wcs.cdelt[:, None]
+    return {"crval": [float(v) for v in wcs.wcs.crval], "crpix": [float(v) for v in wcs.wcs.crpix],
+            "cd": [[float(v) for v in row] for row in cd]}
 
 
 def write_wcs_sidecar(path: str | os.PathLike, wcs: WCS, shape: tuple[int, int]) -> Path:

@@ -32,12 +32,23 @@ import numpy as np
 
 from zemosaic.io import fits as fits_io
 from zemosaic.progress import ProgressCallback, emit
-from zemosaic.solve.cache import CachedWcs, WcsCache, file_sha256, wcs_to_header, write_wcs_sidecar
+from zemosaic.solve.cache import (
+    CachedWcs,
+    WcsCache,
+    exact_terms,
+    file_sha256,
+    wcs_to_header,
+    write_wcs_sidecar,
+)
 from zemosaic.solve.hints import PointingHint, hint_from_header
 from zemosaic.solve.index_catalogue import index_stars
 from zemosaic.solve.refine import RefinedWcs, refine_tan_wcs, tan_wcs
 from zemosaic.solve.solvers import (
-    PlateSolver, PlateSolveError, SolverUnavailableError, SolveRequest, select_solver,
+    PlateSolveError,
+    PlateSolver,
+    SolveRequest,
+    SolverUnavailableError,
+    select_solver,
 )
 
 __all__ = ["WCS_SOURCES", "SolveSettings", "FrameWcsRecord", "FrameAstrometry", "assign_frame_wcs"]
@@ -284,7 +295,8 @@ class _Job:
             reference = self.keys.get(self._index_of(record.reference)) if record.reference else None
             self.cache.put(self.keys[i], CachedWcs(wcs_to_header(wcs), record.source, record.solver or "",
                                                    record.blind, record.n_matched, record.residual_px,
-                                                   record.time_s, reference), file_name=frame.path.name)
+                                                   record.time_s, reference, exact_terms(wcs)),
+                           file_name=frame.path.name)
         if self.settings.sidecar_dir is not None:
             write_wcs_sidecar(self.settings.sidecar_dir / f"{frame.path.stem}.wcs", wcs, frame.info.shape)
 
