@@ -77,3 +77,85 @@ def test_readme_documents_every_key():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     missing = [k for k in config_keys() if f"`{k}`" not in readme]
     assert not missing, f"README.md does not document: {missing}"
+
+
+# ----------------------------------------------------------------------------------------------
+# every key agrees with the function parameter it feeds, and every key is read
+# ----------------------------------------------------------------------------------------------
+
+def _feeds():
+    """config key -> (function, parameter) it is handed to by the pipeline, or a module default constant."""
+    from zemosaic import masks, mosaic
+    from zemosaic.align.group import align_images_in_group
+    from zemosaic.io import fits as fits_io
+    from zemosaic.pipeline import clustering
+    from zemosaic.stack.cpu import stack_aligned_images
+
+    stack = {"stack_normalize_method": "normalize_method", "stack_weighting_method": "weighting_method",
+             "stack_rejection_algorithm": "rejection_algorithm", "stack_final_combine": "final_combine_method",
+             "stack_sigma_low": "sigma_clip_low", "stack_sigma_high": "sigma_clip_high",
+             "stack_winsor_limits": "winsor_limits", "stack_memory_budget_mb": "memory_budget_mb",
+             "background_poly_order": "background_order", "background_flatten_reference": "flatten_reference",
+             "background_flatten_order": "flatten_order"}
+    feeds = {key: (stack_aligned_images, param) for key, param in stack.items()}
+    feeds.update({
+        "cluster_threshold_fov_frac": (clustering.cluster_frames, "threshold_fov_frac"),
+        "split_by_mount_mode": (clustering.cluster_frames, "split_by_mount"),
+        "max_frames_per_tile": (clustering.cluster_frames, "max_frames"),
+        "debayer_method": (fits_io.read_frame, "debayer_method"),
+        "align_detection_sigma": (align_images_in_group, "detection_sigma"),
+        "align_min_area": (align_images_in_group, "min_area"),
+        "align_max_control_points": (align_images_in_group, "max_control_points"),
+        "altaz_margin_percent": (masks.mask_altaz_artifacts, "margin_percent"),
+        "altaz_decay_ratio": (masks.mask_altaz_artifacts, "decay_ratio"),
+        "altaz_alpha_soft_threshold": (masks.mask_altaz_artifacts, "hard_threshold"),
+        # the masker's coverage parameters default to None, meaning these module constants
+        "altaz_min_coverage_abs": masks.MIN_COVERAGE_ABS_DEFAULT,
+        "altaz_min_coverage_frac": masks.MIN_COVERAGE_FRAC_DEFAULT,
+        "altaz_morph_open_px": masks.MORPH_OPEN_PX_DEFAULT,
+        "harmonize_plane": (mosaic.solve_tile_harmony, "plane"),
+        "assembly_reproject": (mosaic.assemble_mosaic, "method"),
+        "assembly_tile_weight": (mosaic.assemble_mosaic, "tile_weight"),
+        "assembly_memmap_mb": (mosaic.assemble_mosaic, "memmap_threshold_mb"),
+        "write_preview": (mosaic.write_mosaic_outputs, "write_preview"),
+    })
+    return feeds
+
+
+def _plain(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def test_config_defaults_agree_with_the_parameters_they_feed():
+    import inspect
+
+    import zemosaic_align_stack_gpu
+
+    defaults = {key: default for key, default, _ in describe_keys()}
+    feeds = _feeds()
+    feeds.update({key: (zemosaic_align_stack_gpu.stack_aligned_images_gpu, target[1])
+                  for key, target in list(feeds.items()) if key.startswith(("stack_", "background_"))
+                  and not isinstance(target, (int, float))})
+    assert set(feeds) <= set(defaults)
+    disagreements = []
+    for key, target in feeds.items():
+        if isinstance(target, tuple):
+            function, param = target
+            expected = inspect.signature(function).parameters[param].default
+            where = f"{function.__module__}.{function.__qualname__}({param}=...)"
+        else:
+            expected, where = target, "module constant"
+        if _plain(defaults[key]) != _plain(expected):
+            disagreements.append(f"{key}={defaults[key]!r} but {where} defaults to {expected!r}")
+    assert not disagreements, "\n".join(disagreements)
+
+
+def test_every_config_key_is_read_by_the_package():
+    from pathlib import Path
+
+    import zemosaic
+
+    root = Path(zemosaic.__file__).parent
+    source = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py") if p.name != "config.py")
+    unread = [key for key in config_keys() if f"cfg.{key}" not in source and f"config.{key}" not in source]
+    assert not unread, f"documented but never read: {unread}"

@@ -131,3 +131,65 @@ def test_cleanup_auto_follows_the_mount():
     assert worker.resolve_cleanup(cfg, ["altaz", "equatorial"])[0] is True
     assert worker.resolve_cleanup(cfg, [None])[0] is True
     assert worker.resolve_cleanup(resolve_config(overrides=["altaz_cleanup_enabled=true"]), ["equatorial"])[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# min_frames_per_tile: a group with too few usable frames is skipped, its frames rejected with the reason
+# ----------------------------------------------------------------------------------------------
+
+def _small_group(root, frames_per_panel=4, panels=(1, 1)):
+    from zemosaic.pipeline.report import RunReport
+    from zemosaic.synthetic import generator as synthetic
+
+    spec = synthetic.SynthSpec(panels=panels, frames_per_panel=frames_per_panel, width=160, height=240,
+                               pixel_scale_arcsec=4.8, mount="equatorial", dither_px=6.0, seed=11)
+    synthetic.generate_dataset(root / "in", spec)
+    return worker.scan_input_folder(root / "in", RunReport("", "", "test", {}))
+
+
+def test_min_frames_per_tile_counts_usable_frames(tmp_path, caplog):
+    from zemosaic.io import fits as fits_io
+
+    frames = _small_group(tmp_path)
+    assert len(frames) == 4
+    broken = tmp_path / "broken.fit"  # the 4th frame becomes unreadable: 3 usable frames are left
+    broken.write_bytes(frames[3].path.read_bytes()[:2880])
+    frames[3] = master_tile.ScannedFrame(broken, frames[3].info)
+
+    with caplog.at_level(logging.WARNING):
+        skipped = worker.create_master_tile(frames, 0, resolve_config(overrides=["min_frames_per_tile=4"]),
+                                            tmp_path / "t4")
+    reason = "group skipped: 3 usable frame(s) < min_frames_per_tile=4"
+    assert skipped.path is None and not list((tmp_path / "t4").glob("master_tile_*.fits"))
+    assert sorted(str(p) for p, r in skipped.failed_inputs if r == reason) == sorted(str(f.path) for f in frames[:3])
+    assert [str(p) for p, r in skipped.failed_inputs if r != reason] == [str(broken)]  # its own reason kept
+    assert len(skipped.report.frames_failed) == 4
+    assert f"master tile 0 skipped: {reason}" in caplog.text
+
+    built = worker.create_master_tile(frames, 0, resolve_config(overrides=["min_frames_per_tile=3"]), tmp_path / "t3")
+    assert built.path is not None and fits_io.read_fits_image(built.path).header["NFRAMES"] == 3
+    assert [str(p) for p, _ in built.failed_inputs] == [str(broken)]
+
+
+def test_min_frames_per_tile_skips_a_group_before_loading_it(tmp_path, monkeypatch):
+    frames = _small_group(tmp_path)
+    monkeypatch.setattr(master_tile, "_load_group", lambda *a: pytest.fail("a too-small group was loaded"))
+    result = worker.create_master_tile(frames, 2, resolve_config(overrides=["min_frames_per_tile=5"]), tmp_path / "t")
+    assert result.path is None
+    assert {r for _, r in result.failed_inputs} == {"group skipped: 4 usable frame(s) < min_frames_per_tile=5"}
+    assert len(result.failed_inputs) == 4
+
+
+def test_min_frames_per_tile_in_the_run_report(tmp_path):
+    import json
+
+    frames = _small_group(tmp_path, frames_per_panel=3, panels=(1, 2))
+    assert len(frames) == 6
+    frames[-1].path.unlink()  # groups of 3 and 2 frames
+    result = worker.run_mosaic(tmp_path / "in", tmp_path / "out",
+                               resolve_config(overrides=["min_frames_per_tile=3", "harmonize_enabled=false"]))
+    report = json.loads((tmp_path / "out" / "run_report.json").read_text())
+    skipped = [r for r in report["rejected_inputs"] if "min_frames_per_tile=3" in r["reason"]]
+    assert result.n_tiles == 1 and result.n_frames_used == 3
+    assert len(skipped) == 2 and {r["phase"] for r in skipped} == {"master_tile"}
+    assert all(r["reason"] == "group skipped: 2 usable frame(s) < min_frames_per_tile=3" for r in skipped)

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from zemosaic.stack.options import (COMBINE_METHODS, NORMALIZE_METHODS, REJECTION_ALGORITHMS,
+                                    WEIGHTING_METHODS)
+
 __all__ = [
     "ConfigError",
     "ZeMosaicConfig",
@@ -43,10 +46,6 @@ def _key(default, doc, choices=None, low=None, high=None):
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return field(default=default, metadata=meta)
-
-
-NORMALIZE_METHODS = ("none", "additive", "multiplicative", "linear_fit", "background_match")
-REJECTION_ALGORITHMS = ("none", "kappa_sigma", "winsorized_sigma_clip", "linear_fit_clip")
 
 
 @dataclass(frozen=True)
@@ -79,11 +78,11 @@ class ZeMosaicConfig:
         choices=NORMALIZE_METHODS)
     stack_weighting_method: str = _key(
         "noise_variance", "Frame weights: 'none' or 'noise_variance' (1/sigma^2, robust, per channel).",
-        choices=("none", "noise_variance"))
+        choices=WEIGHTING_METHODS)
     stack_rejection_algorithm: str = _key(
         "winsorized_sigma_clip", "Outlier rejection before combining.", choices=REJECTION_ALGORITHMS)
     stack_final_combine: str = _key("mean", "Combine the kept pixels with a weighted mean or a median.",
-                                    choices=("mean", "median"))
+                                    choices=COMBINE_METHODS)
     stack_sigma_low: float = _key(3.0, "Lower rejection threshold in sigma.", low=0.1)
     stack_sigma_high: float = _key(3.0, "Upper rejection threshold in sigma.", low=0.1)
     stack_winsor_limits: list = _key([0.05, 0.05], "Winsorisation limits (low, high fractions).")

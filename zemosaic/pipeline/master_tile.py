@@ -82,8 +82,17 @@ def create_master_tile(
 
     Frames that cannot be loaded, have a different size or no finite pixel, or cannot be aligned
     are excluded with their reason (listed in ``failed_inputs``); the tile is built from the rest.
+    A group left with fewer usable (loaded and aligned) frames than ``cfg.min_frames_per_tile`` is
+    not turned into a tile: it is skipped with one WARNING line, ``path`` is None and its remaining
+    frames are listed in ``failed_inputs`` with that reason.
     """
     tr = TileReport(tile_id=tile_id, frames_in_group=len(frames))
+    too_few = _too_few_frames(len(frames), cfg)
+    if too_few is not None:  # not even the whole group reaches the minimum: nothing is loaded
+        log.warning("master tile %d skipped: %s", tile_id, too_few)
+        failed = [(f.path, too_few) for f in frames]
+        tr.frames_failed = [{"path": str(p), "reason": r} for p, r in failed]
+        return MasterTileResult(tile_id, None, tr, failed)
     debug = tile_id in cfg.debug_tile_ids
     cleanup, why = resolve_cleanup(cfg, [f.info.mount_mode for f in frames])
     tr.cleanup_enabled, tr.cleanup_reason = cleanup, why
@@ -193,6 +202,11 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         if not used:
             log.warning("master tile %d skipped: no frame could be aligned", tile_id)
             return None
+        too_few = _too_few_frames(len(used), cfg)
+        if too_few is not None:
+            log.warning("master tile %d skipped: %s", tile_id, too_few)
+            failed.extend((loaded.paths[k], too_few) for k in used)
+            return None
         coverage = _coverage_for_tile(aligned, used, frame_shape[:2], tile_id, need_coverage, tr)
         t0 = time.perf_counter()
         stack = _stacker(cfg)(
@@ -212,6 +226,13 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     tr.background = _background_summary(stack.normalization)
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
                         np.asarray(stack.coverage, dtype=np.float32), loaded.wcs, len(used))
+
+
+def _too_few_frames(n_usable: int, cfg: ZeMosaicConfig) -> Optional[str]:
+    """The reason a group of ``n_usable`` frames is not stacked (``min_frames_per_tile``), or None."""
+    if n_usable >= cfg.min_frames_per_tile:
+        return None
+    return f"group skipped: {n_usable} usable frame(s) < min_frames_per_tile={cfg.min_frames_per_tile}"
 
 
 def _frame_record(path: Path, aligned) -> dict:
@@ -265,7 +286,7 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> O
         reason = f"empty coverage (max={stats.max})"
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
         tr.coverage_decision = reason
-        return None, reason
+        return None
     log.info("MT_COVERAGE_STATS tile_id=%d coverage_shape=%s min=%.0f max=%.0f nonzero_frac=%.4f "
              "n_used_for_stack=%d", tile_id, stats.shape, stats.min, stats.max, stats.nonzero_frac, len(used))
     return coverage

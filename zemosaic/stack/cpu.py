@@ -48,7 +48,7 @@ reference) and ``background_match`` (``background.fit_background_match``: gain +
 subtracted from every frame after matching). Every frame is mapped to ``(frame - offset) / gain``.
 
 Weighting: ``none`` or ``noise_variance``: ``1 / sigma**2`` with sigma the robust noise (1.4826 x MAD of
-adjacent-pixel differences / sqrt(2)) of the *normalised* frame on up to 64 sampled rows; weights are
+adjacent-pixel differences / sqrt(2)) of the *normalised* frame on ``noise_rows`` (24) sampled rows; weights are
 scaled so the largest per channel is 1. Every pixel's mean divides by the sum of the weights of its own
 kept samples, so the number of valid frames per pixel is always respected.
 
@@ -155,7 +155,7 @@ def stack_aligned_images(
     frames,
     *,
     valid_masks=None,
-    normalize_method: str = "linear_fit",
+    normalize_method: str = "background_match",
     weighting_method: str = "noise_variance",
     rejection_algorithm: str = "winsorized_sigma_clip",
     final_combine_method: str = "mean",
@@ -168,7 +168,7 @@ def stack_aligned_images(
     chunk_rows: Optional[int] = None,
     background_order: int = 1,
     flatten_reference: bool = False,
-    flatten_order: int = 2,
+    flatten_order: int = 1,
     sample_step: Optional[int] = None,
     noise_rows: int = 24,
     linear_fit_iterations: int = 4,
@@ -184,7 +184,7 @@ def stack_aligned_images(
     valid_masks : sequence of (2D bool array or None), optional
         Per frame, True where the frame has data (e.g. ``~footprint`` from astroalign). ``None`` (or a
         ``None`` entry) means valid everywhere. Non-finite pixels are missing as well.
-    normalize_method : {"linear_fit", "none", "additive", "multiplicative", "background_match"}
+    normalize_method : {"background_match", "none", "additive", "multiplicative", "linear_fit"}
         How each frame is mapped onto the reference before combining (see the module docstring).
     weighting_method : {"noise_variance", "none"}
         Per frame and channel weights ``1 / sigma**2`` of the normalised noise, or all 1.
@@ -733,11 +733,12 @@ class _ChunkLoop:
         data = self._data[: n * h * self.width * self.channels].reshape(n, h, self.width, self.channels)
         valid = self._valid[: n * h * self.width].reshape(n, h, self.width)
         for i, frame in enumerate(self.frames):
-            block, norm = _as_hwc(frame[r0:r1]), self.normalizers[i]
+            norm = self.normalizers[i]
             if isinstance(norm, _LinearNorm):
+                block = _as_hwc(frame[r0:r1])
                 offset, gain = np.asarray(norm.offset, np.float64), np.asarray(norm.gain, np.float64)
-            else:
-                block = norm.apply(block, r0)
+            else:  # a background model applies to rows of the frame's own shape (H x W for mono)
+                block = _as_hwc(norm.apply(np.asarray(frame[r0:r1]), r0))
                 offset, gain = np.zeros(self.channels), np.ones(self.channels)
             mask = self.masks[i]
             mask_rows = _NO_MASK if mask is None else np.asarray(mask[r0:r1], dtype=bool)

@@ -44,7 +44,7 @@ class StackOptions:
         An unknown method name or an out-of-range number.
     """
 
-    normalize_method: str = "linear_fit"
+    normalize_method: str = "background_match"
     weighting_method: str = "noise_variance"
     rejection_algorithm: str = "winsorized_sigma_clip"
     final_combine_method: str = "mean"
@@ -56,7 +56,7 @@ class StackOptions:
     chunk_rows: Optional[int] = None
     background_order: int = 1
     flatten_reference: bool = False
-    flatten_order: int = 2
+    flatten_order: int = 1
     sample_step: Optional[int] = None
     noise_rows: int = 24
     linear_fit_iterations: int = 4
