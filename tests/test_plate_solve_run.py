@@ -126,3 +126,10 @@ def test_no_solver_is_one_line_naming_what_to_install(runs, tmp_path, capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("zemosaic:")]
     assert code == 1 and len(lines) == 1  # (the other stderr lines are the progress bars)
     assert "no frame has a celestial WCS" in lines[0] and "pip install" in lines[0] and "ASTAP" in lines[0]
+
+
+def test_seestar_demo_without_index_files_says_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("zemosaic.solve.index_catalogue.find_index_files", lambda folders=None: [])
+    code = cli.main(["demo", "-o", str(tmp_path / "demo"), "--seestar-headers"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "index files" in err and "pip install" in err

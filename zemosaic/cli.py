@@ -7,18 +7,19 @@ Bad arguments end with one line on stderr and exit code 2; a run with nothing us
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
+from zemosaic import __version__ as _VERSION
 from zemosaic import config as zemosaic_config
 from zemosaic.progress import ProgressEvent
 
 __all__ = ["main", "build_parser", "ProgressPrinter"]
 
-from zemosaic import __version__ as _VERSION
 EXIT_OK, EXIT_NOTHING_USABLE, EXIT_BAD_ARGS = 0, 1, 2
 
 
@@ -149,6 +150,10 @@ def _add_demo_command(sub) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("zemosaic_demo"), help="demo folder (default: "
                    "./zemosaic_demo)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the dataset")
+    p.add_argument("--seestar-headers", action="store_true",
+                   help="write the frames as a Seestar does: no WCS, only the mount's pointing (a few arcmin off) "
+                        "and the optics, with the real Tycho-2 stars of the installed astrometry.net index files, so "
+                        "the run plate-solves them (needs a local solver and index files, see the README)")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_demo)
 
@@ -161,7 +166,7 @@ def _cmd_demo(args) -> int:
     if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not args.overwrite)):
         raise CliError(f"demo folder {root} is not an empty folder (use --overwrite)")
     input_dir, output_dir = root / "input", root / "output"
-    spec = _demo_spec(args.seed)
+    spec = _demo_spec(args.seed, seestar_headers=args.seestar_headers)
     print(f"generating the demo dataset in {input_dir} ...")
     with ProgressPrinter() as printer:
         synthetic.generate_dataset(input_dir, spec, progress_callback=printer)
@@ -172,12 +177,20 @@ def _cmd_demo(args) -> int:
     return code
 
 
-def _demo_spec(seed: int):
-    """The built-in demo: 2x2 Alt-Az panels, small frames, enough of them to show the coverage mask."""
+def _demo_spec(seed: int, *, seestar_headers: bool = False):
+    """The built-in demo: 2x2 Alt-Az panels, small frames, enough of them to show the coverage mask. With
+    ``seestar_headers`` the frames carry no WCS, only Seestar hints, and real catalogue stars."""
+    from zemosaic.solve.index_catalogue import find_index_files
+    from zemosaic.solve.solvers import install_hint
     from zemosaic.synthetic import generator as synthetic
 
-    return synthetic.SynthSpec(panels=(2, 2), overlap=0.3, frames_per_panel=10, width=540, height=960,
+    spec = synthetic.SynthSpec(panels=(2, 2), overlap=0.3, frames_per_panel=10, width=540, height=960,
                                pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed)
+    if not seestar_headers:
+        return spec
+    if not find_index_files():
+        raise CliError(f"--seestar-headers needs astrometry.net index files: {install_hint([])}")
+    return dataclasses.replace(spec, header_wcs=False, hint_error_arcmin=5.0, real_stars="auto")
 
 
 # --- keys ----------------------------------------------------------------------------------------
