@@ -77,6 +77,7 @@ class SolveSettings:
     cache_dir: Path | None = None
     sidecar_dir: Path | None = None
     debayer_method: str = "edge_aware"
+    solve_every_frame: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,8 @@ class _Job:
             return
         hints = {i: hint_from_header(self.frames[i].info.header,
                                      default_scale_arcsec=self.settings.default_scale_arcsec) for i in need}
-        hinted = [i for i in need if hints[i].has_position]
-        alone = [i for i in need if not hints[i].has_position]
+        hinted = [i for i in need if hints[i].has_position and not self.settings.solve_every_frame]
+        alone = [i for i in need if i not in hinted]
         for group in _hint_groups(hinted, hints, self.frames):
             alone += self._solve_group(group, hints)
         for k, i in enumerate(alone):
