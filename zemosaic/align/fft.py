@@ -1,0 +1,157 @@
+"""Translation between two planes by FFT phase correlation, and the overlap rectangle of a translated frame."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import scipy.fft
+
+from zemosaic.align.stars import _background, _finite_plane
+from zemosaic.align.transform import _TOL
+
+__all__ = ["FftShift", "phase_correlate", "fft_overlap_rect"]
+
+_FFT_PEAK_SIGMA = 1.0  # px, width of the Gaussian the phase-correlation peak is shaped into
+
+
+@dataclass(frozen=True)
+class FftShift:
+    """Result of :func:`phase_correlate`.
+
+    ``dy, dx`` is the shift (rows, columns) to apply to the frame so that it lands on the reference:
+    ``aligned(y, x) = frame(y - dy, x - dx)``; it equals ``SimilarityTransform.translation(dx, dy)``.
+    ``confidence`` is the peak-to-sidelobe ratio of the correlation surface:
+    ``(peak - mean) / std`` of the surface outside an 11x11 box around the peak.
+    """
+
+    dy: float
+    dx: float
+    confidence: float
+
+
+def phase_correlate(reference_plane: np.ndarray, frame_plane: np.ndarray) -> FftShift:
+    """Measure the translation between two 2D planes by phase correlation.
+
+    Both planes get their non-finite pixels replaced by the median, their local sky background
+    (64 px mesh) removed and a 2D Hann window applied. The cross-power spectrum is whitened and
+    multiplied by a Gaussian low-pass, so the correlation peak is a Gaussian of 1 px sigma centred
+    on the shift; a log-parabola fit through the 3 samples around the maximum (per axis) gives the
+    sub-pixel position.
+
+    Parameters
+    ----------
+    reference_plane, frame_plane : numpy.ndarray
+        2D arrays of the same shape.
+
+    Returns
+    -------
+    FftShift
+        ``(dy, dx)`` to apply to the frame (``aligned(y, x) = frame(y - dy, x - dx)``) and the
+        peak-to-sidelobe ratio as ``confidence`` (about 5-8 for unrelated images, tens to thousands
+        for a star field; a rotated frame can still score high: :func:`align_images_in_group`
+        therefore also checks that the four quadrants agree).
+
+    Raises
+    ------
+    ValueError
+        The planes are not 2D or differ in shape.
+    """
+    ref = np.asarray(reference_plane, dtype=np.float32)
+    frm = np.asarray(frame_plane, dtype=np.float32)
+    if ref.ndim != 2 or ref.shape != frm.shape:
+        raise ValueError(f"phase_correlate needs two 2D planes of one shape, got {ref.shape} and {frm.shape}")
+    return _correlate_spectra(_fft_spectrum(_finite_plane(ref)), _fft_spectrum(_finite_plane(frm)), ref.shape)
+
+
+def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float) -> tuple[int, int, int, int]:
+    """Output rectangle covered by a frame translated by ``(dy, dx)``.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Image shape; only the first two entries (H, W) are used.
+    dy, dx : float
+        Shift applied to the frame (see :class:`FftShift`).
+
+    Returns
+    -------
+    tuple of int
+        ``(y0, x0, y1, x1)``, half-open: rows ``y0 <= y < y1`` and columns ``x0 <= x < x1`` are the
+        output pixels whose source position ``(y - dy, x - dx)`` lies inside the frame's pixel-centre
+        hull. Empty (``y0 >= y1`` or ``x0 >= x1``) when the frame does not overlap the reference.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    y0, y1 = _overlap_1d(h, dy)
+    x0, x1 = _overlap_1d(w, dx)
+    return y0, x0, y1, x1
+
+
+def _fft_spectrum(plane: np.ndarray) -> np.ndarray:
+    """rfft2 of the background-subtracted, Hann-windowed plane (already finite)."""
+    h, w = plane.shape
+    resid = plane - _background(plane)
+    window = np.outer(np.hanning(h).astype(np.float32), np.hanning(w).astype(np.float32))
+    return scipy.fft.rfft2(resid * window, workers=-1)
+
+
+def _correlate_spectra(ref_spec: np.ndarray, frm_spec: np.ndarray, shape: tuple[int, int]) -> FftShift:
+    h, w = shape
+    cross = ref_spec * np.conj(frm_spec)
+    cross /= np.abs(cross) + 1e-20 * (np.abs(cross).max() + 1e-30)
+    fy = scipy.fft.fftfreq(h)[:, None]
+    fx = scipy.fft.rfftfreq(w)[None, :]
+    cross *= np.exp(-2.0 * (math.pi * _FFT_PEAK_SIGMA) ** 2 * (fy ** 2 + fx ** 2))
+    surf = scipy.fft.irfft2(cross, s=(h, w), workers=-1)
+    py, px = np.unravel_index(int(np.argmax(surf)), surf.shape)
+    dy = py + _peak_offset(surf[(py - 1) % h, px], surf[py, px], surf[(py + 1) % h, px])
+    dx = px + _peak_offset(surf[py, (px - 1) % w], surf[py, px], surf[py, (px + 1) % w])
+    dy = dy - h if dy > h / 2 else dy
+    dx = dx - w if dx > w / 2 else dx
+    return FftShift(float(dy), float(dx), _peak_to_sidelobe(surf, py, px))
+
+
+def _peak_offset(left: float, centre: float, right: float) -> float:
+    """Sub-sample offset of a peak from 3 samples: Gaussian (log-parabola) fit, parabola if not positive."""
+    if min(left, centre, right) > 0:
+        left, centre, right = math.log(left), math.log(centre), math.log(right)
+    denom = left - 2.0 * centre + right
+    if denom >= 0:
+        return 0.0
+    return float(np.clip(0.5 * (left - right) / denom, -0.5, 0.5))
+
+
+def _peak_to_sidelobe(surf: np.ndarray, py: int, px: int, half: int = 5) -> float:
+    rolled = np.roll(surf, (half - py, half - px), axis=(0, 1))
+    side = rolled.copy()
+    side[: 2 * half + 1, : 2 * half + 1] = np.nan
+    std = float(np.nanstd(side))
+    return float((surf[py, px] - np.nanmean(side)) / std) if std > 0 else 0.0
+
+
+def _overlap_1d(n: int, shift: float) -> tuple[int, int]:
+    lo = max(0, math.ceil(shift - _TOL))
+    hi = min(n, math.floor(n - 1 + shift + _TOL) + 1)
+    return lo, max(lo, hi)
+
+
+def _rect_area(rect: tuple[int, int, int, int]) -> int:
+    y0, x0, y1, x1 = rect
+    return max(0, y1 - y0) * max(0, x1 - x0)
+
+
+def _rect_mask(hw: tuple[int, int], rect: tuple[int, int, int, int]) -> np.ndarray:
+    y0, x0, y1, x1 = rect
+    mask = np.zeros(hw, dtype=bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def _quadrant_slices(shape: tuple[int, int]) -> list[tuple[slice, slice]]:
+    h, w = shape
+    if min(h, w) < 128:
+        return []
+    ys = (slice(0, h // 2), slice(h // 2, h))
+    xs = (slice(0, w // 2), slice(w // 2, w))
+    return [(sy, sx) for sy in ys for sx in xs]
