@@ -55,25 +55,31 @@ def runs(tmp_path_factory):
     before = _digest(root / "no_wcs")
     header_run = worker.run_mosaic(root / "with_wcs", root / "out_header", resolve_config())
     solved_run = worker.run_mosaic(root / "no_wcs", root / "out_solved", resolve_config())
+    field_run = worker.run_mosaic(root / "no_wcs", root / "out_field",
+                                  resolve_config(overrides={"solve_strategy": "per_field"}))
     return dict(root=root, with_wcs=with_wcs, without=without, before=before, header_run=header_run,
-                solved_run=solved_run)
+                solved_run=solved_run, field_run=field_run)
 
 
 def test_wcs_less_frames_give_a_mosaic_as_exact_as_header_wcs(runs):
     n_h, rms_h = _astrometry_rms(runs["with_wcs"], runs["header_run"].mosaic_path)
-    n_s, rms_s = _astrometry_rms(runs["without"], runs["solved_run"].mosaic_path)
-    print(f"mosaic astrometry: header WCS {rms_h:.3f} px ({n_h} stars), plate-solved {rms_s:.3f} px ({n_s} stars)")
-    assert n_s >= 30 and rms_s < 0.3
-    assert rms_s < rms_h + 0.05
-    assert runs["solved_run"].n_tiles == 4 and runs["solved_run"].n_frames_used == 12
+    for name in ("solved_run", "field_run"):
+        n_s, rms_s = _astrometry_rms(runs["without"], runs[name].mosaic_path)
+        print(f"mosaic astrometry: header WCS {rms_h:.3f} px ({n_h} stars), {name} {rms_s:.3f} px ({n_s} stars)")
+        assert n_s >= 30 and rms_s < 0.3
+        assert rms_s < rms_h + 0.05
+        assert runs[name].n_tiles == 4 and runs[name].n_frames_used == 12
 
 
-def test_one_solve_per_field_and_every_frame_accounted_for(runs):
-    astrometry = _report(runs["solved_run"])["astrometry"]
+@pytest.mark.parametrize("name, n_solves, sources", [
+    ("solved_run", 12, {"solved"}),            # auto, in-process solver: every frame from its binned stars
+    ("field_run", 4, {"solved", "aligned"}),   # one solve per panel, the other frames carry its WCS
+])
+def test_solves_per_strategy_and_every_frame_accounted_for(runs, name, n_solves, sources):
+    astrometry = _report(runs[name])["astrometry"]
     records = astrometry["frames"]
     assert len(records) == 12 and astrometry["rejected"] == 0
-    assert astrometry["n_solves"] == 4  # one per panel; the other frames carry its WCS
-    assert {r["source"] for r in records} == {"solved", "aligned"}
+    assert astrometry["n_solves"] == n_solves and {r["source"] for r in records} == sources
     for r in records:
         assert r["n_matched"] >= 10 and r["residual_px"] < 0.5
     assert {r["source"] for r in _report(runs["header_run"])["astrometry"]["frames"]} == {"header"}
@@ -98,7 +104,8 @@ def test_a_rerun_reuses_the_cache_and_solves_nothing(runs, tmp_path):
 def test_same_target_written_into_every_panel_still_splits_into_panels(tmp_path):
     spec = dataclasses.replace(SPEC, header_wcs=False, hint_same_for_all=True, seed=6)
     dataset = synthetic.generate_dataset(tmp_path / "in", spec)
-    result = worker.run_mosaic(tmp_path / "in", tmp_path / "out", resolve_config())
+    result = worker.run_mosaic(tmp_path / "in", tmp_path / "out",
+                               resolve_config(overrides={"solve_strategy": "per_field"}))
     astrometry = _report(result)["astrometry"]
     assert result.n_tiles == 4 and astrometry["rejected"] == 0
     n, rms = _astrometry_rms(dataset, result.mosaic_path)

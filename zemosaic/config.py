@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from zemosaic.stack.options import (COMBINE_METHODS, NORMALIZE_METHODS, REJECTION_ALGORITHMS,
-                                    WEIGHTING_METHODS)
+from zemosaic.stack.options import COMBINE_METHODS, NORMALIZE_METHODS, REJECTION_ALGORITHMS, WEIGHTING_METHODS
 
 __all__ = [
     "ConfigError",
@@ -65,6 +64,36 @@ class ZeMosaicConfig:
         400, "Groups larger than this are split into balanced chronological sub-groups (similar field rotation).",
         low=2)
     min_frames_per_tile: int = _key(1, "Groups with fewer usable frames are skipped (logged).", low=1)
+    # --- Phase 1b: plate solving (frames without a WCS) ---------------------------------------
+    wcs_source: str = _key(
+        "auto", "Where frame WCSs come from: 'auto' (the header's when present, else a plate solve), 'header' "
+        "(frames without one are left out) or 'solve' (solve every frame, ignoring header WCSs).",
+        choices=("auto", "header", "solve"))
+    plate_solver: str = _key(
+        "auto", "Local plate solver: 'auto' (astrometry.net in-process, else solve-field, else ASTAP), "
+        "'astrometry', 'solve-field', 'astap' or 'none'.",
+        choices=("auto", "astrometry", "solve-field", "astap", "none"))
+    solver_index_dirs: list = _key(
+        [], "Folders of astrometry.net index files (empty: $ZEMOSAIC_INDEX_DIR, then /usr/share/astrometry, "
+        "/usr/local/astrometry/data, /usr/local/share/astrometry, /opt/homebrew/share/astrometry, ~/.astrometry).")
+    astap_path: str = _key("", "ASTAP executable (empty: found on PATH or in its usual install folders).")
+    solve_timeout_s: float = _key(60.0, "Longest time one plate solve may take (seconds).", low=1.0)
+    solve_search_radius_deg: float = _key(
+        3.0, "Hint-assisted solves search this far (degrees) around the header's pointing.", low=0.05, high=180.0)
+    hint_pixel_scale_arcsec: float = _key(
+        0.0, "Pixel scale (arcsec) for frames whose header gives none (no FOCALLEN/XPIXSZ); 0: search widely.",
+        low=0.0)
+    solve_strategy: str = _key(
+        "auto", "'per_field': solve one frame per field and carry its WCS to the others by registration; "
+        "'every_frame': solve each frame on its own; 'auto': every_frame with the in-process solver (a solve "
+        "costs ~20 ms there), per_field with solve-field or ASTAP (a solve costs seconds).",
+        choices=("auto", "per_field", "every_frame"))
+    wcs_cache_dir: str = _key(
+        "", "Folder of cached plate solutions, keyed by file content and shareable between runs "
+        "(empty: OUT/wcs_cache).")
+    write_wcs_sidecars: bool = _key(
+        False, "Also write each frame's WCS as OUT/wcs/<frame>.wcs (astrometry.net format); inputs are never "
+        "modified.")
     # --- Phase 3: load, align ---------------------------------------------------------------
     debayer_method: str = _key(
         "edge_aware", "Bayer demosaicing: 'edge_aware' (gradient-corrected, no star fringes) or 'bilinear'.",

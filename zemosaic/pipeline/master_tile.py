@@ -140,7 +140,8 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> Optional[_LoadedGr
         path = frames[k].path
         reason = None
         try:
-            data = fits_io.read_frame(path, debayer_method=cfg.debayer_method).data
+            # the frame's WCS is known from Phase 1b (its header's, or a plate solution)
+            data = fits_io.read_frame(path, debayer_method=cfg.debayer_method, require_wcs=False).data
         except fits_io.FitsInputError as exc:
             reason = exc.reason_for(path)
         else:

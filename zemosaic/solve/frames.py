@@ -46,6 +46,7 @@ from zemosaic.solve.refine import RefinedWcs, refine_tan_wcs, tan_wcs
 from zemosaic.solve.solvers import (
     PlateSolveError,
     PlateSolver,
+    SolveFailedError,
     SolveRequest,
     SolverUnavailableError,
     select_solver,
@@ -77,7 +78,7 @@ class SolveSettings:
     cache_dir: Path | None = None
     sidecar_dir: Path | None = None
     debayer_method: str = "edge_aware"
-    solve_every_frame: bool = False
+    solve_strategy: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -171,14 +172,27 @@ class _Job:
             return
         hints = {i: hint_from_header(self.frames[i].info.header,
                                      default_scale_arcsec=self.settings.default_scale_arcsec) for i in need}
-        hinted = [i for i in need if hints[i].has_position and not self.settings.solve_every_frame]
-        alone = [i for i in need if i not in hinted]
-        for group in _hint_groups(hinted, hints, self.frames):
-            alone += self._solve_group(group, hints)
-        for k, i in enumerate(alone):
-            emit(self.progress, "solve", k, len(alone), self.frames[i].path.name)
-            self._solve_alone(i, hints[i])
+        if self._every_frame():
+            for k, i in enumerate(need):
+                emit(self.progress, "solve", k, len(need), self.frames[i].path.name)
+                self._solve(i, hints[i], quick=True) or self._solve(i, hints[i])
+        else:
+            hinted = [i for i in need if hints[i].has_position]
+            alone = [i for i in need if i not in hinted]
+            for group in _hint_groups(hinted, hints, self.frames):
+                alone += self._solve_group(group, hints)
+            for k, i in enumerate(alone):
+                emit(self.progress, "solve", k, len(alone), self.frames[i].path.name)
+                self._solve(i, hints[i])
         log.info("plate solve: %s", self.outcome().summary())
+
+    def _every_frame(self) -> bool:
+        """``solve_strategy``: ``auto`` solves every frame with an in-process solver (a solve costs ~20 ms there,
+        less than registering a frame on another), one frame per field with a solver that runs as a process."""
+        strategy = self.settings.solve_strategy
+        every = strategy == "every_frame" or (strategy == "auto" and bool(getattr(self.solver, "in_process", False)))
+        log.info("plate solve: strategy %s -> %s", strategy, "every frame" if every else "one frame per field")
+        return every
 
     def _keeps_header_wcs(self, i: int, frame) -> bool:
         if frame.info.wcs is None or self.settings.wcs_source == "solve":
@@ -221,7 +235,7 @@ class _Job:
         stars = {i: _binned_stars(self.frames[i].path) for i in group}
         order = sorted(group, key=lambda i: _hint_distance(hints[i], hints, group))
         tried = order[:_SOLVE_TRIES]
-        solved = next((ref for ref in tried if self._solve_alone(ref, hints[ref])), None)
+        solved = next((ref for ref in tried if self._solve(ref, hints[ref])), None)
         if solved is None:
             return order[_SOLVE_TRIES:]
         left = []
@@ -230,19 +244,20 @@ class _Job:
                 left.append(i)
         return left
 
-    def _solve_alone(self, i: int, hint: PointingHint) -> bool:
+    def _solve(self, i: int, hint: PointingHint, *, quick: bool = False) -> bool:
+        """Plate-solve frame ``i`` on its own: from its full-resolution stars, or (``quick``) from the stars of
+        its 2x2-binned luminance (no debayering; a failure then leaves the frame for a full solve)."""
         frame = self.frames[i]
         t0 = time.perf_counter()
         try:
-            image = fits_io.read_frame(frame.path, debayer_method=self.settings.debayer_method,
-                                       require_wcs=False).data
-            plane = image.mean(axis=2) if image.ndim == 3 else image
-            request = SolveRequest(_detect(plane), plane.shape, hint, plane)
+            request = self._quick_request(frame, hint) if quick else self._full_request(frame, hint)
             assert self.solver is not None
             result = self.solver.solve(request)
         except (PlateSolveError, fits_io.FitsInputError, OSError) as exc:
             self.solve_time += time.perf_counter() - t0
             self.n_solves += 1
+            if quick:
+                return False
             problem = frame.info.wcs_problem
             self.rejected[i] = f"{problem + '; ' if problem else ''}plate solve failed: {exc}"
             log.info("plate solve: %s not solved (%s)", frame.path.name, exc)
@@ -256,6 +271,17 @@ class _Job:
             str(frame.path), "solved", False, result.solver, result.blind, result.n_matched,
             round(result.residual_px, 4), round(time.perf_counter() - t0, 3), None, hint.source))
         return True
+
+    def _full_request(self, frame, hint: PointingHint) -> SolveRequest:
+        image = fits_io.read_frame(frame.path, debayer_method=self.settings.debayer_method, require_wcs=False).data
+        plane = image.mean(axis=2) if image.ndim == 3 else image
+        return SolveRequest(_detect(plane), plane.shape, hint, plane)
+
+    def _quick_request(self, frame, hint: PointingHint) -> SolveRequest:
+        stars = _binned_stars(frame.path)
+        if stars is None:
+            raise SolveFailedError("unreadable frame")
+        return SolveRequest(stars, frame.info.shape, hint, None)
 
     def _register(self, i: int, ref: int, stars: dict[int, np.ndarray | None]) -> bool:
         t0 = time.perf_counter()

@@ -98,9 +98,10 @@ class SolveResult:
 
 
 class PlateSolver(Protocol):
-    """What the pipeline needs of a solver backend."""
+    """What the pipeline needs of a solver backend (``in_process``: a solve costs milliseconds, no process)."""
 
     name: str
+    in_process: bool
 
     def solve(self, request: SolveRequest) -> SolveResult:
         """Solve one field; raise :class:`SolveFailedError` when there is no solution."""
@@ -173,6 +174,7 @@ class _HintedSolver:
     """Shared search settings and the refinement step of the astrometry.net backends."""
 
     name = "base"
+    in_process = False
 
     def __init__(self, *, timeout_s: float, search_radius_deg: float, scale_tolerance: float):
         self.timeout_s = float(timeout_s)
@@ -196,6 +198,7 @@ class AstrometryPackageSolver(_HintedSolver):
     """astrometry.net in-process (the ``astrometry`` package); index files are loaded once, on first use."""
 
     name = "astrometry"
+    in_process = True  # a solve costs milliseconds: solving every frame is cheaper than registering frames
 
     def __init__(self, index_files: Sequence[Path], **opts):
         super().__init__(**opts)
@@ -248,6 +251,7 @@ class SolveFieldSolver(_HintedSolver):
     """astrometry.net's ``solve-field`` on an xylist of our stars (no source extraction, no plots)."""
 
     name = "solve-field"
+    in_process = False
 
     def __init__(self, executable: str, index_files: Sequence[Path], **opts):
         super().__init__(**opts)
@@ -318,6 +322,7 @@ class AstapSolver:
     """
 
     name = "astap"
+    in_process = False
 
     def __init__(self, executable: str, *, timeout_s: float, search_radius_deg: float, scale_tolerance: float):
         self.executable = executable
