@@ -1,6 +1,7 @@
 """Star aperture photometry for the inter-tile harmony gains (Phase 4.5).
 
-:func:`measure_stars` detects the bright stars of an image above a block-median sky and measures their
+:func:`measure_stars` detects the bright stars of an image above a block-median sky (with ZeMosaic's one star
+finder, :func:`zemosaic.align.stars.detect_stars`, which also places the apertures) and measures their
 sky-subtracted fluxes in a ladder of apertures; :func:`match_star_samples` pairs the stars two images share
 (same pixel frame, e.g. global mosaic pixels) and keeps their fluxes at one common aperture radius. A star is a
 point source, so its local-sky-subtracted flux scales with the gain only, whatever the sky level, gradient or
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.ndimage import distance_transform_edt, maximum_filter, zoom
+from scipy.ndimage import distance_transform_edt, zoom
 from scipy.spatial import cKDTree
 
-from zemosaic._stats import diff_noise_sigma, mad_sigma
+from zemosaic._stats import mad_sigma
+from zemosaic.align.stars import detect_stars
 from zemosaic.background import as_hwc, block_median_grid, check_images
 
 __all__ = [
@@ -32,6 +34,7 @@ logger = logging.getLogger(__name__)
 _STAR_RADII = (3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 13.0)  # aperture ladder (px); a pair picks one common radius
 _STAR_ANNULUS = (2.0, 6.0)        # sky annulus from r + 2 to r + 6 px around an aperture of radius r
 _STAR_DETECT_SIGMA = 15.0         # detection: peak above the block-median sky, in noise sigmas
+_STAR_MIN_AREA = 5                # detection: pixels above the threshold in the 5 x 5 box of a peak
 _STAR_MIN_SNR = 10.0              # a star flux counts in a pair when its aperture SNR is this high in both
 _STAR_SATURATION = 0.9            # peaks above this fraction of the channel's maximum are taken as saturated
 _STAR_APERTURE_FWHM = 2.0         # aperture radius in FWHM of the broader PSF of the pair
@@ -88,10 +91,10 @@ def measure_stars(image: np.ndarray, valid: np.ndarray | None = None, *,
                   detect_sigma: float = _STAR_DETECT_SIGMA, max_stars: int = _STAR_MAX) -> StarFluxes:
     """Detect the bright stars of an image and measure their fluxes in a ladder of apertures.
 
-    Stars are local maxima (5 x 5) of the channel-mean image that stand ``detect_sigma`` noise
-    sigmas (from neighbour differences, so sky structure does not inflate it) above a block-median
-    sky surface (32-px blocks, bilinearly interpolated), so sky levels,
-    gradients and nebulae larger than a few blocks do not count as stars. Each star is measured at
+    The channel-mean image minus a block-median sky surface (32-px blocks, bilinearly interpolated: sky
+    levels, gradients and nebulae larger than a few blocks do not count as stars) goes to
+    :func:`zemosaic.align.stars.detect_stars` with ``detect_sigma`` as its threshold; its windowed
+    centroids (a few hundredths of a pixel) centre the apertures. Each star is measured at
     every radius of the ladder (3 to 13 px) with the sky taken as the median of an annulus from
     ``r + 2`` to ``r + 6`` px, so that two images can later be compared at one common radius
     (:func:`match_star_samples`). A star whose brightest pixel in a channel reaches 90 % of that
@@ -129,18 +132,20 @@ def measure_stars(image: np.ndarray, valid: np.ndarray | None = None, *,
     half = int(np.ceil(radii[-1] + _STAR_ANNULUS[1]))
     lum = np.where(ok, img.mean(axis=2), np.nan)
     resid = lum - _sky_surface(lum, _STAR_SKY_BLOCK)
-    sigma = _pixel_noise(lum)
-    rows, cols = _find_peaks(resid, ok, detect_sigma * sigma, 2, max_stars) if sigma > 0 else ((), ())
-    if len(rows) == 0:
+    xy = detect_stars(np.where(ok, resid, 0.0).astype(np.float32), detect_sigma, _STAR_MIN_AREA,
+                      max_stars=max_stars)
+    xy = xy[ok[np.rint(xy[:, 1]).astype(int), np.rint(xy[:, 0]).astype(int)]] if len(xy) else xy
+    if len(xy) == 0:
         empty = np.zeros((0, radii.size, img.shape[2]))
         return StarFluxes(np.zeros(0), np.zeros(0), empty, empty.copy(), radii, float("nan"))
     ceiling = np.max(np.where(ok[..., None], img, -np.inf), axis=(0, 1))
-    parts = [_photometer(img, ok, resid, rows[k:k + _STAR_CHUNK], cols[k:k + _STAR_CHUNK], radii, half, ceiling)
-             for k in range(0, len(rows), _STAR_CHUNK)]
-    x, y, flux, noise, fwhm = (np.concatenate(p) for p in zip(*parts))
-    fwhm = fwhm[np.isfinite(fwhm)]
-    logger.debug("stars: %d measured (threshold %.1f sigma = %.3g), fwhm %.2f px", len(x), detect_sigma,
-                 detect_sigma * sigma, np.median(fwhm) if fwhm.size else np.nan)
+    parts = [_photometer(img, ok, resid, xy[k:k + _STAR_CHUNK], radii, half, ceiling)
+             for k in range(0, len(xy), _STAR_CHUNK)]
+    flux, noise, fwhm = (np.concatenate(p) for p in zip(*parts))
+    good_fwhm = fwhm[np.isfinite(fwhm)]
+    logger.debug("stars: %d measured (threshold %.1f sigma), fwhm %.2f px", len(xy), detect_sigma,
+                 np.median(good_fwhm) if good_fwhm.size else np.nan)
+    x, y, fwhm = xy[:, 0], xy[:, 1], good_fwhm
     return StarFluxes(x, y, flux, noise, radii, float(np.median(fwhm)) if fwhm.size else float("nan"))
 
 
@@ -222,37 +227,19 @@ def _sky_surface(lum: np.ndarray, block: int) -> np.ndarray:
     return zoom(med.astype(np.float32), block, order=1, mode="nearest", grid_mode=True)[:h, :w]
 
 
-def _pixel_noise(lum: np.ndarray) -> float:
-    """Robust per-pixel noise sigma from differences of horizontal neighbours (smooth structure cancels)."""
-    diff = np.diff(lum, axis=1)
-    diff = diff[np.isfinite(diff)]
-    if diff.size == 0:
-        return 0.0
-    return float(diff_noise_sigma(diff))
-
-
-def _find_peaks(resid: np.ndarray, ok: np.ndarray, threshold: float, margin: int,
-                max_n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows, columns of the 5 x 5 local maxima above ``threshold``, ``margin`` px off the edges, brightest first."""
-    r = np.where(ok, resid, -np.inf)
-    peak = (r == maximum_filter(r, size=5, mode="constant", cval=-np.inf)) & (r > threshold)
-    peak[:margin], peak[-margin:], peak[:, :margin], peak[:, -margin:] = False, False, False, False
-    rows, cols = np.nonzero(peak)
-    order = np.argsort(-r[rows, cols], kind="stable")[:max_n]
-    return rows[order], cols[order]
-
-
-def _photometer(img: np.ndarray, ok: np.ndarray, resid: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+def _photometer(img: np.ndarray, ok: np.ndarray, resid: np.ndarray, xy: np.ndarray,
                 radii: np.ndarray, half: int, ceiling: np.ndarray) -> tuple:
-    """Aperture photometry of a chunk of stars on cutouts: ``(x, y, flux, noise, fwhm)`` per star."""
+    """Aperture photometry of a chunk of stars (``xy`` from :func:`detect_stars`) on cutouts centred on their
+    nearest pixels: ``(flux, noise, fwhm)`` per star."""
+    cols, rows = np.rint(xy[:, 0]).astype(int), np.rint(xy[:, 1]).astype(int)
+    dx, dy = xy[:, 0] - cols, xy[:, 1] - rows
     off = np.arange(-half, half + 1)
     rr, cc = rows[:, None, None] + off[None, :, None], cols[:, None, None] + off[None, None, :]
     inside = (rr >= 0) & (rr < ok.shape[0]) & (cc >= 0) & (cc < ok.shape[1])   # (n, S, S)
     rr, cc = np.clip(rr, 0, ok.shape[0] - 1), np.clip(cc, 0, ok.shape[1] - 1)
     good = ok[rr, cc] & inside                                            # (n, S, S)
     cut = np.where(good[..., None], img[rr, cc], 0.0)                     # (n, S, S, C), float32
-    lum = np.where(good, resid[rr, cc], np.nan)
-    dx, dy, fwhm = _centroid_fwhm(lum, half, radii)
+    fwhm = _fwhm(np.where(good, resid[rr, cc], np.nan), half, radii)
     dist = np.hypot(off[None, :, None] - dy[:, None, None], off[None, None, :] - dx[:, None, None])
     flux = np.full((len(rows), radii.size, cut.shape[3]), np.nan)
     noise = np.full_like(flux, np.nan)
@@ -263,21 +250,16 @@ def _photometer(img: np.ndarray, ok: np.ndarray, resid: np.ndarray, rows: np.nda
     saturated = core >= _STAR_SATURATION * ceiling
     flux[np.broadcast_to(saturated[:, None, :], flux.shape)] = np.nan
     fwhm[saturated.any(axis=1)] = np.nan
-    return cols + dx, rows + dy, flux, noise, fwhm
+    return flux, noise, fwhm
 
 
-def _centroid_fwhm(lum: np.ndarray, half: int, radii: np.ndarray) -> tuple:
-    """Centroid offsets (3 x 3 first moment) and FWHM (area above half maximum) of sky-subtracted cutouts."""
-    c3 = np.clip(np.nan_to_num(lum[:, half - 1:half + 2, half - 1:half + 2]), 0.0, None)
-    total = np.maximum(c3.sum(axis=(1, 2)), 1e-30)
-    dx = (c3.sum(axis=1) @ np.arange(-1.0, 2.0)) / total
-    dy = (c3.sum(axis=2) @ np.arange(-1.0, 2.0)) / total
+def _fwhm(lum: np.ndarray, half: int, radii: np.ndarray) -> np.ndarray:
+    """FWHM (from the area above half maximum) of sky-subtracted cutouts centred on their stars' peaks."""
     off = np.arange(-half, half + 1)
     near = np.hypot(off[:, None], off[None, :]) <= 0.5 * radii[-1]     # neighbours rarely reach this close
     peak = lum[:, half, half]
     n_half = np.sum((np.nan_to_num(lum) > 0.5 * peak[:, None, None]) & near, axis=(1, 2))
-    fwhm = np.where(peak > 0, 2.0 * np.sqrt(n_half / np.pi), np.nan)
-    return dx, dy, fwhm
+    return np.where(peak > 0, 2.0 * np.sqrt(n_half / np.pi), np.nan)
 
 
 def _aperture_sums(cut: np.ndarray, good: np.ndarray, dist: np.ndarray, grid_dist: np.ndarray, r: float) -> tuple:
