@@ -91,13 +91,14 @@ def test_inputs_are_byte_identical(runs):
 
 def test_a_rerun_reuses_the_cache_and_solves_nothing(runs, tmp_path):
     cache = runs["root"] / "out_solved" / "wcs_cache"
-    cfg = resolve_config(overrides={"wcs_cache_dir": str(cache), "write_wcs_sidecars": True})
-    again = worker.run_mosaic(runs["root"] / "no_wcs", tmp_path / "again", cfg)
-    astrometry = _report(again)["astrometry"]
+    code = cli.main(["run", str(runs["root"] / "no_wcs"), "-o", str(tmp_path / "again"), "--wcs-cache", str(cache),
+                     "--set", "write_wcs_sidecars=true"])
+    assert code == 0
+    astrometry = json.loads((tmp_path / "again" / "run_report.json").read_text())["astrometry"]
     assert astrometry["n_solves"] == 0 and all(r["cached"] for r in astrometry["frames"])
     assert len(list((tmp_path / "again" / "wcs").glob("*.wcs"))) == 12
     first = fits_io.read_fits_image(runs["solved_run"].mosaic_path)
-    second = fits_io.read_fits_image(again.mosaic_path)
+    second = fits_io.read_fits_image(tmp_path / "again" / "mosaic.fits")
     np.testing.assert_array_equal(first.data, second.data)
 
 

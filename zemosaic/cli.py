@@ -11,8 +11,8 @@ import dataclasses
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from zemosaic import __version__ as _VERSION
 from zemosaic import config as zemosaic_config
@@ -105,6 +105,9 @@ def _add_run_command(sub) -> None:
     p.add_argument("--mode", choices=("master-tiles", "existing-master-tiles"), default=None,
                    help="master-tiles (default): stack raw frames; existing-master-tiles: INPUT holds "
                         "finished master tiles")
+    p.add_argument("--wcs-cache", type=Path, metavar="DIR", default=None,
+                   help="folder of cached plate solutions to use and fill (default OUT/wcs_cache); share it "
+                        "between runs over the same frames (same as --set wcs_cache_dir=DIR)")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -115,6 +118,8 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
         overrides.append("use_existing_master_tiles_mode=true")
     elif args.mode == "master-tiles":
         overrides.append("use_existing_master_tiles_mode=false")
+    if args.wcs_cache is not None:
+        overrides.append(f"wcs_cache_dir={args.wcs_cache}")
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 
 
@@ -215,7 +220,7 @@ class ProgressPrinter:
         self._phase: str | None = None
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
-    def __enter__(self) -> "ProgressPrinter":
+    def __enter__(self) -> ProgressPrinter:
         return self
 
     def __exit__(self, *exc) -> None:
