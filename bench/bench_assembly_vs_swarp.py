@@ -37,8 +37,8 @@ from scipy import ndimage  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from zemosaic.io import fits as fits_io  # noqa: E402
 from zemosaic import mosaic as ma  # noqa: E402
+from zemosaic.io import fits as fits_io  # noqa: E402
 
 SCALE_DEG = 2.4 / 3600.0
 RA0, DEC0 = 83.8, -5.4

@@ -125,8 +125,8 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
 
     import zemosaic_align_stack as align_stack
     import zemosaic_worker as worker
-    from zemosaic.pipeline.report import RunReport
     from zemosaic.config import resolve_config
+    from zemosaic.pipeline.report import RunReport
 
     tiles = Path(tiles_dir)
     sampler = _Sampler(tiles)

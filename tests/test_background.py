@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from zemosaic import background as bg
 from sky_scenes import NEB_COLOUR, NOISE, SKY, gaussian_nebula, observe, pixel_grid, star_field
-
+from zemosaic import background as bg
 
 # ---------------------------------------------------------------------------------------------
 # Synthetic scenes
@@ -186,7 +185,7 @@ def test_too_few_samples_lowers_the_order(caplog):
     tiny[100:103, 100:103] = True
     model = bg.fit_background_match(scene["frame"], scene["ref"], tiny, order=1, sample_step=2)
     assert model.order == 0 and np.all(model.gain == 1.0) and "median offset" in model.reason
-    np.testing.assert_allclose(model.coeffs[:, 0], scene["surface"][101, 101] + (scene["gain"] - 1) * 
+    np.testing.assert_allclose(model.coeffs[:, 0], scene["surface"][101, 101] + (scene["gain"] - 1) *
                                (scene["truth"] + scene["bg_ref"])[101, 101], atol=3 * NOISE)
 
 
@@ -289,8 +288,9 @@ def _smoothed_chroma(residual, mask, size=15):
 
 
 def test_altaz_group_border_chroma_matches_interior():
-    from zemosaic.synthetic import generator as synthetic
     from scipy.ndimage import distance_transform_edt, uniform_filter
+
+    from zemosaic.synthetic import generator as synthetic
 
     group = synthetic.make_frame_group(8, shape=(256, 384), seed=3)
     aligned, valids = _aligned_group(group)

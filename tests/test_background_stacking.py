@@ -16,8 +16,8 @@ import pytest
 from scipy import ndimage as ndi
 
 import lecropper
-from zemosaic.synthetic import generator as synthetic
 from measure import distance_inside, fit_gain_plane
+from zemosaic.synthetic import generator as synthetic
 from zemosaic_align_stack import CoverageAccumulator, align_images_in_group, stack_aligned_images
 
 

@@ -4,14 +4,14 @@ import logging
 import numpy as np
 import pytest
 
-from zemosaic.io import fits as fits_io
 import lecropper
-from zemosaic.synthetic import generator as synthetic
 import zemosaic_align_stack
 import zemosaic_worker as worker
 from measure import catalogue_pixels, distance_inside, fit_gain_plane, refine_centroids
-from zemosaic.pipeline.report import RunReport
 from zemosaic.config import resolve_config
+from zemosaic.io import fits as fits_io
+from zemosaic.pipeline.report import RunReport
+from zemosaic.synthetic import generator as synthetic
 
 N_FRAMES = 10
 SPEC = synthetic.SynthSpec(panels=(1, 1), frames_per_panel=N_FRAMES, width=240, height=360, pixel_scale_arcsec=4.8,

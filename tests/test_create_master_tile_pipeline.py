@@ -7,9 +7,9 @@ from astropy.wcs import WCS
 
 import lecropper
 import zemosaic_worker as worker
+from zemosaic.config import resolve_config
 from zemosaic.pipeline import master_tile
 from zemosaic.pipeline.report import TileReport
-from zemosaic.config import resolve_config
 
 
 def _tile_with_ring(h=120, w=160, seed=0):

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from zemosaic.io import fits as fits_io
-from zemosaic import mosaic as mosaic_assembly
-from zemosaic.synthetic import generator as synthetic
-from zemosaic import cli as zemosaic_cli
 import zemosaic_worker as worker
 from measure import aperture_flux, catalogue_pixels, refine_centroids
+from zemosaic import cli as zemosaic_cli
+from zemosaic import mosaic as mosaic_assembly
 from zemosaic.config import resolve_config
+from zemosaic.io import fits as fits_io
+from zemosaic.synthetic import generator as synthetic
 
 SPEC = synthetic.SynthSpec(panels=(2, 2), frames_per_panel=6, width=240, height=360, pixel_scale_arcsec=4.8,
                            rotation_drift_deg=30.0, seed=11,

@@ -6,11 +6,19 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from zemosaic.io import fits as fits_io
-from zemosaic.io.fits import (
-    FitsInputError, NoCelestialWcsError, NoImageDataError, NotFitsError, TruncatedFitsError, UnsupportedLayoutError,
-    read_fits_image, read_frame, read_frame_info, write_fits_image,
-)
 from zemosaic.io.atomic import atomic_output
+from zemosaic.io.fits import (
+    FitsInputError,
+    NoCelestialWcsError,
+    NoImageDataError,
+    NotFitsError,
+    TruncatedFitsError,
+    UnsupportedLayoutError,
+    read_fits_image,
+    read_frame,
+    read_frame_info,
+    write_fits_image,
+)
 
 SCALE_DEG = 2.4 / 3600.0
 

@@ -14,8 +14,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from astropy.wcs.utils import pixel_to_pixel
 
-from zemosaic.io import fits as fits_io
 from zemosaic import mosaic as ma
+from zemosaic.io import fits as fits_io
 from zemosaic.mosaic import grid as mosaic_grid
 from zemosaic.mosaic import resample
 

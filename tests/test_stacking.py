@@ -6,8 +6,8 @@ import logging
 import numpy as np
 import pytest
 
-from zemosaic.stack import cpu as stacking
 import zemosaic_align_stack_gpu as gpu_stack
+from zemosaic.stack import cpu as stacking
 from zemosaic.stack.cpu import stack_aligned_images
 
 SIGMA = 2.0

@@ -5,8 +5,8 @@ import logging
 import numpy as np
 import pytest
 
-from zemosaic.stack import cpu as stacking
 import zemosaic_align_stack_gpu as gpu_stack
+from zemosaic.stack import cpu as stacking
 
 
 def _frames(n=8, seed=0):

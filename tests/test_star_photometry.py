@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from zemosaic.mosaic import star_photometry as sp
 from sky_scenes import NOISE, gaussian_nebula, pixel_grid
+from zemosaic.mosaic import star_photometry as sp
 
 
 def _star_grid_image(shape=(200, 260), sigma=1.5):

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from zemosaic.mosaic import star_photometry as sp
-from zemosaic.mosaic import harmony as th
 from sky_scenes import NEB_COLOUR, NOISE, SKY, gaussian_nebula, observe, pixel_grid, star_field
-
+from zemosaic.mosaic import harmony as th
+from zemosaic.mosaic import star_photometry as sp
 
 # ---------------------------------------------------------------------------------------------
 # Inter-tile harmony

@@ -13,9 +13,10 @@ import dataclasses
 import difflib
 import json
 import typing
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from zemosaic.stack.options import COMBINE_METHODS, NORMALIZE_METHODS, REJECTION_ALGORITHMS, WEIGHTING_METHODS
 

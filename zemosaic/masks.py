@@ -503,7 +503,7 @@ class _SkyStats:
     sigma: float
 
     @classmethod
-    def of(cls, lum: np.ndarray) -> "_SkyStats":
+    def of(cls, lum: np.ndarray) -> _SkyStats:
         sub = lum[::2]
         diff = (sub[:, 1:] - sub[:, :-1]).ravel()
         diff = diff[np.isfinite(diff) & (diff != 0)]

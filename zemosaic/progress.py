@@ -5,8 +5,8 @@ log strings. A callback of ``None`` means nobody listens.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 __all__ = ["ProgressEvent", "ProgressCallback", "emit"]
 
@@ -34,7 +34,7 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
-def emit(callback: Optional[ProgressCallback], phase: str, done: int, total: int, message: str = "") -> None:
+def emit(callback: ProgressCallback | None, phase: str, done: int, total: int, message: str = "") -> None:
     """Send one event to ``callback`` if there is one."""
     if callback is not None:
         callback(ProgressEvent(phase, done, total, message))

@@ -31,13 +31,22 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from zemosaic.align.fft import FftShift, _correlate_spectra, _fft_spectrum, _quadrant_slices, _rect_area, \
-    _rect_mask, fft_overlap_rect, phase_correlate
+from zemosaic.align.fft import (
+    FftShift,
+    _correlate_spectra,
+    _fft_spectrum,
+    _quadrant_slices,
+    _rect_area,
+    _rect_mask,
+    fft_overlap_rect,
+    phase_correlate,
+)
 from zemosaic.align.resample import _fill_non_finite, _robust_sky, _warp
 from zemosaic.align.stars import _STAMP_R, _detect_stars, _luminance
 from zemosaic.align.transform import SimilarityTransform, _refine

@@ -42,14 +42,14 @@ class SimilarityTransform:
         return np.array([[c, -s, self.dx], [s, c, self.dy], [0.0, 0.0, 1.0]])
 
     @classmethod
-    def from_matrix(cls, matrix: np.ndarray) -> "SimilarityTransform":
+    def from_matrix(cls, matrix: np.ndarray) -> SimilarityTransform:
         """Read a similarity from a 3x3 (or 2x3) matrix; its shear, if any, is ignored."""
         m = np.asarray(matrix, dtype=np.float64)
         a, b = (m[0, 0] + m[1, 1]) / 2.0, (m[1, 0] - m[0, 1]) / 2.0
         return cls(math.degrees(math.atan2(b, a)), math.hypot(a, b), float(m[0, 2]), float(m[1, 2]))
 
     @classmethod
-    def translation(cls, dx: float, dy: float) -> "SimilarityTransform":
+    def translation(cls, dx: float, dy: float) -> SimilarityTransform:
         """The pure translation by ``(dx, dy)`` pixels."""
         return cls(0.0, 1.0, float(dx), float(dy))
 

@@ -19,9 +19,9 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -80,12 +80,12 @@ def assemble_mosaic(
     tiles: Sequence[TileInput],
     grid: GlobalGrid,
     *,
-    corrections: Optional[Sequence] = None,
+    corrections: Sequence | None = None,
     method: str = "interp",
     tile_weight: str = "frames",
     memmap_dir: str | os.PathLike | None = None,
     memmap_threshold_mb: float = 1024,
-    progress_callback: Optional[ProgressCallback] = None,
+    progress_callback: ProgressCallback | None = None,
 ) -> MosaicResult:
     """Co-add the master tiles on the global grid as an alpha-weighted mean, one tile at a time (Phase 5).
 

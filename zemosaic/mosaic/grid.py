@@ -4,8 +4,8 @@ decimated copies of a WCS (same sky, larger pixels) that the overlap measurement
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import astropy.units as u
 import numpy as np
@@ -35,7 +35,7 @@ class GlobalGrid:
         """Pixel scale (geometric mean of both axes) in arcseconds."""
         return _pixel_scale_deg(self.wcs) * 3600.0
 
-    def decimated(self, factor: int) -> "GlobalGrid":
+    def decimated(self, factor: int) -> GlobalGrid:
         """The same sky with pixels ``factor`` times larger (see :func:`decimate_wcs`); the shape rounds up."""
         return GlobalGrid(decimate_wcs(self.wcs, factor), (-(-self.shape[0] // factor), -(-self.shape[1] // factor)))
 

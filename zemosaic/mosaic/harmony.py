@@ -10,8 +10,9 @@ objects).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -336,7 +337,7 @@ class _CoordFrame:
     hy: float
 
     @classmethod
-    def from_overlaps(cls, overlaps: list, image_shape: tuple | None) -> "_CoordFrame":
+    def from_overlaps(cls, overlaps: list, image_shape: tuple | None) -> _CoordFrame:
         if image_shape is not None:
             h, w = float(image_shape[0]), float(image_shape[1])
             return cls(cx=w / 2.0, cy=h / 2.0, hx=max(w / 2.0, 0.5), hy=max(h / 2.0, 0.5))

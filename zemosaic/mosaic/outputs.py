@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class MosaicOutputs:
     """Files written by :func:`write_mosaic_outputs`."""
 
     fits: Path
-    preview: Optional[Path] = None
+    preview: Path | None = None
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -36,7 +36,7 @@ class MosaicOutputs:
 
 
 def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, write_preview: bool = True,
-                         header_extra: Optional[Mapping] = None) -> MosaicOutputs:
+                         header_extra: Mapping | None = None) -> MosaicOutputs:
     """Write ``OUT/mosaic.fits`` (float32 ``3 x H x W`` or ``H x W`` + WCS, extension ``WEIGHT``) and
     ``OUT/mosaic_preview.png`` (stretched, transparent where the weight is 0), each atomically.
 

@@ -5,8 +5,8 @@ decimated copy of the global grid, and the bright stars both tiles of a pair mea
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Optional, Sequence
 
 import numpy as np
 from astropy.wcs import WCS
@@ -23,8 +23,8 @@ __all__ = ["measure_tile_overlaps"]
 log = logging.getLogger(__name__)
 
 
-def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decimate: Optional[int] = None,
-                          block: Optional[int] = None, stars: bool = True) -> list:
+def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decimate: int | None = None,
+                          block: int | None = None, stars: bool = True) -> list:
     """Measure the overlaps between tiles for the inter-tile photometric solve (Phase 4.5).
 
     Each tile is read once, block-averaged ``decimate x decimate`` over its kept pixels (alpha > 0.5 and finite;

@@ -5,8 +5,8 @@ neighbouring tile (:func:`seam_steps`), and the worst one in units of the backgr
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import ndimage

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,14 +49,14 @@ class MasterTileResult:
     """A written master tile and what was decided while building it."""
 
     tile_id: int
-    path: Optional[Path]
+    path: Path | None
     report: TileReport
     failed_inputs: list[tuple[Path, str]] = field(default_factory=list)
 
 
 
 
-def resolve_cleanup(cfg: ZeMosaicConfig, mount_modes: Sequence[Optional[str]]) -> tuple[bool, str]:
+def resolve_cleanup(cfg: ZeMosaicConfig, mount_modes: Sequence[str | None]) -> tuple[bool, str]:
     """Whether the Alt-Az cleanup runs for a tile, and why.
 
     ``auto``: on when any frame is Alt-Az (EQMODE=0) or of unknown mount (field rotation cannot be
@@ -129,7 +130,7 @@ class _LoadedGroup:
     wcs: Any
 
 
-def _load_group(frames, reference, cfg, tiles_dir, failed) -> Optional[_LoadedGroup]:
+def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | None:
     """Read + debayer every frame into a disk cache; drop unreadable, wrong-size and empty frames."""
     ref_info = frames[reference].info
     ref_shape = tuple(ref_info.shape) + ((3,) if ref_info.n_channels == 3 else ())
@@ -172,14 +173,14 @@ def _load_group_without(frames, reference, cfg, tiles_dir, failed):
 @dataclass
 class _StackedTile:
     image: np.ndarray
-    coverage: Optional[np.ndarray]  # the mission's coverage_count_hw (None when not computed / unusable)
+    coverage: np.ndarray | None  # the mission's coverage_count_hw (None when not computed / unusable)
     stack_coverage: np.ndarray  # the stacker's count of contributing frames, written as COVERAGE
     wcs: Any
     n_used: int
 
 
 def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
-                     progress_callback) -> Optional[_StackedTile]:
+                     progress_callback) -> _StackedTile | None:
     n = len(loaded.paths)
     images = loaded.cache.reader(n)  # one RAM copy at a time; the raw cache pages are released after use
     frame_shape = loaded.cache.shape[1:]
@@ -229,7 +230,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
                         np.asarray(stack.coverage, dtype=np.float32), loaded.wcs, len(used))
 
 
-def _too_few_frames(n_usable: int, cfg: ZeMosaicConfig) -> Optional[str]:
+def _too_few_frames(n_usable: int, cfg: ZeMosaicConfig) -> str | None:
     """The reason a group of ``n_usable`` frames is not stacked (``min_frames_per_tile``), or None."""
     if n_usable >= cfg.min_frames_per_tile:
         return None
@@ -256,7 +257,7 @@ def _stacker(cfg: ZeMosaicConfig):
     return align_stack.stack_aligned_images
 
 
-def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> Optional[np.ndarray]:
+def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> np.ndarray | None:
     """The mission's coverage_count_hw, accumulated frame by frame, or None (the reason goes to the
     log and to ``tr.coverage_decision``).
 
@@ -359,7 +360,7 @@ def crop_wcs(wcs, rect):
     return wcs.slice((slice(y0, y1), slice(x0, x1)))
 
 
-def _coverage_ready_for_lecropper(coverage, image, tile_id, tr) -> Optional[np.ndarray]:
+def _coverage_ready_for_lecropper(coverage, image, tile_id, tr) -> np.ndarray | None:
     """Re-check the coverage right before lecropper (lecropper's own rule: same H x W as the tile,
     finite, max > 0); an unusable one is logged and dropped. A coverage that is already None keeps
     the decision recorded when it was dropped."""
@@ -378,12 +379,12 @@ def _apply_lecropper_pipeline(
     arr: np.ndarray,
     cfg: ZeMosaicConfig | Mapping[str, Any],
     *,
-    coverage: Optional[np.ndarray] = None,
-    altaz_min_coverage_abs: Optional[float] = None,
-    altaz_min_coverage_frac: Optional[float] = None,
-    altaz_morph_open_px: Optional[int] = None,
-    tile_id: Optional[int] = None,
-) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    coverage: np.ndarray | None = None,
+    altaz_min_coverage_abs: float | None = None,
+    altaz_min_coverage_frac: float | None = None,
+    altaz_morph_open_px: int | None = None,
+    tile_id: int | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Run the Alt-Az cleanup masker on a master tile; return ``(out, alpha_mask)``.
 
     Callable with two arguments exactly as before (every new parameter is keyword-only and

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 from zemosaic import mosaic
-from zemosaic.progress import ProgressCallback
-from zemosaic.pipeline.report import RunReport, phase_timer
 from zemosaic.config import ZeMosaicConfig
+from zemosaic.pipeline.report import RunReport, phase_timer
+from zemosaic.progress import ProgressCallback
 
 __all__ = ["MosaicOutputs", "assemble_mosaic_phases"]
 
@@ -27,7 +27,7 @@ class MosaicOutputs:
     """Paths and shape of the written mosaic."""
 
     mosaic_path: Path
-    preview_path: Optional[Path]
+    preview_path: Path | None
     shape: tuple[int, ...]
 
 

@@ -14,9 +14,10 @@ This module decides, logs and records; image maths lives in the capability modul
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
@@ -56,7 +57,7 @@ class RunResult:
 
     output_dir: Path
     mosaic_path: Path
-    preview_path: Optional[Path]
+    preview_path: Path | None
     report_path: Path
     log_path: Path
     mode: str

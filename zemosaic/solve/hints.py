@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 __all__ = ["PointingHint", "hint_from_header", "parse_ra_text", "parse_dec_text"]
 

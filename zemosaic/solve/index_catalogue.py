@@ -25,9 +25,9 @@ from __future__ import annotations
 import functools
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 from astropy.io import fits
@@ -58,7 +58,7 @@ class IndexStars:
         return int(self.ra.size)
 
 
-def find_index_files(folders: Optional[Iterable[os.PathLike | str] | os.PathLike | str] = None) -> list[Path]:
+def find_index_files(folders: Iterable[os.PathLike | str] | os.PathLike | str | None = None) -> list[Path]:
     """Astrometry.net index files (``index-*.fits``) in ``folders``, or in the standard places.
 
     Parameters
@@ -96,7 +96,7 @@ def find_index_files(folders: Optional[Iterable[os.PathLike | str] | os.PathLike
 
 
 def index_stars(ra_deg: float, dec_deg: float, radius_deg: float,
-                index_paths: Optional[Sequence[os.PathLike | str] | os.PathLike | str] = None, *,
+                index_paths: Sequence[os.PathLike | str] | os.PathLike | str | None = None, *,
                 dedup_arcsec: float = 1.0) -> IndexStars:
     """Stars within ``radius_deg`` of ``(ra_deg, dec_deg)`` in astrometry.net index files, brightest first.
 

@@ -15,7 +15,6 @@ It reads no configuration and writes no files; it knows nothing about tiles.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -88,7 +87,7 @@ class CoverageAccumulator:
         return CoverageStats(self.shape, float(self.count.min()), float(self.count.max()),
                              float(np.count_nonzero(self.count)) / self.count.size, self.n_frames)
 
-    def result(self) -> Optional[np.ndarray]:
+    def result(self) -> np.ndarray | None:
         """The coverage map, or None when no mask was added or nothing is covered."""
         if self.n_frames == 0 or not np.isfinite(self.count).all() or self.count.max() <= 0:
             return None

@@ -76,19 +76,25 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 from numba import get_num_threads, njit, prange
 
 from zemosaic._stats import diff_noise_sigma, mad_sigma
-from zemosaic.stack.frame_cache import release_rows
-from zemosaic.stack.options import (COMBINE_METHODS, NORMALIZE_METHODS, REJECTION_ALGORITHMS, WEIGHTING_METHODS,
-                                    StackOptions)
 from zemosaic.progress import emit
+from zemosaic.stack.frame_cache import release_rows
+from zemosaic.stack.options import (
+    COMBINE_METHODS,
+    NORMALIZE_METHODS,
+    REJECTION_ALGORITHMS,
+    WEIGHTING_METHODS,
+    StackOptions,
+)
 
 __all__ = [
     "StackResult",
@@ -162,14 +168,14 @@ def stack_aligned_images(
     sigma_clip_low: float = 3.0,
     sigma_clip_high: float = 3.0,
     winsor_limits: tuple = (0.05, 0.05),
-    progress_callback: Optional[Callable] = None,
+    progress_callback: Callable | None = None,
     reference_index: int = 0,
     memory_budget_mb: float = 768.0,
-    chunk_rows: Optional[int] = None,
+    chunk_rows: int | None = None,
     background_order: int = 1,
     flatten_reference: bool = False,
     flatten_order: int = 1,
-    sample_step: Optional[int] = None,
+    sample_step: int | None = None,
     noise_rows: int = 24,
     linear_fit_iterations: int = 4,
     rejection_max_iterations: int = 10,
@@ -294,7 +300,7 @@ class CpuBackend:
     working_factor = 1.5  # the chunk itself, its validity mask, per-pixel outputs
     oom_errors: tuple = ()
 
-    def max_chunk_bytes(self) -> Optional[int]:
+    def max_chunk_bytes(self) -> int | None:
         return None
 
     def process(self, data: np.ndarray, valid: np.ndarray, weights: np.ndarray, options: StackOptions):
@@ -475,7 +481,7 @@ def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
     return result
 
 
-def _mask_copy(mask) -> Optional[np.ndarray]:
+def _mask_copy(mask) -> np.ndarray | None:
     """A RAM copy of a (possibly memmapped) 2D mask, its pages released; None stays None."""
     if mask is None:
         return None
@@ -484,7 +490,7 @@ def _mask_copy(mask) -> Optional[np.ndarray]:
     return copy
 
 
-def _both_masks(a: Optional[np.ndarray], b: Optional[np.ndarray]) -> Optional[np.ndarray]:
+def _both_masks(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     if a is None or b is None:
         return b if a is None else a
     return a & b
@@ -702,7 +708,7 @@ class _ChunkLoop:
         self._valid = np.empty(n * chunk_rows * self.width, bool)
         self.t_read = self.t_process = 0.0
 
-    def run(self, backend, progress_callback: Optional[Callable]) -> None:
+    def run(self, backend, progress_callback: Callable | None) -> None:
         self.backend = backend
         for r0 in range(0, self.height, self.chunk_rows):
             r1 = min(self.height, r0 + self.chunk_rows)

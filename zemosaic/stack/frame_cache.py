@@ -54,7 +54,7 @@ class FrameCache:
         self.release(index)
         return frame
 
-    def reader(self, count: int | None = None) -> "_CacheReader":
+    def reader(self, count: int | None = None) -> _CacheReader:
         """A sequence view of the first ``count`` frames (all by default) whose items are RAM copies
         (:meth:`read`): for consumers that take one whole frame at a time (alignment), so no frame
         stays mapped after use."""
@@ -71,7 +71,7 @@ class FrameCache:
             self._array = None
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> "FrameCache":
+    def __enter__(self) -> FrameCache:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -22,7 +22,7 @@ Without a GPU, ``tests/test_stacking.py`` runs the same core with ``xp=numpy`` a
 from __future__ import annotations
 
 import logging
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -55,14 +55,14 @@ def stack_aligned_images_gpu(
     sigma_clip_low: float = 3.0,
     sigma_clip_high: float = 3.0,
     winsor_limits: tuple = (0.05, 0.05),
-    progress_callback: Optional[Callable] = None,
+    progress_callback: Callable | None = None,
     reference_index: int = 0,
     memory_budget_mb: float = 768.0,
-    chunk_rows: Optional[int] = None,
+    chunk_rows: int | None = None,
     background_order: int = 1,
     flatten_reference: bool = False,
     flatten_order: int = 1,
-    sample_step: Optional[int] = None,
+    sample_step: int | None = None,
     noise_rows: int = 24,
     linear_fit_iterations: int = 4,
     rejection_max_iterations: int = 10,
@@ -102,8 +102,8 @@ def stack_aligned_images_gpu(
     return stacking.run_stack(frames, valid_masks, options, backend, progress_callback)
 
 
-def stack_aligned_images_xp(frames, xp, options: Optional[StackOptions] = None, *, valid_masks=None,
-                            progress_callback: Optional[Callable] = None) -> StackResult:
+def stack_aligned_images_xp(frames, xp, options: StackOptions | None = None, *, valid_masks=None,
+                            progress_callback: Callable | None = None) -> StackResult:
     """Stack with the array-module-generic core on module ``xp`` (``numpy`` or ``cupy``), no fallback.
 
     Used to test the GPU logic on machines without a GPU (``xp=numpy``).
@@ -140,7 +140,7 @@ class XpBackend:
         self.name = f"xp-{xp.__name__}"
         self.oom_errors = _oom_errors(xp)
 
-    def max_chunk_bytes(self) -> Optional[int]:
+    def max_chunk_bytes(self) -> int | None:
         """Input bytes per chunk the device can hold (about 8x the chunk is needed there)."""
         if self.xp is np:
             return None

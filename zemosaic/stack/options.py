@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Optional
 
 __all__ = [
     "NORMALIZE_METHODS",
@@ -53,11 +52,11 @@ class StackOptions:
     winsor_limits: tuple = (0.05, 0.05)
     reference_index: int = 0
     memory_budget_mb: float = 768.0
-    chunk_rows: Optional[int] = None
+    chunk_rows: int | None = None
     background_order: int = 1
     flatten_reference: bool = False
     flatten_order: int = 1
-    sample_step: Optional[int] = None
+    sample_step: int | None = None
     noise_rows: int = 24
     linear_fit_iterations: int = 4
     rejection_max_iterations: int = 10

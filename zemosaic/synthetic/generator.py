@@ -32,10 +32,11 @@ import json
 import logging
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from astropy.io import fits
@@ -127,7 +128,7 @@ class SynthSpec:
     ra_deg: float = 83.8
     dec_deg: float = -5.4
     target: str = "Synth"
-    n_stars: Optional[int] = None
+    n_stars: int | None = None
     star_density_per_deg2: float = 4000.0
     fwhm_px: float = 3.0
     fwhm_jitter: float = 0.05
@@ -152,7 +153,7 @@ class SynthSpec:
     header_wcs: bool = True
     hint_error_arcmin: float = 0.0
     hint_same_for_all: bool = False
-    real_stars: Optional[str] = None
+    real_stars: str | None = None
     zero_point_mag: float = REAL_STAR_ZERO_POINT
 
     def __post_init__(self) -> None:
@@ -235,7 +236,7 @@ class SkyScene:
     nebula_waves: np.ndarray  # (J, 4): kx, ky, phase, weight; modulation 1 + 0.4 * sum(weight * sin)
 
     def render(self, wcs: WCS, shape: tuple[int, int], *, stars: bool = True, nebula: bool = True,
-               fwhm: Optional[float] = None) -> np.ndarray:
+               fwhm: float | None = None) -> np.ndarray:
         """Noiseless sky (no light pollution) seen through ``wcs`` on a ``shape`` (H, W) grid.
 
         Parameters
@@ -362,7 +363,7 @@ class FrameGroup:
 
 
 def generate_dataset(out_dir: os.PathLike | str, spec: SynthSpec, *,
-                     progress_callback: Optional[ProgressCallback] = None) -> SynthDataset:
+                     progress_callback: ProgressCallback | None = None) -> SynthDataset:
     """Write a synthetic session into ``out_dir`` and its ground truth into ``out_dir/truth``.
 
     Parameters
@@ -408,7 +409,7 @@ def generate_dataset(out_dir: os.PathLike | str, spec: SynthSpec, *,
                         scene=scene, spec=spec)
 
 
-def make_sky_scene(spec: SynthSpec, seed: Optional[int] = None) -> SkyScene:
+def make_sky_scene(spec: SynthSpec, seed: int | None = None) -> SkyScene:
     """Build the sky scene of ``spec`` (the one :func:`generate_dataset` observes), without writing anything.
 
     Parameters
@@ -1168,7 +1169,7 @@ def _frame_truth(path: Path, plan: _FramePlan, spec: SynthSpec) -> FrameTruth:
                       sky=plan.sky, defects=plan.defects, details=details)
 
 
-def _write_fits(path: Path, data: np.ndarray, header: Optional[fits.Header]) -> None:
+def _write_fits(path: Path, data: np.ndarray, header: fits.Header | None) -> None:
     """Write a primary HDU atomically."""
     with atomic_output(path) as handle:
         fits.PrimaryHDU(data=data, header=header).writeto(handle)
