@@ -132,7 +132,7 @@ def time_ours(frames: list[np.ndarray], truths: list) -> dict:
     res = alignment.align_images_in_group(frames, 0, propagate_mask=True)
     total = time.perf_counter() - t0
     dt = drot = 0.0
-    for r, t in zip(res[1:], truths[1:]):
+    for r, t in zip(res[1:], truths[1:], strict=True):
         if r.method != "astroalign":
             print(f"  frame aligned by {r.method}: {r.reason}")
             continue

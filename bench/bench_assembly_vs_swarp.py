@@ -132,7 +132,7 @@ def _add_stars(img, sx, sy, amp, sigma=1.6, r=6):
     keep = (sx > r) & (sx < w - r - 1) & (sy > r) & (sy < h - r - 1)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     colour = np.array([1.0, 0.9, 0.7], np.float32)
-    for x, y, a in zip(sx[keep], sy[keep], amp[keep]):  # loop over stars (not pixels): stamps of 13 x 13
+    for x, y, a in zip(sx[keep], sy[keep], amp[keep], strict=True):  # loop over stars (not pixels): stamps of 13 x 13
         xi, yi = int(x), int(y)
         g = a * np.exp(-0.5 * ((xx + xi - x) ** 2 + (yy + yi - y) ** 2) / sigma**2)
         img[yi - r:yi + r + 1, xi - r:xi + r + 1] += g[..., None].astype(np.float32) * colour

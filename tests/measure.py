@@ -33,7 +33,7 @@ def centroids(plane, x, y, *, box=4):
     plane = np.nan_to_num(np.asarray(plane, dtype=float), nan=float(np.nanmedian(plane)))
     out = np.full((len(x), 2), np.nan)
     yy, xx = np.mgrid[-box:box + 1, -box:box + 1]
-    for k, (xi, yi) in enumerate(zip(x, y)):
+    for k, (xi, yi) in enumerate(zip(x, y, strict=True)):
         if not (np.isfinite(xi) and np.isfinite(yi)):
             continue
         cx, cy = int(round(xi)), int(round(yi))
@@ -57,7 +57,7 @@ def aperture_flux(plane, x, y, *, r=7.0, r_in=10.0, r_out=15.0):
     """Aperture sums with a median sky annulus (NaN pixels ignored)."""
     plane = np.asarray(plane, dtype=float)
     fluxes = np.full(len(x), np.nan)
-    for k, (xi, yi) in enumerate(zip(x, y)):
+    for k, (xi, yi) in enumerate(zip(x, y, strict=True)):
         cx, cy = int(round(xi)), int(round(yi))
         r0 = int(r_out) + 1
         win = plane[cy - r0:cy + r0 + 1, cx - r0:cx + r0 + 1]

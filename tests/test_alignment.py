@@ -147,7 +147,7 @@ def test_seestar_like_group_matches_the_wcs_truth():
     ref_wcs = group.wcs_list[group.ref_index]
     yy, xx = np.mgrid[10:256:35, 10:384:35]
     x, y = xx.ravel().astype(float), yy.ravel().astype(float)
-    for r, wcs in zip(res, group.wcs_list):
+    for r, wcs in zip(res, group.wcs_list, strict=True):
         assert r.method in ("reference", "astroalign"), r.reason
         ex, ey = ref_wcs.world_to_pixel(wcs.pixel_to_world(x, y))
         m = r.transform.matrix
@@ -182,7 +182,7 @@ def test_reference_index_and_input_order():
     # reference = frame 1 (no shift): every other frame's transform is its own shift
     res = align_images_in_group(frames, reference_image_index=1)
     assert [r.method for r in res] == ["astroalign", "reference", "astroalign"]
-    for r, (dx, dy) in zip(res, shifts):
+    for r, (dx, dy) in zip(res, shifts, strict=True):
         assert r.transform.dx == pytest.approx(dx, abs=0.1) and r.transform.dy == pytest.approx(dy, abs=0.1)
 
 

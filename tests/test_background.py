@@ -305,7 +305,7 @@ def test_altaz_group_border_chroma_matches_interior():
     rms = {}
     for name, order in (("global gain+offset", 0), ("background match", 1)):
         total = np.zeros(ref.shape)
-        for frame, valid in zip(aligned, valids):
+        for frame, valid in zip(aligned, valids, strict=True):
             matched = bg.fit_background_match(frame, ref, valid, order=order).apply(frame, 0)
             total += np.where(valid[..., None], matched, 0.0)
         chroma = _smoothed_chroma(total / coverage[..., None] - truth, star_free)

@@ -1,4 +1,5 @@
 """Configuration: defaults, JSON + --set sources, typed parsing and one-line errors naming the key."""
+import dataclasses
 import json
 
 import pytest
@@ -67,7 +68,7 @@ def test_inconsistent_thresholds_refused():
 def test_config_is_frozen():
     cfg = resolve_config()
     assert isinstance(cfg, ZeMosaicConfig)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.altaz_min_coverage_abs = 1.0
 
 

@@ -415,7 +415,7 @@ def test_frame_without_wcs_is_readable_when_the_wcs_is_not_required(tmp_path):
     info = read_frame_info(path, require_wcs=False)
     assert info.wcs is None and "no CTYPE" in info.wcs_problem and info.header["RA"] == 83.8
     with pytest.raises(NoCelestialWcsError, match=str(path)):
-        info.center_radec
+        _ = info.center_radec
     assert read_frame(path, require_wcs=False).data.shape == (8, 12, 3)
 
 

@@ -56,7 +56,7 @@ class Sky:
         yy, xx = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
         tx, ty = pixel_to_pixel(wcs, self.wcs, xx, yy)
         img = self.smooth(tx, ty)
-        for sx, sy, amp in zip(self.star_x, self.star_y, self.star_amp):
+        for sx, sy, amp in zip(self.star_x, self.star_y, self.star_amp, strict=True):
             d2 = (tx - sx) ** 2 + (ty - sy) ** 2
             near = d2 < (6 * STAR_SIGMA) ** 2
             img[near] += amp * np.exp(-0.5 * d2[near] / STAR_SIGMA**2)
@@ -65,7 +65,7 @@ class Sky:
     def star_distance(self, tx, ty):
         """Distance (truth px) to the nearest star."""
         d = np.full(tx.shape, np.inf)
-        for sx, sy in zip(self.star_x, self.star_y):
+        for sx, sy in zip(self.star_x, self.star_y, strict=True):
             d = np.minimum(d, np.hypot(tx - sx, ty - sy))
         return d
 
@@ -202,7 +202,7 @@ def test_mosaic_equals_truth_and_star_positions(sky, clean_mosaic):
     separation = np.hypot(sky.star_x[:, None] - sky.star_x, sky.star_y[:, None] - sky.star_y)
     isolated = np.sort(separation, axis=1)[:, 1] > 10
     errors = []
-    for x, y in zip(gx[isolated], gy[isolated]):
+    for x, y in zip(gx[isolated], gy[isolated], strict=True):
         xi, yi = int(round(x)), int(round(y))
         sl = (slice(yi - 5, yi + 6), slice(xi - 5, xi + 6))
         if not (5 <= yi < grid.shape[0] - 6 and 5 <= xi < grid.shape[1] - 6) or not np.all(interior[sl]):
@@ -377,7 +377,8 @@ def _write_distorted_tiles(folder, sky, wcs_list, seed):
     rng = np.random.default_rng(seed)
     for k, wcs in enumerate(wcs_list):
         img, _, _ = sky.render(wcs, (TILE_H, TILE_W))
-        rgb = np.stack([g * img * f + o for g, o, f in zip(_GAINS[k], _OFFSETS_ADU[k], (1.0, 0.8, 0.6))], axis=2)
+        rgb = np.stack([g * img * f + o
+                        for g, o, f in zip(_GAINS[k], _OFFSETS_ADU[k], (1.0, 0.8, 0.6), strict=True)], axis=2)
         rgb += rng.normal(0.0, NOISE, rgb.shape)
         _write_tile(folder / f"master_tile_{k:03d}.fits", rgb, wcs, _alpha(), n_frames=10)
     return _tiles_from(folder)

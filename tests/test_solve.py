@@ -154,8 +154,8 @@ def test_astap_command_line_and_result(tmp_path):
     header_text = header.tostring(sep="\n")
     (tmp_path / "truth.txt").write_text(header_text)
     exe = tmp_path / "astap"
-    exe.write_text("#!/bin/sh\necho \"$@\" > %s/args.txt\nf=\"$2\"\ncp %s/truth.txt \"${f%%.fits}.wcs\"\n"
-                   % (tmp_path, tmp_path))
+    exe.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/args.txt\nf=\"$2\"\n"
+                   f"cp {tmp_path}/truth.txt \"${{f%.fits}}.wcs\"\n")
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
     solver = solvers.select_solver("astap", astap_path=str(exe), search_radius_deg=2.0)
     request = solvers.SolveRequest(np.zeros((0, 2)), SHAPE, PointingHint(120.0, 30.0, SCALE, "t"),

@@ -128,9 +128,9 @@ def test_linear_fit_recovers_gains_and_offsets():
     gains, offsets = [1.0, 1.3, 0.7, 1.1], [0.0, 50.0, -20.0, 120.0]
     rng = np.random.default_rng(9)
     frames = [(g * truth + o + rng.normal(0, SIGMA, truth.shape)).astype(np.float32)
-              for g, o in zip(gains, offsets)]
+              for g, o in zip(gains, offsets, strict=True)]
     result = stack_aligned_images(frames, normalize_method="linear_fit", rejection_algorithm="none")
-    for i, (g, o) in enumerate(zip(gains, offsets)):
+    for i, (g, o) in enumerate(zip(gains, offsets, strict=True)):
         np.testing.assert_allclose(result.normalization[i]["gain"], g, rtol=0.01)
         np.testing.assert_allclose(result.normalization[i]["offset"], o, atol=3.0)
     assert np.std(result.image - truth) < 1.3 * SIGMA / 2

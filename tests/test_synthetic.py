@@ -296,7 +296,7 @@ def test_frames_json_records_the_truth(clean):
     record = json.loads((clean.truth_dir / "frames.json").read_text())
     assert len(record["frames"]) == 16 and record["global_shape"] == list(clean.global_shape)
     assert {b["defect"] for b in record["bad_files"]} == set(clean.bad_files)
-    for entry, frame in zip(record["frames"], clean.frames):
+    for entry, frame in zip(record["frames"], clean.frames, strict=True):
         assert (clean.out_dir / entry["file"]).is_file()
         hdr = fits.getheader(clean.out_dir / entry["file"])
         for key, value in entry["wcs"].items():
@@ -456,7 +456,7 @@ def test_real_index_stars_are_in_the_truth_at_their_catalogue_positions(seestar)
     centre = seestar.global_wcs.wcs.crval
     stars = index_stars(centre[0], centre[1], 0.3)
     assert len(stars) > 5
-    for ra, dec in zip(stars.ra, stars.dec):  # the index's stars near the centre are in the truth, exactly
+    for ra, dec in zip(stars.ra, stars.dec, strict=True):  # the index's stars near the centre are in the truth, exactly
         assert np.min(_sep_arcmin(ra, dec, np.asarray(cat["ra"])[real], np.asarray(cat["dec"])[real])) < 1e-6
     flux = np.asarray(cat["flux_g"])  # colour ratios are relative to G
     mag = np.asarray(cat["mag"])

@@ -152,7 +152,7 @@ def test_sample_overlap_is_robust_to_stars():
     s = th.sample_overlap(vi, vj, np.ones(shape, dtype=bool), valid_j, block=16, origin=(1000, 2000))
     assert s.values_i.shape == (len(s.x), 1) and len(s.x) == 6 * 6   # columns 40..127 -> 6 blocks (48 half)
     assert s.x.min() >= 2040 and s.y.min() >= 1000
-    for values, stars in ((s.values_i, stars_i), (s.values_j, stars_j)):
+    for values in (s.values_i, s.values_j):
         assert np.all(np.abs(values - 500.0) < 1.0 * NOISE)        # block medians ignore the stars
         assert abs(np.median(values) - 500.0) < 0.2 * NOISE
     block_means = stars_j[:, 32:].reshape(6, 16, 6, 16).mean(axis=(1, 3))
@@ -213,7 +213,7 @@ def _sky_tiles(truth, gains):
 def _star_overlaps(tiles):
     """Block samples (as _overlaps) plus the matched star samples of each pair, positions in mosaic pixels."""
     cats = []
-    for tile, (r0, c0) in zip(tiles, ORIGINS):
+    for tile, (r0, c0) in zip(tiles, ORIGINS, strict=True):
         st = sp.measure_stars(tile)
         cats.append(sp.StarFluxes(st.x + c0, st.y + r0, st.flux, st.noise, st.radii, st.fwhm))
     out = []

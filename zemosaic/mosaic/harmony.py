@@ -284,7 +284,7 @@ def solve_tile_harmony(overlaps: Sequence[TileOverlap], n_tiles: int, *, n_chann
     return HarmonySolution(corrections=corrections, anchor=None if anchor == "mean" else main_anchor,
                            dropped_overlaps=tuple(dropped), disconnected_tiles=tuple(disconnected),
                            rms_before=rms_before, rms_after=rms_after,
-                           gain_estimators=tuple((ov.i, ov.j, r.methods) for ov, r in zip(kept, ratios)))
+                           gain_estimators=tuple((ov.i, ov.j, r.methods) for ov, r in zip(kept, ratios, strict=True)))
 
 
 def sample_overlap(values_i: np.ndarray, values_j: np.ndarray, valid_i: np.ndarray, valid_j: np.ndarray,
@@ -540,7 +540,7 @@ def _solve_log_gains(overlaps: list, ratios: list, c: int, index: dict) -> np.nd
     n_free = len(index)
     mat = np.eye(n_free) / _HARMONY_LOG_GAIN_PRIOR ** 2
     rhs = np.zeros(n_free)
-    for ov, est in zip(overlaps, ratios):
+    for ov, est in zip(overlaps, ratios, strict=True):
         log_ratio, se = est.log_ratio[c], est.se[c]
         if not np.isfinite(se):
             continue

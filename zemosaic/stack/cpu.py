@@ -289,7 +289,7 @@ def run_stack(frames, valid_masks, options: StackOptions, backend, progress_call
         image=image, coverage=loop.coverage,
         rejected_fraction=float(loop.rejected.sum() / valid_total) if valid_total else 0.0,
         rejected_fraction_per_frame=per_frame, weights=weights,
-        normalization=[_norm_record(nz, sg) for nz, sg in zip(normalizers, sigmas)],
+        normalization=[_norm_record(nz, sg) for nz, sg in zip(normalizers, sigmas, strict=True)],
         n_frames=n, timings=timings, chunk_rows=chunk_rows)
 
 
