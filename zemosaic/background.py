@@ -307,6 +307,7 @@ def fit_reference_flattening(reference: np.ndarray, valid: np.ndarray | None = N
         return _identity(shape, "no valid pixel in the reference")
     fit_order, reason = _affordable_order(blocks, order, n_extra=0)
     if fit_order is None:
+        assert reason is not None  # _affordable_order always says why it found no order
         return _identity(shape, reason)
     z = blocks.values[0]
     keep = _select_sky_cells(blocks, fit_order)
@@ -379,7 +380,8 @@ def block_medians(images: list, valid: np.ndarray, rows: np.ndarray, cols: np.nd
     grid = np.stack(np.divmod(np.flatnonzero(keep), grid_shape[1]), axis=1)
     sigma = _sample_sigma(cells)[:, None, None, :]                   # (k, 1, 1, C)
     star = (cells > _nan_median(cells)[:, :, None, :] + _STAR_CLIP_SIGMA * sigma) & (sigma > 0)
-    star = star.any(axis=(0, 3))                                      # (n, m): star in any image/channel
+    # (n, m): star in any image/channel (numpy's stubs type any(axis=...) as possibly a scalar: not for 4-D input)
+    star = star.any(axis=(0, 3))  # type: ignore[assignment]
     cells[:, star] = np.nan
     used = finite & ~star
     med = _nan_median(cells)

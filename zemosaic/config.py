@@ -185,7 +185,8 @@ def describe_keys() -> list[tuple[str, Any, str]]:
     """(key, default, documentation) for every key; used by ``--help`` and the README."""
     out = []
     for f in dataclasses.fields(ZeMosaicConfig):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        # a field has a default or a default factory, never both (dataclasses refuses that)
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         out.append((f.name, default, f.metadata["doc"]))
     return out
 

@@ -109,7 +109,7 @@ def _correlate_spectra(ref_spec: np.ndarray, frm_spec: np.ndarray, shape: tuple[
     dx = px + _peak_offset(surf[py, (px - 1) % w], surf[py, px], surf[py, (px + 1) % w])
     dy = dy - h if dy > h / 2 else dy
     dx = dx - w if dx > w / 2 else dx
-    return FftShift(float(dy), float(dx), _peak_to_sidelobe(surf, py, px))
+    return FftShift(float(dy), float(dx), _peak_to_sidelobe(surf, int(py), int(px)))
 
 
 def _peak_offset(left: float, centre: float, right: float) -> float:

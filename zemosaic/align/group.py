@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -72,6 +72,17 @@ DEFAULT_FFT_MIN_CONFIDENCE = 12.0
 _MAX_SCALE_DEVIATION = 0.05  # frames of one instrument: |scale - 1| above this is a wrong match
 _MIN_PAIRS = 4         # star pairs needed to trust a similarity (4 unknowns, 2 equations per pair)
 _FFT_MAX_QUADRANT_SPREAD = 0.5  # px, largest disagreement between quadrant shifts and the global one
+
+
+class _FrameSource(Protocol):
+    """What :func:`align_images_in_group` reads frames from: a list, or a lazy reader such as
+    :meth:`zemosaic.stack.frame_cache.FrameCache.reader` (length, integer indexing, iteration)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int, /) -> np.ndarray | None: ...
+
+    def __iter__(self) -> Iterator[np.ndarray | None]: ...
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,7 +144,7 @@ class AlignedFrame:
 
 
 def align_images_in_group(
-    image_data_list: Sequence[np.ndarray | None],
+    image_data_list: _FrameSource,
     reference_image_index: int = 0,
     *,
     detection_sigma: float = 3.0,
@@ -306,7 +317,10 @@ class _Group:
         self.ref = reference
         self.sigma, self.min_area, self.opts = opts.detection_sigma, opts.min_area, opts
         self.aa = _load_astroalign()
-        self._lum = self._stars = self._spectrum = self._quadrants = None
+        self._lum: np.ndarray | None = None
+        self._stars: np.ndarray | None = None
+        self._spectrum: np.ndarray | None = None
+        self._quadrants: list[tuple[tuple[slice, slice], np.ndarray]] | None = None
 
     @property
     def ref_lum(self) -> np.ndarray:
@@ -442,7 +456,7 @@ def _store_result(res: AlignedFrame, i: int, store: Any, mask_store: Any) -> Ali
 def _log_frame(i: int, res: AlignedFrame, debug: bool) -> None:
     if res.method == "failed":
         logger.warning("frame %d not aligned: %s", i, res.reason)
-    elif res.method == "fft":
+    elif res.method == "fft" and res.transform is not None:  # an FFT result always carries its translation
         logger.info("frame %d aligned by FFT (dx=%.2f dy=%.2f, confidence %.1f): %s", i,
                     res.transform.dx, res.transform.dy, res.fft_confidence, res.reason)
     if not debug:

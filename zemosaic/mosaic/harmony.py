@@ -433,7 +433,9 @@ def _anchor_plan(overlaps: list, n_tiles: int, main_anchor: int,
     A tile alone keeps the identity; a component without the main anchor is anchored on its own
     best-covered tile. Both are logged.
     """
-    plan, reasons, disconnected = [], [None] * n_tiles, []
+    plan: list[tuple[list, int]] = []
+    reasons: list[str | None] = [None] * n_tiles
+    disconnected: list[int] = []
     for comp in _components(overlaps, n_tiles):
         if len(comp) == 1:
             if comp[0] != main_anchor or not overlaps:
@@ -574,7 +576,7 @@ def _pair_ratio(ov: TileOverlap, c: int, plane: bool, frame: _CoordFrame) -> tup
         if new_keep.sum() < basis.shape[1] + 3 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    if corr2 < _HARMONY_MIN_CORR ** 2:
+    if ratio is None or corr2 < _HARMONY_MIN_CORR ** 2:  # None here only if the loop never ran
         return None, np.inf
     se = ratio * np.sqrt(max(1.0 - corr2, 1e-12) / (corr2 * max(keep.sum() - basis.shape[1] - 1, 1)))
     return float(ratio), float(se)
@@ -628,7 +630,7 @@ def _solve_offsets(overlaps: list, comp_ov: list, c: int, index: dict, gains: np
     rows = {k: _offset_rows(overlaps[k], c, index, gains, plane, frame) for k in comp_ov}
     masks = {k: np.ones(overlaps[k].n_samples, dtype=bool) for k in comp_ov}
     sigmas = {k: max(robust_sigma(rows[k][2]), 1e-12) for k in comp_ov}
-    sol = np.zeros(n_par)
+    sol: np.ndarray = np.zeros(n_par)
     for it in range(_MAX_ITER):
         mat, rhs = np.zeros((n_par, n_par)), np.zeros(n_par)
         for k in comp_ov:
@@ -661,7 +663,8 @@ def _offset_rows(ov: TileOverlap, c: int, index: dict, gains: np.ndarray, plane:
     """
     local = _offset_design(ov, frame, plane)
     n_lin = local.shape[1]
-    parts, cols = [], []
+    parts: list[np.ndarray] = []
+    cols: list[int] = []
     for tile, sign in ((ov.i, 1.0), (ov.j, -1.0)):
         if tile in index:
             parts.append(sign * local)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from astropy.wcs import WCS
@@ -170,7 +171,7 @@ def _pair_overlap(a, b, i: int, j: int, factor: int, block: int):
         return None
     gx = np.asarray(xs, dtype=np.float64) * factor + (factor - 1) / 2.0  # decimated -> full-resolution pixels
     gy = np.asarray(ys, dtype=np.float64) * factor + (factor - 1) / 2.0
-    star_fields = {}
+    star_fields: dict[str, Any] = {}  # TileOverlap's star_* keyword arguments
     if a.stars is not None and b.stars is not None:
         st = star_photometry.match_star_samples(a.stars, b.stars)
         star_fields = dict(star_i=st.flux_i, star_j=st.flux_j, star_err=st.err, star_x=st.x, star_y=st.y)

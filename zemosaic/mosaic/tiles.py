@@ -166,7 +166,7 @@ def tile_input_from_file(path: str | os.PathLike, tile_id: int) -> TileInput:
         tile_id=int(tile_id),
         path=path,
         wcs=info.wcs,
-        shape=tuple(int(s) for s in info.shape),
+        shape=(int(info.shape[0]), int(info.shape[1])),
         n_channels=int(info.n_channels),
         n_frames=_n_frames(info.header, path),
         has_alpha=has_alpha,

@@ -28,10 +28,15 @@ __all__ = ["FrameGroup", "cluster_frames", "unit_vectors"]
 log = logging.getLogger(__name__)
 
 
-class _FrameLike(Protocol):  # what clustering needs of fits_io.FrameInfo
-    shape: tuple[int, int]
-    mount_mode: str | None
-    date_obs: str | None
+class _FrameLike(Protocol):  # what clustering needs (reads) of fits_io.FrameInfo, or of a frozen stand-in
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    @property
+    def mount_mode(self) -> str | None: ...
+
+    @property
+    def date_obs(self) -> str | None: ...
 
     @property
     def center_radec(self) -> tuple[float, float]: ...

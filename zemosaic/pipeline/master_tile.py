@@ -91,9 +91,9 @@ def create_master_tile(
     too_few = _too_few_frames(len(frames), cfg)
     if too_few is not None:  # not even the whole group reaches the minimum: nothing is loaded
         log.warning("master tile %d skipped: %s", tile_id, too_few)
-        failed = [(f.path, too_few) for f in frames]
-        tr.frames_failed = [{"path": str(p), "reason": r} for p, r in failed]
-        return MasterTileResult(tile_id, None, tr, failed)
+        skipped = [(f.path, too_few) for f in frames]
+        tr.frames_failed = [{"path": str(p), "reason": r} for p, r in skipped]
+        return MasterTileResult(tile_id, None, tr, skipped)
     debug = tile_id in cfg.debug_tile_ids
     cleanup, why = resolve_cleanup(cfg, [f.info.mount_mode for f in frames])
     tr.cleanup_enabled, tr.cleanup_reason = cleanup, why
@@ -331,6 +331,7 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
             image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
             altaz_min_coverage_frac=cfg.altaz_min_coverage_frac, altaz_morph_open_px=cfg.altaz_morph_open_px,
             tile_id=tile_id)
+        assert alpha is not None  # cleanup on: altaz_cleanup_enabled is not "false", so the masker gave an alpha
     else:  # no cleanup: every stacked pixel is kept at full weight
         out, alpha = image, (stack_cov > 0).astype(np.float32)
         log.info("MT_PIPELINE tile_id=%d lecropper skipped (cleanup off: %s)", tile_id, tr.cleanup_reason)
@@ -338,7 +339,7 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
     tr.alpha_stats = _alpha_stats(alpha)
     if cfg.mt_edge_trim_enabled:
         out, alpha, stack_cov, wcs = _edge_trim(out, alpha, stack_cov, wcs, cfg, tile_id, tr)
-    stacked_area = np.count_nonzero(tile.stack_coverage > 0)  # before any crop or trim
+    stacked_area = int(np.count_nonzero(tile.stack_coverage > 0))  # before any crop or trim
     tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
     tr.shape = list(out.shape)
     return _write_master_tile(out, alpha, stack_cov, wcs, tile_id, cfg, tr, tiles_dir)

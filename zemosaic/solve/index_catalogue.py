@@ -219,7 +219,8 @@ class _StarTree:
                     self.mag_column = self._map(ext, name, dtype, (ndata,))
                     break
         # the tree walk needs a complete binary tree of integer splits with the dimension in the low bits
-        self.lr = self.split = None
+        self.lr: np.ndarray | None = None
+        self.split: np.ndarray | None = None
         nleaves = (nnodes + 1) // 2
         complete = nnodes >= 1 and (nnodes + 1) & nnodes == 0
         if (complete and tree_type == data_type and data_type in ("u32", "u16") and "kdtree_lr_stars" in ext
@@ -259,6 +260,7 @@ class _StarTree:
 
     def _candidate_rows(self, centre: np.ndarray, chord2: float) -> np.ndarray:
         """Rows of the leaves whose bounding boxes meet the query ball (level by level from the root)."""
+        assert self.lr is not None and self.split is not None  # called only when the file has the integer tree
         bits = 2  # ceil(log2(ndim)) for ndim = 3
         mask = (1 << bits) - 1
         nodes = np.zeros(1, dtype=np.int64)

@@ -27,7 +27,7 @@ class RefinedWcs:
     residual_px: float
 
 
-def tan_wcs(crval: tuple[float, float], crpix0: tuple[float, float], cd: np.ndarray,
+def tan_wcs(crval: tuple[float, float], crpix0: tuple[float, float] | np.ndarray, cd: np.ndarray,
             shape: tuple[int, int]) -> WCS:
     """A TAN WCS from its reference point ``crval`` (deg), 0-based reference pixel ``crpix0`` (x, y) and
     2x2 ``cd`` matrix (deg/px); ``pixel_shape`` set from ``shape`` ``(H, W)``."""

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from astropy.io import fits
@@ -204,7 +204,7 @@ class AstrometryPackageSolver(_HintedSolver):
     def __init__(self, index_files: Sequence[Path], **opts):
         super().__init__(**opts)
         self.index_files = [Path(p) for p in index_files]
-        self._solver = None
+        self._solver: Any = None  # astrometry.Solver (optional package, untyped), made on the first solve
 
     def solve(self, request: SolveRequest) -> SolveResult:
         import astrometry
@@ -214,9 +214,9 @@ class AstrometryPackageSolver(_HintedSolver):
             self._solver = astrometry.Solver(self.index_files)
         lo, hi = self._scale_range(request.hint)
         position = None
-        if request.hint.has_position:
-            position = astrometry.PositionHint(float(request.hint.ra_deg) % 360.0, float(request.hint.dec_deg),
-                                               self.search_radius_deg)
+        hint_ra, hint_dec = request.hint.ra_deg, request.hint.dec_deg
+        if hint_ra is not None and hint_dec is not None:  # request.hint.has_position
+            position = astrometry.PositionHint(float(hint_ra) % 360.0, float(hint_dec), self.search_radius_deg)
         deadline = t0 + self.timeout_s
         params = astrometry.SolutionParameters(
             sip_order=0, tune_up_logodds_threshold=None,
@@ -358,7 +358,7 @@ class AstapSolver:
         cmd = [self.executable, "-f", str(image_path), "-wcs", "-z", "0", "-s", str(_MAX_SOLVE_STARS)]
         if hint.scale_arcsec:
             cmd += ["-fov", f"{hint.scale_arcsec * request.shape[0] / 3600.0:.4f}"]
-        if hint.has_position:
+        if hint.ra_deg is not None and hint.dec_deg is not None:  # hint.has_position
             cmd += ["-ra", f"{float(hint.ra_deg) / 15.0:.6f}", "-spd", f"{float(hint.dec_deg) + 90.0:.6f}",
                     "-r", f"{self.search_radius_deg:.3f}"]
         else:

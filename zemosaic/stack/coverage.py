@@ -76,7 +76,7 @@ class CoverageAccumulator:
         """Add one frame's valid mask (True where the frame contributes)."""
         valid = np.asarray(valid)
         if valid.ndim == 3:
-            valid = valid.all(axis=-1)
+            valid = valid.all(axis=-1)  # type: ignore[assignment]  # an array for 3-D input (stubs allow a scalar)
         if valid.shape != self.shape:
             raise CoverageShapeError(f"valid mask shape {valid.shape} != coverage shape {self.shape}")
         self.count += valid.astype(bool, copy=False)

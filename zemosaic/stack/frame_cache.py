@@ -14,6 +14,7 @@ import logging
 import mmap
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,22 +36,30 @@ class FrameCache:
         self._dir = Path(tempfile.mkdtemp(prefix=f"zemosaic_{name}_", dir=parent))
         self.path = self._dir / f"{name}.npy"
         self.shape = (int(n_frames),) + tuple(int(s) for s in frame_shape)
-        self._array = np.lib.format.open_memmap(self.path, mode="w+", dtype=dtype, shape=self.shape)
+        self._array: np.memmap | None = np.lib.format.open_memmap(self.path, mode="w+", dtype=dtype,
+                                                                shape=self.shape)
         log.debug("frame cache %s: %s float32 (%.1f MB on disk)", self.path, self.shape, self._array.nbytes / 2**20)
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def __getitem__(self, index: int) -> np.ndarray:
-        return self._array[index]
+        return self._mm[index]
 
     def __setitem__(self, index: int, frame: np.ndarray) -> None:
-        self._array[index] = frame
+        self._mm[index] = frame
         self.release(index)
+
+    @property
+    def _mm(self) -> np.memmap:
+        """The open memmap (closed by :meth:`close`)."""
+        if self._array is None:
+            raise ValueError(f"frame cache {self.path} is closed")
+        return self._array
 
     def read(self, index: int) -> np.ndarray:
         """A RAM copy of frame ``index``; the memmap pages it touched are released."""
-        frame = np.array(self._array[index])
+        frame = np.array(self._mm[index])
         self.release(index)
         return frame
 
@@ -62,7 +71,7 @@ class FrameCache:
 
     def release(self, index: int) -> None:
         """Drop the resident pages of frame ``index`` (its data stay on disk)."""
-        release_rows(self._array[index], 0, self.shape[1])
+        release_rows(self._mm[index], 0, self.shape[1])
 
     def close(self) -> None:
         """Drop the memmap and delete its files."""
@@ -89,6 +98,9 @@ class _CacheReader:
         if not -self._count <= index < self._count:
             raise IndexError(index)
         return self._cache.read(index % self._count)
+
+    def __iter__(self) -> Iterator[np.ndarray]:  # what iterating over __getitem__ until IndexError does
+        return (self._cache.read(i) for i in range(self._count))
 
 
 def release_rows(frame, r0: int, r1: int) -> None:

@@ -398,6 +398,7 @@ def generate_dataset(out_dir: os.PathLike | str, spec: SynthSpec, *,
         frames.append(_frame_truth(path, plan, spec))
         first_raw = raw if first_raw is None else first_raw
         emit(progress_callback, "synth", k + 1, total, f"frame {k + 1}/{len(session.plans)} {path.name}")
+    assert first_raw is not None  # a spec has at least one frame (panels and frames_per_panel >= 1)
     bad = _write_bad_files(out, spec, session, first_raw)
     _write_truth(truth_dir, spec, session, scene, frames, bad, hot)
     emit(progress_callback, "synth", total, total, "truth written")
@@ -757,9 +758,13 @@ def _plan_skies(spec: SynthSpec, rng: np.random.Generator, panels: Sequence[int]
     angle = (phi0 - turn + 3.0 * rng.standard_normal(n)) % 360.0
     centre = ((spec.width - 1) / 2.0, (spec.height - 1) / 2.0)
     half_diag = 0.5 * math.hypot(spec.width, spec.height)
-    return [SkyBackground(level_adu=float(level[k]), colour=tuple(float(v) for v in colour[k]),
-                          gradient=tuple(float(v) for v in grad[k]), angle_deg=float(angle[k]),
-                          centre_xy=centre, scale_px=half_diag) for k in range(n)]
+    return [SkyBackground(level_adu=float(level[k]), colour=_rgb(colour[k]), gradient=_rgb(grad[k]),
+                          angle_deg=float(angle[k]), centre_xy=centre, scale_px=half_diag) for k in range(n)]
+
+
+def _rgb(v: np.ndarray) -> tuple[float, float, float]:
+    """A per-channel 3-vector as a tuple of Python floats."""
+    return float(v[0]), float(v[1]), float(v[2])
 
 
 def _apply_weather(sky: SkyBackground, transparency: float,
