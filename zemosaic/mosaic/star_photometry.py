@@ -141,7 +141,7 @@ def measure_stars(image: np.ndarray, valid: np.ndarray | None = None, *,
     ceiling = np.max(np.where(ok[..., None], img, -np.inf), axis=(0, 1))
     parts = [_photometer(img, ok, resid, xy[k:k + _STAR_CHUNK], radii, half, ceiling)
              for k in range(0, len(xy), _STAR_CHUNK)]
-    flux, noise, fwhm = (np.concatenate(p) for p in zip(*parts))
+    flux, noise, fwhm = (np.concatenate(p) for p in zip(*parts, strict=True))
     good_fwhm = fwhm[np.isfinite(fwhm)]
     logger.debug("stars: %d measured (threshold %.1f sigma), fwhm %.2f px", len(xy), detect_sigma,
                  np.median(good_fwhm) if good_fwhm.size else np.nan)
