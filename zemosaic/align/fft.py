@@ -80,9 +80,12 @@ def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float) -> tuple[int, i
     tuple of int
         ``(y0, x0, y1, x1)``, half-open: rows ``y0 <= y < y1`` and columns ``x0 <= x < x1`` are the
         output pixels whose source position ``(y - dy, x - dx)`` lies inside the frame's pixel-centre
-        hull. Empty (``y0 >= y1`` or ``x0 >= x1``) when the frame does not overlap the reference.
+        hull. Empty (``y0 >= y1`` or ``x0 >= x1``) when the frame does not overlap the reference, and
+        ``(0, 0, 0, 0)`` when a shift is not finite (no measurable translation).
     """
     h, w = int(shape[0]), int(shape[1])
+    if not (math.isfinite(dy) and math.isfinite(dx)):
+        return 0, 0, 0, 0
     y0, y1 = _overlap_1d(h, dy)
     x0, x1 = _overlap_1d(w, dx)
     return y0, x0, y1, x1
@@ -99,11 +102,18 @@ def _fft_spectrum(plane: np.ndarray) -> np.ndarray:
 def _correlate_spectra(ref_spec: np.ndarray, frm_spec: np.ndarray, shape: tuple[int, int]) -> FftShift:
     h, w = shape
     cross = ref_spec * np.conj(frm_spec)
-    cross /= np.abs(cross) + 1e-20 * (np.abs(cross).max() + 1e-30)
+    magnitude = np.abs(cross)
+    peak_mag = float(magnitude.max())
+    if not (np.isfinite(peak_mag) and peak_mag > 0.0):
+        # a constant plane (all-zero frame, flat field) has no structure to correlate: no shift, no confidence
+        return FftShift(0.0, 0.0, 0.0)
+    cross /= magnitude + 1e-20 * (peak_mag + 1e-30)
     fy = scipy.fft.fftfreq(h)[:, None]
     fx = scipy.fft.rfftfreq(w)[None, :]
     cross *= np.exp(-2.0 * (math.pi * _FFT_PEAK_SIGMA) ** 2 * (fy ** 2 + fx ** 2))
     surf = scipy.fft.irfft2(cross, s=(h, w), workers=-1)
+    if not np.all(np.isfinite(surf)) or float(np.ptp(surf)) <= 0.0:
+        return FftShift(0.0, 0.0, 0.0)  # nothing measurable (non-finite input spectra)
     py, px = np.unravel_index(int(np.argmax(surf)), surf.shape)
     dy = py + _peak_offset(surf[(py - 1) % h, px], surf[py, px], surf[(py + 1) % h, px])
     dx = px + _peak_offset(surf[py, (px - 1) % w], surf[py, px], surf[py, (px + 1) % w])

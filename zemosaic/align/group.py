@@ -221,7 +221,7 @@ def align_images_in_group(
         if i == reference_image_index:
             res = group.reference_result(propagate_mask)
         else:
-            res = group.align(frame, propagate_mask)
+            res = _align_one(group, frame, i, propagate_mask)
         res = _store_result(res, i, output_store, mask_store)
         _log_frame(i, res, opts.debug)
         results.append(res)
@@ -418,6 +418,21 @@ class _Group:
             if q.confidence >= self.opts.fft_min_confidence:
                 offsets.append(math.hypot(q.dy - shift.dy, q.dx - shift.dx))
         return max(offsets) if len(offsets) >= 2 else None
+
+
+def _align_one(group: _Group, frame: Any, i: int, propagate_mask: bool) -> AlignedFrame:
+    """Align one frame; any error in this frame's path makes it ``"failed"`` with the error as its reason.
+
+    A deliberate per-frame boundary (STYLE.md): one bad frame must not abort its group; the error is
+    logged with its traceback at DEBUG level and reported as the frame's reason.
+    """
+    try:
+        return group.align(frame, propagate_mask)
+    except (MemoryError, OSError):  # the machine, not the frame: the run must hear about it
+        raise
+    except Exception as exc:  # noqa: BLE001 - deliberate, logged per-frame boundary (see docstring)
+        logger.debug("frame %d: alignment error", i, exc_info=True)
+        return AlignedFrame(None, None, "failed", reason=f"alignment error ({type(exc).__name__}: {exc})")
 
 
 def _fft_problem(shift: FftShift, rect: tuple[int, int, int, int], spread: float | None, thr: float

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from zemosaic import masks as lecropper
+from zemosaic.align.stars import _detect_stars, _luminance
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.report import TileReport
@@ -131,43 +132,136 @@ class _LoadedGroup:
 
 
 def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | None:
-    """Read + debayer every frame into a disk cache; drop unreadable, wrong-size and empty frames."""
-    ref_info = frames[reference].info
-    ref_shape = tuple(ref_info.shape) + ((3,) if ref_info.n_channels == 3 else ())
-    order = [reference] + [k for k in range(len(frames)) if k != reference]
-    cache = FrameCache(len(frames), ref_shape, parent=tiles_dir, name="raw")
+    """Read + debayer every frame into a disk cache and choose the group's reference (put in slot 0).
+
+    Frames whose header size disagrees with the group's majority, unreadable frames and frames with
+    no usable pixel (all NaN, constant such as all zero) are dropped with their reason. The reference
+    is the most central frame (``reference`` first, then by distance to the group centre) whose
+    quality agrees with the group: enough stars and a sky level like the others' (:func:`_choose_reference`).
+    """
+    shape, order = _majority_shape(frames, reference, failed)
+    cache = FrameCache(len(order), shape, parent=tiles_dir, name="raw")
     paths: list[Path] = []
+    infos: list[Any] = []
+    quality: list[_FrameQuality] = []
     for k in order:
         path = frames[k].path
-        reason = None
-        try:
-            # the frame's WCS is known from Phase 1b (its header's, or a plate solution)
-            data = fits_io.read_frame(path, debayer_method=cfg.debayer_method, require_wcs=False).data
-        except fits_io.FitsInputError as exc:
-            reason = exc.reason_for(path)
-        else:
-            if data.shape != ref_shape:
-                reason = f"image shape {data.shape} differs from the group's {ref_shape}"
-            elif not np.isfinite(data).any():
-                reason = "no finite pixel (all NaN/Inf)"
-        if reason is not None:
-            if k == reference:
-                cache.close()
-                failed.append((path, reason))
-                return _load_group_without(frames, reference, cfg, tiles_dir, failed)
-            failed.append((path, reason))
+        data, reason = _load_frame(path, cfg, shape)
+        q = None if data is None else _frame_quality(data, cfg)
+        if reason is None and q is not None and q.problem is not None:
+            reason = q.problem
+        if reason is not None or data is None or q is None:
+            failed.append((path, reason or "not loaded"))
             continue
         cache[len(paths)] = data
         paths.append(path)
-    return _LoadedGroup(cache, paths, ref_info.wcs)
-
-
-def _load_group_without(frames, reference, cfg, tiles_dir, failed):
-    rest = [f for k, f in enumerate(frames) if k != reference]
-    if not rest:
+        infos.append(frames[k].info)
+        quality.append(q)
+    if not paths:
+        cache.close()
         return None
-    log.warning("reference frame %s unusable: the next frame becomes the reference", frames[reference].path.name)
-    return _load_group(rest, 0, cfg, tiles_dir, failed)
+    slot = _choose_reference(quality, [p.name for p in paths])
+    if slot != 0:
+        first, chosen = cache.read(0), cache.read(slot)
+        cache[0], cache[slot] = chosen, first
+        paths[0], paths[slot] = paths[slot], paths[0]
+        infos[0], infos[slot] = infos[slot], infos[0]
+    return _LoadedGroup(cache, paths, infos[0].wcs)
+
+
+def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[int]]:
+    """The frame shape most of the group has (the reference's on a tie) and the frames of that shape, most
+    central first; the others are listed in ``failed`` (the frame that disagrees with the majority goes)."""
+    shapes = [tuple(f.info.shape) + ((3,) if f.info.n_channels == 3 else ()) for f in frames]
+    counts = Counter(shapes)
+    top = max(counts.values())
+    shape = shapes[reference] if counts[shapes[reference]] == top else counts.most_common(1)[0][0]
+    for k, sh in enumerate(shapes):
+        if sh != shape:
+            failed.append((frames[k].path, f"image shape {sh} differs from the group's majority {shape} "
+                                           f"({counts[shape]} of {len(frames)} frames)"))
+    return shape, [k for k in _central_order(frames, reference) if shapes[k] == shape]
+
+
+def _central_order(frames, reference) -> list[int]:
+    """Frame indices: ``reference`` first, then by angular distance to the group's mean pointing."""
+    from zemosaic.pipeline.clustering import unit_vectors
+
+    radec = np.array([f.info.center_radec for f in frames], dtype=float)
+    if radec.ndim != 2 or not np.all(np.isfinite(radec)):
+        return [reference] + [k for k in range(len(frames)) if k != reference]
+    xyz = unit_vectors(radec[:, 0], radec[:, 1])
+    distance = np.linalg.norm(xyz - xyz.mean(axis=0), axis=1)
+    rest = sorted((k for k in range(len(frames)) if k != reference), key=lambda k: (distance[k], k))
+    return [reference] + rest
+
+
+def _load_frame(path: Path, cfg: ZeMosaicConfig, shape) -> tuple[np.ndarray | None, str | None]:
+    """One frame's pixels, or None and the reason it cannot be used.
+
+    A deliberate per-frame boundary (STYLE.md): whatever goes wrong while reading or debayering one
+    frame rejects that frame with the error as its reason (traceback in the DEBUG log); memory
+    exhaustion is the machine's problem and propagates.
+    """
+    try:
+        # the frame's WCS is known from Phase 1b (its header's, or a plate solution)
+        data = fits_io.read_frame(path, debayer_method=cfg.debayer_method, require_wcs=False).data
+    except fits_io.FitsInputError as exc:
+        return None, exc.reason_for(path)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - deliberate, logged per-frame boundary (see docstring)
+        log.debug("frame %s: load error", path, exc_info=True)
+        return None, f"cannot load the frame ({type(exc).__name__}: {exc})"
+    if data.shape != shape:
+        return None, f"image shape {data.shape} differs from the group's {shape}"
+    return data, None
+
+
+@dataclass(frozen=True)
+class _FrameQuality:
+    """What the reference choice looks at: star count, sky level and noise of the luminance."""
+
+    n_stars: int
+    sky: float
+    noise: float
+    problem: str | None = None
+
+
+def _frame_quality(data: np.ndarray, cfg: ZeMosaicConfig) -> _FrameQuality:
+    """Statistics of one loaded frame; ``problem`` says why it cannot be stacked at all (no finite pixel,
+    constant image)."""
+    finite = np.isfinite(data)
+    if not finite.any():
+        return _FrameQuality(0, float("nan"), 0.0, "no finite pixel (all NaN/Inf)")
+    lum = _luminance(data)
+    sample = lum[::2, ::2]
+    sky = float(np.median(sample))
+    noise = float(1.4826 * np.median(np.abs(sample - sky)))
+    if float(sample.max()) == float(sample.min()):
+        return _FrameQuality(0, sky, 0.0, f"constant image (every pixel = {sky:g}): no signal")
+    n_stars = len(_detect_stars(lum, cfg.align_detection_sigma, cfg.align_min_area))
+    return _FrameQuality(n_stars, sky, noise)
+
+
+def _choose_reference(quality: Sequence[_FrameQuality], names: Sequence[str]) -> int:
+    """Slot of the reference: the first (most central) frame with at least half the group's median star count
+    (and 3 stars) and a sky level within the group's spread; slot 0 when none qualifies."""
+    stars = np.array([q.n_stars for q in quality], dtype=float)
+    sky = np.array([q.sky for q in quality], dtype=float)
+    noise = np.array([q.noise for q in quality], dtype=float)
+    med_sky = float(np.median(sky))
+    tol = max(5.0 * 1.4826 * float(np.median(np.abs(sky - med_sky))), 3.0 * float(np.median(noise)))
+    min_stars = max(3.0, 0.5 * float(np.median(stars)))
+    for slot, q in enumerate(quality):
+        if q.n_stars >= min_stars and abs(q.sky - med_sky) <= tol:
+            if slot != 0:
+                first = quality[0]
+                log.warning("reference frame %s not used as reference (%d stars, sky %.4g; group median %d stars, "
+                            "sky %.4g): %s is the reference", names[0], first.n_stars, first.sky,
+                            int(np.median(stars)), med_sky, names[slot])
+            return slot
+    return 0
 
 
 @dataclass

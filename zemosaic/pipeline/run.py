@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline import clustering
-from zemosaic.pipeline.master_tile import ScannedFrame, create_master_tile
-from zemosaic.pipeline.report import RunReport, phase_timer, run_log_file
+from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
+from zemosaic.pipeline.report import RunReport, TileReport, phase_timer, run_log_file
 from zemosaic.progress import ProgressCallback, emit
 
 if TYPE_CHECKING:  # the mosaic modules are imported when a run reaches them (numba, reproject)
@@ -178,9 +178,8 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         for tile_id, group in enumerate(groups):
             emit(progress_callback, "tiles", tile_id, len(groups), f"master tile {tile_id}")
             members = [frames[i] for i in group.members]
-            result = create_master_tile(members, tile_id, cfg, tiles_dir,
-                                        reference=group.members.index(group.reference),
-                                        progress_callback=progress_callback)
+            result = _master_tile_or_failure(members, tile_id, cfg, tiles_dir,
+                                             group.members.index(group.reference), progress_callback)
             report.tiles.append(result.report)
             for path, reason in result.failed_inputs:
                 report.reject(path, reason, "master_tile")
@@ -191,6 +190,27 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
     if not tiles:
         raise NothingUsableError("no master tile could be built (see the rejected inputs in run_report.json)")
     return tiles
+
+
+def _master_tile_or_failure(members: list[ScannedFrame], tile_id: int, cfg: ZeMosaicConfig, tiles_dir: Path,
+                            reference: int, progress_callback) -> MasterTileResult:
+    """:func:`create_master_tile`, or a skipped tile whose frames carry the error as their reason.
+
+    A deliberate, logged per-tile boundary: an unexpected error in one group (a bug or a data case no check
+    foresaw) skips that group, with the traceback in the log, and the run goes on with the others. Memory
+    and file-system errors are the machine's, not the group's: they propagate.
+    """
+    try:
+        return create_master_tile(members, tile_id, cfg, tiles_dir, reference=reference,
+                                  progress_callback=progress_callback)
+    except (MemoryError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - deliberate, logged per-tile boundary (see docstring)
+        reason = f"master tile {tile_id} failed ({type(exc).__name__}: {exc})"
+        log.error("%s; its %d frames are skipped", reason, len(members), exc_info=True)
+        tr = TileReport(tile_id=tile_id, frames_in_group=len(members),
+                        frames_failed=[{"path": str(f.path), "reason": reason} for f in members])
+        return MasterTileResult(tile_id, None, tr, [(f.path, reason) for f in members])
 
 
 def _frames_with_wcs(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,

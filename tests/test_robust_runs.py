@@ -1,0 +1,142 @@
+"""Robust runs (issue 15): per-frame failures reject the frame and the run goes on; the group reference is
+chosen for quality; one run per output folder; --overwrite; interruption."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from zemosaic.align import fft as align_fft
+from zemosaic.align import group as align_group
+from zemosaic.pipeline import master_tile
+from zemosaic.pipeline.run import run_mosaic
+from zemosaic.synthetic.generator import SynthSpec, generate_dataset
+
+TINY = SynthSpec(panels=(2, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8)
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tiny")
+    generate_dataset(root / "in", TINY)
+    return root / "in"
+
+
+def _copy_frames(src: Path, dst: Path) -> list[Path]:
+    dst.mkdir(parents=True)
+    out = []
+    for p in sorted(src.glob("*.fit")):
+        shutil.copy2(p, dst / p.name)
+        out.append(dst / p.name)
+    return out
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "run_report.json").read_text())
+
+
+def _rejected(out: Path) -> dict[str, str]:
+    return {Path(r["path"]).name: r["reason"] for r in _report(out)["rejected_inputs"]}
+
+
+# --- (A) per-frame failures ------------------------------------------------------------------------------
+def test_phase_correlate_constant_plane_has_no_confidence():
+    zero = np.zeros((64, 64), np.float32)
+    rng = np.random.default_rng(0)
+    shift = align_fft.phase_correlate(rng.normal(size=(64, 64)).astype(np.float32), zero)
+    assert shift.confidence == 0.0 and np.isfinite(shift.dy) and np.isfinite(shift.dx)
+    assert align_fft.fft_overlap_rect((64, 64), float("nan"), 0.0) == (0, 0, 0, 0)
+
+
+def test_all_zero_frame_in_alignment_fails_that_frame_only():
+    rng = np.random.default_rng(1)
+    ref = rng.normal(100, 5, size=(128, 128)).astype(np.float32)
+    out = align_group.align_images_in_group([ref, np.zeros_like(ref), ref.copy()], 0, propagate_mask=True)
+    assert [a.method for a in out][0] == "reference"
+    assert out[1].method == "failed" and "FFT fallback rejected" in out[1].reason
+    assert out[2].method != "failed"
+
+
+def test_unexpected_error_in_one_frame_fails_that_frame_only(monkeypatch):
+    rng = np.random.default_rng(2)
+    base = rng.normal(100, 5, size=(128, 128)).astype(np.float32)
+    frames = [base, base.copy(), base.copy()]
+    real_align = align_group._Group.align
+
+    def flaky(self, frame, propagate_mask):
+        if frame is frames[1]:
+            raise RuntimeError("boom in frame 1")
+        return real_align(self, frame, propagate_mask)
+
+    monkeypatch.setattr(align_group._Group, "align", flaky)
+    out = align_group.align_images_in_group(frames, 0)
+    assert out[1].method == "failed" and "RuntimeError: boom in frame 1" in out[1].reason
+    assert out[2].method != "failed"
+
+
+def test_all_zero_frame_is_rejected_and_run_goes_on(tiny_dataset, tmp_path):
+    paths = _copy_frames(tiny_dataset, tmp_path / "in")
+    with fits.open(paths[1], mode="update") as hdul:
+        hdul[0].data[...] = 0
+    result = run_mosaic(tmp_path / "in", tmp_path / "out")
+    assert result.n_tiles == 4 and result.n_frames_used == len(paths) - 1
+    assert _rejected(tmp_path / "out") == {paths[1].name: "constant image (every pixel = 0): no signal"}
+
+
+def test_choose_reference_skips_poor_central_frame():
+    q = master_tile._FrameQuality
+    good = [q(40, 100.0, 5.0), q(38, 101.0, 5.0), q(42, 99.0, 5.0)]
+    assert master_tile._choose_reference(good, ["a", "b", "c"]) == 0
+    starless = [q(0, 100.0, 5.0)] + good[1:]
+    assert master_tile._choose_reference(starless, ["a", "b", "c"]) == 1
+    cloudy = [q(40, 400.0, 5.0)] + good[1:]
+    assert master_tile._choose_reference(cloudy, ["a", "b", "c"]) == 1
+
+
+def test_starless_central_frame_is_not_the_reference(tiny_dataset, tmp_path):
+    paths = _copy_frames(tiny_dataset, tmp_path / "in")
+    run_mosaic(tiny_dataset, tmp_path / "out0")
+    refs = [Path(g["reference"]).name for g in _report(tmp_path / "out0")["groups"]]
+    victim = tmp_path / "in" / refs[0]
+    with fits.open(victim, mode="update") as hdul:  # clouds: smooth bright sky, no star
+        data = hdul[0].data
+        hdul[0].data = np.full_like(data, int(np.median(data)) + 500) + np.random.default_rng(0).integers(
+            0, 20, size=data.shape).astype(data.dtype)
+    run_mosaic(tmp_path / "in", tmp_path / "out")
+    tile0 = _report(tmp_path / "out")["tiles"][0]
+    reference = [Path(f["path"]).name for f in tile0["frames"] if f["method"] == "reference"]
+    assert reference and reference[0] != victim.name
+    assert len(paths) == 12
+
+
+def test_frame_of_another_size_is_rejected_not_the_majority(tiny_dataset, tmp_path):
+    _copy_frames(tiny_dataset, tmp_path / "in")
+    run_mosaic(tiny_dataset, tmp_path / "out0")
+    ref = Path(_report(tmp_path / "out0")["groups"][0]["reference"]).name
+    with fits.open(tmp_path / "in" / ref, mode="update") as hdul:
+        hdul[0].data = np.ascontiguousarray(hdul[0].data[:300, :200])
+    result = run_mosaic(tmp_path / "in", tmp_path / "out")
+    rejected = _rejected(tmp_path / "out")
+    assert list(rejected) == [ref] and "differs from the group's majority" in rejected[ref]
+    assert result.n_tiles == 4 and result.n_frames_used == 11
+
+
+def test_unexpected_error_in_one_tile_skips_that_tile(tiny_dataset, tmp_path, monkeypatch):
+    from zemosaic.pipeline import run as pipeline_run
+
+    real = pipeline_run.create_master_tile
+
+    def flaky(members, tile_id, *args, **kwargs):
+        if tile_id == 2:
+            raise RuntimeError("unforeseen")
+        return real(members, tile_id, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_run, "create_master_tile", flaky)
+    result = run_mosaic(tiny_dataset, tmp_path / "out")
+    assert result.n_tiles == 3
+    reasons = set(_rejected(tmp_path / "out").values())
+    assert reasons == {"master tile 2 failed (RuntimeError: unforeseen)"}
