@@ -14,6 +14,7 @@ import json
 
 import numpy as np
 import pytest
+from astropy.io import fits
 
 import zemosaic_worker as worker
 from measure import catalogue_pixels, refine_centroids
@@ -118,7 +119,6 @@ def test_frames_without_any_hint_are_solved_blind(tmp_path):
     spec = dataclasses.replace(SPEC, panels=(1, 1), frames_per_panel=2, header_wcs=False, seed=7)
     dataset = synthetic.generate_dataset(tmp_path / "in", spec)
     for path in dataset.frame_paths:  # strip the pointing: only the scale hint is left
-        from astropy.io import fits
         with fits.open(path, mode="update") as hdul:
             for key in ("RA", "DEC", "OBJCTRA", "OBJCTDEC"):
                 del hdul[0].header[key]
@@ -126,6 +126,19 @@ def test_frames_without_any_hint_are_solved_blind(tmp_path):
     records = _report(result)["astrometry"]["frames"]
     assert [r["source"] for r in records] == ["solved", "solved"] and all(r["blind"] for r in records)
     print("blind solve times (s):", [r["time_s"] for r in records])
+
+
+def test_a_wrong_hint_falls_back_to_a_blind_solve(tmp_path):
+    spec = dataclasses.replace(SPEC, panels=(1, 1), frames_per_panel=2, header_wcs=False, seed=8)
+    dataset = synthetic.generate_dataset(tmp_path / "in", spec)
+    with fits.open(dataset.frame_paths[0], mode="update") as hdul:  # this mount was not synced: 20 deg off
+        hdul[0].header["RA"] = (hdul[0].header["RA"] + 20.0) % 360.0
+    result = worker.run_mosaic(tmp_path / "in", tmp_path / "out", resolve_config())
+    records = _report(result)["astrometry"]["frames"]
+    assert [r["source"] for r in records] == ["solved", "solved"]
+    assert [r["blind"] for r in records] == [True, False]
+    n, rms = _astrometry_rms(dataset, result.mosaic_path)
+    assert rms < 0.3
 
 
 def test_no_solver_is_one_line_naming_what_to_install(runs, tmp_path, capsys):

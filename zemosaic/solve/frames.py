@@ -49,6 +49,7 @@ from zemosaic.solve.solvers import (
     PlateSolver,
     SolveFailedError,
     SolveRequest,
+    SolveResult,
     SolverUnavailableError,
     select_solver,
 )
@@ -252,8 +253,7 @@ class _Job:
         t0 = time.perf_counter()
         try:
             request = self._quick_request(frame, hint) if quick else self._full_request(frame, hint)
-            assert self.solver is not None
-            result = self.solver.solve(request)
+            result = self._solve_request(request, blind_retry=not quick)
         except (PlateSolveError, fits_io.FitsInputError, OSError) as exc:
             self.solve_time += time.perf_counter() - t0
             self.n_solves += 1
@@ -272,6 +272,19 @@ class _Job:
             str(frame.path), "solved", False, result.solver, result.blind, result.n_matched,
             round(result.residual_px, 4), round(time.perf_counter() - t0, 3), None, hint.source))
         return True
+
+    def _solve_request(self, request: SolveRequest, *, blind_retry: bool) -> SolveResult:
+        """Solve with the hint; when that fails and ``blind_retry``, solve blind (the hint may be wrong: a
+        mount that was not synced, a panel of a mosaic given the mosaic's target)."""
+        assert self.solver is not None
+        try:
+            return self.solver.solve(request)
+        except SolveFailedError as exc:
+            if not (blind_retry and request.hint.has_position):
+                raise
+            log.info("plate solve: no solution near the hint (%s); solving blind", exc)
+        blind = PointingHint(None, None, request.hint.scale_arcsec, f"{request.hint.source} (position ignored)")
+        return self.solver.solve(dataclasses.replace(request, hint=blind))
 
     def _full_request(self, frame, hint: PointingHint) -> SolveRequest:
         image = fits_io.read_frame(frame.path, debayer_method=self.settings.debayer_method, require_wcs=False).data
@@ -392,10 +405,10 @@ def _hint_distance(hint: PointingHint, hints: dict[int, PointingHint], group: li
 
 
 def _detect(plane: np.ndarray) -> np.ndarray:
-    """Star positions (N, 2), 0-based x, y, brightest first: the aligner's star finder."""
-    from zemosaic.align import group as align_group
+    """Star positions (N, 2), 0-based x, y, brightest first: ZeMosaic's one star finder."""
+    from zemosaic.align.stars import detect_stars
 
-    return align_group._detect_stars(np.ascontiguousarray(plane, dtype=np.float32), 3.0, 5)
+    return detect_stars(np.ascontiguousarray(plane, dtype=np.float32))
 
 
 def _binned_stars(path: Path) -> np.ndarray | None:

@@ -55,7 +55,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PLATE_SOLVERS = ("auto", "astrometry", "solve-field", "astap", "none")
-_MAX_SOLVE_STARS = 150          # brightest detected stars handed to a solver
+_MAX_SOLVE_STARS = 100          # brightest detected stars handed to a solver
+_MAX_QUADS = 5000               # field quads the in-process solver tries: bounds a failing solve to ~1-2 s
 _BLIND_SCALE_RANGE = (0.3, 30.0)  # arcsec/px searched when a frame has no scale hint
 _ASTAP_LOCATIONS = ("/opt/astap/astap", "/usr/bin/astap", "/usr/local/bin/astap",
                     "/Applications/ASTAP.app/Contents/MacOS/astap", r"C:\Program Files\astap\astap.exe",
@@ -219,7 +220,7 @@ class AstrometryPackageSolver(_HintedSolver):
             position = astrometry.PositionHint(float(hint_ra) % 360.0, float(hint_dec), self.search_radius_deg)
         deadline = t0 + self.timeout_s
         params = astrometry.SolutionParameters(
-            sip_order=0, tune_up_logodds_threshold=None,
+            sip_order=0, tune_up_logodds_threshold=None, maximum_quads=_MAX_QUADS,
             logodds_callback=lambda logodds: _keep_searching(logodds, deadline))
         stars = np.asarray(request.stars_xy, dtype=np.float64)[:_MAX_SOLVE_STARS]
         solution = self._solver.solve(stars=stars.tolist(), size_hint=astrometry.SizeHint(lo, hi),
