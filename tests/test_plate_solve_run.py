@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,6 +128,23 @@ def test_frames_without_any_hint_are_solved_blind(tmp_path):
     records = _report(result)["astrometry"]["frames"]
     assert [r["source"] for r in records] == ["solved", "solved"] and all(r["blind"] for r in records)
     print("blind solve times (s):", [r["time_s"] for r in records])
+
+
+def test_a_folder_mixing_wcs_and_wcs_less_frames_builds_what_it_can(runs, tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for path in sorted((runs["root"] / "with_wcs").glob("*.fit")):
+        shutil.copy(path, mixed / path.name)
+    extra = sorted((runs["root"] / "no_wcs").glob("*.fit"))[:3]
+    for path in extra:
+        shutil.copy(path, mixed / f"seestar_{path.name}")
+    no_solver = worker.run_mosaic(mixed, tmp_path / "out_none", resolve_config(overrides={"plate_solver": "none"}))
+    rejected = {Path(r["path"]).name: r["reason"] for r in _report(no_solver)["rejected_inputs"]}
+    assert no_solver.n_frames_used == 12 and sorted(rejected) == sorted(f"seestar_{p.name}" for p in extra)
+    assert all("no celestial WCS" in r and "plate_solver=none" in r for r in rejected.values())
+    solved = worker.run_mosaic(mixed, tmp_path / "out_auto", resolve_config())
+    sources = [r["source"] for r in _report(solved)["astrometry"]["frames"]]
+    assert solved.n_frames_used == 15 and sources.count("header") == 12 and sources.count("solved") == 3
 
 
 def test_a_wrong_hint_falls_back_to_a_blind_solve(tmp_path):
