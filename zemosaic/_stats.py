@@ -12,6 +12,7 @@ import numpy as np
 __all__ = [
     "MAD_TO_SIGMA",
     "mad_sigma",
+    "robust_sigma",
     "diff_noise_sigma",
     "block_sums",
     "block_mean",
@@ -30,6 +31,13 @@ def mad_sigma(x: np.ndarray, axis: int | None = None, *, center=None):
     if center is None:
         center = np.median(x, axis=axis, keepdims=axis is not None)
     return MAD_TO_SIGMA * np.median(np.abs(x - center), axis=axis)
+
+
+def robust_sigma(x: np.ndarray) -> float:
+    """:func:`mad_sigma` of a 1-D sample as a float, 0 for an empty one (a fit with no residual left)."""
+    if x.size == 0:
+        return 0.0
+    return float(mad_sigma(x))
 
 
 def diff_noise_sigma(diffs: np.ndarray, axis: int | None = None):

@@ -15,8 +15,9 @@ iterative sigma clipping of the fit residuals; the fits read the images only on 
 their cost does not depend on the frame size beyond that grid.
 
 The star-clipped block sampling and a few checks are public too (:func:`block_medians`,
-:func:`block_median_grid`, :func:`robust_sigma`, :func:`as_hwc`, :func:`check_images`): the inter-tile harmony
-(:mod:`tile_harmony`, Phase 4.5) and the star photometry of its gains (:mod:`star_photometry`) build on them.
+:func:`block_median_grid`, :func:`as_hwc`, :func:`check_images`): the inter-tile harmony
+(:mod:`zemosaic.mosaic.harmony`, Phase 4.5) and the star photometry of its gains
+(:mod:`zemosaic.mosaic.star_photometry`) build on them.
 """
 from __future__ import annotations
 
@@ -27,18 +28,16 @@ import numpy as np
 from numba import njit, prange
 from scipy.ndimage import binary_dilation, convolve, label
 
-from zemosaic._stats import MAD_TO_SIGMA, mad_sigma, to_blocks
+from zemosaic._stats import MAD_TO_SIGMA, robust_sigma, to_blocks
 
 __all__ = [
     "BackgroundMatch",
     "fit_background_match",
     "fit_reference_flattening",
     "MAX_ORDER",
-    "MAD_TO_SIGMA",
     "SampleBlocks",
     "block_medians",
     "block_median_grid",
-    "robust_sigma",
     "as_hwc",
     "check_images",
 ]
@@ -411,12 +410,6 @@ def block_median_grid(image: np.ndarray, block: int) -> np.ndarray:
     cells = to_blocks(image[None, :, :, None], block)                 # (1, n, block*block, 1)
     return _nan_median(cells)[0, :, 0].reshape(-(-h // block), -(-w // block))
 
-
-def robust_sigma(x: np.ndarray) -> float:
-    """MAD-based standard deviation of a 1-D array (0 for an empty one)."""
-    if x.size == 0:
-        return 0.0
-    return float(mad_sigma(x))
 
 
 def as_hwc(img: np.ndarray) -> np.ndarray:

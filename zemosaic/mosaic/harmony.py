@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from zemosaic._stats import mad_sigma
-from zemosaic.background import as_hwc, block_medians, robust_sigma
+from zemosaic._stats import mad_sigma, robust_sigma
+from zemosaic.background import as_hwc, block_medians
 
 __all__ = [
     "TileOverlap",
