@@ -17,8 +17,10 @@ from scipy import ndimage as ndi
 
 import lecropper
 from measure import distance_inside, fit_gain_plane
+from zemosaic.align import align_images_in_group
+from zemosaic.stack.coverage import CoverageAccumulator
+from zemosaic.stack.cpu import stack_aligned_images
 from zemosaic.synthetic import generator as synthetic
-from zemosaic_align_stack import CoverageAccumulator, align_images_in_group, stack_aligned_images
 
 
 def _aligned_group(seed):

@@ -8,6 +8,8 @@ A 2-D array is a mono image ``H x W``. A 3-D array is ``H x W x 3`` (HWC, the in
 project) when its **last** axis is 3; otherwise it is ``3 x H x W`` (CHW, the FITS on-disk order) when its
 **first** axis is 3; anything else raises ``ValueError``. So a ``3 x 4 x 3`` array is HWC (3 rows, 4 columns),
 and a CHW array is recognised only when its last axis is not 3 (a real tile, which is far wider than 3 px).
+:func:`mask_altaz_artifacts` (the original ZeMosaic's masker, whose contract it keeps) also takes cubes of any
+other channel count (``H x W x 1``, RGBA...): see :func:`masker_layout`.
 
 Coverage path (``compute_alpha_mask(..., coverage=...)``)
 ---------------------------------------------------------
@@ -55,6 +57,7 @@ __all__ = [
     "edge_trim_rect",
     "image_layout",
     "mask_altaz_artifacts",
+    "masker_layout",
 ]
 
 import logging
@@ -199,14 +202,20 @@ def mask_altaz_artifacts(full_img, margin_percent=5.0, decay_ratio=0.15, fill_va
                          min_coverage_frac=None, morph_open_px=None):
     """Mask under-covered borders and Alt-Az artefacts of a tile (thin wrapper over `compute_alpha_mask`).
 
+    The signature, defaults and layouts are the original ZeMosaic ``lecropper.mask_altaz_artifacts``'s
+    (see `masker_layout`): scripts written for it call this function unchanged.
+
     Parameters
     ----------
     full_img : array_like
-        ``H x W``, ``H x W x 3`` or ``3 x H x W`` image, any real dtype (integers are cast to a float32 copy).
+        ``H x W``, or a cube of any number of channels, channel-last (``H x W x C``) or channel-first
+        (``C x H x W``); any real dtype (integers are cast to a float32 copy). With ``C != 3`` the alpha
+        is computed on the mean of the channels, exactly as for 3 channels.
     margin_percent, decay_ratio : float
         Feather width (percent of the short side) and ramp scale; see `compute_alpha_mask`.
-    fill_value : float
-        Value written where ``alpha <= hard_threshold``.
+    fill_value : float or None
+        Value written where ``alpha <= hard_threshold``. None keeps the soft attenuation (image x alpha)
+        without a hard fill, as in the original.
     return_mask : bool
         Also return the alpha mask.
     hard_threshold : float
@@ -220,22 +229,46 @@ def mask_altaz_artifacts(full_img, margin_percent=5.0, decay_ratio=0.15, fill_va
     -------
     numpy.ndarray or tuple of numpy.ndarray
         The masked image (float32 copy in the input layout: image x alpha, ``fill_value`` where alpha is at
-        or below ``hard_threshold``; other non-finite input pixels stay non-finite), or ``(masked, alpha)``
-        with ``return_mask=True``, ``alpha`` being float32 ``H x W`` in [0, 1].
+        or below ``hard_threshold`` unless it is None; other non-finite input pixels stay non-finite), or
+        ``(masked, alpha)`` with ``return_mask=True``, ``alpha`` being float32 ``H x W`` in [0, 1].
 
     Raises
     ------
     ValueError
-        Unsupported image layout or out-of-range parameters.
+        Fewer than 2 or more than 3 dimensions, or out-of-range parameters.
     """
     image = np.array(full_img, dtype=np.float32, copy=True)
-    result = compute_alpha_mask(image, coverage=coverage, min_coverage_abs=min_coverage_abs,
+    channel_axis = masker_layout(image.shape)
+    plane_source = image if channel_axis is None or image.shape[channel_axis] == 3 else \
+        np.mean(image, axis=channel_axis, dtype=np.float32)
+    result = compute_alpha_mask(plane_source, coverage=coverage, min_coverage_abs=min_coverage_abs,
                                 min_coverage_frac=min_coverage_frac, morph_open_px=morph_open_px,
                                 margin_percent=margin_percent, decay_ratio=decay_ratio)
     if result.coverage_ignored_reason is not None:
         logger.debug("coverage ignored: %s", result.coverage_ignored_reason)
-    masked = _apply_alpha(image, image_layout(image), result.alpha, fill_value, hard_threshold)
+    masked = _apply_alpha(image, channel_axis, result.alpha, fill_value, hard_threshold)
     return (masked, result.alpha) if return_mask else masked
+
+
+def masker_layout(shape: tuple[int, ...]) -> int | None:
+    """Channel axis of an image of ``shape`` for `mask_altaz_artifacts`: None (``H x W``), 2 or 0.
+
+    A 3-channel cube follows `image_layout` (the last axis wins). Any other cube follows the original
+    ZeMosaic's rule: the spatial plane is the pair of axes, first two or last two, of larger area, so
+    ``H x W x 1``, ``H x W x 4`` and ``4 x H x W`` are all understood.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 or more than 3 dimensions.
+    """
+    if len(shape) == 2:
+        return None
+    if len(shape) != 3:
+        raise ValueError(f"image shape {tuple(shape)} is neither H x W nor a cube of channels")
+    if 3 in (shape[0], shape[-1]):
+        return 2 if image_layout(tuple(shape)) == "hwc" else 0
+    return 2 if shape[0] * shape[1] >= shape[1] * shape[2] else 0
 
 
 def coverage_unusable_reason(coverage, shape: tuple[int, int]) -> str | None:
@@ -376,12 +409,15 @@ def _luminance(arr: np.ndarray, layout: str) -> np.ndarray:
     return lum
 
 
-def _apply_alpha(image: np.ndarray, layout: str, alpha: np.ndarray, fill_value, hard_threshold) -> np.ndarray:
-    """Multiply ``image`` (a float32 array owned by the caller) by alpha in place and fill masked pixels."""
-    expand = {"mono": alpha, "hwc": alpha[:, :, None], "chw": alpha[None, :, :]}[layout]
-    masked = np.broadcast_to(expand <= hard_threshold, image.shape)
+def _apply_alpha(image: np.ndarray, channel_axis: int | None, alpha: np.ndarray, fill_value,
+                 hard_threshold) -> np.ndarray:
+    """Multiply ``image`` (a float32 array owned by the caller) by alpha in place and, unless
+    ``fill_value`` is None, fill the pixels whose alpha is at or below ``hard_threshold``."""
+    expand = {None: alpha, 2: alpha[:, :, None], 0: alpha[None, :, :]}[channel_axis]
     image *= expand
-    np.copyto(image, np.float32(fill_value), where=masked)
+    if fill_value is not None:
+        masked = np.broadcast_to(expand <= hard_threshold, image.shape)
+        np.copyto(image, np.float32(fill_value), where=masked)
     return image
 
 

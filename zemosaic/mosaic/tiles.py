@@ -3,6 +3,14 @@ Phase 3), finding the tiles of a folder, and reading one tile's pixels (data, al
 
 Tile indices.  Everywhere in :mod:`zemosaic.mosaic` (overlaps, corrections, seam steps) a tile is designated by its
 index in the ``tiles`` list, which is also its ``tile_id`` when the list comes from :func:`discover_master_tiles`.
+
+Tiles written by the original ZeMosaic (tinystork/zemosaic) are read by their own conventions:
+
+- an integer ``ALPHA`` extension is its uint8 0..255 opacity: it is divided by 255 (a feathered 51 is 0.2, not 1);
+- ``ZMT_EMPT = 1`` flags a tile it found empty (written all zero): the tile gets weight 0, logged with the reason;
+  so does any tile with no signal (every pixel of non-zero alpha is 0 or non-finite), whoever wrote it;
+- ``ZMT_NANZ = 1`` says non-finite pixels were written as 0.0: pixels whose channels are all 0.0 are missing;
+- its frame count is ``ZMT_NALGN`` (frames aligned and stacked), else ``ZMT_NRAW``, when ``NFRAMES`` is absent.
 """
 from __future__ import annotations
 
@@ -36,6 +44,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
+_UINT8_ALPHA_SCALE = 255.0  # the original ZeMosaic writes ALPHA as uint8 0..255
+_ORIGINAL_FRAME_KEYS = ("ZMT_NALGN", "ZMT_NRAW")  # its frame counts, read when NFRAMES is absent
+_EMPTY_EPS_SIGNAL = 1e-8  # |value| at or below this is no signal (the original's empty-tile threshold)
+_WEIGHT_ZERO_LOGGED: set[tuple[str, str]] = set()  # (file, reason) already logged by _log_weight_zero
 KEEP_ALPHA = 0.5
 """Alpha above which a tile pixel is *kept* (used to measure overlaps and seams; the co-addition weighs by alpha)."""
 
@@ -62,9 +74,16 @@ class TileInput:
     n_channels : int
         1 (mono) or 3 (RGB).
     n_frames : int
-        Number of frames stacked into the tile (header ``NFRAMES``; 1 when absent).
+        Number of frames stacked into the tile (header ``NFRAMES``, else the original's ``ZMT_NALGN`` or
+        ``ZMT_NRAW``; 1 when absent).
     has_alpha : bool
         Whether the file carries an ``ALPHA`` extension.
+    alpha_scale : float
+        What ``ALPHA`` is divided by: 255 for an integer (the original's uint8) ALPHA, else 1.
+    empty_reason : str or None
+        Why the tile is known from its headers to be empty (the original's ``ZMT_EMPT``): weight 0.
+    zeros_missing : bool
+        Pixels whose channels are all 0.0 are missing (the original's ``ZMT_NANZ = 1``).
     """
 
     tile_id: int
@@ -74,6 +93,9 @@ class TileInput:
     n_channels: int
     n_frames: int = 1
     has_alpha: bool = False
+    alpha_scale: float = 1.0
+    empty_reason: str | None = None
+    zeros_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,10 +149,14 @@ def discover_master_tiles(folder: str | os.PathLike) -> tuple[list[TileInput], l
         if path.name.startswith(".") or path.suffix.lower() not in FITS_SUFFIXES or not path.is_file():
             continue
         try:
-            tiles.append(tile_input_from_file(path, len(tiles)))
+            tile = tile_input_from_file(path, len(tiles))
         except fits_io.FitsInputError as exc:
             log.warning("master tile rejected: %s", exc)
             rejected.append(RejectedTile(path, str(exc)))
+            continue
+        if tile.empty_reason is not None:
+            _log_weight_zero(tile, tile.empty_reason)
+        tiles.append(tile)
     log.info("master tiles in %s: %d usable, %d rejected", folder, len(tiles), len(rejected))
     return tiles, rejected
 
@@ -161,7 +187,7 @@ def tile_input_from_file(path: str | os.PathLike, tile_id: int) -> TileInput:
     bitpix = int(info.header.get("BITPIX", 0))
     if bitpix > 0 or info.bayer_pattern is not None:
         raise TileInputError(f"{path}: integer or Bayer data (BITPIX={bitpix}): a raw frame, not a master tile")
-    has_alpha = _check_alpha_extension(path, info.shape)
+    has_alpha, alpha_scale = _check_alpha_extension(path, info.shape)
     return TileInput(
         tile_id=int(tile_id),
         path=path,
@@ -170,6 +196,9 @@ def tile_input_from_file(path: str | os.PathLike, tile_id: int) -> TileInput:
         n_channels=int(info.n_channels),
         n_frames=_n_frames(info.header, path),
         has_alpha=has_alpha,
+        alpha_scale=alpha_scale,
+        empty_reason="ZMT_EMPT=1 (the original ZeMosaic found it empty)" if _flag(info.header, "ZMT_EMPT") else None,
+        zeros_missing=_flag(info.header, "ZMT_NANZ"),
     )
 
 
@@ -226,8 +255,10 @@ def read_tile(tile: TileInput) -> TilePixels:
     Returns
     -------
     TilePixels
-        ``values`` float32 ``H x W x C``, ``alpha`` float32 ``H x W`` in [0, 1] (NaN -> 0; ones when the file has
-        no ALPHA or one of the wrong size, the latter logged), ``wcs`` the WCS stored in the file.
+        ``values`` float32 ``H x W x C``, ``alpha`` float32 ``H x W`` in [0, 1] (ALPHA / ``alpha_scale``, NaN -> 0;
+        ones when the file has no ALPHA or one of the wrong size, the latter logged; 0 on the missing pixels of a
+        ``zeros_missing`` tile; all 0 for an empty tile, logged once: module docstring), ``wcs`` the WCS stored in
+        the file.
 
     Raises
     ------
@@ -243,7 +274,15 @@ def read_tile(tile: TileInput) -> TilePixels:
         if alpha is not None:
             log.warning("%s: ALPHA of shape %s ignored (image %s)", tile.path, alpha.shape, values.shape[:2])
         alpha = np.ones(values.shape[:2], dtype=np.float32)
+    elif tile.alpha_scale != 1.0:
+        alpha = alpha.astype(np.float32) / np.float32(tile.alpha_scale)
     alpha = np.clip(np.nan_to_num(alpha.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
+    if tile.zeros_missing:
+        alpha[np.all(values == 0.0, axis=2)] = 0.0
+    reason = tile.empty_reason or _no_signal_reason(values, alpha)
+    if reason is not None:
+        _log_weight_zero(tile, reason)
+        alpha = np.zeros_like(alpha)
     return TilePixels(values, alpha, image.wcs)
 
 
@@ -252,8 +291,9 @@ def read_tile(tile: TileInput) -> TilePixels:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _check_alpha_extension(path: Path, shape: tuple[int, int]) -> bool:
-    """Whether ``path`` has an ALPHA extension of the image's size (headers only); TileInputError if mis-sized."""
+def _check_alpha_extension(path: Path, shape: tuple[int, int]) -> tuple[bool, float]:
+    """Whether ``path`` has an ALPHA extension of the image's size, and the scale of its values (255 for integer
+    pixels, else 1); headers only. TileInputError if mis-sized."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
         with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
@@ -265,11 +305,17 @@ def _check_alpha_extension(path: Path, shape: tuple[int, int]) -> bool:
                 if alpha_hw != tuple(shape):
                     raise TileInputError(f"{path}: ALPHA extension is {alpha_hw[0]}x{alpha_hw[1]}, "
                                          f"image is {shape[0]}x{shape[1]}")
-                return True
-    return False
+                return True, (_UINT8_ALPHA_SCALE if int(hdr.get("BITPIX", -32)) > 0 else 1.0)
+    return False, 1.0
 
 
 def _n_frames(header: fits.Header, path: Path) -> int:
+    for key in _ORIGINAL_FRAME_KEYS:
+        if "NFRAMES" not in header and key in header:
+            try:
+                return max(int(header[key]), 1)  # an empty tile of the original says 0: its alpha decides
+            except (TypeError, ValueError):
+                raise TileInputError(f"{path}: {key}={header[key]!r} is not an integer") from None
     value = header.get("NFRAMES", 1)
     try:
         n = int(value)
@@ -278,3 +324,32 @@ def _n_frames(header: fits.Header, path: Path) -> int:
     if n < 1:
         raise TileInputError(f"{path}: NFRAMES={n} must be >= 1")
     return n
+
+
+def _flag(header: fits.Header, key: str) -> bool:
+    """A header flag of the original (1, True or 'T'/'1'/'true'/'yes' set it)."""
+    value = header.get(key)
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "t", "true", "yes")
+    return bool(value) if value is not None else False
+
+
+def _no_signal_reason(values: np.ndarray, alpha: np.ndarray) -> str | None:
+    """Why a tile has no signal (every pixel of non-zero alpha is ~0 or non-finite), or None."""
+    with np.errstate(invalid="ignore"):
+        sample = np.abs(values[::8, ::8]) > _EMPTY_EPS_SIGNAL  # a real tile answers on this 1/64 sample
+    if np.any(sample & (alpha[::8, ::8] > 0)[..., None]):
+        return None
+    weighted = values[alpha > 0]
+    finite = weighted[np.isfinite(weighted)]
+    if finite.size and float(np.max(np.abs(finite))) > _EMPTY_EPS_SIGNAL:
+        return None
+    return "no signal (every pixel of non-zero alpha is 0 or non-finite)"
+
+
+def _log_weight_zero(tile: TileInput, reason: str) -> None:
+    """Log once per file that a tile gets weight 0, and why."""
+    key = (str(tile.path), reason)
+    if key not in _WEIGHT_ZERO_LOGGED:
+        _WEIGHT_ZERO_LOGGED.add(key)
+        log.warning("master tile %d (%s) gets weight 0: %s", tile.tile_id, tile.path.name, reason)
