@@ -140,3 +140,48 @@ def test_unexpected_error_in_one_tile_skips_that_tile(tiny_dataset, tmp_path, mo
     assert result.n_tiles == 3
     reasons = set(_rejected(tmp_path / "out").values())
     assert reasons == {"master tile 2 failed (RuntimeError: unforeseen)"}
+
+
+# --- (B) one run per output folder, --overwrite --------------------------------------------------------
+def test_live_lock_refuses_a_second_run_and_stale_lock_is_taken_over(tiny_dataset, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from zemosaic.pipeline import lock
+    from zemosaic.pipeline.run import RunFolderError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    lock_file = out / lock.LOCK_NAME
+    lock_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
+    with pytest.raises(RunFolderError, match=f"in use by another zemosaic run \\(pid {os.getpid()}"):
+        run_mosaic(tiny_dataset, out)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock_file.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "then"}))
+    (out / "master_tiles" / "zemosaic_raw_abc123").mkdir(parents=True)  # what a kill -9 leaves
+    (out / ".mosaic.fits.x1y2.part").write_bytes(b"half")
+    result = run_mosaic(tiny_dataset, out, resume=True)
+    assert result.n_tiles == 4 and not lock_file.exists()
+    assert sorted(p.name for p in (out / "master_tiles").iterdir() if not p.name.startswith("master_tile_")) == []
+    assert not (out / ".mosaic.fits.x1y2.part").exists()
+
+
+def test_overwrite_removes_only_our_outputs(tiny_dataset, tmp_path):
+    from zemosaic.pipeline.run import RunFolderError
+
+    out = tmp_path / "out"
+    run_mosaic(tiny_dataset, out, {"write_wcs_sidecars": False})
+    (out / "notes.txt").write_text("mine")
+    (out / "master_tiles" / "master_tile_009.fits").write_bytes(b"old tile of ours")
+    (out / "master_tiles" / "my_tile.fits").write_bytes(b"not ours")
+    with pytest.raises(RunFolderError, match="not empty"):
+        run_mosaic(tiny_dataset, out)
+    run_mosaic(tiny_dataset, out, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "master_tiles" / "my_tile.fits").read_bytes() == b"not ours"
+    assert not (out / "master_tiles" / "master_tile_009.fits").exists()
+    assert sorted(p.name for p in (out / "master_tiles").glob("master_tile_*.fits")) == [
+        f"master_tile_00{k}.fits" for k in range(4)]
+    assert _report(out)["status"] == "ok"

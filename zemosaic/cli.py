@@ -21,6 +21,8 @@ from zemosaic.progress import ProgressEvent
 __all__ = ["main", "build_parser", "ProgressPrinter"]
 
 EXIT_OK, EXIT_NOTHING_USABLE, EXIT_BAD_ARGS = 0, 1, 2
+EXIT_OS_ERROR = 3  # the file system refused (disk full, permissions, I/O error): one line names the file
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143  # stopped by Ctrl-C / SIGTERM (128 + signal number, as shells report it)
 
 
 class CliError(Exception):
@@ -39,9 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, zemosaic_config.ConfigError, _spec_error()) as exc:
         print(f"zemosaic: error: {exc}", file=sys.stderr)
         return EXIT_BAD_ARGS
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run turns it into RunInterrupted): one line
+        print("zemosaic: interrupted", file=sys.stderr)
+        return EXIT_SIGINT
     except OSError as exc:  # a file system refusal (permissions, disk full...): one line, not a traceback
         print(f"zemosaic: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_ARGS
+        return EXIT_OS_ERROR
 
 
 def _spec_error() -> type[Exception]:
@@ -93,7 +98,9 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, metavar="FILE.json", help="JSON file of configuration keys")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="set one configuration key (repeatable); `zemosaic keys` lists them")
-    p.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty output folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty output folder, first removing what an earlier zemosaic run left "
+                        "there (and only that; the plate-solution cache stays)")
     p.add_argument("-v", "--verbose", action="store_true", help="print the run's log lines on the terminal")
 
 
@@ -108,6 +115,9 @@ def _add_run_command(sub) -> None:
     p.add_argument("--wcs-cache", type=Path, metavar="DIR", default=None,
                    help="folder of cached plate solutions to use and fill (default OUT/wcs_cache); share it "
                         "between runs over the same frames (same as --set wcs_cache_dir=DIR)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the master tiles an earlier (interrupted) run left in OUT whose input frames and "
+                        "settings are unchanged; rebuild the rest")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -125,10 +135,12 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
 
 def _cmd_run(args) -> int:
     cfg = _resolve_run_config(args)
-    return _run_and_summarise(args.input, args.output, cfg, verbose=args.verbose, overwrite=args.overwrite)
+    return _run_and_summarise(args.input, args.output, cfg, verbose=args.verbose, overwrite=args.overwrite,
+                              resume=args.resume)
 
 
-def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool, overwrite: bool = False) -> int:
+def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool, overwrite: bool = False,
+                       resume: bool = False) -> int:
     from zemosaic.pipeline import run as pipeline_run
 
     if verbose:
@@ -137,7 +149,11 @@ def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool,
     try:
         with ProgressPrinter() as printer:
             result = pipeline_run.run_mosaic(input_dir, output_dir, cfg, progress_callback=printer,
-                                              overwrite=overwrite)
+                                              overwrite=overwrite, resume=resume)
+    except pipeline_run.RunInterrupted as exc:
+        print(f"zemosaic: {exc}; temporary files removed, finished master tiles kept (run again with --resume)",
+              file=sys.stderr)
+        return EXIT_SIGTERM if exc.signal_name == "SIGTERM" else EXIT_SIGINT
     except pipeline_run.RunFolderError as exc:
         raise CliError(str(exc)) from exc
     except pipeline_run.NothingUsableError as exc:

@@ -144,19 +144,23 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
     paths: list[Path] = []
     infos: list[Any] = []
     quality: list[_FrameQuality] = []
-    for k in order:
-        path = frames[k].path
-        data, reason = _load_frame(path, cfg, shape)
-        q = None if data is None else _frame_quality(data, cfg)
-        if reason is None and q is not None and q.problem is not None:
-            reason = q.problem
-        if reason is not None or data is None or q is None:
-            failed.append((path, reason or "not loaded"))
-            continue
-        cache[len(paths)] = data
-        paths.append(path)
-        infos.append(frames[k].info)
-        quality.append(q)
+    try:
+        for k in order:
+            path = frames[k].path
+            data, reason = _load_frame(path, cfg, shape)
+            q = None if data is None else _frame_quality(data, cfg)
+            if reason is None and q is not None and q.problem is not None:
+                reason = q.problem
+            if reason is not None or data is None or q is None:
+                failed.append((path, reason or "not loaded"))
+                continue
+            cache[len(paths)] = data
+            paths.append(path)
+            infos.append(frames[k].info)
+            quality.append(q)
+    except BaseException:  # an interruption or a disk error: the cache files go, then the error goes on
+        cache.close()
+        raise
     if not paths:
         cache.close()
         return None

@@ -77,6 +77,11 @@ class RunReport:
     harmony: dict | None = None
     mosaic: dict | None = None
     phase_timings_s: dict[str, float] = field(default_factory=dict)
+    status: str = "running"  # ok, nothing_usable, interrupted, disk_error, failed
+    current_phase: str | None = None  # the phase running (or the one a stopped run was in)
+    interrupted: dict | None = None  # {"signal": ..., "phase": ...} when a signal stopped the run
+    error: str | None = None  # the one-line reason a run stopped early
+    resume: dict | None = None  # --resume: tiles reused and rebuilt
 
     def reject(self, path: Path | str, reason: str, phase: str) -> None:
         """Record a rejected input and log it as one WARNING line naming the file."""
@@ -123,6 +128,7 @@ def run_log_file(path: Path, *, debug: bool = False) -> Iterator[logging.Handler
 def phase_timer(report: RunReport, name: str) -> Iterator[None]:
     """Time a phase into ``report.phase_timings_s[name]``."""
     start = time.perf_counter()
+    report.current_phase = name
     try:
         yield
     finally:

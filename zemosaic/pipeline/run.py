@@ -13,15 +13,19 @@ This module decides, logs and records; image maths lives in the capability modul
 """
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+import signal
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
-from zemosaic.pipeline import clustering
+from zemosaic.pipeline import clustering, lock
+from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
 from zemosaic.pipeline.report import RunReport, TileReport, phase_timer, run_log_file
 from zemosaic.progress import ProgressCallback, emit
@@ -32,6 +36,7 @@ if TYPE_CHECKING:  # the mosaic modules are imported when a run reaches them (nu
 __all__ = [
     "NothingUsableError",
     "RunFolderError",
+    "RunInterrupted",
     "RunResult",
     "run_mosaic",
     "prepare_output_folder",
@@ -86,23 +91,38 @@ def run_mosaic(
     progress_callback: ProgressCallback | None = None,
     *,
     overwrite: bool = False,
+    resume: bool = False,
 ) -> RunResult:
     """Build the mosaic of ``input_dir`` into ``output_dir`` (layout in DESIGN.md §4).
 
-    The input folder is only read. ``output_dir`` must not be the input folder or inside it, and
-    must be empty or absent unless ``overwrite`` is True.
+    The input folder is only read. ``output_dir`` must not be the input folder or inside it. One run
+    per output folder at a time (``OUT/.zemosaic.lock``). Temporary files a killed run left are removed
+    first. A non-empty output folder needs ``overwrite`` (the outputs of an earlier run are removed first,
+    and only those) or ``resume`` (finished master tiles whose inputs and settings are unchanged are
+    reused). SIGTERM (in the main thread) and Ctrl-C stop the run with :class:`RunInterrupted`; the report
+    says ``interrupted`` and in which phase, temporary files are removed.
 
     Raises
     ------
     RunFolderError
-        Missing input folder, output inside the input, non-empty output without ``overwrite``, or an
-        output folder that cannot be created.
+        Missing input folder, output inside the input, non-empty output without ``overwrite`` or
+        ``resume``, an output folder in use by another run, or one that cannot be created.
     NothingUsableError
         No usable frame (or master tile) at all; the run report is still written.
+    RunInterrupted
+        SIGINT or SIGTERM; the run report is still written.
     """
     cfg = as_config(config)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
-    prepare_output_folder(input_dir, output_dir, overwrite=overwrite)
+    _check_folders(input_dir, output_dir)
+    with _output_lock(output_dir), _sigterm_raises():
+        lock.remove_temporary_leftovers(output_dir)
+        prepare_output_folder(input_dir, output_dir, overwrite=overwrite, resume=resume)
+        return _locked_run(input_dir, output_dir, cfg, progress_callback, resume)
+
+
+def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress_callback, resume: bool
+                ) -> RunResult:
     mode = "existing_master_tiles" if cfg.use_existing_master_tiles_mode else "master_tiles"
     report = RunReport(str(input_dir), str(output_dir), mode, asdict(cfg))
     log_path = output_dir / "zemosaic.log"
@@ -111,15 +131,71 @@ def run_mosaic(
             if cfg.use_existing_master_tiles_mode:
                 tiles = _existing_master_tiles(input_dir, report)
             else:
-                tiles = _build_master_tiles(input_dir, output_dir, cfg, report, progress_callback)
+                tiles = _build_master_tiles(input_dir, output_dir, cfg, report, progress_callback, resume)
             result = _assemble_and_write(tiles, output_dir, cfg, report, progress_callback)
+            report.status, report.current_phase = "ok", None
+        except NothingUsableError as exc:
+            report.status, report.error = "nothing_usable", str(exc)
+            raise
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            sig = exc.signal_name if isinstance(exc, RunInterrupted) else "SIGINT"
+            report.status = "interrupted"
+            report.interrupted = {"signal": sig, "phase": report.current_phase}
+            log.warning("run interrupted by %s during phase %s", sig, report.current_phase)
+            lock.remove_temporary_leftovers(output_dir)
+            raise RunInterrupted(sig, report.current_phase) from None
+        except BaseException as exc:
+            report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+            lock.remove_temporary_leftovers(output_dir)
+            raise
         finally:
             report.write(output_dir / "run_report.json")
     return result
 
 
-def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool) -> None:
-    """Check the folders of a run and create the output folder (see :func:`run_mosaic`)."""
+class RunInterrupted(BaseException):
+    """A signal (SIGINT, SIGTERM) stopped the run; ``phase`` is the phase it was in.
+
+    A BaseException, like KeyboardInterrupt, so that no per-frame error boundary swallows it."""
+
+    def __init__(self, signal_name: str, phase: str | None = None):
+        self.signal_name, self.phase = signal_name, phase
+        super().__init__(f"interrupted by {signal_name}" + (f" during phase {phase}" if phase else ""))
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`RunInterrupted` in the main thread (as Ctrl-C raises
+    KeyboardInterrupt), so the run unwinds: caches closed, temp files removed, report written."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise RunInterrupted(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _output_lock(output_dir: Path) -> Iterator[None]:
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"cannot create output folder {output_dir}: {exc.strerror or exc}") from exc
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(lock.output_folder_lock(output_dir))
+        except lock.OutputFolderLockedError as exc:
+            raise RunFolderError(str(exc)) from exc
+        yield
+
+
+def _check_folders(input_dir: Path, output_dir: Path) -> None:
     if not input_dir.is_dir():
         what = "is a file, not a folder" if input_dir.exists() else "does not exist"
         raise RunFolderError(f"input folder {input_dir} {what}")
@@ -129,12 +205,23 @@ def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool)
                              "there (the input is never modified)")
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"output {output_dir} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise RunFolderError(f"output folder {output_dir} is not empty (use --overwrite)")
+
+
+def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool, resume: bool = False) -> None:
+    """Check the folders of a run and create the output folder (see :func:`run_mosaic`); with ``overwrite``,
+    remove what an earlier run of ours left there (:func:`zemosaic.pipeline.lock.remove_previous_outputs`)."""
+    _check_folders(input_dir, output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunFolderError(f"cannot create output folder {output_dir}: {exc.strerror or exc}") from exc
+    leftovers = [p for p in output_dir.iterdir() if p.name != lock.LOCK_NAME]
+    if not leftovers or resume:
+        return
+    if not overwrite:
+        raise RunFolderError(f"output folder {output_dir} is not empty (use --overwrite, or --resume to reuse "
+                             "its finished master tiles)")
+    lock.remove_previous_outputs(output_dir)
 
 
 def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput]:
@@ -152,7 +239,7 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
 
 
 def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                        progress_callback) -> list[TileInput]:
+                        progress_callback, resume: bool = False) -> list[TileInput]:
     """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation)."""
     from zemosaic.mosaic.tiles import tile_input_from_written
 
@@ -174,12 +261,22 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
                      for k, g in enumerate(groups)]
     log.info("PHASE_UPDATE:3 Phase 3: Master Tiles (%d groups)", len(groups))
     tiles: list[TileInput] = []
+    reused_or_built: dict[str, list[int]] = {"reused": [], "rebuilt": []}
     with phase_timer(report, "3_master_tiles"):
         for tile_id, group in enumerate(groups):
             emit(progress_callback, "tiles", tile_id, len(groups), f"master tile {tile_id}")
             members = [frames[i] for i in group.members]
-            result = _master_tile_or_failure(members, tile_id, cfg, tiles_dir,
-                                             group.members.index(group.reference), progress_callback)
+            ref = group.members.index(group.reference)
+            result = _reused_tile(tiles_dir, tile_id, members, ref, cfg) if resume else None
+            if result is None:
+                tile_resume.manifest_path(tiles_dir, tile_id).unlink(missing_ok=True)
+                result = _master_tile_or_failure(members, tile_id, cfg, tiles_dir, ref, progress_callback)
+                if result.path is not None:
+                    tile_resume.write_tile_manifest(tiles_dir, tile_id, result.path, members, ref, cfg,
+                                                    result.report, result.failed_inputs)
+                reused_or_built["rebuilt"].append(tile_id)
+            else:
+                reused_or_built["reused"].append(tile_id)
             report.tiles.append(result.report)
             for path, reason in result.failed_inputs:
                 report.reject(path, reason, "master_tile")
@@ -187,9 +284,33 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
                 tiles.append(tile_input_from_written(result.path, len(tiles), shape=result.report.shape,
                                                      n_frames=result.report.frames_used))
         emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
+        if resume:
+            report.resume = reused_or_built
+            _drop_stale_tiles(tiles_dir, {Path(t.path).name for t in report.tiles if t.path})
+            log.info("resume: %d master tile(s) reused, %d rebuilt", len(reused_or_built["reused"]),
+                     len(reused_or_built["rebuilt"]))
     if not tiles:
         raise NothingUsableError("no master tile could be built (see the rejected inputs in run_report.json)")
     return tiles
+
+
+def _reused_tile(tiles_dir: Path, tile_id: int, members: list[ScannedFrame], reference: int,
+                 cfg: ZeMosaicConfig) -> MasterTileResult | None:
+    found = tile_resume.reusable_tile(tiles_dir, tile_id, members, reference, cfg)
+    if found is None:
+        return None
+    path, tile_report, failed = found
+    return MasterTileResult(tile_id, path, tile_report, failed)
+
+
+def _drop_stale_tiles(tiles_dir: Path, kept: set[str]) -> None:
+    """After a resumed Phase 3: remove the tiles (and manifests) of an earlier run that this run did not produce."""
+    if not tiles_dir.is_dir():
+        return
+    for path in sorted(tiles_dir.glob("master_tile_*.*")):
+        if path.suffix in (".fits", ".json") and path.with_suffix(".fits").name not in kept:
+            log.info("resume: %s removed (not a tile of this run)", path.name)
+            path.unlink()
 
 
 def _master_tile_or_failure(members: list[ScannedFrame], tile_id: int, cfg: ZeMosaicConfig, tiles_dir: Path,
