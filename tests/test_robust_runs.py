@@ -185,3 +185,26 @@ def test_overwrite_removes_only_our_outputs(tiny_dataset, tmp_path):
     assert sorted(p.name for p in (out / "master_tiles").glob("master_tile_*.fits")) == [
         f"master_tile_00{k}.fits" for k in range(4)]
     assert _report(out)["status"] == "ok"
+
+
+# --- (D) disk ------------------------------------------------------------------------------------------
+def test_not_enough_free_space_stops_with_the_figure_and_exit_3(tiny_dataset, tmp_path, monkeypatch, capsys):
+    import collections
+    import errno
+
+    from zemosaic import cli
+    from zemosaic.stack import frame_cache
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(frame_cache.shutil, "disk_usage", lambda p: usage(1 << 30, 1 << 30, 10 << 20))
+    out = tmp_path / "out"
+    with pytest.raises(OSError) as err:
+        run_mosaic(tiny_dataset, out)
+    assert err.value.errno == errno.ENOSPC and "MB free" in err.value.strerror
+    report = _report(out)
+    assert report["status"] == "disk_error" and "needs" in report["error"]
+    assert not [p for p in out.rglob("zemosaic_*_*") if p.is_dir()]
+    code = cli.main(["run", str(tiny_dataset), "-o", str(tmp_path / "out2")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == cli.EXIT_OS_ERROR == 3
+    assert lines[-1].startswith("zemosaic: error: ") and "master_tiles" in lines[-1] and "needs" in lines[-1]

@@ -14,6 +14,7 @@ This module decides, logs and records; image maths lives in the capability modul
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import signal
 import threading
@@ -144,13 +145,26 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             log.warning("run interrupted by %s during phase %s", sig, report.current_phase)
             lock.remove_temporary_leftovers(output_dir)
             raise RunInterrupted(sig, report.current_phase) from None
+        except OSError as exc:  # disk full, permissions, I/O: the caches go first (they free the space)
+            report.status = "disk_error" if exc.errno == errno.ENOSPC else "os_error"
+            report.error = f"{exc.filename or ''}: {exc.strerror or exc}"
+            log.error("run stopped: %s", report.error)
+            lock.remove_temporary_leftovers(output_dir)
+            raise
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
             lock.remove_temporary_leftovers(output_dir)
             raise
         finally:
-            report.write(output_dir / "run_report.json")
+            _write_report(report, output_dir / "run_report.json")
     return result
+
+
+def _write_report(report: RunReport, path: Path) -> None:
+    try:
+        report.write(path)
+    except OSError as exc:  # the disk is full even after the caches went: say so, keep the run's own error
+        log.error("run report not written: %s: %s", path, exc.strerror or exc)
 
 
 class RunInterrupted(BaseException):

@@ -10,8 +10,10 @@ in the page cache and on disk).
 """
 from __future__ import annotations
 
+import errno
 import logging
 import mmap
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FrameCache", "release_rows"]
+__all__ = ["FrameCache", "release_rows", "check_free_space"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,9 @@ class FrameCache:
 
     def __init__(self, n_frames: int, frame_shape: tuple[int, ...], parent: Path | None = None, name: str = "frames",
                  dtype=np.float32):
+        shape = (int(n_frames),) + tuple(int(s) for s in frame_shape)
+        check_free_space(Path(parent) if parent is not None else Path(tempfile.gettempdir()),
+                         int(np.prod(shape)) * np.dtype(dtype).itemsize, f"the {name} frame cache")
         self._dir = Path(tempfile.mkdtemp(prefix=f"zemosaic_{name}_", dir=parent))
         self.path = self._dir / f"{name}.npy"
         self.shape = (int(n_frames),) + tuple(int(s) for s in frame_shape)
@@ -101,6 +106,23 @@ class _CacheReader:
 
     def __iter__(self) -> Iterator[np.ndarray]:  # what iterating over __getitem__ until IndexError does
         return (self._cache.read(i) for i in range(self._count))
+
+
+def check_free_space(folder: Path, nbytes: int, what: str) -> None:
+    """Raise ``OSError(ENOSPC)`` naming ``folder`` and the figures when it has less than ``nbytes`` free (plus a
+    64 MiB margin); a folder whose free space cannot be read is not refused."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError as exc:
+        log.debug("free space of %s unknown: %s", probe, exc)
+        return
+    need = int(nbytes) + (64 << 20)
+    if free < need:
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {what} needs {need / 2**20:.0f} MB, "
+                                    f"{free / 2**20:.0f} MB free", str(folder))
 
 
 def release_rows(frame, r0: int, r1: int) -> None:
