@@ -123,10 +123,10 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
     sys.path.insert(0, str(REPO))
     import numpy as np
 
-    import zemosaic_align_stack as align_stack
-    import zemosaic_worker as worker
     from zemosaic.config import resolve_config
+    from zemosaic.pipeline import master_tile, run
     from zemosaic.pipeline.report import RunReport
+    from zemosaic.stack import coverage as align_stack
 
     tiles = Path(tiles_dir)
     sampler = _Sampler(tiles)
@@ -134,7 +134,7 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
     held: dict = {}
 
     # Instrumentation only (this process): phase markers and what the tile keeps in RAM.
-    class RecordingCache(worker.FrameCache):
+    class RecordingCache(master_tile.FrameCache):
         def __init__(self, n_frames, frame_shape, parent=None, name="frames", **kwargs):
             super().__init__(n_frames, frame_shape, parent=parent, name=name, **kwargs)
             cache_bytes[name] = int(np.prod(self.shape)) * self._array.dtype.itemsize
@@ -158,7 +158,7 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
         sampler.set_phase("finish")
         return res
 
-    worker.FrameCache = RecordingCache
+    master_tile.FrameCache = RecordingCache  # type: ignore[misc]
     align_stack.align_images_in_group, align_stack.stack_aligned_images = align, stack
 
     cfg = resolve_config()
@@ -170,10 +170,10 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
     t0 = time.perf_counter()
     sampler.set_phase("scan")
     report = RunReport(input_dir, tiles_dir, "master_tiles", {})
-    frames = worker.scan_input_folder(Path(input_dir), report)
+    frames = run.scan_input_folder(Path(input_dir), report)
     t_scan = time.perf_counter() - t0
     sampler.set_phase("load")
-    result = worker.create_master_tile(frames, 0, cfg, tiles)
+    result = master_tile.create_master_tile(frames, 0, cfg, tiles)
     wall = time.perf_counter() - t0
     sampler.stop()
     end = _status_kb()
