@@ -48,7 +48,7 @@ from zemosaic.align.fft import (
     phase_correlate,
 )
 from zemosaic.align.resample import _fill_non_finite, _robust_sky, _warp
-from zemosaic.align.stars import _STAMP_R, _detect_stars, _luminance
+from zemosaic.align.stars import _STAMP_R, _detect_stars, luminance_plane
 from zemosaic.align.transform import SimilarityTransform, _refine
 from zemosaic.progress import ProgressCallback, emit
 
@@ -325,7 +325,7 @@ class _Group:
     @property
     def ref_lum(self) -> np.ndarray:
         if self._lum is None:
-            self._lum = _luminance(self.ref)
+            self._lum = luminance_plane(self.ref)
         return self._lum
 
     @property
@@ -354,7 +354,7 @@ class _Group:
         if image.shape != self.ref.shape:
             return AlignedFrame(None, None, "failed",
                                 reason=f"shape {image.shape} differs from the reference {self.ref.shape}")
-        lum = _luminance(image)
+        lum = luminance_plane(image)
         found = self._astroalign_transform(lum)
         if isinstance(found, tuple):
             transform, n_matched = found

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 
 from zemosaic._stats import mad_sigma
 
-__all__ = ["detect_stars"]
+__all__ = ["detect_stars", "luminance_plane"]
 
 _STAMP_R = 4           # half size of the centroid stamp (9x9)
 _WINDOW_SIGMA = 1.5    # px, Gaussian weight of the windowed centroid
@@ -35,8 +35,9 @@ def _finite_plane(plane: np.ndarray) -> np.ndarray:
     return np.where(bad, np.float32(np.median(good)) if good.size else np.float32(0), plane)
 
 
-def _luminance(image: np.ndarray) -> np.ndarray:
-    """NaN-free 2D detection plane: the frame itself (mono) or the mean of its channels."""
+def luminance_plane(image: np.ndarray) -> np.ndarray:
+    """NaN-free 2D detection plane: the frame itself (mono) or the mean of its channels (non-finite pixels
+    replaced by the median of the finite ones)."""
     if image.ndim == 2 or image.shape[2] == 1:
         return _finite_plane(image.reshape(image.shape[:2]))
     lum = image[:, :, 0] + image[:, :, 1]

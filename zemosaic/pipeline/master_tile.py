@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from zemosaic import masks as lecropper
-from zemosaic.align.stars import _detect_stars, _luminance
+from zemosaic._stats import mad_sigma
+from zemosaic.align.stars import detect_stars, luminance_plane
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.report import TileReport
@@ -238,13 +239,13 @@ def _frame_quality(data: np.ndarray, cfg: ZeMosaicConfig) -> _FrameQuality:
     finite = np.isfinite(data)
     if not finite.any():
         return _FrameQuality(0, float("nan"), 0.0, "no finite pixel (all NaN/Inf)")
-    lum = _luminance(data)
+    lum = luminance_plane(data)
     sample = lum[::2, ::2]
     sky = float(np.median(sample))
-    noise = float(1.4826 * np.median(np.abs(sample - sky)))
+    noise = float(mad_sigma(sample, center=sky))
     if float(sample.max()) == float(sample.min()):
         return _FrameQuality(0, sky, 0.0, f"constant image (every pixel = {sky:g}): no signal")
-    n_stars = len(_detect_stars(lum, cfg.align_detection_sigma, cfg.align_min_area))
+    n_stars = len(detect_stars(lum, cfg.align_detection_sigma, cfg.align_min_area))
     return _FrameQuality(n_stars, sky, noise)
 
 
@@ -255,7 +256,7 @@ def _choose_reference(quality: Sequence[_FrameQuality], names: Sequence[str]) ->
     sky = np.array([q.sky for q in quality], dtype=float)
     noise = np.array([q.noise for q in quality], dtype=float)
     med_sky = float(np.median(sky))
-    tol = max(5.0 * 1.4826 * float(np.median(np.abs(sky - med_sky))), 3.0 * float(np.median(noise)))
+    tol = max(5.0 * float(mad_sigma(sky, center=med_sky)), 3.0 * float(np.median(noise)))
     min_stars = max(3.0, 0.5 * float(np.median(stars)))
     for slot, q in enumerate(quality):
         if q.n_stars >= min_stars and abs(q.sky - med_sky) <= tol:
