@@ -263,7 +263,7 @@ def fit_background_match(frame: np.ndarray, reference: np.ndarray, valid: np.nda
 
 
 def fit_reference_flattening(reference: np.ndarray, valid: np.ndarray | None = None, *,
-                             order: int = 2, sample_step: int = 8) -> BackgroundMatch:
+                             order: int = 1, sample_step: int = 8) -> BackgroundMatch:
     """Fit the reference's own smooth sky gradient (absolute flattening), gain 1.
 
     A coarse grid of robust sky estimates (star-clipped block medians on the decimated grid) is fitted
@@ -284,7 +284,8 @@ def fit_reference_flattening(reference: np.ndarray, valid: np.ndarray | None = N
     valid : numpy.ndarray, optional
         ``(H, W)`` bool mask of pixels holding data (None = all finite pixels).
     order : int
-        Polynomial order, 0 to 3 (lowered when too few cells remain, see ``reason``).
+        Polynomial order, 0 to 3 (lowered when too few cells remain, see ``reason``); 1 (a plane, which eats
+        least of a large nebula) as the config key ``background_flatten_order``.
     sample_step : int
         Decimation step of the sample grid, in pixels.
 
