@@ -22,6 +22,7 @@ __all__ = ["main", "build_parser", "ProgressPrinter"]
 
 EXIT_OK, EXIT_NOTHING_USABLE, EXIT_BAD_ARGS = 0, 1, 2
 EXIT_OS_ERROR = 3  # the file system refused (disk full, permissions, I/O error): one line names the file
+EXIT_MOSAIC_REFUSED = 4  # the mosaic would be absurd (memory estimate over budget, mostly empty): not allocated
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143  # stopped by Ctrl-C / SIGTERM (128 + signal number, as shells report it)
 
 
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_command(sub)
     _add_demo_command(sub)
     _add_keys_command(sub)
+    _add_gui_command(sub)
     return parser
 
 
@@ -118,6 +120,8 @@ def _add_run_command(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="reuse the master tiles an earlier (interrupted) run left in OUT whose input frames and "
                         "settings are unchanged; rebuild the rest")
+    p.add_argument("--recursive", action="store_true",
+                   help="also scan the subfolders of INPUT for frames (same as --set input_recursive=true)")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -130,6 +134,8 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
         overrides.append("use_existing_master_tiles_mode=false")
     if args.wcs_cache is not None:
         overrides.append(f"wcs_cache_dir={args.wcs_cache}")
+    if args.recursive:
+        overrides.append("input_recursive=true")
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 
 
@@ -159,6 +165,9 @@ def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool,
     except pipeline_run.NothingUsableError as exc:
         print(f"zemosaic: nothing usable: {exc}", file=sys.stderr)
         return EXIT_NOTHING_USABLE
+    except pipeline_run.MosaicRefusedError as exc:
+        print(f"zemosaic: mosaic refused: {exc}", file=sys.stderr)
+        return EXIT_MOSAIC_REFUSED
     print(result.summary_text(elapsed_s=time.perf_counter() - start))
     return EXIT_OK
 
@@ -224,6 +233,25 @@ def _cmd_keys(args) -> int:
     for key, default, doc in zemosaic_config.describe_keys():
         print(f"{key} = {default!r}\n    {doc}")
     return EXIT_OK
+
+
+# --- gui -----------------------------------------------------------------------------------------
+def _add_gui_command(sub) -> None:
+    from zemosaic.gui import add_gui_arguments  # Qt-free: PySide6 is imported only when the window opens
+
+    p = sub.add_parser("gui", help="open the desktop window (needs the gui extra: PySide6)",
+                       description="Open the ZeMosaic desktop window.")
+    add_gui_arguments(p)
+    p.set_defaults(handler=_cmd_gui)
+
+
+def _cmd_gui(args) -> int:
+    from zemosaic.gui import run_gui
+
+    try:
+        return run_gui(args)
+    except ImportError as exc:
+        raise CliError(str(exc)) from exc
 
 
 # --- progress ------------------------------------------------------------------------------------

@@ -57,6 +57,15 @@ class ZeMosaicConfig:
         False, "Input folder holds finished master tiles: skip scan/cluster/stack (Phases 1-3); "
         "the coverage feature is then a no-op.")
     # --- Phase 1-2: scan and clustering ---------------------------------------------------
+    input_recursive: bool = _key(
+        False, "Scan the subfolders of the input folder too (`zemosaic run --recursive`); otherwise they are "
+        "listed as ignored in run_report.json.")
+    wcs_scale_tolerance: float = _key(
+        0.2, "A frame whose pixel scale differs from its group's median by more than this fraction is "
+        "rejected (a wrong WCS or another instrument).", low=0.01, high=10.0)
+    separate_target_fov: float = _key(
+        3.0, "Groups of frames farther than this many fields of view (long side) from all the others are "
+        "reported as a separate target (log line, `targets` in run_report.json).", low=0.5)
     cluster_threshold_fov_frac: float = _key(
         0.5, "Frames whose centres are closer than this fraction of the field of view (short side) "
         "are linked into the same master-tile group.", low=0.01, high=5.0)
@@ -171,6 +180,14 @@ class ZeMosaicConfig:
         choices=("frames", "none"))
     assembly_memmap_mb: float = _key(
         1024.0, "Mosaic accumulators larger than this live in a disk memmap.", low=1.0)
+    mosaic_max_memory_mb: float = _key(
+        16384.0, "Stop before allocating the mosaic when its memory estimate (H x W x (2 x channels + 1) x 4 "
+        "bytes: accumulators and the written copy) exceeds this many MB; 0 = no limit.", low=0.0)
+    mosaic_min_covered_frac: float = _key(
+        0.05, "Stop before allocating the mosaic when the tiles cover less than this fraction of its grid "
+        "(frames of distant targets in one folder), unless allow_sparse_mosaic is true.", low=0.0, high=1.0)
+    allow_sparse_mosaic: bool = _key(
+        False, "Build the mosaic even when it is mostly empty (below mosaic_min_covered_frac).")
     # --- outputs -----------------------------------------------------------------------------
     keep_master_tiles: bool = _key(True, "Keep master_tiles/ in the output folder.")
     write_preview: bool = _key(True, "Write mosaic_preview.png.")

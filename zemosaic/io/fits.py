@@ -7,7 +7,10 @@ Reading (the edge where bad input is caught):
   with BZERO/BSCALE applied, big-endian data made native, 2D Bayer frames debayered (``BAYERPAT`` +
   ``XBAYROFF``/``YBAYROFF``, see :mod:`debayer`) and colour cubes stored ``3 x H x W`` or ``H x W x 3`` returned HWC.
 * The image is taken from the first HDU that holds image data (primary, else the first image extension; tile
-  compressed images included).
+  compressed images included: the image of a ``.fits.fz`` is its extension 1).  Gzipped files (``.fit.gz``,
+  ``.fits.gz``) are read as they are (astropy decompresses them).
+* A WCS keyword astropy cannot parse (``CRVAL2 = NaN``) would silently become 0: such a frame, and one whose WCS is
+  degenerate (non-finite or singular matrix, absurd or skewed pixel scale), has no usable WCS, with the reason.
 * Every problem with an input file raises a :class:`FitsInputError` subclass whose message starts with the file path
   and then says what is wrong, so the pipeline can log it in one line, reject the file and go on.
 
@@ -18,10 +21,12 @@ Writing: :func:`write_fits_image` writes float32 images (colour as ``3 x H x W``
 """
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import re
 import warnings
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
@@ -308,6 +314,8 @@ def write_fits_image(
     ------
     ValueError
         Bad shapes, an extension whose H x W differs from the image's, or an empty / duplicate extension name.
+    OSError
+        The write failed (disk full...); ``filename`` is ``path`` and the message gives the MB being written.
     """
     path = Path(path)
     cube = _to_disk_layout(np.asarray(data), "data")
@@ -318,8 +326,14 @@ def write_fits_image(
     primary_header.setdefault("ORIGIN", "ZeMosaic")
     hdus = [fits.PrimaryHDU(data=cube, header=primary_header)]
     hdus += _extension_hdus(extensions or {}, cube.shape[-2:], wcs_header)
-    with atomic_output(path) as handle:
-        fits.HDUList(hdus).writeto(handle)
+    try:
+        with atomic_output(path) as handle:
+            fits.HDUList(hdus).writeto(handle)
+    except OSError as exc:  # a write to an open handle names no file: name it, with the size (disk full...)
+        if exc.filename is not None:
+            raise
+        nbytes = sum(h.data.nbytes for h in hdus if h.data is not None)
+        raise OSError(exc.errno, f"{exc.strerror or exc} (writing {nbytes / 2**20:.0f} MB)", str(path)) from exc
     return path
 
 
@@ -364,6 +378,8 @@ def read_fits_image(path: str | os.PathLike) -> FitsImage:
 # private helpers: opening and finding the image
 
 _FITS_MAGIC = b"SIMPLE  ="
+_GZIP_MAGIC = b"\x1f\x8b"
+_UNKNOWN_SIZE = 1 << 62  # "file size": a gzip file's uncompressed size is not known without reading it all
 _BLOCK = 2880
 _CARD = 80
 
@@ -375,15 +391,23 @@ def _open_fits(path: Path) -> Iterator[tuple[fits.HDUList, int]]:
         file_size = path.stat().st_size
         with open(path, "rb") as handle:
             first_card = handle.read(_CARD)
-    except OSError as exc:
-        raise FitsInputError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+        if first_card.startswith(_GZIP_MAGIC):  # .fit.gz / .fits.gz: astropy decompresses it as it reads
+            file_size = _UNKNOWN_SIZE  # the compressed size says nothing of the data's; a short file fails to read
+            with gzip.open(path, "rb") as handle:
+                first_card = handle.read(_CARD)
+    except (OSError, EOFError, zlib.error) as exc:
+        what = getattr(exc, "strerror", None) or _one_line(exc)
+        raise FitsInputError(f"{path}: cannot read file ({what})") from exc
     if not first_card.startswith(_FITS_MAGIC):
         raise NotFitsError(f"{path}: not a FITS file (it does not start with a SIMPLE card)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
             hdul = fits.open(path, memmap=False, lazy_load_hdus=True)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zlib.error) as exc:
+        if file_size == _UNKNOWN_SIZE:
+            raise TruncatedFitsError(f"{path}: compressed FITS file cannot be read, it looks truncated or corrupt "
+                                     f"({_one_line(exc)})") from exc
         if not _first_header_complete(path):
             raise TruncatedFitsError(f"{path}: truncated FITS file (the header ends without an END card, "
                                      f"file size {file_size} bytes)") from exc
@@ -431,7 +455,7 @@ def _iter_hdus(hdul: fits.HDUList, path: Path):
             hdu = hdul[index]
         except IndexError:
             return
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, zlib.error) as exc:
             raise TruncatedFitsError(f"{path}: HDU {index} cannot be read, the file looks truncated "
                                      f"({_one_line(exc)})") from exc
         yield index, hdu
@@ -571,6 +595,7 @@ def _bayer_pattern(header: fits.Header, path: Path) -> str | None:
 def _celestial_wcs(header: fits.Header, layout: str, path: Path) -> WCS:
     """The 2D celestial WCS whose pixel axes are the image's x and y; NoCelestialWcsError when unusable."""
     image_axes = [2, 3] if layout == "interleaved" else [1, 2]  # FITS axes holding x and y
+    _check_wcs_cards(header, image_axes, path)
     try:
         wcs = WCS(header, naxis=image_axes, relax=True, fix=True)
     except (ValueError, KeyError, MemoryError) as exc:
@@ -584,11 +609,52 @@ def _celestial_wcs(header: fits.Header, layout: str, path: Path) -> WCS:
     return wcs
 
 
+_NUMERIC_WCS_KEY = re.compile(
+    r"^(?:(CRVAL|CRPIX|CDELT|CROTA)(\d)|(CD|PC)(\d)_(\d)|(?:A|B|AP|BP)_\d+_\d+|LONPOLE|LATPOLE)$")
+_SCALE_RANGE_ARCSEC = (1e-3, 36000.0)  # pixel scales outside this are degenerate, not optics
+_MAX_AXIS_SCALE_RATIO = 10.0  # a pixel ten times longer than wide is a broken CD matrix, not a camera
+
+
+def _check_wcs_cards(header: fits.Header, image_axes: list[int], path: Path) -> None:
+    """Refuse a numeric WCS keyword of the image axes whose value is not a finite number.
+
+    astropy's WCS skips a card it cannot parse (``CRVAL2 = NaN`` is not valid FITS) and uses the keyword's default
+    (0) instead: such a frame would land degrees away. A NaN or infinite value is refused the same way."""
+    axes = {str(a) for a in image_axes}
+    for card in header.cards:
+        match = _NUMERIC_WCS_KEY.match(card.keyword)
+        if match is None:
+            continue
+        digits = [d for d in (match.group(2), match.group(4), match.group(5)) if d]
+        if any(d not in axes for d in digits):
+            continue  # a keyword of another axis (the colour axis of a cube)
+        try:
+            value = card.value
+        except VerifyError:
+            value = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+            continue
+        raw = str(getattr(card, "_image", "") or "")[10:].split("/")[0].strip() or repr(value)
+        raise NoCelestialWcsError(f"{path}: WCS keyword {card.keyword} = {raw} is not a finite number "
+                                  "(a broken WCS, not used)")
+
+
 def _check_celestial(wcs: WCS, shape: tuple[int, int], path: Path) -> None:
     matrix = wcs.pixel_scale_matrix
     det = float(np.linalg.det(matrix)) if np.all(np.isfinite(matrix)) else float("nan")
     if not np.isfinite(det) or abs(det) < 1e-30:
         raise NoCelestialWcsError(f"{path}: singular or invalid WCS matrix (CD/PC determinant {det:g})")
+    axis_scales = np.hypot(matrix[0], matrix[1]) * 3600.0  # arcsec per pixel along x and y
+    scale = float(np.sqrt(abs(det)) * 3600.0)
+    if not _SCALE_RANGE_ARCSEC[0] <= scale <= _SCALE_RANGE_ARCSEC[1]:
+        raise NoCelestialWcsError(f"{path}: degenerate WCS (pixel scale {scale:.3g} arcsec outside "
+                                  f"{_SCALE_RANGE_ARCSEC[0]:g}..{_SCALE_RANGE_ARCSEC[1]:g})")
+    if axis_scales.max() > _MAX_AXIS_SCALE_RATIO * axis_scales.min():
+        raise NoCelestialWcsError(f"{path}: degenerate WCS (pixel {axis_scales[0]:.3g} x {axis_scales[1]:.3g} "
+                                  "arcsec: a CD/PC matrix this skewed is broken)")
+    lat = float(wcs.wcs.crval[wcs.wcs.lat])
+    if not -90.0 <= lat <= 90.0:
+        raise NoCelestialWcsError(f"{path}: degenerate WCS (reference latitude CRVAL = {lat:g} deg, beyond a pole)")
     height, width = shape
     wcs.pixel_shape = (width, height)
     try:
@@ -607,7 +673,7 @@ def _read_pixels(hdu, layout: str, path: Path) -> np.ndarray:
     """Native float32 HxW or HxWx3 from an image HDU (astropy applies BZERO/BSCALE)."""
     try:
         raw = hdu.data
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, EOFError, zlib.error) as exc:
         raise TruncatedFitsError(f"{path}: cannot read the pixel data ({_one_line(exc)})") from exc
     data = np.asarray(raw, dtype=np.float32)
     if layout == "planes":

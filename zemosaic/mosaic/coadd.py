@@ -29,6 +29,7 @@ from zemosaic.mosaic.grid import GlobalGrid
 from zemosaic.mosaic.resample import METHODS, footprint_window, reproject_planes
 from zemosaic.mosaic.tiles import TileInput, read_tile
 from zemosaic.progress import ProgressCallback, emit
+from zemosaic.stack.frame_cache import check_free_space
 
 __all__ = [
     "AssemblyTimings",
@@ -182,6 +183,7 @@ def _allocate_accumulators(shape, n_channels, memmap_dir, threshold_mb):
         return np.zeros((h, w, n_channels), np.float32), np.zeros((h, w), np.float32)
     log.info("assembly accumulators memory-mapped in %s (%.1f MB)", memmap_dir or tempfile.gettempdir(),
              nbytes / 2**20)
+    check_free_space(Path(memmap_dir or tempfile.gettempdir()), nbytes, "the assembly memmaps")
     return _memmap_zeros((h, w, n_channels), memmap_dir), _memmap_zeros((h, w), memmap_dir)
 
 

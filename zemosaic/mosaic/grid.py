@@ -17,6 +17,9 @@ from zemosaic.mosaic.tiles import TileInput
 __all__ = [
     "GlobalGrid",
     "compute_global_grid",
+    "grid_for_footprints",
+    "covered_fraction",
+    "memory_estimate_mb",
     "decimate_wcs",
 ]
 
@@ -64,17 +67,59 @@ def compute_global_grid(tiles: Sequence[TileInput]) -> GlobalGrid:
     """
     if not tiles:
         raise ValueError("compute_global_grid: no tiles")
-    scale_deg = float(np.median([_pixel_scale_deg(t.wcs) for t in tiles]))
+    grid = grid_for_footprints([((int(t.shape[0]), int(t.shape[1])), t.wcs) for t in tiles])
+    log.info("global grid: %d x %d px (H x W), %.3f arcsec/px, north-up TAN centred at RA %.5f Dec %.5f",
+             grid.shape[0], grid.shape[1], grid.pixel_scale_arcsec, grid.wcs.wcs.crval[0], grid.wcs.wcs.crval[1])
+    return grid
+
+
+def grid_for_footprints(footprints: Sequence[tuple[tuple[int, int], WCS]]) -> GlobalGrid:
+    """The north-up TAN grid covering images given as ``((H, W), wcs)`` at their median pixel scale (what
+    :func:`compute_global_grid` does for tiles; also used to estimate a mosaic from raw frames before stacking).
+
+    Raises
+    ------
+    ValueError
+        No footprints.
+    """
+    if not footprints:
+        raise ValueError("grid_for_footprints: no footprints")
+    scale_deg = float(np.median([_pixel_scale_deg(wcs) for _, wcs in footprints]))
     from reproject.mosaicking import find_optimal_celestial_wcs  # on demand: reproject pulls in dask
 
-    inputs = [(tuple(t.shape), t.wcs) for t in tiles]
+    inputs = [(tuple(int(n) for n in shape[:2]), wcs) for shape, wcs in footprints]
     wcs, shape = find_optimal_celestial_wcs(inputs, projection="TAN", resolution=scale_deg * u.deg,
                                             auto_rotate=False)
     shape = (int(shape[0]), int(shape[1]))
     wcs.pixel_shape = (shape[1], shape[0])
-    log.info("global grid: %d x %d px (H x W), %.3f arcsec/px, north-up TAN centred at RA %.5f Dec %.5f",
-             shape[0], shape[1], scale_deg * 3600.0, wcs.wcs.crval[0], wcs.wcs.crval[1])
     return GlobalGrid(wcs=wcs, shape=shape)
+
+
+def covered_fraction(grid: GlobalGrid, footprints: Sequence[tuple[tuple[int, int], WCS]], *,
+                     max_side: int = 256) -> float:
+    """Fraction of ``grid`` that the images ``((H, W), wcs)`` cover, measured on a copy of the grid decimated to
+    at most ``max_side`` pixels a side (cheap whatever the mosaic's size; exact to about one coarse pixel along
+    the footprint edges). No pixel array of the full grid is allocated."""
+    factor = max(1, -(-max(grid.shape) // int(max_side)))
+    coarse = grid.decimated(factor)
+    h, w = coarse.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    with np.errstate(invalid="ignore"):
+        lon, lat = coarse.wcs.pixel_to_world_values(xs.ravel().astype(float), ys.ravel().astype(float))
+    covered = np.zeros(h * w, dtype=bool)
+    for shape, wcs in footprints:
+        height, width = int(shape[0]), int(shape[1])
+        with np.errstate(invalid="ignore"):
+            px, py = wcs.celestial.world_to_pixel_values(lon, lat)
+        covered |= (px >= -0.5) & (px <= width - 0.5) & (py >= -0.5) & (py <= height - 0.5)
+    return float(covered.mean())
+
+
+def memory_estimate_mb(shape: tuple[int, int], n_channels: int) -> float:
+    """MB a mosaic of ``shape`` (H, W) needs in Phases 5-6: the accumulators ``sum(w v)`` (H x W x C) and
+    ``sum(w)`` (H x W) plus the C-plane copy written to disk, float32."""
+    h, w = int(shape[0]), int(shape[1])
+    return h * w * (2 * int(n_channels) + 1) * 4 / 2**20
 
 
 def decimate_wcs(wcs: WCS, factor: int) -> WCS:

@@ -10,6 +10,10 @@ all point at the same place would make no sense).
 
 The reference of a group is its most central frame (closest to the median pointing), ties broken
 by time.
+
+After clustering, :func:`reject_scale_outliers` drops the frames whose pixel scale disagrees with
+their group's (a wrong WCS, another instrument), and :func:`separate_targets` tells apart groups
+that lie far from all the others (another target in the same folder), which the run reports.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["FrameGroup", "cluster_frames", "unit_vectors"]
+__all__ = ["FrameGroup", "Target", "cluster_frames", "reject_scale_outliers", "separate_targets", "unit_vectors"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,16 @@ class FrameGroup:
 
     def __len__(self) -> int:
         return len(self.members)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Groups (indices into the group list) that lie together on the sky, far from the other targets."""
+
+    groups: tuple[int, ...]
+    n_frames: int
+    center_radec: tuple[float, float]
+    nearest_other_deg: float | None  # angular distance to the closest group of another target; None if alone
 
 
 def unit_vectors(ra_deg: np.ndarray, dec_deg: np.ndarray) -> np.ndarray:
@@ -138,3 +152,61 @@ def _make_group(members: np.ndarray, frames, xyz: np.ndarray) -> FrameGroup:
     ra = float(np.degrees(np.arctan2(centre[1], centre[0])) % 360.0)
     dec = float(np.degrees(np.arcsin(np.clip(centre[2], -1, 1))))
     return FrameGroup(tuple(int(m) for m in members), ref, (ra, dec), frames[ref].mount_mode)
+
+
+def reject_scale_outliers(groups: Sequence[FrameGroup], frames: Sequence[_FrameLike], tolerance: float
+                          ) -> tuple[list[FrameGroup], list[tuple[int, str]]]:
+    """Drop from each group the frames whose pixel scale differs from the group's median by more than
+    ``tolerance`` (a fraction); returns the groups left (a group whose reference went gets a new one, an
+    emptied group goes) and ``(frame index, reason)`` of each frame dropped."""
+    if not groups:
+        return [], []
+    ra, dec = np.array([f.center_radec for f in frames], dtype=float).T
+    xyz = unit_vectors(ra, dec)
+    kept_groups: list[FrameGroup] = []
+    rejected: list[tuple[int, str]] = []
+    for group in groups:
+        members = np.array(group.members)
+        scales = np.array([frames[i].pixel_scale_arcsec for i in members], dtype=float)
+        median = float(np.median(scales))
+        deviation = np.abs(scales / median - 1.0)
+        bad = deviation > tolerance
+        for i, scale, dev in zip(members[bad], scales[bad], deviation[bad], strict=True):
+            rejected.append((int(i), f"pixel scale {scale:.3f} arcsec differs by {100 * dev:.0f}% from its group's "
+                                     f"median {median:.3f} arcsec (tolerance {100 * tolerance:.0f}%, "
+                                     "wcs_scale_tolerance)"))
+        if not bad.any():
+            kept_groups.append(group)
+        elif (~bad).any():
+            kept_groups.append(_make_group(members[~bad], frames, xyz))
+    return kept_groups, rejected
+
+
+def separate_targets(groups: Sequence[FrameGroup], frames: Sequence[_FrameLike], separation_fov: float = 3.0
+                     ) -> list[Target]:
+    """Gather the groups into targets: two groups belong to the same target when their centres are closer than
+    ``separation_fov`` x the field of view (long side, median over the frames), and targets are the connected
+    components of that graph. One target for an ordinary mosaic; a frame of another object 10 degrees away is a
+    target of its own. Targets are ordered by decreasing frame count."""
+    if not groups:
+        return []
+    fov_deg = float(np.median([max(f.shape) * f.pixel_scale_arcsec / 3600.0 for f in frames]))
+    link_deg = separation_fov * fov_deg
+    ra, dec = np.array([g.center_radec for g in groups], dtype=float).T
+    xyz = unit_vectors(ra, dec)
+    labels = _linked_components(xyz, link_deg, [None] * len(groups))
+    targets = []
+    for label in range(labels.max() + 1):
+        inside = np.flatnonzero(labels == label)
+        outside = np.flatnonzero(labels != label)
+        nearest = None
+        if len(outside):
+            dots = np.clip(xyz[inside] @ xyz[outside].T, -1.0, 1.0)
+            nearest = float(np.degrees(np.arccos(dots.max())))
+        centre = xyz[inside].mean(axis=0)
+        centre /= np.linalg.norm(centre)
+        radec = (float(np.degrees(np.arctan2(centre[1], centre[0])) % 360.0),
+                 float(np.degrees(np.arcsin(np.clip(centre[2], -1, 1)))))
+        targets.append(Target(tuple(int(k) for k in inside), sum(len(groups[int(k)]) for k in inside), radec, nearest))
+    targets.sort(key=lambda t: (-t.n_frames, t.groups))
+    return targets

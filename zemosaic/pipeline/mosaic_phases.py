@@ -14,10 +14,13 @@ from pathlib import Path
 
 from zemosaic import mosaic
 from zemosaic.config import ZeMosaicConfig
+from zemosaic.mosaic import grid as mosaic_grid
 from zemosaic.pipeline.report import RunReport, phase_timer
+from zemosaic.pipeline.run import MosaicRefusedError
 from zemosaic.progress import ProgressCallback
+from zemosaic.stack.frame_cache import check_free_space
 
-__all__ = ["MosaicOutputs", "assemble_mosaic_phases"]
+__all__ = ["MosaicOutputs", "MosaicRefusedError", "assemble_mosaic_phases", "check_mosaic_sanity"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
     log.info("PHASE_UPDATE:4 Phase 4: global grid for %d tiles", len(tiles))
     with phase_timer(report, "4_grid"):
         grid = mosaic.compute_global_grid(tiles)
+        check_mosaic_sanity(grid, [(tuple(t.shape[:2]), t.wcs) for t in tiles], tiles[0].n_channels, cfg, report,
+                            stage="tiles")
     log.info("Phase 4: mosaic grid %d x %d px", grid.shape[1], grid.shape[0])
     with phase_timer(report, "4.5_harmony"):
         corrections = _harmonise(tiles, grid, cfg, report)
@@ -50,12 +55,52 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
             memmap_threshold_mb=cfg.assembly_memmap_mb, progress_callback=progress_callback)
     log.info("PHASE_UPDATE:6 Phase 6: writing outputs to %s", output_dir)
     with phase_timer(report, "6_outputs"):
+        h, w = grid.shape
+        check_free_space(output_dir, h * w * (tiles[0].n_channels + 1) * 4 + h * w * 4, "writing mosaic.fits")
         outputs = mosaic.write_mosaic_outputs(result, output_dir, write_preview=cfg.write_preview)
         _drop_master_tiles_if_asked(output_dir, cfg, report)
     covered = float((result.weight > 0).mean())
     report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
                      "covered_fraction": round(covered, 4), "n_tiles": len(tiles)}
     return MosaicOutputs(outputs.fits, outputs.preview, tuple(result.data.shape))
+
+
+def check_mosaic_sanity(grid: mosaic.GlobalGrid, footprints, n_channels: int, cfg: ZeMosaicConfig,
+                        report: RunReport, *, stage: str) -> dict:
+    """Refuse an absurd mosaic before anything of its size is allocated, and record the figures in
+    ``report.mosaic_check``.
+
+    ``footprints`` are ``((H, W), wcs)`` of the images the mosaic will hold (the groups' reference frames before
+    Phase 3, ``stage="frames"``; the master tiles in Phase 4, ``stage="tiles"``).
+
+    Raises
+    ------
+    MosaicRefusedError
+        The memory estimate (:func:`zemosaic.mosaic.grid.memory_estimate_mb`) exceeds ``cfg.mosaic_max_memory_mb``
+        (0 = no limit), or the covered fraction is below ``cfg.mosaic_min_covered_frac`` and
+        ``cfg.allow_sparse_mosaic`` is false.
+    """
+    h, w = grid.shape
+    memory_mb = mosaic_grid.memory_estimate_mb(grid.shape, n_channels)
+    covered = mosaic_grid.covered_fraction(grid, footprints)
+    check = {"stage": stage, "shape": [h, w], "n_channels": n_channels, "memory_estimate_mb": round(memory_mb, 1),
+             "covered_fraction_estimate": round(covered, 4), "max_memory_mb": cfg.mosaic_max_memory_mb,
+             "min_covered_frac": cfg.mosaic_min_covered_frac, "allow_sparse_mosaic": cfg.allow_sparse_mosaic}
+    report.mosaic_check = check
+    log.info("mosaic check (%s): %d x %d px, %d channel(s), about %.0f MB, %.2f%% covered", stage, w, h, n_channels,
+             memory_mb, 100.0 * covered)
+    targets = len(report.targets) if report.targets else 1
+    why = f"; the input holds {targets} separate targets (see 'targets' in run_report.json)" if targets > 1 else ""
+    if cfg.mosaic_max_memory_mb > 0 and memory_mb > cfg.mosaic_max_memory_mb:
+        raise MosaicRefusedError(
+            f"mosaic of {w} x {h} px would need about {memory_mb:.0f} MB, over mosaic_max_memory_mb="
+            f"{cfg.mosaic_max_memory_mb:.0f} ({100.0 * covered:.2f}% covered){why}; raise it with "
+            f"--set mosaic_max_memory_mb=N (0 = no limit) to build it anyway")
+    if covered < cfg.mosaic_min_covered_frac and not cfg.allow_sparse_mosaic:
+        raise MosaicRefusedError(
+            f"mosaic of {w} x {h} px would be only {100.0 * covered:.2f}% covered (mosaic_min_covered_frac="
+            f"{cfg.mosaic_min_covered_frac:g}){why}; --set allow_sparse_mosaic=true builds it anyway")
+    return check
 
 
 def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):

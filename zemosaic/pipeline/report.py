@@ -77,11 +77,14 @@ class RunReport:
     harmony: dict | None = None
     mosaic: dict | None = None
     phase_timings_s: dict[str, float] = field(default_factory=dict)
-    status: str = "running"  # ok, nothing_usable, interrupted, disk_error, failed
+    status: str = "running"  # ok, nothing_usable, refused, interrupted, disk_error, os_error, failed
     current_phase: str | None = None  # the phase running (or the one a stopped run was in)
     interrupted: dict | None = None  # {"signal": ..., "phase": ...} when a signal stopped the run
     error: str | None = None  # the one-line reason a run stopped early
     resume: dict | None = None  # --resume: tiles reused and rebuilt
+    targets: list[dict] = field(default_factory=list)  # groups far from all others: separate targets
+    mosaic_check: dict | None = None  # the mosaic's size and coverage estimate, checked before allocation
+    input_files: list[dict] = field(default_factory=list)  # every file of the input folder: used/rejected/ignored
 
     def reject(self, path: Path | str, reason: str, phase: str) -> None:
         """Record a rejected input and log it as one WARNING line naming the file."""
@@ -109,7 +112,9 @@ def _json_default(value: Any):
 @contextlib.contextmanager
 def run_log_file(path: Path, *, debug: bool = False) -> Iterator[logging.Handler]:
     """Send every log record of the run to ``path`` while the block runs."""
-    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    # backslashreplace: a file name that is not valid UTF-8 (kept by Python as surrogate escapes) is written as
+    # \udcff instead of breaking the record ("--- Logging error --- UnicodeEncodeError")
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8", errors="backslashreplace")
     handler.setLevel(logging.DEBUG if debug else logging.INFO)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

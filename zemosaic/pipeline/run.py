@@ -2,8 +2,11 @@
 
 ``run_mosaic(input_dir, output_dir, config)`` drives the phases of DESIGN.md §2:
 
-1. scan    headers + WCS of every FITS file (bad files rejected with a reason, the run goes on)
-2. cluster frames -> master-tile groups (:mod:`zemosaic.pipeline.clustering`)
+1. scan    headers + WCS of every FITS file (bad files rejected with a reason, the run goes on); every file of the
+           input folder is accounted for in the report (``input_files``: used, rejected or ignored, with the reason)
+2. cluster frames -> master-tile groups (:mod:`zemosaic.pipeline.clustering`); frames of a pixel scale unlike their
+           group's rejected; distant groups reported as separate targets; an absurd mosaic (memory estimate, covered
+           fraction) refused before Phase 3 and again, on the tiles, before Phase 5 allocates it
 3. tiles   :func:`zemosaic.pipeline.master_tile.create_master_tile` per group
 4. grid, 4.5 harmony, 5 assembly, 6 outputs (:mod:`zemosaic.pipeline.mosaic_phases`)
 
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,6 +40,7 @@ if TYPE_CHECKING:  # the mosaic modules are imported when a run reaches them (nu
     from zemosaic.mosaic.tiles import TileInput
 
 __all__ = [
+    "MosaicRefusedError",
     "NothingUsableError",
     "RunFolderError",
     "RunInterrupted",
@@ -47,10 +53,17 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FITS_SUFFIXES = (".fit", ".fits", ".fts")
+COMPRESSED_FITS_SUFFIXES = tuple(s + c for s in FITS_SUFFIXES for c in (".gz", ".fz")) + (".fz",)
+_OTHER_COMPRESSIONS = (".bz2", ".xz", ".zip", ".7z", ".rar", ".zst", ".lz4", ".z")
 
 
 class NothingUsableError(RuntimeError):
     """The run found nothing it could turn into a mosaic (the message says why)."""
+
+
+class MosaicRefusedError(RuntimeError):
+    """The mosaic would be absurd (a memory estimate over ``mosaic_max_memory_mb``, or mostly empty): the run stops
+    before allocating it; the one-line message gives the figures and the key that allows it."""
 
 
 class RunFolderError(ValueError):
@@ -138,6 +151,10 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
         except NothingUsableError as exc:
             report.status, report.error = "nothing_usable", str(exc)
             raise
+        except MosaicRefusedError as exc:
+            report.status, report.error = "refused", str(exc)
+            log.error("run stopped: %s", exc)
+            raise
         except (KeyboardInterrupt, RunInterrupted) as exc:
             sig = exc.signal_name if isinstance(exc, RunInterrupted) else "SIGINT"
             report.status = "interrupted"
@@ -156,6 +173,7 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             lock.remove_temporary_leftovers(output_dir)
             raise
         finally:
+            _account_inputs(report)
             _write_report(report, output_dir / "run_report.json")
     return result
 
@@ -260,9 +278,9 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
     tiles_dir = output_dir / "master_tiles"
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
     with phase_timer(report, "1_scan"):
-        frames = scan_input_folder(input_dir, report, progress_callback)
+        frames = scan_input_folder(input_dir, report, progress_callback, recursive=cfg.input_recursive)
     if not frames:
-        raise NothingUsableError(f"no readable FITS frame in {input_dir}")
+        raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
@@ -270,6 +288,9 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         groups = clustering.cluster_frames(
             [f.info for f in frames], threshold_fov_frac=cfg.cluster_threshold_fov_frac,
             split_by_mount=cfg.split_by_mount_mode, max_frames=cfg.max_frames_per_tile)
+        groups = _without_scale_outliers(groups, frames, cfg, report)
+        _report_targets(groups, frames, cfg, report)
+        _check_mosaic_estimate(groups, frames, cfg, report)
     report.groups = [{"tile_id": k, "n_frames": len(g), "reference": str(frames[g.reference].path),
                       "center_radec": list(g.center_radec), "mount_mode": g.mount_mode}
                      for k, g in enumerate(groups)]
@@ -381,24 +402,198 @@ def solve_settings(cfg: ZeMosaicConfig, output_dir: Path):
         solve_strategy=cfg.solve_strategy)
 
 
-def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None) -> list[ScannedFrame]:
-    """Phase 1: read the headers of the FITS files directly in ``input_dir`` (no pixels); a frame without a
-    WCS is kept (Phase 1b solves it) with the reason in ``info.wcs_problem``."""
-    files = sorted(p for p in Path(input_dir).iterdir() if p.is_file())
-    fits_files = [p for p in files if p.suffix.lower() in FITS_SUFFIXES]
-    report.ignored_files = [str(p) for p in files if p.suffix.lower() not in FITS_SUFFIXES]
-    report.frames_found = len(fits_files)
+def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None, *, recursive: bool = False
+                      ) -> list[ScannedFrame]:
+    """Phase 1: read the headers of the FITS files in ``input_dir`` (no pixels); a frame without a WCS is kept
+    (Phase 1b solves it) with the reason in ``info.wcs_problem``.
+
+    FITS files are ``.fit``/``.fits``/``.fts``, gzipped (``.fit.gz``...) or tile-compressed (``.fits.fz``). Every
+    other entry is listed in ``report.input_files`` as ignored, with the reason: a subfolder (scanned only with
+    ``recursive``), another compression, not a FITS name, a dangling symbolic link, or a duplicate (same bytes as a
+    file listed before it, which is the one used). The FITS files scanned are listed as ``pending`` until the end
+    of the run says whether they were used (:func:`_account_inputs`)."""
+    candidates, ignored = _list_input_files(Path(input_dir), recursive)
+    candidates, duplicates = _drop_duplicates(candidates)
+    ignored += duplicates
+    ignored.sort(key=lambda item: str(item[0]))
+    for path, reason in ignored:
+        log.info("input ignored: %s: %s", path, reason)
+        report.input_files.append({"path": str(path), "status": "ignored", "reason": reason})
+    report.input_files += [{"path": str(p), "status": "pending", "reason": None} for p in candidates]
+    report.ignored_files = [str(p) for p, _ in ignored]
+    report.frames_found = len(candidates)
     frames = []
-    for k, path in enumerate(fits_files):
-        emit(progress_callback, "scan", k + 1, len(fits_files), path.name)
+    for k, path in enumerate(candidates):
+        emit(progress_callback, "scan", k + 1, len(candidates), path.name)
         try:
             frames.append(ScannedFrame(path, fits_io.read_frame_info(path, require_wcs=False)))
         except fits_io.FitsInputError as exc:
             report.reject(path, exc.reason_for(path), "scan")
     report.frames_scanned_ok = len(frames)
-    log.info("scan: %d FITS files, %d usable, %d rejected, %d non-FITS files ignored",
-             len(fits_files), len(frames), len(fits_files) - len(frames), len(report.ignored_files))
+    log.info("scan: %d FITS files, %d usable, %d rejected, %d other entries ignored (%d duplicates)",
+             len(candidates), len(frames), len(candidates) - len(frames), len(ignored), len(duplicates))
     return frames
+
+
+def _fits_kind(name: str) -> str:
+    """``"fits"`` for a FITS name we read (plain, gzip, tile-compressed), else why the name is not read."""
+    low = name.lower()
+    if low.endswith(FITS_SUFFIXES) or low.endswith(COMPRESSED_FITS_SUFFIXES):
+        return "fits"
+    for comp in _OTHER_COMPRESSIONS:
+        if low.endswith(comp) and low[:-len(comp)].endswith(FITS_SUFFIXES):
+            return (f"compressed FITS in a format not read ({comp}): decompress it first (.gz and .fz are read "
+                    "as they are)")
+    suffix = Path(name).suffix
+    return f"not a FITS file name ({suffix or 'no suffix'})"
+
+
+def _list_input_files(folder: Path, recursive: bool, _seen: set[Path] | None = None
+                      ) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The FITS files of ``folder`` (sorted, subfolders first-level order kept with ``recursive``) and the
+    other entries with the reason they are not read."""
+    seen = _seen if _seen is not None else set()
+    seen.add(folder.resolve())
+    candidates: list[Path] = []
+    ignored: list[tuple[Path, str]] = []
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink() and not path.exists():
+            ignored.append((path, f"dangling symbolic link (its target {os.readlink(path)} does not exist)"))
+        elif path.is_dir():
+            if not recursive:
+                ignored.append((path, "subfolder, not scanned (zemosaic run --recursive scans subfolders)"))
+            elif path.resolve() in seen:
+                ignored.append((path, "subfolder already scanned (a link to a folder scanned before)"))
+            else:
+                sub_candidates, sub_ignored = _list_input_files(path, recursive, seen)
+                candidates += sub_candidates
+                ignored += sub_ignored
+        elif not path.is_file():
+            ignored.append((path, "not a regular file"))
+        else:
+            kind = _fits_kind(path.name)
+            if kind == "fits":
+                candidates.append(path)
+            else:
+                ignored.append((path, kind))
+    return candidates, ignored
+
+
+def _drop_duplicates(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files with the same bytes as a file listed before them, as ignored entries: each frame is used once.
+    Only files of equal size and equal first 64 KiB are read whole."""
+    def digest(path: Path, limit: int | None) -> bytes:
+        sha = hashlib.sha256()
+        with open(path, "rb") as handle:
+            if limit is not None:
+                sha.update(handle.read(limit))
+            else:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    sha.update(block)
+        return sha.digest()
+
+    def key(path: Path, limit: int | None):
+        try:
+            return path.stat().st_size, digest(path, limit)
+        except OSError:  # unreadable: the scan rejects it with the reason
+            return None
+
+    by_head: dict[tuple, list[Path]] = {}
+    for path in paths:
+        head = key(path, 64 << 10)
+        if head is not None:
+            by_head.setdefault(head, []).append(path)
+    duplicate_of: dict[Path, Path] = {}
+    for group in (g for g in by_head.values() if len(g) > 1):
+        first_by_full: dict[tuple, Path] = {}
+        for path in group:
+            full = key(path, None)
+            if full is None:
+                continue
+            if full in first_by_full:
+                duplicate_of[path] = first_by_full[full]
+            else:
+                first_by_full[full] = path
+    kept = [p for p in paths if p not in duplicate_of]
+    ignored = [(p, f"duplicate of {duplicate_of[p]} (same bytes; that file is used, once)") for p in paths
+               if p in duplicate_of]
+    return kept, ignored
+
+
+def _nothing_found_message(input_dir: Path, recursive: bool) -> str:
+    """Why Phase 1 found no frame; says so when the frames are in subfolders that were not scanned."""
+    if not recursive:
+        counts = {}
+        for sub in sorted(p for p in input_dir.iterdir() if p.is_dir()):
+            n = sum(1 for root, _, names in os.walk(sub) for name in names if _fits_kind(name) == "fits")
+            if n:
+                counts[sub.name] = n
+        if counts:
+            where = ", ".join(f"{name}/: {n}" for name, n in counts.items())
+            return (f"no FITS frame directly in {input_dir}, but its subfolders hold {sum(counts.values())} "
+                    f"({where}): run with --recursive (or --set input_recursive=true) to use them")
+    return f"no readable FITS frame in {input_dir}"
+
+
+def _account_inputs(report: RunReport) -> None:
+    """Settle the status of every FITS file the scan listed: ``rejected`` (first reason), ``used``, or
+    ``not_used`` when the run stopped before the mosaic was written."""
+    rejected: dict[str, str] = {}
+    for r in report.rejected_inputs:
+        rejected.setdefault(r.path, f"{r.phase}: {r.reason}")
+    for entry in report.input_files:
+        if entry["status"] != "pending" and entry["status"] != "not_used":
+            continue
+        if entry["path"] in rejected:
+            entry["status"], entry["reason"] = "rejected", rejected[entry["path"]]
+        elif report.status == "ok":
+            entry["status"], entry["reason"] = "used", None
+        else:
+            entry["status"], entry["reason"] = "not_used", f"the run stopped ({report.status}) before the mosaic"
+
+
+def _without_scale_outliers(groups: list[clustering.FrameGroup], frames: list[ScannedFrame], cfg: ZeMosaicConfig,
+                            report: RunReport) -> list[clustering.FrameGroup]:
+    kept, rejected = clustering.reject_scale_outliers(groups, [f.info for f in frames], cfg.wcs_scale_tolerance)
+    for index, reason in rejected:
+        report.reject(frames[index].path, reason, "wcs")
+    if not kept:
+        raise NothingUsableError("no frame left after the pixel-scale check (see the rejected inputs in "
+                                 "run_report.json)")
+    return kept
+
+
+def _report_targets(groups: list[clustering.FrameGroup], frames: list[ScannedFrame], cfg: ZeMosaicConfig,
+                    report: RunReport) -> None:
+    """Log and record the targets when the groups form more than one (a frame of another object in the folder)."""
+    targets = clustering.separate_targets(groups, [f.info for f in frames], cfg.separate_target_fov)
+    report.targets = [{"target": k, "groups": list(t.groups), "n_frames": t.n_frames,
+                       "center_radec": list(t.center_radec), "nearest_other_deg": t.nearest_other_deg,
+                       "frames": [str(frames[i].path) for g in t.groups for i in groups[g].members]
+                       if t.n_frames <= 20 else None}
+                      for k, t in enumerate(targets)]
+    if len(targets) < 2:
+        return
+    log.warning("input holds %d separate targets (groups farther than %.1f fields of view from all others)",
+                len(targets), cfg.separate_target_fov)
+    for k, t in enumerate(targets):
+        first = frames[groups[t.groups[0]].members[0]].path
+        log.warning("target %d: %d frame(s) in %d group(s) at RA %.4f Dec %.4f, %.2f deg from the nearest other "
+                    "target (e.g. %s)", k, t.n_frames, len(t.groups), t.center_radec[0], t.center_radec[1],
+                    t.nearest_other_deg or 0.0, first)
+
+
+def _check_mosaic_estimate(groups: list[clustering.FrameGroup], frames: list[ScannedFrame], cfg: ZeMosaicConfig,
+                           report: RunReport) -> None:
+    """Before Phase 3: the mosaic the groups would make (their reference frames' footprints), refused early when
+    it is absurd (:func:`zemosaic.pipeline.mosaic_phases.check_mosaic_sanity`)."""
+    from zemosaic.mosaic.grid import grid_for_footprints
+    from zemosaic.pipeline.mosaic_phases import check_mosaic_sanity
+
+    refs = [frames[g.reference].info for g in groups]
+    footprints = [(tuple(info.shape), info.celestial_wcs) for info in refs]
+    n_channels = max(info.n_channels for info in refs)
+    check_mosaic_sanity(grid_for_footprints(footprints), footprints, n_channels, cfg, report, stage="frames")
 
 
 def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
