@@ -1,0 +1,106 @@
+"""The application: QApplication, palette, translations, and the ``--demo`` / ``--screenshot`` modes."""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QTimer, QTranslator
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from zemosaic.gui.main_window import MainWindow
+
+__all__ = ["application", "dark_palette", "run_app", "grab_to_png"]
+
+_I18N_DIR = Path(__file__).with_name("i18n")
+
+
+def application(*, dark: bool = False) -> QApplication:
+    """The QApplication (created once): Fusion style, translations of the system locale when present
+    (``zemosaic/gui/i18n/zemosaic_<locale>.qm`` and Qt's own), a dark palette on request."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("ZeMosaic")
+    app.setOrganizationName("ZeMosaic")
+    app.setStyle("Fusion")
+    if dark:
+        app.setPalette(dark_palette())
+    locale = QLocale.system()
+    for folder, name in ((_I18N_DIR, "zemosaic"),
+                         (Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)), "qtbase")):
+        translator = QTranslator(app)
+        if translator.load(locale, name, "_", str(folder)):
+            app.installTranslator(translator)
+    return app
+
+
+def dark_palette() -> QPalette:
+    """A dark palette whose text, disabled text and links keep a readable contrast."""
+    p = QPalette()
+    base, window, text = QColor(30, 30, 32), QColor(45, 45, 48), QColor(225, 225, 225)
+    for role, colour in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
+                         (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, window),
+                         (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, window),
+                         (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
+                         (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(42, 130, 218)),
+                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
+                         (QPalette.ColorRole.Link, QColor(110, 170, 255)),
+                         (QPalette.ColorRole.PlaceholderText, QColor(150, 150, 150))):
+        p.setColor(role, colour)
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(150, 150, 150))
+    return p
+
+
+def grab_to_png(window: MainWindow, path: str | Path) -> Path:
+    """Render the window to a PNG file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(path), "PNG"):
+        raise OSError(f"cannot write the screenshot {path}")
+    return path
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the window for ``zemosaic gui`` (options in :func:`zemosaic.gui.add_gui_arguments`)."""
+    app = application(dark=args.dark)
+    window = MainWindow()
+    if args.config is not None:
+        window.load_settings(args.config)
+    window.set_folders(args.input, args.output)
+    window.show()
+    if args.demo:
+        _start_demo(window, args.demo_dir)
+    if args.screenshot is not None:
+        shot = Path(args.screenshot)
+        if args.demo:
+            window.runFinished.connect(lambda _status: QTimer.singleShot(500, lambda: _shoot_and_quit(window, shot)))
+        else:
+            QTimer.singleShot(500, lambda: _shoot_and_quit(window, shot))
+    code = app.exec()
+    window.close()  # saves the window state; then the window goes before the application
+    window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return code
+
+
+def _start_demo(window: MainWindow, demo_dir: Path | None) -> None:
+    from zemosaic.cli import _demo_spec
+    from zemosaic.synthetic.generator import generate_dataset
+
+    root = Path(demo_dir) if demo_dir is not None else Path(tempfile.mkdtemp(prefix="zemosaic_gui_demo_"))
+    input_dir, output_dir = root / "input", root / "output"
+    if not input_dir.is_dir() or not any(input_dir.iterdir()):
+        window.statusBar().showMessage(window.tr("Generating the demo dataset in %1...").replace("%1", str(input_dir)))
+        QApplication.processEvents()
+        generate_dataset(input_dir, _demo_spec(1))
+    window.set_folders(input_dir, output_dir, existing_output="overwrite")
+    window.start_run()
+
+
+def _shoot_and_quit(window: MainWindow, path: Path) -> None:
+    grab_to_png(window, path)
+    print(f"screenshot: {path}")
+    QApplication.quit()

@@ -1,0 +1,418 @@
+"""The main window: folders, settings, Run / Cancel, per-phase progress with ETA, tiles, preview, summary, log."""
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from zemosaic.config import ConfigError, ZeMosaicConfig, resolve_config
+from zemosaic.gui.folders import EXISTING_OUTPUT_POLICIES, folder_problems
+from zemosaic.gui.image_views import MosaicPreview, TileGallery
+from zemosaic.gui.log_view import LogView
+from zemosaic.gui.run_controller import RunController
+from zemosaic.gui.settings_panel import SettingsPanel
+from zemosaic.progress import ProgressEvent
+
+__all__ = ["MainWindow", "PhaseProgress"]
+
+_PHASE_TITLES = {"synth": "Demo data", "scan": "Phase 1: scan", "solve": "Phase 1b: plate solving",
+                 "tiles": "Phase 3: master tiles", "align": "  align (current tile)",
+                 "stack": "  stack (current tile)", "assemble": "Phase 5: assembly"}
+
+
+class PhaseProgress(QWidget):
+    """One progress bar per phase, in the order the phases start, each with its ETA."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._grid = QGridLayout(self)
+        self._grid.setColumnStretch(1, 1)
+        self._rows: dict[str, tuple[QLabel, QProgressBar, QLabel, list[float]]] = {}
+        self._empty = QLabel(self.tr("Progress appears here when a run starts."))
+        self._grid.addWidget(self._empty, 0, 0, 1, 3)
+
+    def clear(self) -> None:
+        for title, bar, eta, _ in self._rows.values():
+            for w in (title, bar, eta):
+                self._grid.removeWidget(w)
+                w.deleteLater()
+        self._rows.clear()
+        self._empty.show()
+
+    def bar(self, phase: str) -> QProgressBar | None:
+        row = self._rows.get(phase)
+        return row[1] if row else None
+
+    def phases(self) -> list[str]:
+        return list(self._rows)
+
+    def update_event(self, event: ProgressEvent) -> None:
+        row = self._rows.get(event.phase)
+        if row is None:
+            self._empty.hide()
+            bar, eta = QProgressBar(), QLabel()
+            bar.setRange(0, 1000)
+            bar.setFormat("%p%")
+            eta.setMinimumWidth(110)
+            n = len(self._rows) + 1
+            title = QLabel(self.tr(_PHASE_TITLES.get(event.phase, event.phase)))
+            self._grid.addWidget(title, n, 0)
+            self._grid.addWidget(bar, n, 1)
+            self._grid.addWidget(eta, n, 2)
+            row = self._rows[event.phase] = (title, bar, eta, [time.monotonic(), 0.0])
+        _, bar, eta, state = row
+        if event.done < state[1]:  # the phase restarted (align / stack run once per tile)
+            state[0] = time.monotonic()
+        state[1] = event.done
+        bar.setValue(int(round(1000 * min(event.fraction, 1.0))) if event.total else 0)
+        bar.setToolTip(event.message)
+        if event.total and event.done >= event.total:
+            eta.setText(self.tr("done"))
+        elif event.total and event.done > 0:
+            left = (time.monotonic() - state[0]) / event.done * (event.total - event.done)
+            eta.setText(self.tr("ETA %1 s").replace("%1", f"{left:.0f}"))
+        else:
+            eta.setText("")
+
+
+class MainWindow(QMainWindow):
+    """The ZeMosaic window. ``settings`` is where the window keeps its state between sessions."""
+
+    runFinished = Signal(str)  # "ok", or the error kind
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("ZeMosaic"))
+        self.qsettings = settings if settings is not None else QSettings("ZeMosaic", "ZeMosaic")
+        self.controller = RunController(self)
+        self.last_result: dict | None = None
+        self.last_status = ""
+
+        # folders
+        self.input_edit, self.output_edit = QLineEdit(), QLineEdit()
+        self.input_edit.setPlaceholderText(self.tr("folder of raw FITS frames (never modified)"))
+        self.output_edit.setPlaceholderText(self.tr("folder for the mosaic, master tiles and report"))
+        self.existing_box = QComboBox()
+        for value, text in zip(EXISTING_OUTPUT_POLICIES, (
+                self.tr("refuse"), self.tr("overwrite earlier outputs"), self.tr("resume (reuse finished tiles)")),
+                strict=True):
+            self.existing_box.addItem(text, value)
+        folders = QGroupBox(self.tr("Folders"))
+        grid = QGridLayout(folders)
+        for row, (label, edit, slot) in enumerate((
+                (self.tr("Input"), self.input_edit, self._browse_input),
+                (self.tr("Output"), self.output_edit, self._browse_output))):
+            browse = QPushButton(self.tr("Browse..."))
+            browse.clicked.connect(slot)
+            grid.addWidget(QLabel(label), row, 0)
+            grid.addWidget(edit, row, 1)
+            grid.addWidget(browse, row, 2)
+        grid.addWidget(QLabel(self.tr("If the output folder is not empty")), 2, 0)
+        grid.addWidget(self.existing_box, 2, 1)
+
+        # message banner and buttons
+        self.message = QLabel()
+        self.message.setObjectName("messageBanner")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.run_button = QPushButton(self.tr("Run"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.load_button = QPushButton(self.tr("Load settings..."))
+        self.save_button = QPushButton(self.tr("Save settings..."))
+        self.open_button = QPushButton(self.tr("Open output folder"))
+        buttons = QHBoxLayout()
+        for b in (self.run_button, self.cancel_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        for b in (self.load_button, self.save_button, self.open_button):
+            buttons.addWidget(b)
+
+        # settings | progress + tabs
+        self.settings_panel = SettingsPanel()
+        self.progress = PhaseProgress()
+        self.tiles = TileGallery()
+        self.preview = MosaicPreview()
+        self.summary = QTextBrowser()
+        self.summary.setOpenExternalLinks(False)
+        self.log_view = LogView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.tiles, self.tr("Master tiles"))
+        self.tabs.addTab(self.preview, self.tr("Mosaic"))
+        self.tabs.addTab(self.summary, self.tr("Summary"))
+        self.tabs.addTab(self.log_view, self.tr("Log"))
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        progress_box = QGroupBox(self.tr("Progress"))
+        QVBoxLayout(progress_box).addWidget(self.progress)
+        right_layout.addWidget(progress_box)
+        right_layout.addWidget(self.tabs, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.settings_panel)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([430, 770])
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(folders)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.statusBar().showMessage(self.tr("Ready"))
+        self.resize(1200, 820)
+
+        self.run_button.clicked.connect(self.start_run)
+        self.cancel_button.clicked.connect(self.controller.cancel)
+        self.cancel_button.clicked.connect(lambda: self.statusBar().showMessage(self.tr("Cancelling...")))
+        self.load_button.clicked.connect(self._load_dialog)
+        self.save_button.clicked.connect(self._save_dialog)
+        self.open_button.clicked.connect(self.open_output_folder)
+        self.controller.progress.connect(self.progress.update_event)
+        self.controller.logRecord.connect(self.log_view.add_record)
+        self.controller.tileWritten.connect(self._on_tile)
+        self.controller.succeeded.connect(self._on_success)
+        self.controller.failed.connect(self._on_failure)
+        self.controller.runningChanged.connect(self._on_running)
+        self._restore_state()
+
+    # --- public --------------------------------------------------------------------------------
+    def set_folders(self, input_dir: str | Path | None, output_dir: str | Path | None,
+                    existing_output: str | None = None) -> None:
+        if input_dir is not None:
+            self.input_edit.setText(str(input_dir))
+        if output_dir is not None:
+            self.output_edit.setText(str(output_dir))
+        if existing_output is not None:
+            self.existing_box.setCurrentIndex(self.existing_box.findData(existing_output))
+
+    def show_message(self, text: str, *, error: bool = True) -> None:
+        """Show ``text`` in the banner above the buttons (empty: hide it)."""
+        self.message.setText(text)
+        self.message.setStyleSheet("QLabel#messageBanner { border: 2px solid #c0392b; padding: 6px; }" if error
+                                   else "QLabel#messageBanner { border: 2px solid #2e86c1; padding: 6px; }")
+        self.message.setVisible(bool(text))
+
+    def message_text(self) -> str:
+        return "" if self.message.isHidden() else self.message.text()
+
+    def start_run(self) -> bool:
+        """Check the folders and settings, then start the run; False (and the reason in the banner) if refused."""
+        if self.controller.is_running():
+            return False
+        existing = str(self.existing_box.currentData())
+        problems = folder_problems(self.input_edit.text().strip(), self.output_edit.text().strip(),
+                                   existing_output=existing)
+        if problems:
+            self.show_message("\n".join(problems))
+            return False
+        try:
+            cfg = self.settings_panel.config()
+        except ConfigError as exc:
+            self.show_message(self.tr("Settings: %1").replace("%1", str(exc)))
+            return False
+        self.show_message("")
+        self.progress.clear()
+        self.tiles.clear()
+        self.preview.clear()
+        self.summary.clear()
+        self.log_view.clear()
+        self.last_result, self.last_status = None, ""
+        self._save_state()
+        self.controller.start(Path(self.input_edit.text().strip()), Path(self.output_edit.text().strip()), cfg,
+                              existing_output=existing)
+        self.statusBar().showMessage(self.tr("Running..."))
+        return True
+
+    def open_output_folder(self) -> None:
+        out = self.output_edit.text().strip()
+        if out and Path(out).is_dir():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(out).resolve())))
+        else:
+            self.show_message(self.tr("The output folder does not exist yet."))
+
+    def load_settings(self, path: str | Path) -> bool:
+        try:
+            self.settings_panel.load_json(path)
+        except ConfigError as exc:
+            self.show_message(str(exc))
+            return False
+        self.statusBar().showMessage(self.tr("Settings loaded from %1").replace("%1", str(path)))
+        return True
+
+    def save_settings(self, path: str | Path) -> bool:
+        try:
+            self.settings_panel.save_json(path)
+        except (ConfigError, OSError) as exc:
+            self.show_message(str(exc))
+            return False
+        self.statusBar().showMessage(self.tr("Settings saved to %1").replace("%1", str(path)))
+        return True
+
+    # --- run events ----------------------------------------------------------------------------
+    def _on_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.settings_panel.setEnabled(not running)
+        for w in (self.input_edit, self.output_edit, self.existing_box, self.load_button):
+            w.setEnabled(not running)
+
+    def _on_tile(self, tile: dict) -> None:
+        self.tiles.add_tile(tile)
+
+    def _on_success(self, result: dict) -> None:
+        self.last_result, self.last_status = result, "ok"
+        if result.get("preview_path"):
+            self.preview.load(str(result["preview_path"]))
+            self.tabs.setCurrentWidget(self.preview)
+        self._show_summary(result.get("summary", ""), result.get("report_path"))
+        self.statusBar().showMessage(self.tr("Finished: %1 tiles, %2 frames used").replace(
+            "%1", str(result.get("n_tiles"))).replace("%2", str(result.get("n_frames_used"))))
+        self.runFinished.emit("ok")
+
+    def _on_failure(self, kind: str, message: str, details: str) -> None:
+        self.last_status = kind
+        if kind == "interrupted":
+            self.show_message(self.tr("Run cancelled: %1. Temporary files were removed; finished master tiles "
+                                      "are kept (choose Resume to reuse them).").replace("%1", message), error=False)
+        elif kind == "crash":
+            self.show_message(self.tr("The run failed: %1").replace("%1", message))
+        else:
+            self.show_message(message)
+        report = Path(self.output_edit.text().strip()) / "run_report.json"
+        self._show_summary(message, str(report) if report.is_file() else None, details=details if kind == "crash"
+                           else "")
+        self.statusBar().showMessage(self.tr("Stopped (%1)").replace("%1", kind))
+        self.runFinished.emit(kind)
+
+    def _show_summary(self, headline: str, report_path: str | None, details: str = "") -> None:
+        parts = [f"<pre>{html.escape(headline)}</pre>"]
+        report = None
+        if report_path:
+            try:
+                report = json.loads(Path(report_path).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                report = None
+        if report:
+            rows = "".join(
+                f"<tr><td>{t.get('tile_id')}</td><td>{html.escape(Path(str(t.get('path') or '-')).name)}</td>"
+                f"<td>{t.get('frames_used')}/{t.get('frames_in_group')}</td>"
+                f"<td>{html.escape(str(t.get('coverage_decision', '')))}</td></tr>"
+                for t in report.get("tiles", []))
+            parts.append(f"<h3>{self.tr('Master tiles')} ({len(report.get('tiles', []))})</h3>"
+                         f"<table border=1 cellpadding=3><tr><th>id</th><th>{self.tr('file')}</th>"
+                         f"<th>{self.tr('frames used')}</th><th>{self.tr('coverage')}</th></tr>{rows}</table>")
+            rejected = report.get("rejected_inputs", [])
+            parts.append(f"<h3>{self.tr('Rejected inputs')} ({len(rejected)})</h3>")
+            if rejected:
+                parts.append("<ul>" + "".join(
+                    f"<li><b>{html.escape(Path(str(r.get('path'))).name)}</b> ({html.escape(str(r.get('phase')))})"
+                    f": {html.escape(str(r.get('reason')))}</li>" for r in rejected) + "</ul>")
+            else:
+                parts.append(f"<p>{self.tr('none')}</p>")
+        if details:
+            parts.append(f"<h3>{self.tr('Details')}</h3><pre>{html.escape(details[-8000:])}</pre>")
+        self.summary.setHtml("".join(parts))
+
+    def summary_text(self) -> str:
+        return self.summary.toPlainText()
+
+    # --- dialogs -------------------------------------------------------------------------------
+    def _browse_input(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Input folder (FITS frames)"),
+                                                  self.input_edit.text())
+        if folder:
+            self.input_edit.setText(folder)
+            problems = folder_problems(folder, None)
+            self.show_message("\n".join(p for p in problems if "output" not in p.lower()))
+
+    def _browse_output(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Output folder"), self.output_edit.text())
+        if folder:
+            self.output_edit.setText(folder)
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Load settings"), "", self.tr("JSON (*.json)"))
+        if path:
+            self.load_settings(path)
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save settings"), "zemosaic.json",
+                                              self.tr("JSON (*.json)"))
+        if path:
+            self.save_settings(path)
+
+    # --- persistence ---------------------------------------------------------------------------
+    def _save_state(self) -> None:
+        s = self.qsettings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        s.setValue("folders/input", self.input_edit.text())
+        s.setValue("folders/output", self.output_edit.text())
+        s.setValue("folders/existing_output", self.existing_box.currentData())
+        s.setValue("view/overlay", self.tiles.overlay())
+        s.setValue("view/advanced", self.settings_panel.advanced_toggle.isChecked())
+        try:
+            values = self.settings_panel.config()
+        except ConfigError:
+            values = None
+        if values is not None:
+            defaults = ZeMosaicConfig()
+            changed = {k: getattr(values, k) for k in self.settings_panel.values() if
+                       getattr(values, k) != getattr(defaults, k)}
+            s.setValue("settings/config_json", json.dumps(changed))
+        s.sync()
+
+    def _restore_state(self) -> None:
+        s = self.qsettings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        splitter = s.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        self.tabs.setCurrentIndex(int(str(s.value("window/tab", 0) or 0)))
+        self.input_edit.setText(str(s.value("folders/input", "") or ""))
+        self.output_edit.setText(str(s.value("folders/output", "") or ""))
+        existing = s.value("folders/existing_output", "refuse")
+        self.existing_box.setCurrentIndex(max(0, self.existing_box.findData(existing)))
+        self.tiles.set_overlay(str(s.value("view/overlay", "none") or "none"))
+        self.settings_panel.advanced_toggle.setChecked(str(s.value("view/advanced", "false")).lower() == "true")
+        text = s.value("settings/config_json")
+        if text:
+            try:
+                self.settings_panel.set_config(resolve_config(base=json.loads(str(text))))
+            except (ConfigError, ValueError):  # settings of another version: keep the defaults
+                pass
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self.controller.is_running():
+            self.controller.cancel()
+            self.controller.wait(20000)
+        self._save_state()
+        super().closeEvent(event)
