@@ -16,6 +16,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from zemosaic.config import ZeMosaicConfig, resolve_config  # noqa: E402
+from zemosaic.gui.folders import folder_problems  # noqa: E402
 from zemosaic.gui.main_window import MainWindow  # noqa: E402
 from zemosaic.gui.run_controller import RunController  # noqa: E402
 from zemosaic.gui.settings_panel import SettingsPanel  # noqa: E402
@@ -68,6 +69,7 @@ def test_bad_folders_are_said_in_the_window(window, tmp_path, small_dataset):
     window.set_folders(parent, tmp_path / "out")
     assert not window.start_run()
     assert "subfolder lights" in window.message_text()
+    assert folder_problems(parent, tmp_path / "out", recursive=True) == []  # input_recursive searches them
 
     window.set_folders(small_dataset, small_dataset / "out")
     assert not window.start_run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zemosaic.pipeline.lock import LOCK_NAME
-from zemosaic.pipeline.run import FITS_SUFFIXES
+from zemosaic.pipeline.run import COMPRESSED_FITS_SUFFIXES, FITS_SUFFIXES
 
 __all__ = ["EXISTING_OUTPUT_POLICIES", "folder_problems"]
 
@@ -12,12 +12,13 @@ EXISTING_OUTPUT_POLICIES = ("refuse", "overwrite", "resume")
 
 
 def folder_problems(input_dir: str | Path | None, output_dir: str | Path | None, *,
-                    existing_output: str = "refuse") -> list[str]:
+                    existing_output: str = "refuse", recursive: bool = False) -> list[str]:
     """The reasons a run on these folders would be refused, each one sentence (empty: the folders are fine).
 
     The checks of ``zemosaic run`` (missing input, output inside the input, an output that is a file, a non-empty
-    output without ``overwrite``/``resume``) and, for the input, that it holds FITS files directly (a folder whose
-    FITS files sit in subfolders is named with one of them).
+    output without ``overwrite``/``resume``) and, for the input, that it holds FITS files (directly, unless
+    ``recursive``: the ``input_recursive`` key); a folder whose FITS files sit only in subfolders is named with one
+    of them.
     """
     if existing_output not in EXISTING_OUTPUT_POLICIES:
         raise ValueError(f"existing_output must be one of {EXISTING_OUTPUT_POLICIES}, got {existing_output!r}")
@@ -29,7 +30,7 @@ def folder_problems(input_dir: str | Path | None, output_dir: str | Path | None,
     elif not inp.is_dir():
         problems.append(f"Input folder {inp} {'is a file' if inp.exists() else 'does not exist'}.")
     else:
-        problems.extend(_fits_problems(inp))
+        problems.extend(_fits_problems(inp, recursive))
     if out is None:
         problems.append("Choose the output folder.")
         return problems
@@ -46,14 +47,14 @@ def folder_problems(input_dir: str | Path | None, output_dir: str | Path | None,
     return problems
 
 
-def _fits_problems(inp: Path) -> list[str]:
+def _fits_problems(inp: Path, recursive: bool) -> list[str]:
     def is_fits(p: Path) -> bool:
-        return p.is_file() and p.suffix.lower() in FITS_SUFFIXES
+        return p.is_file() and p.name.lower().endswith(FITS_SUFFIXES + COMPRESSED_FITS_SUFFIXES)
 
-    if any(is_fits(p) for p in inp.iterdir()):
+    if any(is_fits(p) for p in (inp.rglob("*") if recursive else inp.iterdir())):
         return []
     for sub in sorted(p for p in inp.rglob("*") if p.is_dir()):
         if any(is_fits(p) for p in sub.iterdir()):
             return [f"Input folder {inp} holds no FITS file itself, but its subfolder {sub.relative_to(inp)} does: "
-                    "choose that subfolder (subfolders are not searched)."]
+                    "choose that subfolder, or tick input_recursive (Advanced) to search subfolders."]
     return [f"Input folder {inp} holds no FITS file ({', '.join(FITS_SUFFIXES)})."]

@@ -225,15 +225,15 @@ class MainWindow(QMainWindow):
         if self.controller.is_running():
             return False
         existing = str(self.existing_box.currentData())
-        problems = folder_problems(self.input_edit.text().strip(), self.output_edit.text().strip(),
-                                   existing_output=existing)
-        if problems:
-            self.show_message("\n".join(problems))
-            return False
         try:
             cfg = self.settings_panel.config()
         except ConfigError as exc:
             self.show_message(self.tr("Settings: %1").replace("%1", str(exc)))
+            return False
+        problems = folder_problems(self.input_edit.text().strip(), self.output_edit.text().strip(),
+                                   existing_output=existing, recursive=bool(getattr(cfg, "input_recursive", False)))
+        if problems:
+            self.show_message("\n".join(problems))
             return False
         self.show_message("")
         self.progress.clear()
