@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap, QResizeEvent, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsPixmapItem,
@@ -38,6 +38,8 @@ class ZoomableImageView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setBackgroundBrush(QColor(48, 48, 52))  # transparent (uncovered) areas: neutral dark, any palette
+        self._auto_fit = True  # fit the picture to the view until the user zooms
 
     def has_image(self) -> bool:
         return not self._item.pixmap().isNull()
@@ -56,11 +58,27 @@ class ZoomableImageView(QGraphicsView):
     def zoom_by(self, factor: float) -> None:
         new = self.zoom() * factor
         if 0.02 <= new <= 40.0:
+            self._auto_fit = False
             self.scale(factor, factor)
 
+    def actual_size(self) -> None:
+        self._auto_fit = False
+        self.resetTransform()
+
     def fit(self) -> None:
+        self._auto_fit = True
         if self.has_image():
             self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._auto_fit:
+            self.fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt's name)
         self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
@@ -105,7 +123,7 @@ class MosaicPreview(QWidget):
         self.placeholder.show()
 
     def _actual_size(self) -> None:
-        self.view.resetTransform()
+        self.view.actual_size()
 
 
 def _image(b64: str | None) -> QImage | None:

@@ -55,7 +55,7 @@ def tile_thumbnails(path: str | Path, max_size: int = 320) -> TileThumbnails:
         rgba[..., 0] = np.round(255 * t).astype(np.uint8)
         rgba[..., 1] = np.round(60 + 170 * t).astype(np.uint8)
         rgba[..., 2] = np.round(255 * (1.0 - t)).astype(np.uint8)
-        rgba[..., 3] = np.where(c > 0, 170, 0).astype(np.uint8)
+        rgba[..., 3] = np.where(c > 0, 110, 0).astype(np.uint8)  # the stars stay visible through it
         coverage_png = _png(rgba, size)
     return TileThumbnails(image_png, alpha_png, coverage_png, tuple(tile.data.shape))
 
