@@ -86,6 +86,7 @@ class LogView(QWidget):
         lines = [self._line(r) for r in self._records if self._accepts(r)]
         self.text.setPlainText("\n".join(lines))
         self.text.moveCursor(self.text.textCursor().MoveOperation.End)
+        self.text.moveCursor(self.text.textCursor().MoveOperation.StartOfLine)  # newest line, from its start
 
     @staticmethod
     def _line(record: dict) -> str:

@@ -13,7 +13,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -72,19 +72,19 @@ class SettingsPanel(QWidget):
         for title, keys in GROUPS:
             column.addWidget(self._group(_tr(title), keys, explained=True))
         self.advanced_toggle = QCheckBox(self.tr("Show every key (advanced)"))
-        column.addWidget(self.advanced_toggle)
         self.advanced_group = self._group(self.tr("Advanced: every other key"),
                                           [k for k in _FIELDS if k not in grouped], explained=False)
         self.advanced_group.setVisible(False)
         column.addWidget(self.advanced_group)
         column.addStretch(1)
-        self.advanced_toggle.toggled.connect(self.advanced_group.setVisible)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(inner)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(self.advanced_toggle)  # above the groups, where it is seen
+        layout.addWidget(self.scroll_area)
         self.set_config(ZeMosaicConfig())
 
     # --- public --------------------------------------------------------------------------------
@@ -120,6 +120,11 @@ class SettingsPanel(QWidget):
         return cfg
 
     # --- private -------------------------------------------------------------------------------
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced_group.setVisible(shown)
+        if shown:
+            QTimer.singleShot(0, lambda: self.scroll_area.ensureWidgetVisible(self.advanced_group, 0, 0))
+
     def _group(self, title: str, keys, *, explained: bool) -> QGroupBox:
         box = QGroupBox(title)
         form = QFormLayout(box)
