@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -38,7 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_ARGS
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a reader that went away (`zemosaic keys | head -1`) shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone(args)
     except (CliError, zemosaic_config.ConfigError, _spec_error()) as exc:
         print(f"zemosaic: error: {exc}", file=sys.stderr)
         return EXIT_BAD_ARGS
@@ -48,6 +54,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a file system refusal (permissions, disk full...): one line, not a traceback
         print(f"zemosaic: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_OS_ERROR
+
+
+def _reader_gone(args) -> int:
+    """The reader of stdout or stderr closed the pipe (``zemosaic keys | head -1``): no message (there is nowhere
+    to write it), stdout pointed at /dev/null so that the interpreter's last flush does not fail again; exit 0 for a
+    listing whose reader had what it wanted, 3 (I/O error) for a command that was cut short."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # a stream without a descriptor (tests capture it)
+            continue
+    os.close(devnull)
+    return EXIT_OK if args.command == "keys" else EXIT_OS_ERROR
 
 
 def _spec_error() -> type[Exception]:
@@ -122,6 +142,9 @@ def _add_run_command(sub) -> None:
                         "settings are unchanged; rebuild the rest")
     p.add_argument("--recursive", action="store_true",
                    help="also scan the subfolders of INPUT for frames (same as --set input_recursive=true)")
+    p.add_argument("--export", metavar="FORMATS", default=None,
+                   help="also write 16-bit exports of the mosaic, comma-separated: tiff16 (mosaic.tif), png16 "
+                        "(mosaic.png); linear unless --set export_stretch=true (same as --set export_formats=[...])")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -136,13 +159,62 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
         overrides.append(f"wcs_cache_dir={args.wcs_cache}")
     if args.recursive:
         overrides.append("input_recursive=true")
+    if args.export is not None:
+        formats = [f.strip().lower() for f in args.export.split(",") if f.strip()]
+        overrides.append("export_formats=" + json.dumps(formats))
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 
 
 def _cmd_run(args) -> int:
     cfg = _resolve_run_config(args)
+    if args.mode is None and not cfg.use_existing_master_tiles_mode:
+        tile = _a_master_tile_in(args.input)
+        if tile is not None:
+            raise CliError(f"{args.input} holds master tiles ({tile.name} has {_tile_marks(tile)}), not raw "
+                           "frames: run with --mode existing-master-tiles (or --mode master-tiles to stack them "
+                           "as frames)")
     return _run_and_summarise(args.input, args.output, cfg, verbose=args.verbose, overwrite=args.overwrite,
                               resume=args.resume)
+
+
+_TILE_EXTENSIONS = ("ALPHA", "COVERAGE")
+_TILE_KEYWORDS = ("MTILEID", "ZMT_NALGN", "ZMT_NRAW")  # ours, and the original ZeMosaic's
+_TILE_PROBE_FILES = 50
+
+
+def _a_master_tile_in(folder: Path) -> Path | None:
+    """The first of the folder's first FITS files (headers only) that is a master tile, or None."""
+    if not Path(folder).is_dir():
+        return None
+    names = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".fits", ".fit", ".fts")
+                   and not p.name.startswith(".") and p.is_file())
+    for path in names[:_TILE_PROBE_FILES]:
+        if _tile_marks(path):
+            return path
+    return None
+
+
+def _tile_marks(path: Path) -> str:
+    """What makes ``path`` a master tile (``'extension ALPHA'``, ``'header MTILEID'``), or '' (also when the file
+    cannot be read: the run will say why)."""
+    import warnings
+
+    from astropy.io import fits
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+                keys = [k for k in _TILE_KEYWORDS if k in hdul[0].header]
+                if keys:
+                    return f"header {keys[0]}"
+                for hdu in hdul[1:]:
+                    name = str(hdu.header.get("EXTNAME", "")).strip().upper()
+                    if name in _TILE_EXTENSIONS:
+                        return f"extension {name}"
+    except (OSError, ValueError, IndexError):
+        return ""
+    return ""
 
 
 def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool, overwrite: bool = False,
@@ -258,10 +330,12 @@ def _cmd_gui(args) -> int:
 class ProgressPrinter:
     """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr."""
 
-    def __init__(self, stream=None, width: int = 30):
+    def __init__(self, stream=None, width: int = 30, clock=time.monotonic):
         self.stream = stream or sys.stderr
         self.width = width
+        self._clock = clock
         self._phase: str | None = None
+        self._start: tuple[float, int] = (0.0, 0)  # time and units done at the phase's first event
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
     def __enter__(self) -> ProgressPrinter:
@@ -271,18 +345,34 @@ class ProgressPrinter:
         self._finish_line()
 
     def __call__(self, event: ProgressEvent) -> None:
+        now = self._clock()
         if event.phase != self._phase:
             self._finish_line()
             self._phase = event.phase
+            self._start = (now, event.done)
         done = min(event.done, event.total) if event.total else event.done
         filled = int(self.width * event.fraction)
         bar = "#" * filled + "-" * (self.width - filled)
-        line = f"{event.phase:>9} [{bar}] {done}/{event.total} {event.message[:60]}"
+        line = f"{event.phase:>9} [{bar}] {done}/{event.total}{self._rate_and_eta(now, done, event.total)} " \
+               f"{event.message[:60]}"
         if self._tty:
             self.stream.write("\r" + line.ljust(110))
         elif event.total and done >= event.total:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def _rate_and_eta(self, now: float, done: int, total: int) -> str:
+        """`` 2.5/s ETA 0:42`` from the units done since the phase's first event (empty until one is done)."""
+        elapsed, progressed = now - self._start[0], done - self._start[1]
+        if elapsed <= 0 or progressed <= 0:
+            return ""
+        rate = progressed / elapsed
+        text = f" {rate:.3g}/s"
+        if total and done < total:
+            text += f" ETA {_clock_text((total - done) / rate)}"
+        elif total:
+            text += f" in {_clock_text(elapsed)}"
+        return text
 
     def _finish_line(self) -> None:
         if self._tty and self._phase is not None:
@@ -291,5 +381,14 @@ class ProgressPrinter:
         self._phase = None
 
 
+def _clock_text(seconds: float) -> str:
+    """``m:ss`` or ``h:mm:ss``."""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+

@@ -22,6 +22,7 @@ from zemosaic.stack.options import COMBINE_METHODS, NORMALIZE_METHODS, REJECTION
 
 __all__ = [
     "ConfigError",
+    "EXPORT_FORMATS",
     "ZeMosaicConfig",
     "resolve_config",
     "as_config",
@@ -29,6 +30,10 @@ __all__ = [
     "describe_keys",
     "parse_override",
 ]
+
+
+EXPORT_FORMATS = ("tiff16", "png16")
+"""The values ``export_formats`` accepts."""
 
 
 class ConfigError(ValueError):
@@ -191,6 +196,22 @@ class ZeMosaicConfig:
     # --- outputs -----------------------------------------------------------------------------
     keep_master_tiles: bool = _key(True, "Keep master_tiles/ in the output folder.")
     write_preview: bool = _key(True, "Write mosaic_preview.png.")
+    output_scale: str = _key(
+        "adu", "Pixel values of mosaic.fits: 'adu' (the frames' ADU, linear; BUNIT='ADU'; what photometry, "
+        "astropy and SWarp take as they are) or 'unit' (divided by the mosaic's brightest value so that it "
+        "peaks at 1, as Siril and PixInsight expect of float images; ADUSCALE gives the factor back to ADU). "
+        "Default 'adu': the values stay those of the frames, with nothing lost.",
+        choices=("adu", "unit"))
+    output_fill_value: str = _key(
+        "nan", "Value written in mosaic.fits where nothing was covered: 'nan' (default: tools that skip NaN "
+        "tell it from data) or a number such as 0 for tools whose statistics stop at NaN; the WEIGHT extension "
+        "is 0 there either way.")
+    export_formats: list = _key(
+        [], "Extra 16-bit RGB/grey exports of the mosaic (`zemosaic run --export tiff16,png16`): any of "
+        "'tiff16' (mosaic.tif) and 'png16' (mosaic.png), linear, sRGB-tagged, first FITS row at the bottom.")
+    export_stretch: bool = _key(
+        False, "Apply the preview's automatic stretch to the 16-bit exports (default: linear, black at the "
+        "mosaic's minimum and white at its maximum).")
 
 
 def config_keys() -> tuple[str, ...]:
@@ -307,6 +328,8 @@ def _validated_value(spec: dataclasses.Field, value: Any) -> Any:
     name, kind, meta = spec.name, _TYPES[spec.name], spec.metadata
     if name == "altaz_cleanup_enabled" and isinstance(value, bool):
         value = "true" if value else "false"
+    if name == "output_fill_value" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = repr(float(value))  # a number in a JSON file or a mapping
     if kind is bool and not isinstance(value, bool):
         raise ConfigError(f"{name}: expected true/false, got {value!r}")
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -337,6 +360,13 @@ def _check_consistency(cfg: ZeMosaicConfig) -> None:
         raise ConfigError("stack_winsor_limits: expected two fractions in [0, 0.5), e.g. [0.05, 0.05]")
     if not all(isinstance(t, int) and not isinstance(t, bool) for t in cfg.debug_tile_ids):
         raise ConfigError("debug_tile_ids: expected a list of integer tile ids")
+    try:
+        float(cfg.output_fill_value)
+    except ValueError:
+        raise ConfigError(f"output_fill_value: expected a number or 'nan', got {cfg.output_fill_value!r}") from None
+    unknown = [f for f in cfg.export_formats if f not in EXPORT_FORMATS]
+    if unknown:
+        raise ConfigError(f"export_formats: {unknown[0]!r} is not one of {', '.join(EXPORT_FORMATS)}")
     if cfg.altaz_nanize_threshold > cfg.altaz_alpha_soft_threshold:
         raise ConfigError(
             "altaz_nanize_threshold: must not exceed altaz_alpha_soft_threshold "

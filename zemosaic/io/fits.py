@@ -514,6 +514,9 @@ _WCS_KEY = re.compile(
 _STRUCTURAL_KEY = re.compile(r"^(SIMPLE|XTENSION|BITPIX|NAXIS\d*|EXTEND|PCOUNT|GCOUNT|BZERO|BSCALE|BLANK|"
                              r"EXTNAME|CHECKSUM|DATASUM|END)$")
 _MOUNT_MODES = {0: "altaz", 1: "equatorial"}
+# observation times astropy's WCS carries (from the frame the WCS came from): not the product's, whose times are
+# those of all its frames (header_extra, zemosaic.io.headers)
+_OBS_TIME_KEY = re.compile(r"^(DATE|MJD)-(OBS|BEG|AVG|END)$")
 
 
 def _frame_info(path: Path, hdul: fits.HDUList, hdu, layout: str, *, require_wcs: bool = True) -> FrameInfo:
@@ -717,7 +720,7 @@ def _wcs_to_cd_header(wcs: WCS) -> fits.Header:
         warnings.simplefilter("ignore", AstropyWarning)
         header = wcs.to_header(relax=True)
     for key in list(header.keys()):
-        if re.match(r"^(PC\d_\d|CDELT\d|CD\d_\d|CROTA\d)$", key):
+        if re.match(r"^(PC\d_\d|CDELT\d|CD\d_\d|CROTA\d)$", key) or _OBS_TIME_KEY.match(key):
             del header[key]
     for i in range(2):
         for j in range(2):

@@ -22,6 +22,7 @@ from zemosaic._stats import mad_sigma
 from zemosaic.align.stars import detect_stars, luminance_plane
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
+from zemosaic.io import headers
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback
 from zemosaic.stack import coverage as align_stack
@@ -588,7 +589,13 @@ def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -
         "EDGETRIM": (",".join(map(str, tr.edge_trim_rect)) if tr.edge_trim_rect else "none",
                      "edge trim y0,x0,y1,x1 (after crop)"),
     }
-    fits_io.write_fits_image(path, out, wcs=wcs, header_extra=header, extensions=extensions)
+    # the standard keywords (EXPTIME, NCOMBINE, DATE-OBS...) from the headers of the frames stacked
+    used = [Path(f["path"]) for f in tr.frames if f.get("method") != "failed"]
+    standard = headers.product_header(headers.facts_from_frames(headers.read_primary_headers(used)), bunit="ADU",
+                                      bunit_comment="weighted stack of the frames, in their ADU",
+                                      history=headers.tile_history(cfg))
+    standard.update(header)
+    fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard, extensions=extensions)
     tr.path = str(path)
     log.info("master tile %d written: %s (%s, %d frames)", tile_id, path.name, "x".join(map(str, out.shape)),
              tr.frames_used)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from zemosaic import mosaic
 from zemosaic.config import ZeMosaicConfig
+from zemosaic.io import headers
 from zemosaic.mosaic import grid as mosaic_grid
 from zemosaic.pipeline.report import RunReport, phase_timer
 from zemosaic.pipeline.run import MosaicRefusedError
@@ -57,12 +58,27 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
     with phase_timer(report, "6_outputs"):
         h, w = grid.shape
         check_free_space(output_dir, h * w * (tiles[0].n_channels + 1) * 4 + h * w * 4, "writing mosaic.fits")
-        outputs = mosaic.write_mosaic_outputs(result, output_dir, write_preview=cfg.write_preview)
+        outputs = mosaic.write_mosaic_outputs(
+            result, output_dir, write_preview=cfg.write_preview, header_extra=_mosaic_header(tiles, cfg, report),
+            output_scale=cfg.output_scale, fill_value=float(cfg.output_fill_value),
+            export_formats=cfg.export_formats, export_stretch=cfg.export_stretch)
         _drop_master_tiles_if_asked(output_dir, cfg, report)
     covered = float((result.weight > 0).mean())
     report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
                      "covered_fraction": round(covered, 4), "n_tiles": len(tiles)}
+    if outputs.exports:
+        report.mosaic["exports"] = [str(p) for p in outputs.exports]
     return MosaicOutputs(outputs.fits, outputs.preview, tuple(result.data.shape))
+
+
+def _mosaic_header(tiles: Sequence[mosaic.TileInput], cfg: ZeMosaicConfig, report: RunReport):
+    """The mosaic's standard keywords: the master tiles' frames and integration summed, earliest start, latest end,
+    the keywords they agree on, one HISTORY line per phase."""
+    facts = headers.facts_from_products(headers.read_primary_headers(t.path for t in tiles))
+    history = headers.mosaic_history(cfg, from_existing_tiles=report.mode != "master_tiles",
+                                     output_scale=cfg.output_scale, fill_value=float(cfg.output_fill_value))
+    return headers.product_header(facts, bunit="ADU", bunit_comment="weighted mean of the master tiles",
+                                  history=history)
 
 
 def check_mosaic_sanity(grid: mosaic.GlobalGrid, footprints, n_channels: int, cfg: ZeMosaicConfig,
