@@ -18,7 +18,6 @@ parameters keyword-only and optional). Two things here speak the original's lang
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -30,7 +29,7 @@ import numpy as np
 
 from zemosaic import compat as _compat
 from zemosaic import masks as _masks
-from zemosaic.config import ConfigError, ZeMosaicConfig, resolve_config
+from zemosaic.config import ConfigError, ZeMosaicConfig, read_config_json, resolve_config
 from zemosaic.masks import edge_trim_rect
 from zemosaic.pipeline import master_tile as _master_tile
 from zemosaic.pipeline.master_tile import (
@@ -200,18 +199,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+
 def _read_original_config(path: str | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path}: not found") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"config file {path}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path}: the top level must be an object of key: value")
-    return data
+    return {} if path is None else read_config_json(path)
 
 
 def _run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, translation: _compat.Translation) -> int:

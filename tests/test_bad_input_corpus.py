@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from fits_cards import write_raw_card
 from zemosaic import cli
 from zemosaic.pipeline import lock
 from zemosaic.synthetic.generator import SynthSpec, generate_dataset
@@ -26,16 +27,6 @@ SPEC = SynthSpec(panels=(2, 2), frames_per_panel=4, width=240, height=360, pixel
                  defects=("truncated_file", "not_fits", "no_wcs", "all_nan", "wrong_size"))
 BAD_NAME = b"frame_\xff.fits"  # not valid UTF-8
 
-
-def _raw_card(path: Path, key: str, text: str) -> None:
-    """Replace the card ``key`` with ``KEY = text`` byte for byte (astropy would refuse to write ``NaN``)."""
-    data = bytearray(path.read_bytes())
-    for i in range(0, 2880 * 4, 80):
-        if data[i:i + 8].decode("ascii").strip() == key:
-            data[i:i + 80] = f"{key:<8}= {text:>20}".ljust(80).encode("ascii")
-            path.write_bytes(bytes(data))
-            return
-    raise AssertionError(f"no card {key} in {path}")
 
 
 def _replace_data(path: Path, make) -> None:
@@ -97,7 +88,7 @@ def corpus(tmp_path_factory) -> dict:
     _replace_data(variant(panels[1][1], "cloudy"), _cloudy)
     _replace_data(variant(panels[1][2], "starless"), _starless)
     _replace_data(variant(panels[2][1], "other_size"), lambda d: d[:300, :200])
-    _raw_card(variant(panels[3][1], "crval2_nan"), "CRVAL2", "NaN")
+    write_raw_card(variant(panels[3][1], "crval2_nan"), "CRVAL2", "NaN")
     shutil.copy2(panels[0][2], inp / f"{panels[0][2].stem}_copy.fit")  # same bytes, another name
     extra["duplicate"] = f"{panels[0][2].stem}_copy.fit"
     (inp / f"{panels[2][2].name}.gz").write_bytes(gzip.compress(panels[2][2].read_bytes()))

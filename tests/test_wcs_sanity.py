@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from fits_cards import write_raw_card
 from zemosaic import cli
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic import grid as mosaic_grid
@@ -35,16 +36,6 @@ def _copy(src: Path, dst: Path) -> list[Path]:
     return sorted(dst.glob("*.fit"))
 
 
-def _raw_card(path: Path, key: str, text: str) -> None:
-    """Replace the card ``key`` with ``KEY = text`` byte for byte (astropy would refuse to write ``NaN``)."""
-    data = bytearray(path.read_bytes())
-    for i in range(0, 2880 * 4, 80):
-        if data[i:i + 8].decode("ascii").strip() == key:
-            data[i:i + 80] = f"{key:<8}= {text:>20}".ljust(80).encode("ascii")
-            path.write_bytes(bytes(data))
-            return
-    raise AssertionError(f"no card {key} in {path}")
-
 
 def _report(out: Path) -> dict:
     return json.loads((out / "run_report.json").read_text())
@@ -59,7 +50,7 @@ def _rejected(out: Path) -> dict[str, str]:
                                            ("CRPIX1", "NaN"), ("CD2_2", "1e400")])
 def test_non_finite_wcs_card_is_refused_not_read_as_zero(panel, tmp_path, key, text):
     frame = _copy(panel, tmp_path / "in")[0]
-    _raw_card(frame, key, text)
+    write_raw_card(frame, key, text)
     info = fits_io.read_frame_info(frame, require_wcs=False)
     assert info.wcs is None
     assert info.wcs_problem == f"WCS keyword {key} = {text} is not a finite number (a broken WCS, not used)"
@@ -82,7 +73,7 @@ def test_degenerate_wcs_is_refused_with_the_reason(panel, tmp_path, cards, what)
 
 def test_run_rejects_the_nan_crval_frame_and_keeps_the_mosaic_compact(panel, tmp_path):
     frames = _copy(panel, tmp_path / "in")
-    _raw_card(frames[1], "CRVAL2", "NaN")
+    write_raw_card(frames[1], "CRVAL2", "NaN")
     out = tmp_path / "out"
     result = run_mosaic(tmp_path / "in", out, NO_SOLVE)
     reasons = _rejected(out)

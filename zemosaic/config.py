@@ -26,6 +26,7 @@ __all__ = [
     "ZeMosaicConfig",
     "resolve_config",
     "as_config",
+    "read_config_json",
     "config_keys",
     "describe_keys",
     "parse_override",
@@ -247,7 +248,7 @@ def resolve_config(
     if base:
         values.update(_validated_items(base.items(), source="mapping"))
     if config_file is not None:
-        values.update(_validated_items(_read_json(config_file).items(), source=str(config_file)))
+        values.update(_validated_items(read_config_json(config_file).items(), source=str(config_file)))
     if isinstance(overrides, Mapping):
         values.update(_validated_items(overrides.items(), source="override"))
     else:
@@ -277,7 +278,9 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------
-def _read_json(path: str | Path) -> dict:
+def read_config_json(path: str | Path) -> dict:
+    """The flat ``{key: value}`` object of a JSON configuration file (not validated: keys may be another
+    program's). Raises :class:`ConfigError` naming the file when it is missing, not JSON or not an object."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
