@@ -57,16 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _reader_gone(args) -> int:
-    """The reader of stdout or stderr closed the pipe (``zemosaic keys | head -1``): no message (there is nowhere
-    to write it), stdout pointed at /dev/null so that the interpreter's last flush does not fail again; exit 0 for a
+    """The reader of the output closed the pipe (``zemosaic keys | head -1``): no message (there is nowhere to
+    write it), stdout pointed at /dev/null so that the interpreter's last flush does not fail again; exit 0 for a
     listing whose reader had what it wanted, 3 (I/O error) for a command that was cut short."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            os.dup2(devnull, stream.fileno())
-        except (OSError, ValueError, AttributeError):  # a stream without a descriptor (tests capture it)
-            continue
-    os.close(devnull)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # a stdout without a descriptor (tests capture it)
+        pass
+    finally:
+        os.close(devnull)
     return EXIT_OK if args.command == "keys" else EXIT_OS_ERROR
 
 
