@@ -16,6 +16,7 @@ from zemosaic import mosaic
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import headers
 from zemosaic.mosaic import grid as mosaic_grid
+from zemosaic.mosaic import sky
 from zemosaic.pipeline.report import RunReport, phase_timer
 from zemosaic.pipeline.run import MosaicRefusedError
 from zemosaic.progress import ProgressCallback
@@ -54,6 +55,7 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
             tiles, grid, corrections=corrections, method=cfg.assembly_reproject,
             tile_weight=cfg.assembly_tile_weight, memmap_dir=output_dir,
             memmap_threshold_mb=cfg.assembly_memmap_mb, progress_callback=progress_callback)
+    sky_record = _remove_mosaic_sky(result, cfg, report)
     log.info("PHASE_UPDATE:6 Phase 6: writing outputs to %s", output_dir)
     with phase_timer(report, "6_outputs"):
         h, w = grid.shape
@@ -66,6 +68,7 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
     covered = float((result.weight > 0).mean())
     report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
                      "covered_fraction": round(covered, 4), "n_tiles": len(tiles)}
+    report.mosaic["background"] = sky_record
     if outputs.exports:
         report.mosaic["exports"] = [str(p) for p in outputs.exports]
     return MosaicOutputs(outputs.fits, outputs.preview, tuple(result.data.shape))
@@ -138,6 +141,17 @@ def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
     report.harmony = {"applied": True, "plane": cfg.harmonize_plane, "n_overlaps": len(overlaps),
                       **solution.as_dict()}
     return solution.corrections
+
+
+def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report: RunReport) -> dict:
+    """Phase 5.5: fit and subtract the mosaic's smooth sky in place (``mosaic_background``); the run report's record."""
+    if cfg.mosaic_background == "none":
+        return {"model": "none"}
+    log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background (%s)", cfg.mosaic_background)
+    with phase_timer(report, "5.5_background"):
+        model = sky.fit_mosaic_sky(result.data, result.weight, model=cfg.mosaic_background)
+        sky.subtract_mosaic_sky(result.data, model, result.weight)
+    return model.as_dict()
 
 
 def _drop_master_tiles_if_asked(output_dir: Path, cfg: ZeMosaicConfig, report: RunReport) -> None:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
 # keys that only act after Phase 3 (or only on logs and what is kept): changing them does not change a master tile
 _AFTER_TILES = ("harmonize_", "assembly_", "output_", "export_")
-_NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids"})
+_NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids", "mosaic_background"})
 
 
 def config_digest(cfg: ZeMosaicConfig) -> str:
