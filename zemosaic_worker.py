@@ -40,8 +40,10 @@ from zemosaic.pipeline.master_tile import (
     resolve_cleanup,
 )
 from zemosaic.pipeline.run import (
+    MosaicRefusedError,
     NothingUsableError,
     RunFolderError,
+    RunInterrupted,
     RunResult,
     prepare_output_folder,
     run_mosaic,
@@ -138,8 +140,9 @@ def _apply_lecropper_pipeline(
 def main(argv: Sequence[str] | None = None) -> int:
     """The original's headless entry: ``zemosaic_worker INPUT OUTPUT [--config CFG.json]``; the exit code.
 
-    0: mosaic written; 1: nothing usable in INPUT; 2: bad arguments, configuration or folders (one line
-    on stderr).
+    0: mosaic written; 1: nothing usable in INPUT; 2: bad arguments, configuration or folders; 3: a
+    file-system error (disk full...); 4: mosaic refused (absurd size); 130/143: interrupted by SIGINT/SIGTERM.
+    Every failure is one line on stderr.
     """
     args = _parser().parse_args(argv)
     try:
@@ -218,6 +221,15 @@ def _run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, translation: _c
     except NothingUsableError as exc:
         print(f"zemosaic_worker: nothing usable: {exc}", file=sys.stderr)
         return 1
+    except MosaicRefusedError as exc:
+        print(f"zemosaic_worker: mosaic refused: {exc}", file=sys.stderr)
+        return 4
+    except RunInterrupted as exc:
+        print(f"zemosaic_worker: {exc}; temporary files removed", file=sys.stderr)
+        return 143 if exc.signal_name == "SIGTERM" else 130
+    except OSError as exc:  # a file-system refusal (disk full, permissions): one line naming the file
+        print(f"zemosaic_worker: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 3
     print(result.summary_text(elapsed_s=time.perf_counter() - start))
     return 0
 

@@ -157,14 +157,15 @@ def test_astap_command_line_and_result(tmp_path):
     exe.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/args.txt\nf=\"$2\"\n"
                    f"cp {tmp_path}/truth.txt \"${{f%.fits}}.wcs\"\n")
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
-    solver = solvers.select_solver("astap", astap_path=str(exe), search_radius_deg=2.0)
+    solver = solvers.select_solver("astap", astap_path=str(exe), astap_database_dir="/data/d50",
+                                   search_radius_deg=2.0)
     request = solvers.SolveRequest(np.zeros((0, 2)), SHAPE, PointingHint(120.0, 30.0, SCALE, "t"),
                                    np.zeros(SHAPE, np.float32))
     result = solver.solve(request)
     args = (tmp_path / "args.txt").read_text().split()
     assert args[args.index("-ra") + 1] == "8.000000" and args[args.index("-spd") + 1] == "120.000000"
     assert float(args[args.index("-fov") + 1]) == pytest.approx(SCALE * 1920 / 3600, abs=1e-3)
-    assert args[args.index("-r") + 1] == "2.000"
+    assert args[args.index("-r") + 1] == "2.000" and args[args.index("-d") + 1] == "/data/d50"
     assert result.n_matched == 57 and result.solver == "astap"
     np.testing.assert_allclose(result.wcs.wcs.crval, [120.0, 30.0])
 

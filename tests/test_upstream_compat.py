@@ -345,3 +345,28 @@ def test_worker_cli_with_an_original_config(original_tiles, tmp_path):
     direct = subprocess.run([sys.executable, str(REPO / "zemosaic_worker.py"), "--help"], capture_output=True,
                             text=True, timeout=120)
     assert direct.returncode == 0 and "--config" in direct.stdout
+
+
+def test_worker_command_refused_mosaic_is_one_line_exit_4(tmp_path, capsys):
+    import zemosaic_worker
+    from zemosaic.synthetic import generator as synthetic
+
+    synthetic.generate_dataset(tmp_path / "in", synthetic.SynthSpec(panels=(1, 1), frames_per_panel=2, width=120,
+                                                                    height=180, pixel_scale_arcsec=4.8, seed=2))
+    config = tmp_path / "cfg.json"
+    config.write_text('{"mosaic_max_memory_mb": 0.001}')
+    code = zemosaic_worker.main([str(tmp_path / "in"), str(tmp_path / "out"), "--config", str(config)])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("zemosaic_worker:")]
+    assert code == 4 and len(lines) == 1 and "mosaic refused" in lines[0]
+
+
+def test_lecropper_pipeline_on_a_channels_first_tile():
+    import zemosaic_worker
+
+    rng = np.random.default_rng(5)
+    tile = (100.0 + rng.normal(0.0, 2.0, (3, 200, 200))).astype(np.float32)
+    tile[:, :, :30] = 0.0  # a constant-filled border, as alignment leaves it
+    out, alpha = zemosaic_worker._apply_lecropper_pipeline(tile, {"altaz_cleanup_enabled": True})
+    assert out.shape == tile.shape and alpha is not None and alpha.shape == (200, 200)
+    low = alpha <= 1e-3
+    assert low.any() and np.isnan(out[:, low]).all() and np.isfinite(out[:, ~low]).all()

@@ -93,6 +93,8 @@ class ZeMosaicConfig:
         [], "Folders of astrometry.net index files (empty: $ZEMOSAIC_INDEX_DIR, then /usr/share/astrometry, "
         "/usr/local/astrometry/data, /usr/local/share/astrometry, /opt/homebrew/share/astrometry, ~/.astrometry).")
     astap_path: str = _key("", "ASTAP executable (empty: found on PATH or in its usual install folders).")
+    astap_database_dir: str = _key(
+        "", "Folder of ASTAP's star database (D50, D80, V50...; empty: ASTAP's own default, next to its executable).")
     solve_timeout_s: float = _key(60.0, "Longest time one plate solve may take (seconds).", low=1.0)
     solve_search_radius_deg: float = _key(
         3.0, "Hint-assisted solves search this far (degrees) around the header's pointing.", low=0.05, high=180.0)

@@ -546,7 +546,10 @@ def _nanize_low_alpha(arr, alpha, cfg, tile_id) -> np.ndarray:
     if not low.any():
         return arr
     out = np.array(arr, dtype=np.float32, copy=True)
-    out[low] = np.nan
+    if out.ndim == 3 and lecropper.masker_layout(out.shape) == 0:  # C x H x W (the original's tiles): per plane
+        out[:, low] = np.nan
+    else:
+        out[low] = np.nan
     return out
 
 

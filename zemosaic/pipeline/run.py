@@ -384,7 +384,8 @@ def _frames_with_wcs(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaic
         report.reject(path, reason, "wcs")
     report.astrometry = {**outcome.summary(), "frames": [asdict(r) for r in outcome.records]}
     if not outcome.frames:
-        raise NothingUsableError("no frame has a celestial WCS (see the rejected inputs in run_report.json)")
+        hint = " (plate_solver=none: set plate_solver=auto to solve them locally)" if cfg.plate_solver == "none" else ""
+        raise NothingUsableError(f"no frame has a celestial WCS{hint} (see the rejected inputs in run_report.json)")
     return outcome.frames
 
 
@@ -394,7 +395,8 @@ def solve_settings(cfg: ZeMosaicConfig, output_dir: Path):
 
     return SolveSettings(
         wcs_source=cfg.wcs_source, plate_solver=cfg.plate_solver, index_dirs=tuple(cfg.solver_index_dirs),
-        astap_path=cfg.astap_path or None, timeout_s=cfg.solve_timeout_s,
+        astap_path=cfg.astap_path or None, astap_database_dir=cfg.astap_database_dir or None,
+        timeout_s=cfg.solve_timeout_s,
         search_radius_deg=cfg.solve_search_radius_deg,
         default_scale_arcsec=cfg.hint_pixel_scale_arcsec or None,
         cache_dir=Path(cfg.wcs_cache_dir).expanduser() if cfg.wcs_cache_dir else output_dir / "wcs_cache",

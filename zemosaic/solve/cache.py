@@ -36,7 +36,8 @@ class CachedWcs:
 
     ``source``: ``"solved"`` (a plate solve of this frame) or ``"aligned"`` (the solved WCS of ``reference``,
     another frame's hash, carried over by the alignment transform between the two). ``solver``, ``blind``,
-    ``n_matched``, ``residual_px`` and ``time_s`` describe the solve (or the alignment: its matched stars and
+    ``n_matched``, ``residual_px``, ``time_s`` and ``hint`` (the header keywords used) describe the solve (or the
+    alignment: its matched stars and
     residual).
     """
 
@@ -50,6 +51,7 @@ class CachedWcs:
     reference: str | None = None
 
     exact: dict | None = None
+    hint: str = ""
 
     @property
     def wcs(self) -> WCS:

@@ -74,6 +74,7 @@ class SolveSettings:
     plate_solver: str = "auto"
     index_dirs: tuple[str, ...] = ()
     astap_path: str | None = None
+    astap_database_dir: str | None = None
     timeout_s: float = 60.0
     search_radius_deg: float = 3.0
     default_scale_arcsec: float | None = None
@@ -167,7 +168,7 @@ class _Job:
             return
         if self.settings.wcs_source == "header":
             for i in need:
-                self.rejected[i] = f"no celestial WCS ({self.frames[i].info.wcs_problem}) and wcs_source=header"
+                self.rejected[i] = f"{self.frames[i].info.wcs_problem} and wcs_source=header"
             return
         need = [i for i in need if not self._from_cache(i)]
         if not need or not self._open_solver(need):
@@ -210,17 +211,20 @@ class _Job:
             return False
         self._accept(i, entry.wcs, FrameWcsRecord(
             str(self.frames[i].path), entry.source, True, entry.solver, entry.blind, entry.n_matched,
-            entry.residual_px, 0.0, entry.reference), cache=False)
+            entry.residual_px, 0.0, entry.reference, entry.hint), cache=False)
         return True
 
     def _open_solver(self, need: list[int]) -> bool:
         if self.settings.plate_solver == "none":
             for i in need:
-                self.rejected[i] = f"no celestial WCS ({self.frames[i].info.wcs_problem}) and plate_solver=none"
+                self.rejected[i] = (f"{self.frames[i].info.wcs_problem} and plate_solver=none (set plate_solver=auto "
+                                    "to solve it locally)")
             return False
         try:
             self.solver = select_solver(self.settings.plate_solver, index_dirs=self.settings.index_dirs,
-                                        astap_path=self.settings.astap_path, timeout_s=self.settings.timeout_s,
+                                        astap_path=self.settings.astap_path,
+                                        astap_database_dir=self.settings.astap_database_dir,
+                                        timeout_s=self.settings.timeout_s,
                                         search_radius_deg=self.settings.search_radius_deg)
         except SolverUnavailableError as exc:
             if not self.wcs:
@@ -336,7 +340,7 @@ class _Job:
             reference = self.keys.get(self._index_of(record.reference)) if record.reference else None
             self.cache.put(self.keys[i], CachedWcs(wcs_to_header(wcs), record.source, record.solver or "",
                                                    record.blind, record.n_matched, record.residual_px,
-                                                   record.time_s, reference, exact_terms(wcs)),
+                                                   record.time_s, reference, exact_terms(wcs), record.hint),
                            file_name=frame.path.name)
         if self.settings.sidecar_dir is not None:
             write_wcs_sidecar(self.settings.sidecar_dir / f"{frame.path.stem}.wcs", wcs, frame.info.shape)

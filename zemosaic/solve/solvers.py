@@ -120,7 +120,7 @@ def install_hint(index_dirs: Sequence[Path]) -> str:
 
 
 def select_solver(choice: str = "auto", *, index_dirs: Sequence[str | Path] | None = None,
-                  astap_path: str | None = None, timeout_s: float = 60.0,
+                  astap_path: str | None = None, astap_database_dir: str | None = None, timeout_s: float = 60.0,
                   search_radius_deg: float = 3.0, scale_tolerance: float = 0.1) -> PlateSolver:
     """The solver backend for ``choice`` (one of :data:`PLATE_SOLVERS` but ``none``).
 
@@ -140,7 +140,7 @@ def select_solver(choice: str = "auto", *, index_dirs: Sequence[str | Path] | No
     reasons = []
     for name in candidates:
         try:
-            return _make_solver(name, index_files, astap_path, opts)
+            return _make_solver(name, index_files, astap_path, astap_database_dir, opts)
         except SolverUnavailableError as exc:
             reasons.append(str(exc))
     detail = "; ".join(reasons)
@@ -152,12 +152,13 @@ def _default_folders() -> list[Path]:
     return [Path(p).expanduser() for p in (*env, *DEFAULT_INDEX_FOLDERS)]
 
 
-def _make_solver(name: str, index_files: list[Path], astap_path: str | None, opts: dict) -> PlateSolver:
+def _make_solver(name: str, index_files: list[Path], astap_path: str | None, astap_database_dir: str | None,
+                 opts: dict) -> PlateSolver:
     if name == "astap":
         exe = _find_astap(astap_path)
         if exe is None:
             raise SolverUnavailableError("astap: executable not found")
-        return AstapSolver(exe, **opts)
+        return AstapSolver(exe, database_dir=astap_database_dir, **opts)
     if not index_files:
         raise SolverUnavailableError(f"{name}: no astrometry.net index file found")
     if name == "astrometry":
@@ -326,8 +327,10 @@ class AstapSolver:
     name = "astap"
     in_process = False
 
-    def __init__(self, executable: str, *, timeout_s: float, search_radius_deg: float, scale_tolerance: float):
+    def __init__(self, executable: str, *, timeout_s: float, search_radius_deg: float, scale_tolerance: float,
+                 database_dir: str | None = None):
         self.executable = executable
+        self.database_dir = database_dir
         self.timeout_s = float(timeout_s)
         self.search_radius_deg = float(search_radius_deg)
         self.scale_tolerance = float(scale_tolerance)
@@ -357,6 +360,8 @@ class AstapSolver:
         """ASTAP's command line: position hint in hours and south-pole distance, field height in degrees."""
         hint = request.hint
         cmd = [self.executable, "-f", str(image_path), "-wcs", "-z", "0", "-s", str(_MAX_SOLVE_STARS)]
+        if self.database_dir:
+            cmd += ["-d", str(self.database_dir)]
         if hint.scale_arcsec:
             cmd += ["-fov", f"{hint.scale_arcsec * request.shape[0] / 3600.0:.4f}"]
         if hint.ra_deg is not None and hint.dec_deg is not None:  # hint.has_position
