@@ -24,7 +24,8 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -213,7 +214,8 @@ class AstrometryPackageSolver(_HintedSolver):
 
         t0 = time.perf_counter()
         if self._solver is None:
-            self._solver = astrometry.Solver(self.index_files)
+            with _quiet_astrometry_log():
+                self._solver = astrometry.Solver(self.index_files)
         lo, hi = self._scale_range(request.hint)
         position = None
         hint_ra, hint_dec = request.hint.ra_deg, request.hint.dec_deg
@@ -224,8 +226,9 @@ class AstrometryPackageSolver(_HintedSolver):
             sip_order=0, tune_up_logodds_threshold=None, maximum_quads=_MAX_QUADS,
             logodds_callback=lambda logodds: _keep_searching(logodds, deadline))
         stars = np.asarray(request.stars_xy, dtype=np.float64)[:_MAX_SOLVE_STARS]
-        solution = self._solver.solve(stars=stars.tolist(), size_hint=astrometry.SizeHint(lo, hi),
-                                      position_hint=position, solution_parameters=params)
+        with _quiet_astrometry_log():
+            solution = self._solver.solve(stars=stars.tolist(), size_hint=astrometry.SizeHint(lo, hi),
+                                          position_hint=position, solution_parameters=params)
         if not solution.has_match():
             raise SolveFailedError(f"astrometry: no match within {time.perf_counter() - t0:.1f} s "
                                    f"({len(stars)} stars, scale {lo:.2f}-{hi:.2f}\"/px"
@@ -240,6 +243,24 @@ class AstrometryPackageSolver(_HintedSolver):
         if self._solver is not None:
             self._solver.close()
             self._solver = None
+
+
+class _DropAstrometryRecords(logging.Filter):
+    """Drops the records the astrometry package's extension writes on the root logger (about ten INFO lines per
+    solve: slices, index files, log-odds); our own line per solve says what matters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return f"{os.sep}astrometry{os.sep}" not in record.pathname
+
+
+@contextmanager
+def _quiet_astrometry_log() -> Iterator[None]:
+    root, dropper = logging.getLogger(), _DropAstrometryRecords()
+    root.addFilter(dropper)
+    try:
+        yield
+    finally:
+        root.removeFilter(dropper)
 
 
 def _keep_searching(logodds: list[float], deadline: float):
