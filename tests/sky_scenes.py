@@ -35,3 +35,12 @@ def observe(truth, gain, background, seed, noise=NOISE):
     rng = np.random.default_rng(seed)
     img = np.asarray(gain) * truth + background + rng.normal(0.0, noise, truth.shape)
     return img.astype(np.float32)
+
+
+def tile_with_coverage_ring(h=120, w=160, seed=0):
+    """A sky tile (H x W x 3) and a coverage map that is 10 inside and 1 on a 12 px border ring."""
+    rng = np.random.default_rng(seed)
+    img = (100.0 + rng.normal(0, 1.0, (h, w, 3))).astype(np.float32)
+    cov = np.full((h, w), 10.0, np.float32)
+    cov[:12, :] = cov[-12:, :] = cov[:, :12] = cov[:, -12:] = 1.0
+    return img, cov

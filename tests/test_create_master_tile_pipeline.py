@@ -7,22 +7,14 @@ from astropy.wcs import WCS
 
 import lecropper
 import zemosaic_worker as worker
+from sky_scenes import tile_with_coverage_ring
 from zemosaic.config import resolve_config
 from zemosaic.pipeline import master_tile
 from zemosaic.pipeline.report import TileReport
 
 
-def _tile_with_ring(h=120, w=160, seed=0):
-    """A sky tile and a coverage map that is 10 inside and 1 on a 12 px border ring."""
-    rng = np.random.default_rng(seed)
-    img = (100.0 + rng.normal(0, 1.0, (h, w, 3))).astype(np.float32)
-    cov = np.full((h, w), 10.0, np.float32)
-    cov[:12, :] = cov[-12:, :] = cov[:, :12] = cov[:, -12:] = 1.0
-    return img, cov
-
-
 def test_two_argument_call_still_works():
-    img, _ = _tile_with_ring()
+    img, _ = tile_with_coverage_ring()
     out, alpha = worker._apply_lecropper_pipeline(img, resolve_config())
     assert alpha.shape == img.shape[:2] and alpha.dtype == np.float32
     assert 0.0 <= alpha.min() and alpha.max() <= 1.0
@@ -32,7 +24,7 @@ def test_two_argument_call_still_works():
 
 
 def test_coverage_drives_alpha_and_no_double_mask():
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     out, alpha = worker._apply_lecropper_pipeline(img, resolve_config(), coverage=cov, altaz_min_coverage_abs=3.0,
                                                   tile_id=7)
     assert np.all(alpha[cov < 3] == 0.0)
@@ -46,7 +38,7 @@ def test_coverage_drives_alpha_and_no_double_mask():
 
 
 def test_masker_without_coverage_kwargs_triggers_the_typeerror_fallback(monkeypatch, caplog):
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     calls = []
     real = lecropper.mask_altaz_artifacts
 
@@ -66,7 +58,7 @@ def test_masker_without_coverage_kwargs_triggers_the_typeerror_fallback(monkeypa
 
 
 def test_integer_input_is_never_nanised_nor_silently_cast():
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     ints = np.clip(img, 0, 65535).astype(np.uint16)
     out, alpha = worker._apply_lecropper_pipeline(ints, resolve_config(), coverage=cov, altaz_min_coverage_abs=3.0)
     assert out.dtype == np.uint16
@@ -75,14 +67,14 @@ def test_integer_input_is_never_nanised_nor_silently_cast():
 
 
 def test_cleanup_disabled_returns_input_unchanged():
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     out, alpha = worker._apply_lecropper_pipeline(img, resolve_config(overrides=["altaz_cleanup_enabled=false"]),
                                                   coverage=cov)
     assert out is img and alpha is None
 
 
 def test_coverage_recheck_refuses_wrong_shape_without_resizing(caplog):
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     tr = TileReport(tile_id=3)
     with caplog.at_level(logging.INFO):
         got = master_tile._coverage_ready_for_lecropper(cov[:-1], img, 3, tr)

@@ -19,6 +19,7 @@ from astropy.wcs import WCS
 import lecropper
 import zemosaic_align_stack as zas
 import zemosaic_worker as worker
+from sky_scenes import tile_with_coverage_ring
 from zemosaic import compat
 from zemosaic import mosaic as ma
 from zemosaic.align import align_images_in_group as package_align
@@ -137,13 +138,6 @@ def test_original_method_names_are_translated():
 # ---------------------------------------------------------------------------------------------------- lecropper
 
 
-def _tile_with_ring(h=120, w=160, seed=0):
-    rng = np.random.default_rng(seed)
-    img = (100.0 + rng.normal(0, 1.0, (h, w, 3))).astype(np.float32)
-    cov = np.full((h, w), 10.0, np.float32)
-    cov[:12, :] = cov[-12:, :] = cov[:, :12] = cov[:, -12:] = 1.0
-    return img, cov
-
 
 ORIGINAL_CFG = {  # keys and values as the original worker's cfg dict holds them
     "quality_crop_enabled": False, "quality_crop_band_px": 32, "quality_crop_k_sigma": 2.0,
@@ -154,7 +148,7 @@ ORIGINAL_CFG = {  # keys and values as the original worker's cfg dict holds them
 
 
 def test_original_cfg_dict_through_apply_lecropper_pipeline(caplog):
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     with caplog.at_level(logging.WARNING):
         out, alpha = worker._apply_lecropper_pipeline(img, ORIGINAL_CFG, coverage=cov, altaz_min_coverage_abs=3.0)
         worker._apply_lecropper_pipeline(img, dict(ORIGINAL_CFG), coverage=cov, altaz_min_coverage_abs=3.0)
@@ -171,7 +165,7 @@ def test_original_cfg_dict_through_apply_lecropper_pipeline(caplog):
 
 
 def test_apply_lecropper_pipeline_edge_cases_return_the_input():
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     for cfg in (None, {}, {"altaz_cleanup_enabled": False}, {"language": "en"}):
         out, alpha = worker._apply_lecropper_pipeline(img, cfg)
         assert out is img and alpha is None
@@ -189,7 +183,7 @@ def test_apply_lecropper_pipeline_edge_cases_return_the_input():
 
 
 def test_nearly_empty_alpha_keeps_the_tile_unmasked():
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     cov[:] = 1.0
     cov[50:54, 70:74] = 10.0  # 0.1 % of the tile well covered
     out, alpha = worker._apply_lecropper_pipeline(img, ORIGINAL_CFG, coverage=cov, altaz_min_coverage_abs=3.0)
@@ -197,7 +191,7 @@ def test_nearly_empty_alpha_keeps_the_tile_unmasked():
 
 
 def test_original_quality_crop_in_the_pipeline_crops_tile_and_coverage():
-    img, cov = _tile_with_ring(h=200, w=240)
+    img, cov = tile_with_coverage_ring(h=200, w=240)
     img[:, :40] = 0.0  # a dark flat band
     out, alpha = worker._apply_lecropper_pipeline(img, {"quality_crop_enabled": True, "altaz_cleanup_enabled": True},
                                                   coverage=cov, altaz_min_coverage_abs=3.0)
@@ -205,7 +199,7 @@ def test_original_quality_crop_in_the_pipeline_crops_tile_and_coverage():
 
 
 def test_mask_altaz_artifacts_fill_value_none_and_layouts():
-    img, cov = _tile_with_ring()
+    img, cov = tile_with_coverage_ring()
     soft, alpha = lecropper.mask_altaz_artifacts(img, fill_value=None, return_mask=True, coverage=cov)
     np.testing.assert_allclose(soft, img * alpha[..., None], rtol=1e-6)  # no hard fill, no NaN
     assert np.all(np.isfinite(soft)) and (alpha == 0).any()
