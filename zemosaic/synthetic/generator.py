@@ -34,7 +34,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,15 @@ from astropy.wcs import WCS
 
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
 from zemosaic.progress import ProgressCallback, emit
+from zemosaic.synthetic.headers import (
+    BAYER_PATTERN,
+    OVERHEAD_S,
+    frame_header,
+    frame_name,
+    frame_time,
+    tan_cards,
+    tan_wcs,
+)
 
 __all__ = [
     "DEFECT_NAMES",
@@ -73,13 +82,8 @@ DEFECT_NAMES = ("hot_pixels", "satellite_trail", "cloudy_frame", "starless_frame
 MOUNT_MODES = ("altaz", "equatorial")
 _BAD_FILE_DEFECTS = ("truncated_file", "not_fits", "no_wcs", "all_nan", "wrong_size")
 _FRAME_DEFECT_SEQUENCE = {"satellite_trail": 1, "cloudy_frame": 2, "starless_frame": 3}  # modulo frame count
-_BAYER_PATTERN = "GRBG"
-_PIXEL_SIZE_UM = 2.9  # Seestar S50 sensor (IMX462)
-_SEESTAR_GAIN_SETTING = 80
-_OVERHEAD_S = 2.0
 _LAMBDA_UM = (0.60, 0.53, 0.46)  # effective R, G, B wavelengths used for star colours
 _HC_OVER_K_UM_K = 14387.77
-_SEESTAR_CREATOR = "ZWO Seestar S50"
 REAL_STAR_ZERO_POINT = 20.7
 """Default ``SynthSpec.zero_point_mag``: a star of magnitude ``m`` gives ``10 ** (-0.4 * (m - 20.7))`` ADU per frame.
 
@@ -354,7 +358,7 @@ class FrameGroup:
         if self.layout == "mono":
             return bg.mean(axis=2)
         if self.layout.startswith("bayer"):
-            return mosaic_bayer(bg, _BAYER_PATTERN)
+            return mosaic_bayer(bg, BAYER_PATTERN)
         return bg
 
 
@@ -393,8 +397,8 @@ def generate_dataset(out_dir: os.PathLike | str, spec: SynthSpec, *,
     frames, first_raw = [], None
     for k, plan in enumerate(session.plans):
         raw = _simulate_raw(scene, plan, spec, hot)
-        path = out / _frame_name(spec, plan.sequence)
-        _write_fits(path, raw, _frame_header(spec, plan))
+        path = out / frame_name(spec, plan.sequence)
+        _write_fits(path, raw, frame_header(spec, plan))
         frames.append(_frame_truth(path, plan, spec))
         first_raw = raw if first_raw is None else first_raw
         emit(progress_callback, "synth", k + 1, total, f"frame {k + 1}/{len(session.plans)} {path.name}")
@@ -468,7 +472,7 @@ def make_frame_group(n_frames: int = 8, *, shape: tuple[int, int] = (256, 384), 
                      noise=noise, star_density_per_deg2=star_density_per_deg2)
     if not 0 <= ref_index < n_frames:
         raise ValueError(f"ref_index {ref_index} outside 0..{n_frames - 1}")
-    layout = f"bayer:{_BAYER_PATTERN}" if bayer else ("rgb" if rgb else "mono")
+    layout = f"bayer:{BAYER_PATTERN}" if bayer else ("rgb" if rgb else "mono")
     session = _plan_session(spec, seed)
     scene = _build_scene(spec, session, seed)
     frames = tuple(_group_frame(scene, plan, spec, layout) for plan in session.plans)
@@ -556,7 +560,7 @@ def rotated_footprint_coverage(shape: tuple[int, int], n: int = 20, *, max_angle
     return cov
 
 
-def mosaic_bayer(rgb: np.ndarray, pattern: str = _BAYER_PATTERN) -> np.ndarray:
+def mosaic_bayer(rgb: np.ndarray, pattern: str = BAYER_PATTERN) -> np.ndarray:
     """Sample an RGB image through a Bayer colour filter array.
 
     Parameters
@@ -658,7 +662,7 @@ class _Session:
 def _plan_session(spec: SynthSpec, seed: int) -> _Session:
     rng = np.random.default_rng([seed, 1])
     scale = spec.pixel_scale_arcsec / 3600.0
-    prov = _tan_wcs(_tan_cards(spec.ra_deg, spec.dec_deg, (0.0, 0.0), scale, 0.0))
+    prov = tan_wcs(tan_cards(spec.ra_deg, spec.dec_deg, (0.0, 0.0), scale, 0.0))
     order = _session_order(spec)
     n = len(order)
     frac = np.arange(n) / (n - 1) if n > 1 else np.zeros(1)
@@ -673,8 +677,8 @@ def _plan_session(spec: SynthSpec, seed: int) -> _Session:
     for k, (panel, _) in enumerate(order):
         cx, cy = centres[panel] + dither[k]
         ra, dec = prov.wcs_pix2world(np.array([[cx, cy]]), 0)[0]
-        cards.append(_tan_cards(float(ra), float(dec), crpix, scale, float(rotation[k])))
-    wcs_list = [_tan_wcs(c) for c in cards]
+        cards.append(tan_cards(float(ra), float(dec), crpix, scale, float(rotation[k])))
+    wcs_list = [tan_wcs(c) for c in cards]
     global_wcs, global_shape = _global_grid(prov, wcs_list, (spec.height, spec.width))
     skies = _plan_skies(spec, np.random.default_rng([seed, 4]), [p for p, _ in order], frac)
     plans = []
@@ -682,7 +686,7 @@ def _plan_session(spec: SynthSpec, seed: int) -> _Session:
         defects = tuple(d for d, s in _FRAME_DEFECT_SEQUENCE.items() if d in spec.defects and s % n == k)
         sky, t = _apply_weather(skies[k], float(transparency[k]), defects)
         plans.append(_FramePlan(sequence=k, panel=panel, index_in_panel=idx,
-                                time_s=k * (spec.exposure_s + _OVERHEAD_S), rotation_deg=float(rotation[k]),
+                                time_s=k * (spec.exposure_s + OVERHEAD_S), rotation_deg=float(rotation[k]),
                                 dither=(float(dither[k, 0]), float(dither[k, 1])), wcs=wcs_list[k],
                                 wcs_cards=cards[k], fwhm_px=float(fwhm[k]), sky=sky, transparency=t,
                                 defects=defects))
@@ -705,23 +709,6 @@ def _panel_centres(spec: SynthSpec) -> np.ndarray:
     return np.column_stack([(c - (cols - 1) / 2.0) * step_x, (r - (rows - 1) / 2.0) * step_y])
 
 
-def _tan_cards(ra: float, dec: float, crpix0: tuple[float, float], scale_deg: float, rot_deg: float) -> dict:
-    """Header cards of a TAN WCS with an explicit CD matrix (``crpix0`` is 0-based)."""
-    c, s = math.cos(math.radians(rot_deg)), math.sin(math.radians(rot_deg))
-    return {"WCSAXES": 2, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CUNIT1": "deg", "CUNIT2": "deg",
-            "CRVAL1": ra, "CRVAL2": dec, "CRPIX1": crpix0[0] + 1.0, "CRPIX2": crpix0[1] + 1.0,
-            "CD1_1": -scale_deg * c + 0.0, "CD1_2": -scale_deg * s + 0.0, "CD2_1": -scale_deg * s + 0.0,
-            "CD2_2": scale_deg * c + 0.0,  # + 0.0 turns -0.0 into 0.0
-            "RADESYS": "ICRS", "EQUINOX": 2000.0}
-
-
-def _tan_wcs(cards: Mapping[str, Any]) -> WCS:
-    header = fits.Header()
-    for key, value in cards.items():
-        header[key] = value
-    return WCS(header)
-
-
 def _global_grid(prov: WCS, wcs_list: Sequence[WCS], frame_shape: tuple[int, int],
                  margin: int = 2) -> tuple[WCS, tuple[int, int]]:
     """North-up grid (same tangent point as ``prov``) whose pixels cover every frame's pixel edges."""
@@ -733,9 +720,9 @@ def _global_grid(prov: WCS, wcs_list: Sequence[WCS], frame_shape: tuple[int, int
                           for wcs in wcs_list])
     x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
     x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
-    cards = _tan_cards(float(prov.wcs.crval[0]), float(prov.wcs.crval[1]), (-x0, -y0),
+    cards = tan_cards(float(prov.wcs.crval[0]), float(prov.wcs.crval[1]), (-x0, -y0),
                        float(abs(prov.wcs.cd[1, 1])), 0.0)
-    return _tan_wcs(cards), (int(y1 - y0 + 1), int(x1 - x0 + 1))
+    return tan_wcs(cards), (int(y1 - y0 + 1), int(x1 - x0 + 1))
 
 
 def _plan_skies(spec: SynthSpec, rng: np.random.Generator, panels: Sequence[int],
@@ -1026,7 +1013,7 @@ def _add_noise(signal: np.ndarray, gain: float, read_noise_e: float, rng: np.ran
 def _simulate_raw(scene: SkyScene, plan: _FramePlan, spec: SynthSpec, hot: np.ndarray) -> np.ndarray:
     """uint16 raw frame: GRBG mosaic (or 3 x H x W) + noise + pedestal + hot pixels, clipped to 0..65535."""
     signal = _frame_signal(scene, plan, spec)
-    data = mosaic_bayer(signal, _BAYER_PATTERN) if spec.bayer else np.moveaxis(signal, -1, 0)
+    data = mosaic_bayer(signal, BAYER_PATTERN) if spec.bayer else np.moveaxis(signal, -1, 0)
     if spec.noise:
         data = _add_noise(data, spec.gain, spec.read_noise_e, np.random.default_rng([spec.seed, 5, plan.sequence]))
     data = data + np.float32(spec.pedestal_adu)
@@ -1040,7 +1027,7 @@ def _group_frame(scene: SkyScene, plan: _FramePlan, spec: SynthSpec, layout: str
     if layout == "mono":
         signal = signal.mean(axis=2)
     elif layout.startswith("bayer"):
-        signal = mosaic_bayer(signal, _BAYER_PATTERN)
+        signal = mosaic_bayer(signal, BAYER_PATTERN)
     if spec.noise:
         signal = _add_noise(signal, spec.gain, spec.read_noise_e, np.random.default_rng([spec.seed, 5, plan.sequence]))
     return np.ascontiguousarray(signal, dtype=np.float32)
@@ -1082,93 +1069,12 @@ def _satellite_trail(shape: tuple[int, int], *, x0: float, y0: float, angle_deg:
 # private helpers: files
 
 
-def _frame_time(spec: SynthSpec, sequence: int) -> datetime:
-    return datetime.fromisoformat(spec.start_time) + timedelta(seconds=sequence * (spec.exposure_s + _OVERHEAD_S))
-
-
-def _mjd(when: datetime) -> float:
-    return 51544.5 + (when - datetime(2000, 1, 1, 12, 0, 0)).total_seconds() / 86400.0
-
-
-def _frame_name(spec: SynthSpec, sequence: int) -> str:
-    stamp = _frame_time(spec, sequence).strftime("%Y%m%d-%H%M%S")
-    return f"Light_{spec.target}_{spec.exposure_s:.1f}s_IRCUT_{stamp}.fit"
-
-
-def _frame_header(spec: SynthSpec, plan: _FramePlan) -> fits.Header:
-    hdr = fits.Header()
-    hdr["OBJECT"] = spec.target
-    hdr["INSTRUME"] = ("Seestar S50", "synthetic Seestar-like frame")
-    hdr["TELESCOP"] = "Seestar S50"
-    start = _frame_time(spec, plan.sequence)
-    hdr["DATE-OBS"] = (start.isoformat(timespec="milliseconds"), "start of exposure (UTC)")
-    hdr["MJD-OBS"] = (round(_mjd(start), 8), "start of exposure")
-    hdr["EXPTIME"] = (spec.exposure_s, "seconds")
-    hdr["EXPOSURE"] = (spec.exposure_s, "seconds")
-    hdr["FILTER"] = "IRCUT"
-    hdr["GAIN"] = (_SEESTAR_GAIN_SETTING, "camera gain setting")
-    hdr["EGAIN"] = (spec.gain, "electrons per ADU")
-    hdr["XPIXSZ"] = _PIXEL_SIZE_UM
-    hdr["YPIXSZ"] = _PIXEL_SIZE_UM
-    hdr["FOCALLEN"] = (round(206.264806 * _PIXEL_SIZE_UM / spec.pixel_scale_arcsec, 1), "mm")
-    hdr["EQMODE"] = (1 if spec.mount == "equatorial" else 0, "1 equatorial, 0 Alt-Az")
-    hdr["PEDESTAL"] = (spec.pedestal_adu, "ADU offset added to the data")
-    if spec.bayer:
-        hdr["BAYERPAT"] = _BAYER_PATTERN
-        hdr["XBAYROFF"] = 0
-        hdr["YBAYROFF"] = 0
-    ra, dec = _hint_radec(spec, plan)
-    hdr["RA"] = (ra, "pointing RA, degrees")
-    hdr["DEC"] = (dec, "pointing Dec, degrees")
-    if spec.header_wcs:
-        for key, value in plan.wcs_cards.items():
-            hdr[key] = value
-        hdr["CREATOR"] = "ZeMosaic synthetic generator"
-        return hdr
-    hdr["OBJCTRA"] = (_sexagesimal(ra / 15.0, signed=False), "target RA, hours (h m s)")
-    hdr["OBJCTDEC"] = (_sexagesimal(dec, signed=True), "target Dec, degrees (d m s)")
-    hdr["XBINNING"] = 1
-    hdr["YBINNING"] = 1
-    hdr["IMAGETYP"] = "Light"
-    hdr["STACKCNT"] = (1, "frames in this file")
-    hdr["CREATOR"] = _SEESTAR_CREATOR
-    return hdr
-
-
-def _hint_radec(spec: SynthSpec, plan: _FramePlan) -> tuple[float, float]:
-    """The header's pointing hint: the true frame centre (or, mosaic-mode, the scene centre), moved by the error."""
-    if spec.hint_same_for_all:
-        ra, dec, rng = spec.ra_deg, spec.dec_deg, np.random.default_rng([spec.seed, 8])
-    else:
-        ra, dec = plan.wcs_cards["CRVAL1"], plan.wcs_cards["CRVAL2"]
-        rng = np.random.default_rng([spec.seed, 8, plan.sequence])
-    if spec.hint_error_arcmin <= 0:
-        return ra, dec
-    size = spec.hint_error_arcmin / 60.0 * rng.uniform(0.5, 1.0)
-    angle = rng.uniform(0.0, 2.0 * math.pi)
-    wcs = _tan_wcs(_tan_cards(ra, dec, (0.0, 0.0), 1.0 / 3600.0, 0.0))  # 1"/px tangent plane at the true centre
-    hra, hdec = wcs.wcs_pix2world([[size * 3600.0 * math.cos(angle), size * 3600.0 * math.sin(angle)]], 0)[0]
-    return float(hra) % 360.0, float(hdec)
-
-
-def _sexagesimal(value: float, *, signed: bool) -> str:
-    """``'HH MM SS.ss'`` / ``'+DD MM SS.s'`` as Seestar writes OBJCTRA / OBJCTDEC."""
-    sign = "-" if value < 0 else ("+" if signed else "")
-    places = 1 if signed else 2
-    total = round(abs(value) * 3600.0, places)
-    whole, sec = divmod(total, 60.0)
-    deg, minutes = divmod(int(round(whole)), 60)
-    if not signed:
-        deg %= 24
-    return f"{sign}{deg:02d} {minutes:02d} {sec:0{3 + places}.{places}f}"
-
-
 def _frame_truth(path: Path, plan: _FramePlan, spec: SynthSpec) -> FrameTruth:
     details = {}
     if "satellite_trail" in plan.defects:
         details["satellite_trail"] = _trail_params(spec, plan.sequence)
     return FrameTruth(path=path, panel=plan.panel, index_in_panel=plan.index_in_panel, sequence=plan.sequence,
-                      date_obs=_frame_time(spec, plan.sequence).isoformat(timespec="milliseconds"),
+                      date_obs=frame_time(spec, plan.sequence).isoformat(timespec="milliseconds"),
                       rotation_deg=plan.rotation_deg, dither_px=plan.dither, wcs=plan.wcs,
                       wcs_cards=dict(plan.wcs_cards), fwhm_px=plan.fwhm_px, transparency=plan.transparency,
                       sky=plan.sky, defects=plan.defects, details=details)
@@ -1184,10 +1090,10 @@ def _write_bad_files(out: Path, spec: SynthSpec, session: _Session, first_raw: n
     """Extra files named like frames (times after the session): one per requested bad-input defect."""
     wanted = [d for d in _BAD_FILE_DEFECTS if d in spec.defects]
     plan0 = session.plans[0]
-    header = _frame_header(spec, plan0)
+    header = frame_header(spec, plan0)
     bad: dict[str, Path] = {}
     for k, defect in enumerate(wanted):
-        path = out / _frame_name(spec, len(session.plans) + k)
+        path = out / frame_name(spec, len(session.plans) + k)
         if defect == "truncated_file":
             payload = _fits_bytes(first_raw, header)
             header_bytes = len(payload) - math.ceil(first_raw.nbytes / 2880) * 2880
