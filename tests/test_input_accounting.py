@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import gzip
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from run_folders import read_report
 from zemosaic import cli
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.run import run_mosaic
@@ -30,9 +30,6 @@ def panel(tmp_path_factory) -> list[Path]:
     generate_dataset(root / "in", ONE_PANEL)
     return sorted((root / "in").glob("*.fit"))
 
-
-def _report(out: Path) -> dict:
-    return json.loads((out / "run_report.json").read_text())
 
 
 def _digests(folder: Path) -> dict[bytes, str]:
@@ -84,7 +81,7 @@ def test_every_input_file_is_accounted_for(panel, tmp_path, capfd):
     before = _digests(inp)
     out = tmp_path / "out"
     result = run_mosaic(inp, out, NO_SOLVE)
-    report = _report(out)
+    report = read_report(out)
     entries = {Path(e["path"]).name: e for e in report["input_files"]}
     assert {name: e["status"] for name, e in entries.items()} == expected
     assert sorted(entries) == sorted(os.fsdecode(n) for n in os.listdir(os.fsencode(inp)))
@@ -117,7 +114,7 @@ def test_frames_only_in_a_subfolder_say_so_and_recursive_uses_them(panel, tmp_pa
     assert "subfolders hold 3 (lights/: 3)" in line and "--recursive" in line
     code = cli.main(["run", str(inp), "-o", str(tmp_path / "out2"), "--set", "plate_solver=none", "--recursive"])
     assert code == cli.EXIT_OK
-    entries = {Path(e["path"]).name: e["status"] for e in _report(tmp_path / "out2")["input_files"]}
+    entries = {Path(e["path"]).name: e["status"] for e in read_report(tmp_path / "out2")["input_files"]}
     assert entries == {**{p.name: "used" for p in panel[:3]}, "readme.txt": "ignored"}
 
 
@@ -143,7 +140,7 @@ def test_disk_full_inside_the_mosaic_write(panel, tmp_path, monkeypatch, capsys)
     assert code == cli.EXIT_OS_ERROR == 3
     assert re.fullmatch(rf"zemosaic: error: {re.escape(str(out / 'mosaic.fits'))}: No space left on device "
                         r"\(writing \d+ MB\)", lines[-1])
-    report = _report(out)
+    report = read_report(out)
     assert report["status"] == "disk_error" and report["error"].startswith(f"{out / 'mosaic.fits'}: No space")
     assert not (out / "mosaic.fits").exists()
     leftovers = [p.name for p in out.rglob("*") if p.name.endswith(".part") or p.name.startswith("zemosaic_")]

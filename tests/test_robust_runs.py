@@ -3,13 +3,13 @@ chosen for quality; one run per output folder; --overwrite; interruption."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
 
+from run_folders import copy_frames, read_report
 from zemosaic.align import fft as align_fft
 from zemosaic.align import group as align_group
 from zemosaic.pipeline import master_tile
@@ -26,21 +26,10 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return root / "in"
 
 
-def _copy_frames(src: Path, dst: Path) -> list[Path]:
-    dst.mkdir(parents=True)
-    out = []
-    for p in sorted(src.glob("*.fit")):
-        shutil.copy2(p, dst / p.name)
-        out.append(dst / p.name)
-    return out
-
-
-def _report(out: Path) -> dict:
-    return json.loads((out / "run_report.json").read_text())
 
 
 def _rejected(out: Path) -> dict[str, str]:
-    return {Path(r["path"]).name: r["reason"] for r in _report(out)["rejected_inputs"]}
+    return {Path(r["path"]).name: r["reason"] for r in read_report(out)["rejected_inputs"]}
 
 
 # --- (A) per-frame failures ------------------------------------------------------------------------------
@@ -79,7 +68,7 @@ def test_unexpected_error_in_one_frame_fails_that_frame_only(monkeypatch):
 
 
 def test_all_zero_frame_is_rejected_and_run_goes_on(tiny_dataset, tmp_path):
-    paths = _copy_frames(tiny_dataset, tmp_path / "in")
+    paths = copy_frames(tiny_dataset, tmp_path / "in")
     with fits.open(paths[1], mode="update") as hdul:
         hdul[0].data[...] = 0
     result = run_mosaic(tmp_path / "in", tmp_path / "out")
@@ -98,25 +87,25 @@ def test_choose_reference_skips_poor_central_frame():
 
 
 def test_starless_central_frame_is_not_the_reference(tiny_dataset, tmp_path):
-    paths = _copy_frames(tiny_dataset, tmp_path / "in")
+    paths = copy_frames(tiny_dataset, tmp_path / "in")
     run_mosaic(tiny_dataset, tmp_path / "out0")
-    refs = [Path(g["reference"]).name for g in _report(tmp_path / "out0")["groups"]]
+    refs = [Path(g["reference"]).name for g in read_report(tmp_path / "out0")["groups"]]
     victim = tmp_path / "in" / refs[0]
     with fits.open(victim, mode="update") as hdul:  # clouds: smooth bright sky, no star
         data = hdul[0].data
         hdul[0].data = np.full_like(data, int(np.median(data)) + 500) + np.random.default_rng(0).integers(
             0, 20, size=data.shape).astype(data.dtype)
     run_mosaic(tmp_path / "in", tmp_path / "out")
-    tile0 = _report(tmp_path / "out")["tiles"][0]
+    tile0 = read_report(tmp_path / "out")["tiles"][0]
     reference = [Path(f["path"]).name for f in tile0["frames"] if f["method"] == "reference"]
     assert reference and reference[0] != victim.name
     assert len(paths) == 12
 
 
 def test_frame_of_another_size_is_rejected_not_the_majority(tiny_dataset, tmp_path):
-    _copy_frames(tiny_dataset, tmp_path / "in")
+    copy_frames(tiny_dataset, tmp_path / "in")
     run_mosaic(tiny_dataset, tmp_path / "out0")
-    ref = Path(_report(tmp_path / "out0")["groups"][0]["reference"]).name
+    ref = Path(read_report(tmp_path / "out0")["groups"][0]["reference"]).name
     with fits.open(tmp_path / "in" / ref, mode="update") as hdul:
         hdul[0].data = np.ascontiguousarray(hdul[0].data[:300, :200])
     result = run_mosaic(tmp_path / "in", tmp_path / "out")
@@ -184,7 +173,7 @@ def test_overwrite_removes_only_our_outputs(tiny_dataset, tmp_path):
     assert not (out / "master_tiles" / "master_tile_009.fits").exists()
     assert sorted(p.name for p in (out / "master_tiles").glob("master_tile_*.fits")) == [
         f"master_tile_00{k}.fits" for k in range(4)]
-    assert _report(out)["status"] == "ok"
+    assert read_report(out)["status"] == "ok"
 
 
 # --- (D) disk ------------------------------------------------------------------------------------------
@@ -201,7 +190,7 @@ def test_not_enough_free_space_stops_with_the_figure_and_exit_3(tiny_dataset, tm
     with pytest.raises(OSError) as err:
         run_mosaic(tiny_dataset, out)
     assert err.value.errno == errno.ENOSPC and "MB free" in err.value.strerror
-    report = _report(out)
+    report = read_report(out)
     assert report["status"] == "disk_error" and "needs" in report["error"]
     assert not [p for p in out.rglob("zemosaic_*_*") if p.is_dir()]
     code = cli.main(["run", str(tiny_dataset), "-o", str(tmp_path / "out2")])

@@ -2,8 +2,6 @@
 frame reported as its own target, an absurd mosaic (memory estimate, covered fraction) refused before allocation."""
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +9,7 @@ import pytest
 from astropy.io import fits
 
 from fits_cards import write_raw_card
+from run_folders import copy_frames, read_report
 from zemosaic import cli
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic import grid as mosaic_grid
@@ -29,27 +28,18 @@ def panel(tmp_path_factory) -> Path:
     return root / "in"
 
 
-def _copy(src: Path, dst: Path) -> list[Path]:
-    dst.mkdir(parents=True)
-    for p in sorted(src.glob("*.fit")):
-        shutil.copy2(p, dst / p.name)
-    return sorted(dst.glob("*.fit"))
 
-
-
-def _report(out: Path) -> dict:
-    return json.loads((out / "run_report.json").read_text())
 
 
 def _rejected(out: Path) -> dict[str, str]:
-    return {Path(r["path"]).name: r["reason"] for r in _report(out)["rejected_inputs"]}
+    return {Path(r["path"]).name: r["reason"] for r in read_report(out)["rejected_inputs"]}
 
 
 # --- broken header WCS -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("key", "text"), [("CRVAL2", "NaN"), ("CRVAL1", "nan"), ("CD1_1", "NaN"),
                                            ("CRPIX1", "NaN"), ("CD2_2", "1e400")])
 def test_non_finite_wcs_card_is_refused_not_read_as_zero(panel, tmp_path, key, text):
-    frame = _copy(panel, tmp_path / "in")[0]
+    frame = copy_frames(panel, tmp_path / "in")[0]
     write_raw_card(frame, key, text)
     info = fits_io.read_frame_info(frame, require_wcs=False)
     assert info.wcs is None
@@ -64,7 +54,7 @@ def test_non_finite_wcs_card_is_refused_not_read_as_zero(panel, tmp_path, key, t
     ({"CD1_1": -30.0, "CD2_2": 30.0}, "pixel scale"),          # 30 deg per pixel
 ])
 def test_degenerate_wcs_is_refused_with_the_reason(panel, tmp_path, cards, what):
-    frame = _copy(panel, tmp_path / "in")[0]
+    frame = copy_frames(panel, tmp_path / "in")[0]
     with fits.open(frame, mode="update") as hdul:
         hdul[0].header.update(cards)
     info = fits_io.read_frame_info(frame, require_wcs=False)
@@ -72,7 +62,7 @@ def test_degenerate_wcs_is_refused_with_the_reason(panel, tmp_path, cards, what)
 
 
 def test_run_rejects_the_nan_crval_frame_and_keeps_the_mosaic_compact(panel, tmp_path):
-    frames = _copy(panel, tmp_path / "in")
+    frames = copy_frames(panel, tmp_path / "in")
     write_raw_card(frames[1], "CRVAL2", "NaN")
     out = tmp_path / "out"
     result = run_mosaic(tmp_path / "in", out, NO_SOLVE)
@@ -81,12 +71,12 @@ def test_run_rejects_the_nan_crval_frame_and_keeps_the_mosaic_compact(panel, tmp
     assert result.n_tiles == 1 and result.n_frames_used == 3
     h, w = result.mosaic_shape[:2]
     assert h < 500 and w < 400  # not 5 degrees tall, as when the NaN became Dec 0
-    assert _report(out)["mosaic_check"]["stage"] == "tiles"
+    assert read_report(out)["mosaic_check"]["stage"] == "tiles"
 
 
 # --- pixel scale far from the group's ------------------------------------------------------------------------
 def test_scale_outlier_is_rejected_with_its_figures(panel, tmp_path):
-    frames = _copy(panel, tmp_path / "in")
+    frames = copy_frames(panel, tmp_path / "in")
     with fits.open(frames[2], mode="update") as hdul:
         h = hdul[0].header
         for key in ("CD1_1", "CD1_2", "CD2_1", "CD2_2"):
@@ -130,7 +120,7 @@ def _move_frame(path: Path, d_dec: float, d_ra: float = 0.0) -> None:
 
 
 def test_frame_of_another_target_stops_the_run_before_phase_3(panel, tmp_path, capsys):
-    frames = _copy(panel, tmp_path / "in")
+    frames = copy_frames(panel, tmp_path / "in")
     _move_frame(frames[3], 7.0, 7.0)  # ~9.9 deg away: a 7900 x 7300 px grid, 0.3 % covered
     out = tmp_path / "out"
     with pytest.raises(MosaicRefusedError) as err:
@@ -138,7 +128,7 @@ def test_frame_of_another_target_stops_the_run_before_phase_3(panel, tmp_path, c
     message = str(err.value)
     assert "\n" not in message and "% covered" in message and "2 separate targets" in message
     assert "allow_sparse_mosaic=true" in message or "mosaic_max_memory_mb" in message
-    report = _report(out)
+    report = read_report(out)
     assert report["status"] == "refused" and report["error"] == message
     assert [t["n_frames"] for t in report["targets"]] == [3, 1]
     assert report["targets"][1]["frames"] == [str(frames[3])]
@@ -154,14 +144,14 @@ def test_frame_of_another_target_stops_the_run_before_phase_3(panel, tmp_path, c
 
 
 def test_sparse_mosaic_is_built_when_asked(panel, tmp_path):
-    frames = _copy(panel, tmp_path / "in")
+    frames = copy_frames(panel, tmp_path / "in")
     _move_frame(frames[3], 1.6)  # 3.3 fields of view away: its own target, a mosaic ~14 % covered
     out = tmp_path / "out"
     with pytest.raises(MosaicRefusedError, match="covered"):
         run_mosaic(tmp_path / "in", out, {**NO_SOLVE, "mosaic_min_covered_frac": 0.5})
     result = run_mosaic(tmp_path / "in", tmp_path / "out2", {**NO_SOLVE, "mosaic_min_covered_frac": 0.5,
                                                              "allow_sparse_mosaic": True})
-    report = _report(tmp_path / "out2")
+    report = read_report(tmp_path / "out2")
     assert result.n_tiles == 2 and len(report["targets"]) == 2 and report["status"] == "ok"
     check = report["mosaic_check"]
     assert check["stage"] == "tiles" and check["covered_fraction_estimate"] < 0.5
@@ -173,7 +163,7 @@ def test_memory_budget_stops_before_allocation_with_the_figure(panel, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(MosaicRefusedError, match=r"would need about \d+ MB, over mosaic_max_memory_mb=1 "):
         run_mosaic(panel, out, {**NO_SOLVE, "mosaic_max_memory_mb": 1.0})
-    check = _report(out)["mosaic_check"]
+    check = read_report(out)["mosaic_check"]
     h, w = check["shape"]
     assert check["memory_estimate_mb"] == pytest.approx(h * w * 7 * 4 / 2**20, abs=0.1)
     assert check["covered_fraction_estimate"] > 0.9  # one panel, a compact mosaic
