@@ -1,5 +1,18 @@
-"""Shared pytest configuration: the ``slow`` marker is skipped unless ``--run-slow`` is given."""
+"""Shared pytest configuration: the ``slow`` marker is skipped unless ``--run-slow`` is given, and a Python
+without the project's dependencies stops the session with one line saying how to install them (instead of one
+import error per test module)."""
+import importlib.util
+
 import pytest
+
+_REQUIRED = ("numpy", "scipy", "astropy", "astroalign", "reproject", "numba", "PIL", "zemosaic")
+
+
+def pytest_configure(config):
+    missing = [name for name in _REQUIRED if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.exit(f"this Python lacks {', '.join(missing)}: install the project first, "
+                    "pip install \".[test]\" (see the README's first lines)", returncode=4)
 
 
 def pytest_addoption(parser):
