@@ -1,37 +1,59 @@
-"""GPU (CuPy) twin of the mask-aware stacker, with the rejection/combine core written once for any array module.
+"""GPU (CuPy) twin of the mask-aware stacker: fits, normalisation, rejection and combination on the device.
 
-``stack_aligned_images_gpu`` has the signature and the :class:`stacking.StackResult` of
-:func:`stacking.stack_aligned_images`. Everything but the per-chunk rejection and combination (input
-checks, normalisation and weight fits, chunk loop, coverage, logging) is the CPU module's code; the
-chunk work runs in the functions below, which take the array module ``xp`` (``numpy`` or ``cupy``) and
-implement exactly the maths of the CPU numba kernels (see the ``stacking`` module docstring):
-sort the valid samples of each pixel along the frame axis (missing ones as NaN, which sort last), keep a
-contiguous range ``[a, b)`` of sorted positions and trim it iteratively, every pixel carrying its own
-state so that a pixel that has converged stops changing exactly as in the per-pixel CPU loop.
+``stack_aligned_images_gpu`` has the signature and the :class:`~zemosaic.stack.cpu.StackResult` of
+:func:`~zemosaic.stack.cpu.stack_aligned_images` and the same maths (see the ``cpu`` module docstring). All of
+the per-pixel work is written once against an array module ``xp`` and runs on CuPy here, on NumPy in the tests:
 
-Fallback: when CuPy is not installed, no CUDA device is usable, or the device runs out of memory, one
-log line (INFO for a missing CuPy/device, WARNING for out-of-memory) says so and the CPU kernels do the
-work; the results are the same within float32 tolerance.
+=====================  ==========================================================================================
+step                   where it runs on the device path
+=====================  ==========================================================================================
+noise estimates        :func:`~zemosaic.stack.gpu_normalize.xp_noise_sigma`, every frame in one batch
+``background_match``   :func:`~zemosaic.stack.gpu_normalize.fit_background_device`: block medians and the
+                       clip-and-refit of all frames and channels as one batch (rare cases: CPU, per frame)
+other normalisations   the host (8,000-pixel grids), with the device's noise
+weights                the host: ``1 / sigma**2`` of ``n x C`` numbers
+normalising chunks     :class:`~zemosaic.stack.gpu_normalize.ChunkNormalizer` (surfaces by Horner, gains)
+rejection, combine     :mod:`~zemosaic.stack.gpu_reject`: one sort per chunk (a sorting network), prefix sums,
+                       bisections; work only on the columns still changing
+transfers              :mod:`~zemosaic.stack.gpu_pipeline`: pinned buffers filled by host threads, copies on
+                       their own streams, the frames resident on the device when they fit; the uploads start
+                       before the fits and overlap them and the chunks' work
+=====================  ==========================================================================================
+
+Fallback: when CuPy is not installed or no CUDA device answers, one INFO line says so and the CPU stacker does
+the work; when the device runs out of memory (or a CUDA runtime, driver or kernel-compilation error stops it),
+one WARNING line says so and the whole stack is redone on the CPU.
+Results agree with the CPU stacker's within float32 rounding (the tests with ``xp=numpy`` find them bitwise
+equal on their data: same masks, same kept samples, same normalisation models).
 
 Parity test on a GPU machine (CuPy installed, e.g. ``pip install cupy-cuda12x``)::
 
     pytest -m gpu tests/test_stacking_gpu.py
 
-Without a GPU, ``tests/test_stacking.py`` runs the same core with ``xp=numpy`` against the CPU kernels.
+Speed on a GPU machine: ``python bench/bench_gpu_stack.py`` (see its docstring).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import time
 from collections.abc import Callable
 
 import numpy as np
 
+from zemosaic.progress import emit
 from zemosaic.stack import cpu as stacking
-from zemosaic.stack.cpu import MIN_FRAMES_FOR_REJECTION, StackOptions, StackResult
+from zemosaic.stack.cpu import StackOptions, StackResult
+from zemosaic.stack.gpu_normalize import ChunkNormalizer, device_noise, fit_background_device
+from zemosaic.stack.gpu_pipeline import ChunkLoader, CupyMover, HostMover, plan_chunks
+from zemosaic.stack.gpu_reject import reject_and_combine, xp_combine, xp_reject_range
+from zemosaic.stack.gpu_xp import is_numpy, to_host
 
 __all__ = [
     "stack_aligned_images_gpu",
     "stack_aligned_images_xp",
+    "run_stack_device",
     "XpBackend",
     "gpu_available",
     "xp_reject_range",
@@ -39,9 +61,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_HUBER_MAX_ITER = 20
-_HUBER_TOL = 1e-3
 
 
 def stack_aligned_images_gpu(
@@ -67,20 +86,23 @@ def stack_aligned_images_gpu(
     linear_fit_iterations: int = 4,
     rejection_max_iterations: int = 10,
 ) -> StackResult:
-    """Same as :func:`zemosaic.stack.cpu.stack_aligned_images`, with rejection and combination on a CUDA device.
+    """Same as :func:`zemosaic.stack.cpu.stack_aligned_images`, on a CUDA device.
 
-    Falls back to the CPU kernels (one log line) when CuPy or a device is missing, and for the rest of
-    the stack when the device runs out of memory.
+    Falls back to the CPU stacker (one log line) when CuPy or a device is missing, or when the device runs out
+    of memory or fails with a CUDA error.
 
     Parameters
     ----------
     frames, valid_masks, ..., rejection_max_iterations
-        Every parameter is that of :func:`zemosaic.stack.cpu.stack_aligned_images`, with the same
-        default (``tests/test_stacking.py`` checks that the two signatures are equal).
+        Every parameter is that of :func:`zemosaic.stack.cpu.stack_aligned_images`, with the same default
+        (``tests/test_stacking.py`` checks that the two signatures are equal). ``memory_budget_mb`` bounds the
+        host memory of the CPU path; the device path sizes its chunks from the device's free memory, and
+        ``chunk_rows`` forces their height.
 
     Returns
     -------
     StackResult
+        ``timings`` also holds ``device`` (1.0 when the device did the stack, 0.0 after a fallback).
 
     Raises
     ------
@@ -98,31 +120,27 @@ def stack_aligned_images_gpu(
         sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
         rejection_max_iterations=rejection_max_iterations)
     cupy = _import_cupy()
-    backend = stacking.CpuBackend() if cupy is None else XpBackend(cupy)
-    return stacking.run_stack(frames, valid_masks, options, backend, progress_callback)
+    if cupy is None:
+        return _cpu_stack(frames, valid_masks, options, progress_callback)
+    try:
+        return run_stack_device(frames, valid_masks, options, cupy, progress_callback)
+    except _oom_errors(cupy) as exc:
+        logger.warning("stack: the GPU ran out of memory (%s); this stack runs on the CPU", exc)
+    except _device_errors(cupy) as exc:  # a CUDA runtime/driver error or a kernel that does not compile
+        logger.warning("stack: the GPU failed (%s: %s); this stack runs on the CPU", type(exc).__name__, exc)
+    _free_device_memory(cupy)
+    return _cpu_stack(frames, valid_masks, options, progress_callback)
 
 
 def stack_aligned_images_xp(frames, xp, options: StackOptions | None = None, *, valid_masks=None,
-                            progress_callback: Callable | None = None) -> StackResult:
-    """Stack with the array-module-generic core on module ``xp`` (``numpy`` or ``cupy``), no fallback.
+                            progress_callback: Callable | None = None, **device_kw) -> StackResult:
+    """Stack with the device path on module ``xp`` (``numpy`` or ``cupy``), no fallback.
 
-    Used to test the GPU logic on machines without a GPU (``xp=numpy``).
-
-    Parameters
-    ----------
-    frames, valid_masks, progress_callback
-        As in :func:`zemosaic.stack.cpu.stack_aligned_images`.
-    xp : module
-        ``numpy`` or ``cupy``.
-    options : StackOptions, optional
-        The stack's options; None for the defaults.
-
-    Returns
-    -------
-    StackResult
+    Used to test the GPU logic on machines without a GPU (``xp=numpy``). ``device_kw`` goes to
+    :func:`run_stack_device`.
     """
     options = StackOptions() if options is None else options
-    return stacking.run_stack(frames, valid_masks, options, XpBackend(xp), progress_callback)
+    return run_stack_device(frames, valid_masks, options, xp, progress_callback, **device_kw)
 
 
 def gpu_available() -> bool:
@@ -130,191 +148,154 @@ def gpu_available() -> bool:
     return _import_cupy(quiet=True) is not None
 
 
+def run_stack_device(frames, valid_masks, options: StackOptions, xp=None, progress_callback=None, *,
+                     mover=None, sort: str = "auto", check_every: int = 4, threads: int | None = None
+                     ) -> StackResult:
+    """One stack on the device path (fits, normalisation, rejection, combination on ``xp``).
+
+    Parameters
+    ----------
+    frames, valid_masks, options, progress_callback
+        As for :func:`zemosaic.stack.cpu.run_stack`.
+    xp : module, optional
+        ``numpy`` or ``cupy`` (ignored when ``mover`` is given).
+    mover : object, optional
+        The transfer layer (:class:`~zemosaic.stack.gpu_pipeline.HostMover`,
+        :class:`~zemosaic.stack.gpu_pipeline.CupyMover` or a test double); by default the one for ``xp``.
+    sort, check_every
+        See :func:`~zemosaic.stack.gpu_reject.xp_reject_range`.
+    threads : int, optional
+        Host threads filling the pinned buffers (CuPy); default ``min(8, cores)``.
+
+    Returns
+    -------
+    StackResult
+    """
+    t_start = time.perf_counter()
+    frames, masks, shape = stacking._check_inputs(frames, valid_masks)
+    n = len(frames)
+    ref = int(options.reference_index)
+    if not 0 <= ref < n:
+        raise ValueError(f"reference_index {ref} out of range for {n} frames")
+    if mover is None:
+        if xp is None or is_numpy(xp):
+            mover = HostMover()
+        else:
+            mover = CupyMover(xp, threads or min(8, os.cpu_count() or 1))
+    xp = mover.xp
+    height, width = shape[:2]
+    channels = shape[2] if len(shape) == 3 else 1
+    quiet = np.errstate(all="ignore") if is_numpy(xp) else contextlib.nullcontext()
+    try:
+        with mover.compute_context(), quiet:
+            plan = plan_chunks(n, shape, any(m is not None for m in masks), device_free=mover.free_bytes(),
+                               host_budget_mb=options.memory_budget_mb, forced_rows=options.chunk_rows)
+            logger.debug("stack: %d frames %s on %s, %d chunks of %d rows, %s, norm=%s, rej=%s", n, shape,
+                         mover.name, plan.n_chunks, plan.rows, "resident" if plan.resident else "streaming",
+                         options.normalize_method, options.rejection_algorithm)
+            loader = ChunkLoader(frames, masks, shape, plan, mover)
+            loader.prime()  # the uploads start now: they overlap the fits below
+            normalizers, weights, sigmas = _fit(xp, frames, masks, ref, options)
+            t_fit = time.perf_counter() - t_start
+            norm = ChunkNormalizer(xp, normalizers, shape)
+            w_dev = xp.asarray(np.asarray(weights, np.float64))
+            image = np.empty((height, width, channels), np.float32)
+            coverage = np.empty((height, width), np.float32)
+            rejected = xp.zeros(n, dtype=xp.int64)
+            valid_samples = xp.zeros(n, dtype=xp.int64)
+            nonfinite = xp.zeros(n, dtype=xp.int64)
+            t_read = t_process = 0.0
+            for j, (r0, r1) in enumerate(plan.chunks):
+                t0 = time.perf_counter()
+                raw, mask = loader.get(j)
+                data, valid, bad = norm.apply(raw, mask, r0)
+                loader.release(j)
+                loader.submit_next()
+                nonfinite += bad
+                valid_samples += valid.reshape(n, -1).sum(axis=1) * channels
+                cov = valid.sum(axis=0, dtype=xp.int32)
+                t1 = time.perf_counter()
+                chunk, rej = reject_and_combine(xp, data.reshape(n, -1, channels), valid.reshape(n, -1), w_dev,
+                                                options, sort=sort, check_every=check_every)
+                rejected += rej
+                image[r0:r1] = to_host(xp, chunk).reshape(r1 - r0, width, channels)
+                coverage[r0:r1] = to_host(xp, cov)
+                t_read += t1 - t0
+                t_process += time.perf_counter() - t1
+                emit(progress_callback, "stack", r1, height, f"stacked rows {r0}-{r1} of {height}")
+            rejected_h, valid_h, nonfinite_h = (to_host(xp, a).astype(np.int64)
+                                                for a in (rejected, valid_samples, nonfinite))
+    finally:
+        mover.close()
+    logger.info("STACK_IMG_PREP non-finite pixels: %d in %d/%d frames (treated as missing, not as 0)",
+                int(nonfinite_h.sum()), int(np.count_nonzero(nonfinite_h)), n)
+    valid_total = valid_h.sum()
+    per_frame = np.divide(rejected_h, valid_h, out=np.zeros(n, np.float64), where=valid_h > 0)
+    timings = {"fit": t_fit, "read": t_read, "reject_combine": t_process,
+               "total": time.perf_counter() - t_start, "device": 0.0 if is_numpy(xp) else 1.0}
+    return StackResult(
+        image=image if len(shape) == 3 else image[..., 0], coverage=coverage,
+        rejected_fraction=float(rejected_h.sum() / valid_total) if valid_total else 0.0,
+        rejected_fraction_per_frame=per_frame, weights=weights,
+        normalization=[stacking._norm_record(nz, sg) for nz, sg in zip(normalizers, sigmas, strict=True)],
+        n_frames=n, timings=timings, chunk_rows=plan.rows)
+
+
+class _NoiseTable(stacking._RawNoise):
+    """``raw_noise[i]`` for the CPU helpers, from the device's batch (measured on first use)."""
+
+    def __init__(self, xp, frames, masks, options):
+        super().__init__(frames, masks, options)
+        self._args = (xp, frames, masks, int(options.noise_rows))
+        self._sigma: np.ndarray | None = None
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if self._sigma is None:
+            self._sigma = device_noise(*self._args)
+        return self._sigma[i]
+
+
+def _fit(xp, frames, masks, ref: int, options: StackOptions):
+    """Normalisers, weights and normalised noise of every frame, as ``cpu.run_stack`` fits them."""
+    raw_noise = _NoiseTable(xp, frames, masks, options)
+    if options.normalize_method == "background_match":
+        normalizers = fit_background_device(xp, frames, masks, ref, options)
+    else:
+        normalizers = stacking._fit_normalizers(frames, masks, ref, options, raw_noise)
+    weights, sigmas = stacking._fit_weights(frames, masks, normalizers, options, raw_noise)
+    return normalizers, weights, sigmas
+
+
+def _cpu_stack(frames, valid_masks, options: StackOptions, progress_callback) -> StackResult:
+    result = stacking.run_stack(frames, valid_masks, options, stacking.CpuBackend(), progress_callback)
+    result.timings["device"] = 0.0
+    return result
+
+
 class XpBackend:
-    """Chunk backend of :func:`stacking.run_stack` running :func:`xp_reject_range` and :func:`xp_combine`."""
+    """Chunk backend of :func:`zemosaic.stack.cpu.run_stack` on module ``xp`` (rejection and combination only;
+    the host does the fits and the normalisation). :func:`run_stack_device` is the full device path."""
 
     def __init__(self, xp):
         self.xp = xp
         # host memory per input byte: the chunk and its mask; with numpy the work arrays are on the host too
-        self.working_factor = 8.0 if xp is np else 1.5
+        self.working_factor = 12.0 if is_numpy(xp) else 1.5
         self.name = f"xp-{xp.__name__}"
         self.oom_errors = _oom_errors(xp)
 
     def max_chunk_bytes(self) -> int | None:
-        """Input bytes per chunk the device can hold (about 8x the chunk is needed there)."""
-        if self.xp is np:
+        """Input bytes per chunk the device can hold (about 12x the chunk is needed there)."""
+        if is_numpy(self.xp):
             return None
         free, _total = self.xp.cuda.runtime.memGetInfo()
-        return int(free * 0.8 / 8)
+        return int(free * 0.8 / 12)
 
     def process(self, data: np.ndarray, valid: np.ndarray, weights: np.ndarray, options: StackOptions):
-        """Reject then combine one chunk (shapes as in :func:`stacking.run_stack`); host arrays out."""
+        """Reject then combine one chunk (shapes as in :func:`zemosaic.stack.cpu.run_stack`); host arrays out."""
         xp = self.xp
-        d, v = xp.asarray(data), xp.asarray(valid)
-        lo, hi = xp_reject_range(xp, d, v, options)
-        image, counts = xp_combine(xp, d, v, lo, hi, xp.asarray(weights, dtype=xp.float32),
-                                   options.final_combine_method)
-        return _to_host(xp, image), _to_host(xp, counts).astype(np.int64)
-
-
-def xp_reject_range(xp, data, valid, options: StackOptions):
-    """Kept range ``(lo, hi)`` per pixel and channel: the kept samples are valid ones with lo <= v <= hi.
-
-    Parameters
-    ----------
-    xp : module
-        ``numpy`` or ``cupy``.
-    data : array, float32 ``(n, P, C)``
-    valid : array, bool ``(n, P)``
-    options : stacking.StackOptions
-
-    Returns
-    -------
-    lo, hi : arrays, float32 ``(P, C)``
-        ``-inf``/``+inf`` where nothing is rejected (method ``none`` or fewer than
-        :data:`stacking.MIN_FRAMES_FOR_REJECTION` valid samples).
-    """
-    n, n_pix, n_ch = data.shape
-    lo = xp.full((n_pix, n_ch), -xp.inf, dtype=xp.float32)
-    hi = xp.full((n_pix, n_ch), xp.inf, dtype=xp.float32)
-    if options.method_code == 0:
-        return lo, hi
-    s = xp.sort(xp.where(valid[..., None], data, xp.float32(xp.nan)), axis=0)
-    m = xp.broadcast_to(valid.sum(axis=0)[:, None], (n_pix, n_ch)).astype(xp.int64)
-    a, b = xp.zeros_like(m), m.copy()
-    active = m >= MIN_FRAMES_FOR_REJECTION
-    pos = xp.arange(n).reshape(n, 1, 1)
-    sigma = None  # winsorized: each round's Huber iteration starts from the previous round's sigma
-    for _ in range(int(options.rejection_max_iterations)):
-        if not bool(active.any()):
-            break
-        na, nb, sigma = _trim_step(xp, s, a, b, pos, options, sigma)
-        changed = active & ((na != a) | (nb != b)) & (nb > na)
-        a, b = xp.where(changed, na, a), xp.where(changed, nb, b)
-        active = changed & ((b - a) >= MIN_FRAMES_FOR_REJECTION)
-    use = m >= MIN_FRAMES_FOR_REJECTION
-    lo = xp.where(use, _take(xp, s, a), lo)
-    hi = xp.where(use, _take(xp, s, xp.maximum(b - 1, 0)), hi)
-    return lo, hi
-
-
-def xp_combine(xp, data, valid, lo, hi, weights, method: str):
-    """Weighted mean (or median) of the kept samples and the rejected-sample count per frame.
-
-    Returns float32 ``(P, C)`` (NaN where nothing is kept) and int ``(n,)``.
-    """
-    keep = valid[..., None] & (data >= lo[None]) & (data <= hi[None])
-    rejected = (valid[..., None] & ~keep).sum(axis=(1, 2))
-    if method == "median":
-        s = xp.sort(xp.where(keep, data, xp.float32(xp.nan)), axis=0)
-        k = keep.sum(axis=0)
-        med = _median_sorted(xp, s, xp.zeros_like(k), k)
-        return xp.where(k > 0, med, xp.float32(xp.nan)).astype(xp.float32), rejected
-    w = xp.where(keep, weights[:, None, :], xp.float32(0))
-    sw = w.sum(axis=0)
-    swv = (w * xp.where(keep, data, xp.float32(0))).sum(axis=0)
-    image = xp.where(sw > 0, swv / xp.where(sw > 0, sw, 1), xp.float32(xp.nan))
-    return image.astype(xp.float32), rejected
-
-
-# --------------------------------------------------------------------------------------------------
-# per-iteration maths (every array is (P, C) except s / pos, which carry the frame axis first)
-# --------------------------------------------------------------------------------------------------
-
-def _trim_step(xp, s, a, b, pos, options: StackOptions, sigma_prev):
-    """One trimming round for every pixel: the new ``(a, b)`` and the sigma used."""
-    k_lo, k_hi = options.sigma_clip_low, options.sigma_clip_high
-    inside = (pos >= a[None]) & (pos < b[None])
-    if options.method_code == 3:
-        return _linear_trim(xp, s, a, b, pos, inside, k_lo, k_hi) + (None,)
-    centre = _median_sorted(xp, s, a, b)
-    if options.method_code == 1:
-        sigma = _clipped_std(xp, s, inside, b - a, -xp.inf, xp.inf)
-    else:
-        sigma = _winsor_sigma(xp, s, a, b, inside, centre, options, sigma_prev)
-    low, high = centre - k_lo * sigma, centre + k_hi * sigma
-    n_low = (inside & (s < low[None])).sum(axis=0)
-    n_high = (inside & (s > high[None])).sum(axis=0)
-    ok = sigma > 0
-    na = xp.where(ok, a + n_low, a)
-    nb = xp.where(ok, xp.maximum(b - n_high, na), b)
-    return na, nb, sigma
-
-
-def _winsor_sigma(xp, s, a, b, inside, centre, options: StackOptions, sigma_prev):
-    z_lo, z_hi = options.winsor_z
-    factor = options.winsor_factor
-    k = b - a
-    if sigma_prev is None:  # first round: start from the order statistics
-        lim_lo, lim_hi = options.winsor_limits
-        half = (k - 1) // 2
-        n_lo = xp.minimum(xp.floor(lim_lo * k + 0.5).astype(k.dtype), half)
-        n_hi = xp.minimum(xp.floor(lim_hi * k + 0.5).astype(k.dtype), half)
-        w_lo = _take(xp, s, xp.clip(a + n_lo, 0, s.shape[0] - 1))
-        w_hi = _take(xp, s, xp.clip(b - 1 - n_hi, 0, s.shape[0] - 1))
-        sigma = factor * _clipped_std(xp, s, inside, k, w_lo, w_hi)
-    else:
-        sigma = sigma_prev
-    done = xp.zeros(sigma.shape, dtype=bool)
-    for _ in range(_HUBER_MAX_ITER):
-        new = factor * _clipped_std(xp, s, inside, k, centre - z_lo * sigma, centre + z_hi * sigma)
-        newly = ~done & (xp.abs(new - sigma) <= _HUBER_TOL * sigma)
-        sigma = xp.where(done, sigma, new)
-        done = done | newly
-        if bool(done.all()):
-            break
-    return sigma
-
-
-def _clipped_std(xp, s, inside, k, low, high):
-    """ddof=1 standard deviation of ``clip(s, low, high)`` over ``inside`` (0 where k < 2)."""
-    x = xp.where(inside, xp.clip(s, low, high) if _finite_bounds(low, high) else s, 0)
-    kf = xp.maximum(k, 1).astype(xp.float32)
-    mean = x.sum(axis=0) / kf
-    d = xp.where(inside, x - mean[None], 0)
-    var = (d * d).sum(axis=0) / xp.maximum(k - 1, 1).astype(xp.float32)
-    return xp.where(k >= 2, xp.sqrt(var), 0).astype(xp.float32)
-
-
-def _finite_bounds(low, high) -> bool:
-    return not (np.isscalar(low) and np.isinf(low) and np.isscalar(high) and np.isinf(high))
-
-
-def _linear_trim(xp, s, a, b, pos, inside, k_lo, k_hi):
-    n = s.shape[0]
-    k = b - a
-    table = xp.asarray(stacking.normal_scores(n), dtype=xp.float32)
-    x = table[k[None], xp.clip(pos - a[None], 0, n - 1)]  # (n, P, C) normal score of each rank
-    t = xp.maximum(1, (0.1 * k).astype(k.dtype))  # ends left out of the fit, as in the CPU kernel
-    t = xp.where(k - 2 * t >= 3, t, 0)
-    central = (pos >= (a + t)[None]) & (pos < (b - t)[None])
-    kf = xp.maximum(k - 2 * t, 1).astype(xp.float32)
-    mean_x = xp.where(central, x, 0).sum(axis=0) / kf
-    mean_v = xp.where(central, s, 0).sum(axis=0) / kf
-    dx = xp.where(central, x - mean_x[None], 0)
-    sxx = (dx * dx).sum(axis=0)
-    sxv = (dx * xp.where(central, s - mean_v[None], 0)).sum(axis=0)
-    slope = xp.where(sxx > 0, sxv / xp.where(sxx > 0, sxx, 1), 0)
-    resid = s - (mean_v[None] + slope[None] * (x - mean_x[None]))
-    bad_low = (inside & (resid < -k_lo * slope[None])) | (pos < a[None])
-    bad_high = (inside & (resid > k_hi * slope[None])) | (pos >= b[None])
-    lead = xp.cumprod(bad_low, axis=0).sum(axis=0)
-    trail = xp.cumprod(bad_high[::-1], axis=0).sum(axis=0)
-    ok = slope > 0
-    na = xp.where(ok, xp.minimum(lead, b), a)
-    nb = xp.where(ok, xp.maximum(n - trail, na), b)
-    return na.astype(a.dtype), nb.astype(b.dtype)
-
-
-def _take(xp, s, index):
-    return xp.take_along_axis(s, index[None], axis=0)[0]
-
-
-def _median_sorted(xp, s, a, b):
-    last = s.shape[0] - 1
-    low = _take(xp, s, xp.clip((a + b - 1) // 2, 0, last))
-    high = _take(xp, s, xp.clip((a + b) // 2, 0, last))
-    return 0.5 * (low + high)
+        image, counts = reject_and_combine(xp, xp.asarray(data), xp.asarray(valid),
+                                           xp.asarray(weights, dtype=xp.float64), options)
+        return to_host(xp, image), to_host(xp, counts).astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -343,10 +324,23 @@ def _import_cupy(quiet: bool = False):
 
 
 def _oom_errors(xp) -> tuple:
-    if xp is np:
+    if is_numpy(xp):
         return (MemoryError,)
     return (xp.cuda.memory.OutOfMemoryError, MemoryError)
 
 
-def _to_host(xp, array) -> np.ndarray:
-    return xp.asnumpy(array) if hasattr(xp, "asnumpy") else np.asarray(array)
+def _device_errors(cupy) -> tuple:
+    """CuPy's CUDA runtime, driver and compiler errors (those this CuPy has)."""
+    found = []
+    for owner, name in (("runtime", "CUDARuntimeError"), ("driver", "CUDADriverError"),
+                        ("compiler", "CompileException")):
+        err = getattr(getattr(getattr(cupy, "cuda", None), owner, None), name, None)
+        if isinstance(err, type) and issubclass(err, Exception):
+            found.append(err)
+    return tuple(found)
+
+
+def _free_device_memory(cupy) -> None:
+    with contextlib.suppress(Exception):
+        cupy.get_default_memory_pool().free_all_blocks()
+        cupy.get_default_pinned_memory_pool().free_all_blocks()
