@@ -1,8 +1,9 @@
 """Benchmark: a 4-tile run with the master tiles built by 1, 2 (and more) worker processes, and on a dask LocalCluster.
 
 One synthetic 2x2 Alt-Az dataset (4 groups, ``--frames`` frames each, ``--size`` pixels) is generated, then each
-configuration runs as a fresh ``zemosaic run`` process (what a user starts: imports, numba's cached kernels, spawned
-workers included in the wall time). For each: the wall time of the command, the Phase 3 time from
+configuration runs as a fresh ``zemosaic run`` process, what a user starts (imports, numba's cached kernels and the
+spawned workers count in its wall time); the configurations take turns for ``--repeat`` rounds and the medians are
+shown. For each: the wall time of the command, its CPU time (the run and its workers), the Phase 3 time from
 ``run_report.json``, the speedup over the serial run (Phase 3 and whole run), and whether ``mosaic.fits`` and every
 master tile are bit for bit the serial run's (every HDU's data, and the headers minus DATE). The machine's load
 (``os.getloadavg``) is printed before and after: on a loaded or 2-core machine the figures are noisy.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,15 +54,18 @@ def run_once(input_dir: Path, out: Path, extra: list[str]) -> dict:
     if out.exists():
         shutil.rmtree(out)
     cmd = [sys.executable, "-m", "zemosaic.cli", "run", str(input_dir), "-o", str(out), *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env())
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run and its workers (each waited for by its parent)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     report = json.loads((out / "run_report.json").read_text())
     workers = next((line.split(" engine=", 1)[1].split(":", 1)[0] for line in
                     (out / "zemosaic.log").read_text().splitlines() if "PHASE3_WORKERS" in line), "?")
-    return {"wall_s": wall, "phase3_s": report["phase_timings_s"].get("3_master_tiles", float("nan")),
+    return {"wall_s": wall, "cpu_s": cpu, "phase3_s": report["phase_timings_s"].get("3_master_tiles", float("nan")),
             "engine": workers}
 
 
@@ -114,18 +119,23 @@ def main(argv=None) -> int:
         configs = [(f"processes x{n}" if n > 1 else "serial", str(n), ["--workers", str(n)]) for n in counts]
         if args.dask:
             configs.append(("dask LocalCluster x2", "2", ["--workers", "2", "--scheduler", "local"]))
-        rows = []
-        for name, _, extra in configs:
-            outs = [run_once(work / "in", work / f"out_{len(rows)}_{k}", extra) for k in range(args.repeat)]
-            rows.append((name, work / f"out_{len(rows)}_0", statistics.median(o["wall_s"] for o in outs),
-                         statistics.median(o["phase3_s"] for o in outs), outs[0]["engine"]))
+        runs: list[list[dict]] = [[] for _ in configs]
+        for k in range(args.repeat):  # round robin: a change of the machine's load hits every configuration
+            for c, (name, _, extra) in enumerate(configs):
+                runs[c].append(run_once(work / "in", work / f"out_{c}_{k}", extra))
+                print(f"  run {k + 1}/{args.repeat} {name}: {runs[c][-1]['wall_s']:.2f} s "
+                      f"(phase 3 {runs[c][-1]['phase3_s']:.2f} s), load {os.getloadavg()[0]:.2f}", flush=True)
+        rows = [(name, work / f"out_{c}_0", statistics.median(o["wall_s"] for o in runs[c]),
+                 statistics.median(o["phase3_s"] for o in runs[c]), statistics.median(o["cpu_s"] for o in runs[c]))
+                for c, (name, _, _) in enumerate(configs)]
         serial_wall, serial_p3 = rows[0][2], rows[0][3]
-        print(f"\n{'engine':<22} {'run wall s':>10} {'phase 3 s':>10} {'speedup run':>12} {'speedup ph3':>12} "
-              f"{'identical':>10}")
-        for name, out, wall, p3, _ in rows:
+        print(f"\n{'engine':<22} {'run wall s':>10} {'phase 3 s':>10} {'CPU s':>7} {'speedup run':>12} "
+              f"{'speedup ph3':>12} {'identical':>10}")
+        for name, out, wall, p3, cpu in rows:
             same = "ref" if out == rows[0][1] else ("yes" if identical_outputs(rows[0][1], out) else "NO")
-            print(f"{name:<22} {wall:>10.2f} {p3:>10.2f} {serial_wall / wall:>12.2f} {serial_p3 / p3:>12.2f} "
-                  f"{same:>10}")
+            print(f"{name:<22} {wall:>10.2f} {p3:>10.2f} {cpu:>7.1f} {serial_wall / wall:>12.2f} "
+                  f"{serial_p3 / p3:>12.2f} {same:>10}")
+        print("(CPU s: user + system time of the run and its workers; a speedup needs idle cores)")
         print(f"\nload average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         return 0 if all(out == rows[0][1] or identical_outputs(rows[0][1], out) for _, out, *_ in rows) else 1
     finally:

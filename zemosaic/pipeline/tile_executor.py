@@ -15,9 +15,7 @@ engines (:func:`open_tile_engine` chooses from ``max_workers``, ``memory_budget_
                through a multiprocessing queue, tagged ``[tile N]``, and go to ``zemosaic.log`` and the progress
                callback from the calling thread
 ``dask``       the same tasks submitted to a ``dask.distributed`` scheduler (``scheduler='tcp://host:8786'``, or
-               ``'local'`` for a ``LocalCluster`` on this machine); the inputs are read and the tiles written on a
-               file system every worker sees at the same paths; a tile's log records come back with its result and
-               its progress events as dask worker events
+               ``'local'`` for a ``LocalCluster`` on this machine): :mod:`zemosaic.pipeline.tile_dask`
 
 What makes the tiles identical whatever the engine: the task carries the frames' WCS to the last bit (the FITS
 text of astropy's own pickling rounds them, :func:`encode_wcs`), the numba kernels give the same result for any
@@ -37,7 +35,6 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -64,6 +61,13 @@ __all__ = [
     "estimate_tile_peak_mb",
     "encode_wcs",
     "decode_wcs",
+    # for the engines (zemosaic.pipeline.tile_dask)
+    "build_task",
+    "check_worker_version",
+    "limit_numba_threads",
+    "replay_record",
+    "TileTagHandler",
+    "usable_cores",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,7 +80,7 @@ _PROCESS_BASE_MB = 250.0
 _FRAME_COPIES = 8
 _STACK_WORKING_FACTOR = 1.5  # the CPU stacker's working memory per input byte of a row chunk
 _AUTO_RAM_FRACTION = 0.75  # memory_budget_mb=0: this fraction of the RAM available when Phase 3 starts
-_POLL_S = 0.05  # how often the calling thread looks at the workers' messages and results
+POLL_S = 0.05  # how often the calling thread looks at the workers' messages and results
 
 
 class TileEngineError(RuntimeError):
@@ -248,14 +252,14 @@ def tile_or_failure(create: Callable[..., MasterTileResult], members: Sequence[S
         return MasterTileResult(tile_id, None, tr, [(f.path, reason) for f in members])
 
 
-def _build_task(task: TileTask, progress_callback: ProgressCallback | None) -> MasterTileResult:
+def build_task(task: TileTask, progress_callback: ProgressCallback | None) -> MasterTileResult:
     from zemosaic.pipeline.master_tile import create_master_tile
 
     return tile_or_failure(create_master_tile, task.members, task.tile_id, task.cfg, task.tiles_dir, task.reference,
                            progress_callback)
 
 
-def _limit_numba_threads(n: int | None) -> None:
+def limit_numba_threads(n: int | None) -> None:
     """At most ``n`` numba threads for the kernels this thread runs (numba's setting is per thread)."""
     if not n:
         return
@@ -264,7 +268,7 @@ def _limit_numba_threads(n: int | None) -> None:
     numba.set_num_threads(max(1, min(int(n), int(getattr(numba.config, "NUMBA_NUM_THREADS", n)))))  # its pool size
 
 
-def _check_version(task: TileTask) -> None:
+def check_worker_version(task: TileTask) -> None:
     from zemosaic import __version__
 
     if task.zemosaic_version and task.zemosaic_version != __version__:
@@ -439,14 +443,14 @@ def _tagged(event: ProgressEvent, tile_id: int) -> ProgressEvent:
     return ProgressEvent(event.phase, event.done, event.total, f"[tile {tile_id}] {event.message}")
 
 
-def _replay(record: logging.LogRecord) -> None:
+def replay_record(record: logging.LogRecord) -> None:
     """Hand a worker's log record to this process's loggers (zemosaic.log, the terminal, the GUI)."""
     logger = logging.getLogger(record.name)
     if logger.isEnabledFor(record.levelno):
         logger.handle(record)
 
 
-class _TileTagHandler(logging.handlers.QueueHandler):
+class TileTagHandler(logging.handlers.QueueHandler):
     """A worker's records, their message formatted and prefixed ``[tile N]`` (the tile being built), put on a
     queue (the multiprocessing queue back to the run, or a list for dask)."""
 
@@ -497,7 +501,7 @@ def _pool_initializer(messages, log_level: int, numba_threads: int) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(_TileTagHandler(messages, lambda: _worker_state["tile"]))
+    root.addHandler(TileTagHandler(messages, lambda: _worker_state["tile"]))
     root.setLevel(log_level)
 
 
@@ -515,11 +519,11 @@ def _pool_build(task: TileTask) -> MasterTileResult:
     _worker_state["tile"] = task.tile_id
     messages.put(("start", task.tile_id))
     try:
-        _check_version(task)
-        _limit_numba_threads(_worker_state["numba_threads"])
+        check_worker_version(task)
+        limit_numba_threads(_worker_state["numba_threads"])
         callback = ((lambda event: messages.put(("progress", _tagged(event, task.tile_id))))
                     if task.send_progress else None)
-        return _build_task(task, callback)
+        return build_task(task, callback)
     finally:
         _worker_state["tile"] = None
         messages.put(("end", task.tile_id))
@@ -546,7 +550,7 @@ class _ProcessPoolEngine(TileEngine):
             pending = {self._pool.submit(_pool_build, task): task for task in tasks}
         finished: dict[int, tuple[TileTask, MasterTileResult, float]] = {}
         while pending or finished:
-            self._drain(_POLL_S)
+            self._drain(POLL_S)
             for future in [f for f in pending if f.done()]:
                 task = pending.pop(future)
                 try:
@@ -572,7 +576,7 @@ class _ProcessPoolEngine(TileEngine):
         while True:
             kind, payload = message
             if kind == "log":
-                _replay(payload)
+                replay_record(payload)
             elif kind == "progress":
                 if self._progress is not None:
                     self._progress(payload)
@@ -627,152 +631,6 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-# ------------------------------------------------------------------------------------------------
-# dask.distributed
-# ------------------------------------------------------------------------------------------------
-@dataclass
-class _DaskOutcome:
-    result: MasterTileResult
-    records: list[logging.LogRecord]
-    worker: str
-
-
-def _dask_build(task: TileTask, topic: str, slots_per_host: dict[str, int]) -> _DaskOutcome:
-    """A dask worker builds one tile: its records come back with the result, its progress as worker events."""
-    from distributed import get_worker
-
-    worker = get_worker()
-    _check_version(task)
-    if not task.tiles_dir.is_dir():
-        raise TileEngineError(f"dask worker {worker.address} does not see the run's folder {task.tiles_dir}: the "
-                              "input and output folders must be on a file system every worker mounts at the same "
-                              "path")
-    host = _host_of(worker.address)
-    _limit_numba_threads(max(1, usable_cores() // max(1, slots_per_host.get(host, 1))))
-    records: list[logging.LogRecord] = []
-    handler = _TileTagHandler(records, lambda: task.tile_id, thread=threading.get_ident())
-    handler.setLevel(task.log_level)
-    logging.getLogger("zemosaic").setLevel(min(task.log_level, logging.getLogger("zemosaic").getEffectiveLevel()))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    worker.log_event(topic, ("start", task.tile_id))
-
-    def progress(event: ProgressEvent) -> None:
-        worker.log_event(topic, ("progress", task.tile_id, event.phase, event.done, event.total, event.message))
-
-    try:
-        result = _build_task(task, progress if task.send_progress else None)
-    finally:
-        root.removeHandler(handler)
-    return _DaskOutcome(result, records, worker.address)
-
-
-def _host_of(address: str) -> str:
-    rest = address.split("://", 1)[-1]
-    return rest.rsplit(":", 1)[0]
-
-
-class _DaskEngine(TileEngine):
-    def __init__(self, plan: WorkerPlan, progress_callback: ProgressCallback | None):
-        from distributed import Client
-
-        self.plan, self._progress = plan, progress_callback
-        self._cluster = None
-        self._futures: list = []
-        try:
-            if plan.scheduler == "local":
-                from distributed import LocalCluster
-
-                self._cluster = LocalCluster(n_workers=plan.workers, threads_per_worker=1, processes=True,
-                                             memory_limit=0, dashboard_address=None)
-                self._client = Client(self._cluster)
-            else:
-                self._client = Client(plan.scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            self._close_cluster()
-            raise TileEngineError(f"cannot reach the dask scheduler {plan.scheduler}: {exc}") from exc
-        info = self._client.scheduler_info()
-        workers = info.get("workers", {})
-        self.slots_per_host: dict[str, int] = {}
-        for address, w in workers.items():
-            host = _host_of(address)
-            self.slots_per_host[host] = self.slots_per_host.get(host, 0) + int(w.get("nthreads", 1))
-        log.info("dask: scheduler %s, %d worker(s), %d thread(s) in all%s", info.get("address", plan.scheduler),
-                 len(workers), sum(self.slots_per_host.values()),
-                 " (a LocalCluster of this run)" if self._cluster is not None else "")
-        if not workers:
-            log.warning("dask: the scheduler has no worker yet: the tiles wait for one")
-
-    def run(self, tasks, on_start, on_done) -> None:
-        topic = f"zemosaic-{uuid.uuid4().hex}"
-        events: queue_module.SimpleQueue = queue_module.SimpleQueue()
-        self._client.subscribe_topic(topic, lambda event: events.put(event[1]))
-        by_id = {t.tile_id: t for t in tasks}
-        pending = {}
-        for task in tasks:
-            future = self._client.submit(_dask_build, task, topic, self.slots_per_host, pure=False,
-                                         key=f"zemosaic-tile-{task.tile_id:04d}-{topic[9:17]}")
-            pending[future] = task
-        self._futures = list(pending)
-        started: set[int] = set()
-        done: set[int] = set()
-        try:
-            while pending:
-                self._dispatch(events, by_id, started, done, on_start)
-                for future in [f for f in pending if f.done()]:
-                    task = pending.pop(future)
-                    outcome = self._outcome(future, task)
-                    for record in outcome.records:
-                        _replay(record)
-                    done.add(task.tile_id)
-                    on_done(task, outcome.result)
-                time.sleep(_POLL_S)
-        finally:
-            with contextlib.suppress(Exception):
-                self._client.unsubscribe_topic(topic)
-
-    def _dispatch(self, events, by_id, started, done, on_start) -> None:
-        while True:
-            try:
-                event = events.get_nowait()
-            except queue_module.Empty:
-                return
-            if event[0] == "start":
-                tile_id = event[1]
-                if tile_id not in started and tile_id not in done:
-                    started.add(tile_id)
-                    on_start(by_id[tile_id])
-            elif event[0] == "progress" and self._progress is not None and event[1] not in done:
-                _, tile_id, phase, n_done, total, message = event
-                self._progress(ProgressEvent(phase, n_done, total, f"[tile {tile_id}] {message}"))
-
-    @staticmethod
-    def _outcome(future, task: TileTask) -> _DaskOutcome:
-        try:
-            return future.result()
-        except (MemoryError, OSError, TileEngineError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - a lost worker (KilledWorker...) is the engine's, not the tile's
-            if type(exc).__name__ == "KilledWorker":
-                raise TileEngineError(f"dask workers died while building tile {task.tile_id} (out of memory?): "
-                                      f"{exc}") from exc
-            raise
-
-    def close(self, failed: bool) -> None:
-        if failed and self._futures:
-            with contextlib.suppress(Exception):
-                self._client.cancel(self._futures, force=True)
-        with contextlib.suppress(Exception):
-            self._client.close()
-        self._close_cluster()
-
-    def _close_cluster(self) -> None:
-        if self._cluster is not None:
-            with contextlib.suppress(Exception):
-                self._cluster.close()
-            self._cluster = None
-
-
 # ================================================================================================
 # choosing and opening the engine
 # ================================================================================================
@@ -791,7 +649,9 @@ def open_tile_engine(cfg: ZeMosaicConfig, tasks: Sequence[TileTask],
     elif plan.engine == "processes":
         engine = _ProcessPoolEngine(plan, progress_callback, logging.getLogger().getEffectiveLevel())
     else:
-        engine = _DaskEngine(plan, progress_callback)
+        from zemosaic.pipeline.tile_dask import DaskEngine
+
+        engine = DaskEngine(plan, progress_callback)
     failed = True
     try:
         yield engine
