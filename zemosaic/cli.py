@@ -25,6 +25,7 @@ __all__ = ["main", "build_parser", "ProgressPrinter"]
 EXIT_OK, EXIT_NOTHING_USABLE, EXIT_BAD_ARGS = 0, 1, 2
 EXIT_OS_ERROR = 3  # the file system refused (disk full, permissions, I/O error): one line names the file
 EXIT_MOSAIC_REFUSED = 4  # the mosaic would be absurd (memory estimate over budget, mostly empty): not allocated
+EXIT_ENGINE_ERROR = 5  # Phase 3's workers failed: a worker process died, the dask scheduler or its workers unusable
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143  # stopped by Ctrl-C / SIGTERM (128 + signal number, as shells report it)
 
 
@@ -124,6 +125,27 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
                    help="write into a non-empty output folder, first removing what an earlier zemosaic run left "
                         "there (and only that; the plate-solution cache stays)")
     p.add_argument("-v", "--verbose", action="store_true", help="print the run's log lines on the terminal")
+    p.add_argument("-j", "--workers", metavar="N", default=None,
+                   help="master tiles built at the same time, each in its own process: N, or 'auto' (from the "
+                        "cores and the RAM; same as --set max_workers=N, auto = 0); default 1: one after another")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="build the master tiles on a dask.distributed cluster: tcp://HOST:PORT of its scheduler "
+                        "(folders on a file system all its workers share), or 'local' for a LocalCluster of "
+                        "--workers processes on this machine (needs pip install 'zemosaic[cluster]'; same as "
+                        "--set scheduler=...)")
+
+
+def _engine_overrides(args) -> list[str]:
+    """``--workers`` and ``--scheduler`` as ``key=value`` overrides."""
+    overrides = []
+    if args.workers is not None:
+        text = str(args.workers).strip().lower()
+        if text != "auto" and not (text.isdigit() and int(text) >= 1):
+            raise CliError(f"--workers: expected a number of processes (1, 2, ...) or 'auto', got {args.workers!r}")
+        overrides.append(f"max_workers={0 if text == 'auto' else int(text)}")
+    if args.scheduler is not None:
+        overrides.append(f"scheduler={args.scheduler.strip()}")
+    return overrides
 
 
 def _add_run_command(sub) -> None:
@@ -162,6 +184,7 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
     if args.export is not None:
         formats = [f.strip().lower() for f in args.export.split(",") if f.strip()]
         overrides.append("export_formats=" + json.dumps(formats))
+    overrides += _engine_overrides(args)
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 
 
@@ -240,6 +263,10 @@ def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool,
     except pipeline_run.MosaicRefusedError as exc:
         print(f"zemosaic: mosaic refused: {exc}", file=sys.stderr)
         return EXIT_MOSAIC_REFUSED
+    except pipeline_run.TileEngineError as exc:
+        print(f"zemosaic: master tiles stopped: {exc} (finished tiles kept: run again with --resume)",
+              file=sys.stderr)
+        return EXIT_ENGINE_ERROR
     print(result.summary_text(elapsed_s=time.perf_counter() - start))
     return EXIT_OK
 
@@ -263,7 +290,8 @@ def _add_demo_command(sub) -> None:
 def _cmd_demo(args) -> int:
     from zemosaic.synthetic import generator as synthetic
 
-    cfg = zemosaic_config.resolve_config(config_file=args.config, overrides=args.overrides)
+    cfg = zemosaic_config.resolve_config(config_file=args.config,
+                                         overrides=list(args.overrides) + _engine_overrides(args))
     root = args.output
     if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not args.overwrite)):
         raise CliError(f"demo folder {root} is not an empty folder (use --overwrite)")

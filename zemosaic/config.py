@@ -177,6 +177,20 @@ class ZeMosaicConfig:
     debug_tile_ids: list = _key(
         [], "Master-tile ids (integers) whose alignment logs per-frame details (transform, footprint, FFT "
         "overlap); when set, zemosaic.log records DEBUG lines.")
+    # --- Phase 3: parallel and distributed master tiles ---------------------------------------
+    max_workers: int = _key(
+        1, "Master tiles built at the same time, each in its own process (`zemosaic run --workers N`): 1 = one "
+        "after another in the run's process; N = up to N processes; 0 = auto (the usable cores). Never more than "
+        "memory_budget_mb allows. The tiles and the mosaic are bit for bit those of a serial run.", low=0)
+    memory_budget_mb: float = _key(
+        0.0, "RAM the master tiles built at the same time may take together (MB); it caps the number of workers at "
+        "this budget / one tile's estimated peak (stack_memory_budget_mb + 8 frames + 250 MB); 0 = 3/4 of the RAM "
+        "available when Phase 3 starts.", low=0.0)
+    scheduler: str = _key(
+        "", "Build the master tiles on a dask.distributed cluster (`zemosaic run --scheduler ...`, needs the "
+        "'cluster' extra): '' = no (this machine, see max_workers); 'local' = a LocalCluster of max_workers worker "
+        "processes on this machine; or a scheduler address such as 'tcp://host:8786' (the input and output folders "
+        "must then be on a file system every worker sees at the same path).")
     # --- Phase 4-5: mosaic -------------------------------------------------------------------
     harmonize_enabled: bool = _key(True, "Phase 4.5: match tiles photometrically on their overlaps.")
     harmonize_plane: bool = _key(True, "Phase 4.5 also fits a plane (tilt) per tile and channel.")

@@ -23,7 +23,8 @@ __all__ = ["ERROR_KINDS", "CANCEL_COMMAND", "encode", "decode", "progress_event"
 
 ERROR_KINDS = ("folder", "config", "nothing_usable", "interrupted", "os_error", "crash")
 CANCEL_COMMAND = "cancel"
-_TAG = re.compile(r"^([A-Z][A-Z0-9_]{2,})(?::\d+)?\b")
+# a worker process's lines start with the tile they belong to ("[tile 3] MT_EDGE_TRIM ..."): the tag follows it
+_TAG = re.compile(r"^(?:\[tile \d+\] )?([A-Z][A-Z0-9_]{2,})(?::\d+)?\b")
 
 
 def encode(message_type: str, /, **fields: Any) -> str:

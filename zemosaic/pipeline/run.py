@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
-from zemosaic.pipeline import clustering, lock
+from zemosaic.pipeline import clustering, lock, tile_executor
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
-from zemosaic.pipeline.report import RunReport, TileReport, phase_timer, run_log_file
+from zemosaic.pipeline.report import RunReport, phase_timer, run_log_file
+from zemosaic.pipeline.tile_executor import TileEngineError
 from zemosaic.progress import ProgressCallback, emit
 
 if TYPE_CHECKING:  # the mosaic modules are imported when a run reaches them (numba, reproject)
@@ -45,6 +46,7 @@ __all__ = [
     "RunFolderError",
     "RunInterrupted",
     "RunResult",
+    "TileEngineError",
     "run_mosaic",
     "prepare_output_folder",
     "scan_input_folder",
@@ -125,9 +127,18 @@ def run_mosaic(
         No usable frame (or master tile) at all; the run report is still written.
     RunInterrupted
         SIGINT or SIGTERM; the run report is still written.
+    TileEngineError
+        The engine of Phase 3 cannot build the tiles (a worker process died, the dask scheduler is unreachable,
+        a dask worker does not see the run's folders); the run report is still written.
+    zemosaic.config.ConfigError
+        ``scheduler`` is set to something that is not an address, or dask.distributed is not installed.
     """
     cfg = as_config(config)
+    tile_executor.check_engine_settings(cfg)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
+    if cfg.scheduler.strip() and not cfg.use_existing_master_tiles_mode:
+        # dask workers may run in other working directories, or on other machines: they get absolute paths
+        input_dir, output_dir = input_dir.absolute(), output_dir.absolute()
     _check_folders(input_dir, output_dir)
     with _output_lock(output_dir), _sigterm_raises():
         lock.remove_temporary_leftovers(output_dir)
@@ -295,26 +306,18 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
                       "center_radec": list(g.center_radec), "mount_mode": g.mount_mode}
                      for k, g in enumerate(groups)]
     log.info("PHASE_UPDATE:3 Phase 3: Master Tiles (%d groups)", len(groups))
-    tiles: list[TileInput] = []
-    reused_or_built: dict[str, list[int]] = {"reused": [], "rebuilt": []}
+    results: dict[int, MasterTileResult] = {}
     with phase_timer(report, "3_master_tiles"):
-        for tile_id, group in enumerate(groups):
-            emit(progress_callback, "tiles", tile_id, len(groups), f"master tile {tile_id}")
-            members = [frames[i] for i in group.members]
-            ref = group.members.index(group.reference)
-            result = _reused_tile(tiles_dir, tile_id, members, ref, cfg) if resume else None
-            if result is None:
-                tile_resume.manifest_path(tiles_dir, tile_id).unlink(missing_ok=True)
-                result = _master_tile_or_failure(members, tile_id, cfg, tiles_dir, ref, progress_callback)
-                if result.path is not None:
-                    tile_resume.write_tile_manifest(tiles_dir, tile_id, result.path, members, ref, cfg,
-                                                    result.report, result.failed_inputs)
-                reused_or_built["rebuilt"].append(tile_id)
-            else:
-                reused_or_built["reused"].append(tile_id)
-            report.tiles.append(result.report)
-            for path, reason in result.failed_inputs:
-                report.reject(path, reason, "master_tile")
+        try:
+            reused_or_built = _master_tiles_phase(groups, frames, tiles_dir, cfg, progress_callback, resume, results)
+        finally:  # in tile-id order whatever order the tiles finished in (an interrupted run: the tiles finished)
+            for tile_id in sorted(results):
+                report.tiles.append(results[tile_id].report)
+                for path, reason in results[tile_id].failed_inputs:
+                    report.reject(path, reason, "master_tile")
+        tiles: list[TileInput] = []
+        for tile_id in range(len(groups)):
+            result = results[tile_id]
             if result.path is not None:
                 tiles.append(tile_input_from_written(result.path, len(tiles), shape=result.report.shape,
                                                      n_frames=result.report.frames_used))
@@ -327,6 +330,48 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
     if not tiles:
         raise NothingUsableError("no master tile could be built (see the rejected inputs in run_report.json)")
     return tiles
+
+
+def _master_tiles_phase(groups: list[clustering.FrameGroup], frames: list[ScannedFrame], tiles_dir: Path,
+                        cfg: ZeMosaicConfig, progress_callback, resume: bool, results: dict[int, MasterTileResult]
+                        ) -> dict[str, list[int]]:
+    """Phase 3: every group's tile, reused (``resume``) or built by the engine ``max_workers`` and ``scheduler``
+    choose (:mod:`zemosaic.pipeline.tile_executor`), put in ``results`` by tile id as it finishes; each built
+    tile's resume manifest is written then, whatever the order. Returns the tile ids reused and rebuilt."""
+    reused_or_built: dict[str, list[int]] = {"reused": [], "rebuilt": []}
+    tasks: list[tile_executor.TileTask] = []
+    for tile_id, group in enumerate(groups):
+        members = [frames[i] for i in group.members]
+        ref = group.members.index(group.reference)
+        reused = _reused_tile(tiles_dir, tile_id, members, ref, cfg) if resume else None
+        if reused is not None:
+            results[tile_id] = reused
+            reused_or_built["reused"].append(tile_id)
+            continue
+        tile_resume.manifest_path(tiles_dir, tile_id).unlink(missing_ok=True)
+        tasks.append(tile_executor.make_task(tile_id, members, ref, cfg, tiles_dir,
+                                             send_progress=progress_callback is not None))
+        reused_or_built["rebuilt"].append(tile_id)
+    if not tasks:
+        return reused_or_built
+    tiles_dir.mkdir(parents=True, exist_ok=True)  # before any worker looks for it (a dask worker checks it)
+
+    def on_start(task: tile_executor.TileTask) -> None:
+        emit(progress_callback, "tiles", len(results), len(groups), f"master tile {task.tile_id}")
+
+    def on_done(task: tile_executor.TileTask, result: MasterTileResult) -> None:
+        if result.path is not None:
+            tile_resume.write_tile_manifest(tiles_dir, task.tile_id, result.path, task.members, task.reference,
+                                            cfg, result.report, result.failed_inputs)
+        results[task.tile_id] = result
+        emit(progress_callback, "tiles", len(results), len(groups), f"master tile {task.tile_id} done")
+
+    def serial_build(task: tile_executor.TileTask, callback) -> MasterTileResult:
+        return _master_tile_or_failure(list(task.members), task.tile_id, cfg, tiles_dir, task.reference, callback)
+
+    with tile_executor.open_tile_engine(cfg, tasks, serial_build, progress_callback) as engine:
+        engine.run(tasks, on_start, on_done)
+    return reused_or_built
 
 
 def _reused_tile(tiles_dir: Path, tile_id: int, members: list[ScannedFrame], reference: int,
@@ -350,23 +395,10 @@ def _drop_stale_tiles(tiles_dir: Path, kept: set[str]) -> None:
 
 def _master_tile_or_failure(members: list[ScannedFrame], tile_id: int, cfg: ZeMosaicConfig, tiles_dir: Path,
                             reference: int, progress_callback) -> MasterTileResult:
-    """:func:`create_master_tile`, or a skipped tile whose frames carry the error as their reason.
-
-    A deliberate, logged per-tile boundary: an unexpected error in one group (a bug or a data case no check
-    foresaw) skips that group, with the traceback in the log, and the run goes on with the others. Memory
-    and file-system errors are the machine's, not the group's: they propagate.
-    """
-    try:
-        return create_master_tile(members, tile_id, cfg, tiles_dir, reference=reference,
-                                  progress_callback=progress_callback)
-    except (MemoryError, OSError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - deliberate, logged per-tile boundary (see docstring)
-        reason = f"master tile {tile_id} failed ({type(exc).__name__}: {exc})"
-        log.error("%s; its %d frames are skipped", reason, len(members), exc_info=True)
-        tr = TileReport(tile_id=tile_id, frames_in_group=len(members),
-                        frames_failed=[{"path": str(f.path), "reason": reason} for f in members])
-        return MasterTileResult(tile_id, None, tr, [(f.path, reason) for f in members])
+    """:func:`create_master_tile` (looked up here, so a test or script may replace it for a serial run) behind the
+    per-tile failure boundary (:func:`zemosaic.pipeline.tile_executor.tile_or_failure`)."""
+    return tile_executor.tile_or_failure(create_master_tile, members, tile_id, cfg, tiles_dir, reference,
+                                         progress_callback)
 
 
 def _frames_with_wcs(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
