@@ -309,3 +309,39 @@ def test_the_demo_sky_against_truth(tmp_path):
     assert np.all(figures["plane"][0] < single)
     assert np.all(figures["plane"][1] >= 0.95)
 
+
+def _preview_figures(png_path, truth, nebula):
+    """From the preview PNG (first FITS row at the bottom) and the truth: RGB medians of the darkest sky (the 10 %
+    of the clear covered pixels with the least nebula), luminance of the faint nebula (2 to 4 mosaic noise sigmas
+    above that sky) and of the sky, and the share of covered pixels with a channel at 255."""
+    from PIL import Image
+
+    with Image.open(png_path) as picture:
+        png = np.asarray(picture)[::-1].astype(np.float64)
+    covered = png[..., 3] > 0
+    clear = covered & ~ndi.binary_dilation((truth - nebula).max(axis=2) > 5.0, iterations=3)
+    lum = nebula.mean(axis=2)
+    sky = clear & (lum <= np.percentile(lum[clear], 10))
+    return png, covered, clear, lum, sky
+
+
+def test_the_preview_shows_a_grey_sky_and_the_faint_nebula(runs):
+    """mosaic_preview.png of the plane run: the darkest sky is grey (channel medians within 4 levels of 255), the
+    nebula 2-4 noise sigmas above it at least 12 levels brighter, under 1 % of the covered pixels at 255."""
+    out, truth, nebula, _ = runs
+    report = out["plane"][1]
+    png, covered, clear, lum, sky = _preview_figures(
+        report["mosaic"]["path"].replace("mosaic.fits", "mosaic_preview.png"), truth, nebula)
+    data = np.asarray(out["plane"][0].data, np.float64)
+    pairs = sky[:, 1:] & sky[:, :-1]
+    noise = float(np.mean([sky_truth.diff_noise_sigma((data[:, 1:, c] - data[:, :-1, c])[pairs]) for c in range(3)]))
+    base = np.median(lum[sky])
+    faint = clear & (lum > base + 2.0 * noise) & (lum < base + 4.0 * noise)
+    sky_rgb = np.median(png[..., :3][sky], axis=0)
+    faint_lum = np.median(png[..., :3][faint].mean(axis=1))
+    saturated = np.mean(png[..., :3][covered].max(axis=1) >= 255)
+    print(f"preview: sky RGB {sky_rgb}, faint nebula ({faint.sum()} px, {base + 2 * noise:.1f}-{base + 4 * noise:.1f} "
+          f"ADU) luminance {faint_lum:.1f}, noise {noise:.2f} ADU, pixels at 255 {100 * saturated:.2f} %")
+    assert np.ptp(sky_rgb) <= 4.0
+    assert faint_lum >= sky_rgb.mean() + 12.0
+    assert saturated < 0.01
