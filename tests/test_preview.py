@@ -20,11 +20,11 @@ def read_png(path):
         return picture.mode, np.asarray(picture)
 
 
-def test_stretch_puts_background_at_quarter_grey_and_neutral():
+def test_stretch_puts_background_at_the_target_grey_and_neutral():
     out = stretch_for_display(sky_with_star())
     assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0
     background = np.median(out[:40, :40], axis=(0, 1))
-    np.testing.assert_allclose(background, 0.25, atol=0.02)  # the sky colour cast is removed per channel
+    np.testing.assert_allclose(background, 0.15, atol=0.02)  # the sky colour cast is removed per channel
 
 
 def test_stretch_keeps_star_colour_ratios():
@@ -43,7 +43,7 @@ def test_stretch_is_nan_safe_and_honours_valid():
     valid[-20:] = False
     out = stretch_for_display(image, valid=valid)
     assert np.all(out[:10] == 0.0) and np.all(out[-20:] == 0.0)
-    np.testing.assert_allclose(np.median(out[20:50, :40], axis=(0, 1)), 0.25, atol=0.02)
+    np.testing.assert_allclose(np.median(out[20:50, :40], axis=(0, 1)), 0.15, atol=0.02)
 
 
 @pytest.mark.parametrize("image", [np.full((6, 7), np.nan), np.ones((6, 7)), np.ones((6, 7, 3))])
@@ -108,3 +108,48 @@ def test_background_is_neutral_despite_a_coloured_gradient_and_unequal_noise():
     out = stretch_for_display(image.astype(np.float32))
     centre = np.median(out[:, w // 2 - 10:w // 2 + 10], axis=(0, 1))
     assert np.ptp(centre) < 0.03, f"background colour {centre}"  # grey, not brown
+
+
+def nebula_field(shape=(400, 600), seed=7):
+    """(image, nebula, stars): a sky with a colour cast (900/800/650 ADU, noise 6), a red nebula of sigma 110 px
+    (peak 60 ADU in red) over most of the 400 x 600 field (18 % of it is below 3 ADU), 300 stars."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    nebula = 60.0 * np.exp(-((xx - 0.45 * w) ** 2 + (yy - 0.5 * h) ** 2) / (2 * 110.0 ** 2))
+    nebula = nebula[..., None] * np.array([1.0, 0.35, 0.4])
+    stars = np.zeros((h, w))
+    for x, y, f in zip(rng.uniform(0, w, 300), rng.uniform(0, h, 300), rng.lognormal(8, 1.2, 300), strict=True):
+        stars += f / (2 * np.pi * 1.6 ** 2) * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.6 ** 2))
+    image = np.array([900.0, 800.0, 650.0]) + nebula + stars[..., None] + rng.normal(0, 6.0, (h, w, 3))
+    return image.astype(np.float32), nebula, stars
+
+
+def test_the_sky_is_grey_and_the_faint_nebula_shows_when_a_nebula_fills_the_field():
+    """The sky is taken from the darkest cells, not the image median (which sits in the nebula here): the nebula-free
+    sky comes out grey at 15 %, the nebula's faint outskirts (2-4 noise sigmas) clearly above it, few star pixels
+    at 255."""
+    image, nebula, stars = nebula_field()
+    shown = np.round(stretch_for_display(image) * 255.0)
+    clear = stars < 5.0
+    sky = clear & (nebula[..., 0] < 3.0)
+    faint = clear & (nebula[..., 0] > 12.0) & (nebula[..., 0] < 24.0)
+    sky_rgb = np.median(shown[sky], axis=0)
+    faint_lum = np.median(shown[faint].mean(axis=1))
+    print(f"sky RGB {sky_rgb}, faint nebula luminance {faint_lum}, saturated {np.mean(shown.max(axis=2) >= 255):.4f}")
+    assert np.ptp(sky_rgb) <= 2.0 and abs(sky_rgb.mean() - 0.15 * 255) < 4.0
+    assert faint_lum >= sky_rgb.mean() + 15.0
+    assert np.mean(shown.max(axis=2) >= 255) < 0.01
+
+
+def test_the_image_median_would_have_tinted_that_sky(monkeypatch):
+    """What the sky reference changes: with the image median as the sky (the stretch before issue 16), the red
+    nebula's share of the median is taken for a colour cast and the clear sky comes out cyan."""
+    from zemosaic.io import preview
+
+    image, nebula, stars = nebula_field()
+    monkeypatch.setattr(preview, "_sky_level", lambda colour, mask, samples: np.median(samples, axis=0))
+    shown = np.round(stretch_for_display(image) * 255.0)
+    sky_rgb = np.median(shown[(stars < 5.0) & (nebula[..., 0] < 3.0)], axis=0)
+    print(f"sky RGB with the median as the sky {sky_rgb}")
+    assert sky_rgb[0] < min(sky_rgb[1], sky_rgb[2]) - 4.0

@@ -203,9 +203,11 @@ class ZeMosaicConfig:
     assembly_memmap_mb: float = _key(
         1024.0, "Mosaic accumulators larger than this live in a disk memmap.", low=1.0)
     mosaic_background: str = _key(
-        "none", "Phase 5.5: remove the smooth sky left in the assembled mosaic, per channel, then neutralise it "
-        "(R and B sky brought to green's): 'none', 'plane' (keeps a nebula that fills the mosaic) or 'surface' "
-        "(cubic: follows curved gradients, can eat such a nebula).", choices=("none", "plane", "surface"))
+        "plane", "Phase 5.5: remove the light-pollution gradient left in the assembled mosaic, per channel, as the "
+        "lower envelope of its sky (only the darkest cells steer it, so a nebula is kept), then neutralise the sky "
+        "(R and B brought to green's): 'plane' (default), 'surface' (cubic: follows curved gradients, bends into "
+        "the faint floor of a large nebula) or 'none'. The model subtracted is the BACKGROUND extension of "
+        "mosaic.fits.", choices=("none", "plane", "surface"))
     mosaic_max_memory_mb: float = _key(
         16384.0, "Stop before allocating the mosaic when its memory estimate (H x W x (2 x channels + 1) x 4 "
         "bytes: accumulators and the written copy) exceeds this many MB; 0 = no limit.", low=0.0)

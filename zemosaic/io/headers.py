@@ -193,6 +193,8 @@ def mosaic_history(cfg, *, from_existing_tiles: bool, output_scale: str, fill_va
         "Phase 4 grid: optimal celestial WCS over the master tiles",
         f"Phase 4.5 harmony: enabled={cfg.harmonize_enabled} plane={cfg.harmonize_plane}",
         f"Phase 5 assembly: reproject={cfg.assembly_reproject} tile_weight={cfg.assembly_tile_weight}",
+        f"Phase 5.5 sky: mosaic_background={cfg.mosaic_background}"
+        + ("" if cfg.mosaic_background == "none" else " (model in BACKGROUND)"),
         f"Phase 6 outputs: output_scale={output_scale} fill_value={fill_value:g}",
     ]
 

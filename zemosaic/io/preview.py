@@ -1,14 +1,24 @@
 """Display previews: an automatic astro stretch and an 8-bit PNG writer with a coverage alpha channel.
 
-The stretch is the usual "screen transfer" of astro tools, made colour-preserving:
+The stretch is the "screen transfer function" of astro tools (PixInsight's auto-STF, Siril's autostretch), with the
+sky, not the image median, as its reference, and made colour-preserving:
 
-1. per channel, a robust black point ``median - 2.8 * sigma`` (sigma = 1.4826 * MAD) from the valid pixels, which
-   also removes a sky colour cast;
-2. one common white point for all channels (linked): the brightest valid luminance, so nothing is clipped by the
+1. the **sky level** of each channel is measured as Phase 5.5 measures it (:func:`zemosaic.mosaic.sky.fit_mosaic_sky`:
+   the lower envelope of star-clipped cell medians, then the median of the cells darkest in every channel), so a
+   nebula that fills much of the field is not taken for sky (the image median would be: its colour would be
+   subtracted as a cast, and the sky would come out tinted); the image median is the fallback on images too small
+   for cells;
+2. per channel, the black point is ``sky - D`` with one depth ``D`` for every channel (2.8 x the pixel noise, or
+   deeper when a gradient left in the data goes further below the sky), so the sky lands at the same level in R, G
+   and B: **neutral grey**, whatever the colour cast of the data;
+3. one common white point for all channels (linked): the brightest valid luminance, so nothing is clipped by the
    normalisation itself (the MTF then saturates star cores smoothly, as screen stretches do);
-3. a midtones transfer function (MTF) on the luminance, with the midtone chosen so that the sky background lands at
-   25 % grey, applied to R, G and B as one common gain ``MTF(L) / L``; colour ratios are therefore kept (stars keep
-   their colour instead of bleaching to white), and pixels pushed above 1 are scaled down as a whole (hue kept).
+4. a midtones transfer function (MTF) on the luminance, with the midtone chosen so that the sky lands at 15 % grey
+   (a dark grey: the auto-STF's 25 % shows the noise as much as the nebula), applied to R, G and B as one common
+   gain ``MTF(L) / L``; colour ratios are therefore kept (stars keep their colour instead of bleaching to white), and
+   pixels pushed above 1 are scaled down as a whole (hue kept: the brightest channel of a bright star's core reaches
+   255, on about 0.6 % of the demo's pixels). Nebulosity 3 noise sigmas above the sky comes out about 30 levels (of
+   255) above the sky's grey.
 
 Previews are written the way FITS viewers (Siril, DS9) display images: the first FITS row at the bottom.
 """
@@ -30,7 +40,7 @@ log = logging.getLogger(__name__)
 
 _SHADOW_SIGMAS = 2.8
 _SHADOW_PERCENTILE = 0.5  # the darkest half percent of the sky may clip to black
-_TARGET_BACKGROUND = 0.25
+_TARGET_BACKGROUND = 0.15  # the sky's grey: PixInsight's auto-STF uses 0.25, a finished image is darker
 _MAX_STAT_SAMPLES = 250_000
 
 
@@ -65,16 +75,15 @@ def stretch_for_display(image: np.ndarray, *, valid: np.ndarray | None = None) -
     # one shadow depth for every channel, from the pixel-to-pixel noise (not the spread of the sky, which
     # a residual gradient dominates): the sky lands at the same level in R, G and B, i.e. neutral grey
     # ... and deep enough that a sky gradient left in the data is shown, not clipped to black
-    median = np.median(samples, axis=0)
-    spread = float(np.mean(median - np.percentile(samples, _SHADOW_PERCENTILE, axis=0)))
+    sky = _sky_level(colour, mask, samples)
+    spread = float(np.mean(sky - np.percentile(samples, _SHADOW_PERCENTILE, axis=0)))
     depth = max(_SHADOW_SIGMAS * float(np.mean(_pixel_noise(colour, mask))), spread)
-    black = (median - depth).astype(np.float32)
+    black = (sky - depth).astype(np.float32)
     shifted = np.where(mask[..., None], np.maximum(colour - black, np.float32(0.0)), np.float32(0.0))
     white = float(shifted.mean(axis=2).max())
     if not white > 0:
         return out if img.ndim == 3 else out[..., 0]
-    background = float(np.median(np.maximum(samples - black, 0.0).mean(axis=1)))
-    midtone = _midtone_for(background / white)
+    midtone = _midtone_for(depth / white)                             # the sky sits at ``depth`` above black
     shifted /= np.float32(white)
     out = _colour_preserving_mtf(shifted.astype(np.float32), midtone)
     return out if img.ndim == 3 else out[..., 0]
@@ -145,6 +154,17 @@ def _sample(colour: np.ndarray, mask: np.ndarray) -> np.ndarray:
     values = colour[mask]
     step = max(1, values.shape[0] // _MAX_STAT_SAMPLES)
     return values[::step].astype(np.float64)
+
+
+def _sky_level(colour: np.ndarray, mask: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """(C,) sky level: Phase 5.5's estimate (:func:`zemosaic.mosaic.sky.fit_mosaic_sky`, plane model, on the
+    image as it is), the median of the samples when the image is too small for it."""
+    from zemosaic.mosaic.sky import fit_mosaic_sky  # the mosaic package: only when a stretch is computed
+
+    level = fit_mosaic_sky(colour, mask.astype(np.float32), model="plane", neutralise=False).sky_level
+    if level.shape != (colour.shape[2],) or not np.all(np.isfinite(level)):
+        return np.median(samples, axis=0)
+    return level
 
 
 def _pixel_noise(colour: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -1,16 +1,19 @@
-"""The mosaic's files (Phase 6): ``mosaic.fits`` (data, WCS, ``WEIGHT`` extension), ``mosaic_preview.png`` and the
-16-bit exports (``mosaic.tif``, ``mosaic.png``), each written atomically: :func:`write_mosaic_outputs`.
+"""The mosaic's files (Phase 6): ``mosaic.fits`` (data, WCS, ``WEIGHT`` extension, and ``BACKGROUND`` when a sky
+model was subtracted), ``mosaic_preview.png`` and the 16-bit exports (``mosaic.tif``, ``mosaic.png``), each written
+atomically: :func:`write_mosaic_outputs`.
 """
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.wcs import WCS
 
 from zemosaic.io import exports as fits_exports
 from zemosaic.io import fits as fits_io
@@ -41,9 +44,11 @@ class MosaicOutputs:
 def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, write_preview: bool = True,
                          header_extra: Mapping | fits.Header | None = None, output_scale: str = "adu",
                          fill_value: float = float("nan"), export_formats: Sequence[str] = (),
-                         export_stretch: bool = False) -> MosaicOutputs:
-    """Write ``OUT/mosaic.fits`` (float32 ``3 x H x W`` or ``H x W`` + WCS, extension ``WEIGHT``),
-    ``OUT/mosaic_preview.png`` (stretched, transparent where the weight is 0) and the 16-bit exports, each atomically.
+                         export_stretch: bool = False,
+                         background: tuple[np.ndarray, WCS | None, fits.Header] | None = None) -> MosaicOutputs:
+    """Write ``OUT/mosaic.fits`` (float32 ``3 x H x W`` or ``H x W`` + WCS, extension ``WEIGHT``, then
+    ``BACKGROUND`` when given), ``OUT/mosaic_preview.png`` (stretched, transparent where the weight is 0) and the
+    16-bit exports, each atomically.
 
     Parameters
     ----------
@@ -65,6 +70,11 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     export_formats : sequence of str
         ``'tiff16'`` and/or ``'png16'``: :func:`zemosaic.io.exports.write_exports` (linear, or stretched with
         ``export_stretch``).
+    background : tuple, optional
+        ``(image, wcs, header)`` of the sky model subtracted in Phase 5.5
+        (:meth:`zemosaic.mosaic.sky.MosaicSky.background_image`): written as the image extension ``BACKGROUND``
+        (float32, laid out as the primary, decimated, with its own WCS and the header's cards), scaled as the
+        primary is by ``output_scale``.
 
     Returns
     -------
@@ -89,8 +99,10 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     header["OUTSCALE"] = (output_scale, "adu (as co-added) or unit (peak 1)")
     header["ADUSCALE"] = (scale, "ADU = pixel value * ADUSCALE")
     header["FILLVAL"] = (repr(float(fill_value)), "value of the uncovered pixels (WEIGHT = 0)")
-    fits_path = fits_io.write_fits_image(out_dir / "mosaic.fits", written, wcs=result.grid.wcs,
-                                         header_extra=header, extensions={"WEIGHT": result.weight})
+    if background is not None:
+        header["BKGMODEL"] = (str(background[2].get("BKGMODEL", "")), "sky model subtracted, see BACKGROUND")
+    fits_path = _write_fits(out_dir / "mosaic.fits", written, result, header,
+                            None if background is None else _scaled_background(background, scale))
     exports = tuple(fits_exports.write_exports(out_dir, written, covered, list(export_formats),
                                                stretch=export_stretch))
     del written
@@ -102,6 +114,57 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
                                                  alpha=covered.astype(np.float32))
     log.info("mosaic written: %s%s", fits_path, "".join(f", {p}" for p in (preview_path, *exports) if p))
     return MosaicOutputs(fits=fits_path, preview=preview_path, exports=exports)
+
+
+def _write_fits(path: Path, written: np.ndarray, result: MosaicResult, header: fits.Header,
+                background: fits.ImageHDU | None) -> Path:
+    """``mosaic.fits`` with ``WEIGHT``, and ``BACKGROUND`` appended when given; atomic either way (the extension is
+    appended to a temp file in the same folder, which then replaces ``path``)."""
+    if background is None:
+        return fits_io.write_fits_image(path, written, wcs=result.grid.wcs, header_extra=header,
+                                        extensions={"WEIGHT": result.weight})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        try:
+            fits_io.write_fits_image(temp_name, written, wcs=result.grid.wcs, header_extra=header,
+                                     extensions={"WEIGHT": result.weight})
+        except OSError as exc:  # it names the temp file: name the file the user asked for
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        try:
+            with fits.open(temp_name, mode="append", memmap=False) as hdul:
+                hdul.append(background)
+            with open(temp_name, "rb+") as handle:
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise OSError(exc.errno, f"{exc.strerror or exc} (writing the BACKGROUND extension)", str(path)) from exc
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _scaled_background(background: tuple[np.ndarray, WCS | None, fits.Header], scale: float) -> fits.ImageHDU:
+    """The ``BACKGROUND`` image HDU: the model in the primary's units and layout (``C x h x w``), its decimated WCS
+    written with a CD matrix as the primary's, and the model's cards."""
+    image, wcs, cards = background
+    data = np.asarray(image, np.float32) / np.float32(scale)
+    data = np.ascontiguousarray(np.moveaxis(data, -1, 0) if data.ndim == 3 else data, dtype=np.float32)
+    header = fits.Header()
+    if wcs is not None:
+        for card in wcs.to_header().cards:
+            if not card.keyword.startswith(("PC", "CDELT", "CD")):
+                header.append(card)
+        matrix = wcs.pixel_scale_matrix
+        for i in range(2):
+            for j in range(2):
+                header[f"CD{i + 1}_{j + 1}"] = float(matrix[i, j])
+    header.extend(cards, end=True)
+    if scale != 1.0:
+        header["ADUSCALE"] = (scale, "ADU = pixel value * ADUSCALE (as the primary)")
+    return fits.ImageHDU(data=data, header=header, name="BACKGROUND")
 
 
 def _written_copy(data: np.ndarray, covered: np.ndarray, output_scale: str, fill_value: float

@@ -55,7 +55,7 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
             tiles, grid, corrections=corrections, method=cfg.assembly_reproject,
             tile_weight=cfg.assembly_tile_weight, memmap_dir=output_dir,
             memmap_threshold_mb=cfg.assembly_memmap_mb, progress_callback=progress_callback)
-    sky_record = _remove_mosaic_sky(result, cfg, report)
+    sky_model = _remove_mosaic_sky(result, cfg, report)
     log.info("PHASE_UPDATE:6 Phase 6: writing outputs to %s", output_dir)
     with phase_timer(report, "6_outputs"):
         h, w = grid.shape
@@ -63,12 +63,14 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
         outputs = mosaic.write_mosaic_outputs(
             result, output_dir, write_preview=cfg.write_preview, header_extra=_mosaic_header(tiles, cfg, report),
             output_scale=cfg.output_scale, fill_value=float(cfg.output_fill_value),
-            export_formats=cfg.export_formats, export_stretch=cfg.export_stretch)
+            export_formats=cfg.export_formats, export_stretch=cfg.export_stretch,
+            background=None if sky_model is None else sky_model.background_image(result.grid.wcs))
         _drop_master_tiles_if_asked(output_dir, cfg, report)
     covered = float((result.weight > 0).mean())
     report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
                      "covered_fraction": round(covered, 4), "n_tiles": len(tiles)}
-    report.mosaic["background"] = sky_record
+    report.mosaic["background"] = {"model": "none"} if sky_model is None else {
+        **sky_model.as_dict(), "extension": "BACKGROUND"}
     if outputs.exports:
         report.mosaic["exports"] = [str(p) for p in outputs.exports]
     return MosaicOutputs(outputs.fits, outputs.preview, tuple(result.data.shape))
@@ -143,15 +145,18 @@ def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
     return solution.corrections
 
 
-def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report: RunReport) -> dict:
-    """Phase 5.5: fit and subtract the mosaic's smooth sky in place (``mosaic_background``); the run report's record."""
+def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report: RunReport) -> sky.MosaicSky | None:
+    """Phase 5.5: fit and subtract the mosaic's smooth sky in place (``mosaic_background``); the model subtracted
+    (None with ``mosaic_background=none``)."""
     if cfg.mosaic_background == "none":
-        return {"model": "none"}
-    log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background (%s)", cfg.mosaic_background)
+        log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background skipped (mosaic_background=none)")
+        return None
+    log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background (%s, lower envelope of the sky)", cfg.mosaic_background)
     with phase_timer(report, "5.5_background"):
         model = sky.fit_mosaic_sky(result.data, result.weight, model=cfg.mosaic_background)
         sky.subtract_mosaic_sky(result.data, model, result.weight)
-    return model.as_dict()
+    log.info("Phase 5.5: %s sky removed: %s", cfg.mosaic_background, model.summary())
+    return model
 
 
 def _drop_master_tiles_if_asked(output_dir: Path, cfg: ZeMosaicConfig, report: RunReport) -> None:
