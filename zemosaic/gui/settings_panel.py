@@ -38,8 +38,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                                         "altaz_min_coverage_frac", "altaz_morph_open_px", "altaz_margin_percent",
                                         "quality_crop_enabled")),
     ("Stacking", ("stack_normalize_method", "stack_weighting_method", "stack_rejection_algorithm",
-                  "stack_final_combine", "stack_sigma_low", "stack_sigma_high", "use_gpu")),
-    ("Background", ("background_poly_order", "background_flatten_reference")),
+                  "stack_final_combine", "stack_sigma_low", "stack_sigma_high", "use_gpu", "max_workers")),
+    ("Background", ("background_poly_order", "background_flatten_reference", "mosaic_background")),
     ("Tile harmony", ("harmonize_enabled", "harmonize_plane")),
     ("Plate solving", ("wcs_source", "plate_solver", "solve_search_radius_deg", "astap_path")),
 )

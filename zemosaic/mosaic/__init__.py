@@ -8,6 +8,8 @@
   :mod:`~zemosaic.mosaic.star_photometry` for the star fluxes that fix the gains.
 * :mod:`~zemosaic.mosaic.resample`: a tile's planes reprojected onto a window of the grid (numba bilinear kernel).
 * :mod:`~zemosaic.mosaic.coadd`: the alpha-weighted, streamed co-addition (Phase 5, :func:`assemble_mosaic`).
+* :mod:`~zemosaic.mosaic.sky`: the smooth sky left in the mosaic, fitted and removed, then neutralised (Phase 5.5,
+  :func:`fit_mosaic_sky`, ``mosaic_background``).
 * :mod:`~zemosaic.mosaic.outputs`: ``mosaic.fits`` and the preview (Phase 6, :func:`write_mosaic_outputs`).
 * :mod:`~zemosaic.mosaic.seams`: seam steps measured on a finished mosaic (:func:`seam_step_sigma`).
 
