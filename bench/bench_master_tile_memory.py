@@ -6,7 +6,8 @@ process runs ``scan_input_folder`` + ``create_master_tile`` on it with the defau
 reports its own peak resident set (``VmHWM`` of ``/proc/self/status``: the peak of the new process image,
 so neither the generator nor this parent counts), ``ru_maxrss`` as a cross-check, and a 20 Hz sample of
 ``RssAnon`` (heap: arrays in RAM) and ``RssFile`` (mapped file pages, i.e. memmap pages resident) per
-phase (load, align, stack, finish). The target is peak(N_max) / peak(N_min) ~ 1.0.
+phase (load, align = the transforms, warp = onto the tile's canvas, stack, finish). The target is
+peak(N_max) / peak(N_min) ~ 1.0.
 
 The frame caches (raw + aligned ``.npy`` memmaps) live under the tile's output folder and are deleted
 after the tile; their size and the peak disk they took are printed too.
@@ -14,10 +15,11 @@ after the tile; their size and the peak disk they took are printed too.
 Usage::
 
     python bench/bench_master_tile_memory.py [--frames 20,200] [--size 1080x1920] [--quick] [--workdir DIR]
-                                             [--keep] [--seed 6]
+                                             [--keep] [--seed 6] [--canvas group|reference]
 
-``--quick``: N = 5,20 at 540x960. The work folder (default: a temporary folder under /tmp) is deleted at
-the end unless ``--keep`` or ``--workdir`` is given.
+``--quick``: N = 5,20 at 540x960. ``--canvas``: the tiles' ``master_tile_canvas`` (default: the config's
+default). The work folder (default: a temporary folder under /tmp) is deleted at the end unless ``--keep`` or
+``--workdir`` is given.
 """
 from __future__ import annotations
 
@@ -118,7 +120,7 @@ def child_generate(out_dir: str, n: int, width: int, height: int, seed: int) -> 
     print(json.dumps({"n": len(ds.frame_paths), "gen_s": time.perf_counter() - t0}))
 
 
-def child_tile(input_dir: str, tiles_dir: str) -> None:
+def child_tile(input_dir: str, tiles_dir: str, canvas: str | None = None) -> None:
     """Scan + one master tile with the default config; prints one JSON line of measurements."""
     sys.path.insert(0, str(REPO))
     import numpy as np
@@ -139,11 +141,17 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
             super().__init__(n_frames, frame_shape, parent=parent, name=name, **kwargs)
             cache_bytes[name] = int(np.prod(self.shape)) * self._array.dtype.itemsize
 
-    real_align, real_stack = align_stack.align_images_in_group, align_stack.stack_aligned_images
+    real_find, real_warp = align_stack.find_group_transforms, align_stack.warp_group
+    real_stack = align_stack.stack_aligned_images
 
-    def align(*args, **kwargs):
+    def find(*args, **kwargs):
         sampler.set_phase("align")
-        res = real_align(*args, **kwargs)
+        return real_find(*args, **kwargs)
+
+    def warp(*args, **kwargs):
+        sampler.set_phase("warp")
+        res = real_warp(*args, **kwargs)
+        held["canvas"] = list(args[2].shape)
         valid = [a.valid for a in res if a.valid is not None]
         held["valid_masks_mb"] = sum(v.nbytes for v in valid if not isinstance(v, np.memmap)) / MB
         held["images_in_ram_mb"] = sum(a.image.nbytes for a in res if a.image is not None
@@ -159,9 +167,10 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
         return res
 
     master_tile.FrameCache = RecordingCache  # type: ignore[misc]
-    align_stack.align_images_in_group, align_stack.stack_aligned_images = align, stack
+    align_stack.find_group_transforms, align_stack.warp_group = find, warp
+    align_stack.stack_aligned_images = stack
 
-    cfg = resolve_config()
+    cfg = resolve_config(overrides=[f"master_tile_canvas={canvas}"] if canvas else [])
     import resource
 
     sampler.set_phase("import")
@@ -188,6 +197,7 @@ def child_tile(input_dir: str, tiles_dir: str) -> None:
         "disk_peak_mb": sampler.disk_peak / MB,
         "held": {k: (v if not isinstance(v, dict) else {kk: vv / 1024 for kk, vv in v.items()})
                  for k, v in held.items()},
+        "canvas": result.report.canvas,
     }))
 
 
@@ -216,6 +226,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", help="work folder (kept); default: a temporary folder under /tmp (deleted)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--canvas", choices=("group", "reference"), help="master_tile_canvas of the tiles")
     parser.add_argument("--child", nargs=2, metavar=("INPUT_DIR", "TILES_DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=5, metavar=("OUT", "N", "W", "H", "SEED"), help=argparse.SUPPRESS)
     a = parser.parse_args(argv)
@@ -224,7 +235,7 @@ def main(argv=None) -> int:
         child_generate(out, int(n), int(w), int(h), int(seed))
         return 0
     if a.child:
-        child_tile(*a.child)
+        child_tile(*a.child, canvas=a.canvas)
         return 0
 
     sizes = [5, 20] if a.quick else [int(v) for v in a.frames.split(",")]
@@ -246,7 +257,8 @@ def main(argv=None) -> int:
                                  f"generate N={n}")
                 print(f"N={n}: generated {gen['n']} frames in {gen['gen_s']:.0f} s", flush=True)
             shutil.rmtree(tiles_dir, ignore_errors=True)
-            r = _run_child(["--child", str(data_dir), str(tiles_dir)], f"tile N={n}")
+            r = _run_child(["--child", str(data_dir), str(tiles_dir)] + (["--canvas", a.canvas] if a.canvas else []),
+                           f"tile N={n}")
             if not r["ok"]:
                 raise SystemExit(f"N={n}: no master tile written")
             r["n"] = n
@@ -274,6 +286,9 @@ def main(argv=None) -> int:
         parts = [f"{k} {v['rss_kb']:.0f}/{v['anon_kb']:.0f}/{v['file_kb']:.0f}" for k, v in r["phases"].items()
                  if k not in ("start", "import")]
         print(f"  N={r['n']:<4} " + "  ".join(parts))
+        canvas = r.get("canvas") or {}
+        print(f"         canvas {canvas.get('mode')} {canvas.get('shape')} origin {canvas.get('origin')} "
+              f"({canvas.get('area_ratio')} x the frame)")
         print(f"         timings {r['timings']}; held after align: valid masks {r['held'].get('valid_masks_mb', 0):.0f}"
               f" MB, aligned images in RAM {r['held'].get('images_in_ram_mb', 0):.0f} MB; stack chunk_rows "
               f"{r['held'].get('chunk_rows')}")

@@ -48,3 +48,25 @@ def test_writes_and_reads_do_not_stay_resident(tmp_path):
         pages = _resident_pages(cache._array)
     frame_pages = np.prod(shape) * 4 // 4096
     assert pages < 2 * frame_pages, f"{pages} pages resident for 8 frames of {frame_pages}"
+
+
+def test_released_on_read_reads_like_the_mask_and_leaves_no_page_resident(tmp_path):
+    from zemosaic.stack.frame_cache import ReleasedOnRead
+
+    shape = (1024, 1024)  # a 1 MB bool mask per frame
+    rng = np.random.default_rng(1)
+    masks = [rng.random(shape) > 0.3 for _ in range(6)]
+    with FrameCache(6, shape, parent=tmp_path, name="valid", dtype=bool) as cache:
+        for i, m in enumerate(masks):
+            cache[i] = m
+        views = [ReleasedOnRead(cache[i]) for i in range(6)]
+        picks = np.linspace(0, shape[0] - 1, 24).astype(int)  # what the stacker's noise estimate reads
+        for v, m in zip(views, masks, strict=True):
+            assert v.shape == shape and v.dtype == bool and v.ndim == 2 and len(v) == shape[0]
+            np.testing.assert_array_equal(v[picks], m[picks])
+            np.testing.assert_array_equal(v[::8, ::8], m[::8, ::8])
+            np.testing.assert_array_equal(np.asarray(v, dtype=bool), m)
+        assert _resident_pages(cache._array) < 64
+        for i in range(6):  # the plain memmap rows read the same way stay mapped
+            np.asarray(cache[i][picks])
+        assert _resident_pages(cache._array) > 6 * 24

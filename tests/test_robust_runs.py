@@ -50,18 +50,19 @@ def test_all_zero_frame_in_alignment_fails_that_frame_only():
     assert out[2].method != "failed"
 
 
-def test_unexpected_error_in_one_frame_fails_that_frame_only(monkeypatch):
+@pytest.mark.parametrize("step", ["find", "warp"])  # measuring the transform, or warping onto the grid
+def test_unexpected_error_in_one_frame_fails_that_frame_only(monkeypatch, step):
     rng = np.random.default_rng(2)
     base = rng.normal(100, 5, size=(128, 128)).astype(np.float32)
     frames = [base, base.copy(), base.copy()]
-    real_align = align_group._Group.align
+    real = getattr(align_group._Group, step)
 
-    def flaky(self, frame, propagate_mask):
+    def flaky(self, frame, *args):
         if frame is frames[1]:
             raise RuntimeError("boom in frame 1")
-        return real_align(self, frame, propagate_mask)
+        return real(self, frame, *args)
 
-    monkeypatch.setattr(align_group._Group, "align", flaky)
+    monkeypatch.setattr(align_group._Group, step, flaky)
     out = align_group.align_images_in_group(frames, 0)
     assert out[1].method == "failed" and "RuntimeError: boom in frame 1" in out[1].reason
     assert out[2].method != "failed"

@@ -119,6 +119,11 @@ class ZeMosaicConfig:
     align_detection_sigma: float = _key(3.0, "Star detection threshold (sigma above sky) for astroalign.", low=1.0)
     align_min_area: int = _key(5, "Minimum connected pixels for a detected star.", low=1)
     align_max_control_points: int = _key(50, "Stars astroalign matches at most.", low=5)
+    master_tile_canvas: str = _key(
+        "group", "Grid a master tile is stacked on: 'group' (grows to the bounding box of the group's well-covered "
+        "sky, at most 4 x the reference frame's area, so the coverage alpha decides what is kept) or 'reference' "
+        "(the reference frame's own grid, as before: the field the rotated and dithered frames cover outside it "
+        "is lost).", choices=("group", "reference"))
     # --- Phase 3: stack --------------------------------------------------------------------
     stack_normalize_method: str = _key(
         "background_match", "Per-frame normalisation against the reference frame before combining.",

@@ -281,7 +281,7 @@ def coverage_unusable_reason(coverage, shape: tuple[int, int]) -> str | None:
 
 
 def detect_quality_crop_rect(image, *, dark_frac=0.5, band_frac=0.5, cast_frac=0.25, min_crop_frac=0.005,
-                             min_keep_frac=0.25):
+                             min_keep_frac=0.25, valid=None):
     """Find the rectangle that drops dark, flat or colour-cast border bands of a tile.
 
     A row (column) is bad when at least ``band_frac`` of its pixels are non-finite or a constant fill, when
@@ -305,6 +305,11 @@ def detect_quality_crop_rect(image, *, dark_frac=0.5, band_frac=0.5, cast_frac=0
         Crops that would remove less than this fraction of the area are not worth it: None.
     min_keep_frac : float
         Crops that would keep less than this fraction of the area are not sensible: None (logged).
+    valid : array_like of bool, optional
+        ``H x W``, True where the tile holds data (e.g. its coverage is > 0). Pixels outside it are not judged:
+        a line's bad fraction and medians are taken over its valid pixels, and a line without any is bad. The
+        corners of a master tile whose canvas covers a rotated group hold no data by design; without ``valid``
+        they would count as non-finite (bad) pixels. None: every pixel is judged.
 
     Returns
     -------
@@ -322,7 +327,13 @@ def detect_quality_crop_rect(image, *, dark_frac=0.5, band_frac=0.5, cast_frac=0
     lum = _luminance(arr, layout)
     stats = _SkyStats.of(lum)
     bad_pix = _fill_or_invalid(lum, stats)
-    y0, x0, y1, x1 = _band_rect(lum, bad_pix, planes, stats, (dark_frac, band_frac, cast_frac))
+    nodata = None
+    if valid is not None:
+        nodata = ~np.asarray(valid, dtype=bool)
+        if nodata.shape != lum.shape:
+            raise ValueError(f"valid mask shape {nodata.shape} does not match the image plane {lum.shape}")
+        bad_pix &= ~nodata
+    y0, x0, y1, x1 = _band_rect(lum, bad_pix, planes, stats, (dark_frac, band_frac, cast_frac), nodata)
     h, w = lum.shape
     kept = max(y1 - y0, 0) * max(x1 - x0, 0) / float(h * w)
     if kept < min_keep_frac:
@@ -639,14 +650,15 @@ def _radial_margin(shape: tuple[int, int], margin_percent: float, decay_ratio: f
 # quality crop
 
 
-def _band_rect(lum, bad_pix, planes, stats: _SkyStats, fracs) -> tuple[int, int, int, int]:
+def _band_rect(lum, bad_pix, planes, stats: _SkyStats, fracs, nodata=None) -> tuple[int, int, int, int]:
     """Peel the bad edge rows and columns, twice each, alternating axes; may return an empty rect."""
     y0, x0, (y1, x1) = 0, 0, lum.shape
     for _ in range(2):
         before = (y0, x0, y1, x1)
         for axis in (1, 0):
             sub = (slice(y0, y1), slice(x0, x1))
-            flags = _bad_lines(lum[sub], bad_pix[sub], [p[sub] for p in planes], stats, axis, *fracs)
+            flags = _bad_lines(lum[sub], bad_pix[sub], [p[sub] for p in planes], stats, axis, *fracs,
+                               nodata=None if nodata is None else nodata[sub])
             start, end = _edge_runs(flags)
             if axis == 1:
                 y0, y1 = y0 + start, y1 - end
@@ -659,19 +671,28 @@ def _band_rect(lum, bad_pix, planes, stats: _SkyStats, fracs) -> tuple[int, int,
     return y0, x0, y1, x1
 
 
-def _bad_lines(lum, bad_pix, planes, stats: _SkyStats, axis: int, dark_frac, band_frac, cast_frac) -> np.ndarray:
+def _bad_lines(lum, bad_pix, planes, stats: _SkyStats, axis: int, dark_frac, band_frac, cast_frac, *,
+               nodata=None) -> np.ndarray:
     """Flags of bad rows (``axis=1``: reduce along x) or columns (``axis=0``) of a sub-image.
 
-    Lines are evaluated on every ``_LINE_STRIDE``-th pixel along the reduced axis (exact along the other).
+    Lines are evaluated on every ``_LINE_STRIDE``-th pixel along the reduced axis (exact along the other);
+    ``nodata`` pixels (None: none) are left out of every line statistic.
     """
     take = (slice(None), slice(None, None, _LINE_STRIDE)) if axis == 1 else (slice(None, None, _LINE_STRIDE),)
     lum, bad_pix = lum[take], bad_pix[take]
-    bad = bad_pix.mean(axis=axis) >= band_frac
-    med = _line_medians(np.where(bad_pix, np.float32(np.nan), lum), axis)
+    if nodata is None:
+        bad = bad_pix.mean(axis=axis) >= band_frac
+        skip = bad_pix
+    else:
+        nodata = nodata[take]
+        n_data = np.count_nonzero(~nodata, axis=axis)
+        bad = (np.count_nonzero(bad_pix, axis=axis) >= band_frac * n_data) | (n_data == 0)
+        skip = bad_pix | nodata
+    med = _line_medians(np.where(skip, np.float32(np.nan), lum), axis)
     with np.errstate(invalid="ignore"):
         bad |= ~np.isfinite(med) | (med < stats.dark_threshold(dark_frac))
         if planes:
-            chans = [np.where(bad_pix, np.float32(np.nan), p[take].astype(np.float32)) for p in planes]
+            chans = [np.where(skip, np.float32(np.nan), p[take].astype(np.float32)) for p in planes]
             bad |= _cast_lines(chans, med, stats, axis, cast_frac)
     return bad
 

@@ -65,7 +65,8 @@ def phase_correlate(reference_plane: np.ndarray, frame_plane: np.ndarray) -> Fft
     return _correlate_spectra(_fft_spectrum(_finite_plane(ref)), _fft_spectrum(_finite_plane(frm)), ref.shape)
 
 
-def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float) -> tuple[int, int, int, int]:
+def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float,
+                     out_shape: Sequence[int] | None = None) -> tuple[int, int, int, int]:
     """Output rectangle covered by a frame translated by ``(dy, dx)``.
 
     Parameters
@@ -74,6 +75,9 @@ def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float) -> tuple[int, i
         Image shape; only the first two entries (H, W) are used.
     dy, dx : float
         Shift applied to the frame (see :class:`FftShift`).
+    out_shape : sequence of int, optional
+        (H, W) of the output grid when it is not the frame's own (a canvas,
+        :class:`zemosaic.align.canvas.Canvas`); ``dy, dx`` are then the shift onto that grid.
 
     Returns
     -------
@@ -84,10 +88,11 @@ def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float) -> tuple[int, i
         ``(0, 0, 0, 0)`` when a shift is not finite (no measurable translation).
     """
     h, w = int(shape[0]), int(shape[1])
+    out_h, out_w = (h, w) if out_shape is None else (int(out_shape[0]), int(out_shape[1]))
     if not (math.isfinite(dy) and math.isfinite(dx)):
         return 0, 0, 0, 0
-    y0, y1 = _overlap_1d(h, dy)
-    x0, x1 = _overlap_1d(w, dx)
+    y0, y1 = _overlap_1d(h, dy, out_h)
+    x0, x1 = _overlap_1d(w, dx, out_w)
     return y0, x0, y1, x1
 
 
@@ -140,9 +145,9 @@ def _peak_to_sidelobe(surf: np.ndarray, py: int, px: int, half: int = 5) -> floa
     return float((surf[py, px] - np.nanmean(side)) / std) if std > 0 else 0.0
 
 
-def _overlap_1d(n: int, shift: float) -> tuple[int, int]:
+def _overlap_1d(n: int, shift: float, n_out: int) -> tuple[int, int]:
     lo = max(0, math.ceil(shift - _TOL))
-    hi = min(n, math.floor(n - 1 + shift + _TOL) + 1)
+    hi = min(n_out, math.floor(n - 1 + shift + _TOL) + 1)
     return lo, max(lo, hi)
 
 

@@ -1,6 +1,12 @@
-"""Intra-group alignment: resample every frame of a master-tile group onto the reference frame's grid.
+"""Intra-group alignment: resample every frame of a master-tile group onto the reference frame's grid, or onto a
+larger canvas around it.
 
-The public verb is :func:`align_images_in_group`. For each frame it
+The public verb is :func:`align_images_in_group` (one pass, onto the reference frame's grid). A master tile whose
+grid grows to cover its group (:mod:`zemosaic.pipeline.tile_canvas`) runs it in two passes instead:
+:func:`find_group_transforms` measures every frame's frame -> reference transform without warping anything, the
+caller chooses a :class:`~zemosaic.align.canvas.Canvas` from those transforms, and :func:`warp_group` resamples
+every frame onto it (the transform composed with the canvas origin; the reference frame is copied by an integer
+translation). Either way, for each frame it
 
 1. builds a NaN-free luminance plane (mean of the channels; non-finite pixels replaced by the median),
 2. detects stars on it (local background mesh, ``detection_sigma`` threshold, ``min_area`` support,
@@ -23,7 +29,8 @@ Valid masks follow astroalign's convention (its footprint is True where an outpu
 an output pixel is valid when its source position, mapped through the inverse transform, lies inside the
 source frame's pixel-centre hull ``0 <= x <= W-1`` and ``0 <= y <= H-1`` (1e-6 px tolerance). For a pure
 translation that region is exactly :func:`fft_overlap_rect`. Pixels outside it hold a finite fill value,
-the frame's robust sky median per channel; they are not data.
+the frame's robust sky median per channel; they are not data. On a canvas larger than the reference frame,
+the reference frame's own valid mask is its rectangle: canvas pixels that no frame covers are valid in none.
 
 Coordinates are pixel indices (x = column, y = row, origin at the centre of element [0, 0]).
 """
@@ -37,6 +44,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from zemosaic.align.canvas import Canvas
 from zemosaic.align.fft import (
     FftShift,
     _correlate_spectra,
@@ -54,10 +62,13 @@ from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
     "AlignedFrame",
+    "Canvas",
     "SimilarityTransform",
     "FftShift",
     "ValidMaskResult",
     "align_images_in_group",
+    "find_group_transforms",
+    "warp_group",
     "footprint_to_valid_mask",
     "phase_correlate",
     "fft_overlap_rect",
@@ -105,13 +116,14 @@ class AlignedFrame:
     Attributes
     ----------
     image : numpy.ndarray or None
-        float32, same shape as the reference (H x W or H x W x C), finite everywhere; pixels outside
-        ``valid`` hold the frame's robust sky median (per channel). With an ``output_store`` it is the
-        stored object (e.g. a memmap view). None when ``method == "failed"``: a failed frame has no
-        aligned image, so it cannot be stacked by mistake.
+        float32 on the output grid: the reference's shape (H x W or H x W x C), or the canvas's
+        (:func:`warp_group`); finite everywhere; pixels outside ``valid`` hold the frame's robust sky
+        median (per channel). With an ``output_store`` it is the stored object (e.g. a memmap view).
+        None when ``method == "failed"``: a failed frame has no aligned image, so it cannot be stacked
+        by mistake; None as well in the results of :func:`find_group_transforms` (nothing warped yet).
     valid : numpy.ndarray or None
-        2D bool H x W, True where the frame contributes (every channel); None when ``propagate_mask``
-        is False or the frame failed.
+        2D bool on the output grid, True where the frame contributes (every channel); None when
+        ``propagate_mask`` is False, the frame failed, or nothing was warped yet.
     method : str
         ``"reference"``, ``"astroalign"``, ``"fft"`` or ``"failed"``.
     reason : str or None
@@ -210,24 +222,118 @@ def align_images_in_group(
     opts = _Options(detection_sigma=float(detection_sigma), min_area=int(min_area),
                     max_control_points=int(max_control_points), fft_min_confidence=float(fft_min_confidence),
                     debug=bool(debug))
-    n = len(image_data_list)
-    if n == 0:
+    group = _open_group(image_data_list, reference_image_index, opts)
+    if group is None:
         return []
-    if not 0 <= reference_image_index < n:
-        raise IndexError(f"reference_image_index {reference_image_index} outside 0..{n - 1}")
-    group = _Group(_reference_image(image_data_list[reference_image_index]), opts)
+    n = len(image_data_list)
+    canvas = Canvas.reference(group.ref.shape)
     results = []
     for i, frame in enumerate(image_data_list):
-        if i == reference_image_index:
-            res = group.reference_result(propagate_mask)
-        else:
-            res = _align_one(group, frame, i, propagate_mask)
+        found = group.reference_found() if i == reference_image_index else _find_one(group, frame, i)
+        res = _warp_one(group, frame, found, i, canvas, propagate_mask) if found.ok else found
         res = _store_result(res, i, output_store, mask_store)
         _log_frame(i, res, opts.debug)
         results.append(res)
         emit(progress_callback, "align", i + 1, n, f"frame {i + 1}/{n}: {res.method}")
-    counts = {m: sum(r.method == m for r in results) for m in ("astroalign", "fft", "failed")}
-    logger.info("aligned group of %d frames (reference %d): %s", n, reference_image_index, counts)
+    _log_group(results, reference_image_index)
+    return results
+
+
+def find_group_transforms(
+    image_data_list: _FrameSource,
+    reference_image_index: int = 0,
+    *,
+    detection_sigma: float = 3.0,
+    min_area: int = 5,
+    progress_callback: ProgressCallback | None = None,
+    max_control_points: int = 50,
+    fft_min_confidence: float = DEFAULT_FFT_MIN_CONFIDENCE,
+    debug: bool = False,
+) -> list[AlignedFrame]:
+    """First pass of a canvas alignment: every frame's frame -> reference transform, nothing warped.
+
+    The frames are measured exactly as :func:`align_images_in_group` measures them (same options, same
+    failures and reasons), but only the transforms are kept: each result has ``image`` and ``valid``
+    None (a frame is read once here and once again by :func:`warp_group`, so no frame stays in RAM
+    between the passes). The reference is ``"reference"`` with the identity. A frame whose transform
+    cannot be measured is ``"failed"`` with its reason (logged here).
+
+    Returns
+    -------
+    list of AlignedFrame
+        One per input frame, in input order; ``ProgressEvent("align", i + 1, n)`` after each.
+    """
+    opts = _Options(detection_sigma=float(detection_sigma), min_area=int(min_area),
+                    max_control_points=int(max_control_points), fft_min_confidence=float(fft_min_confidence),
+                    debug=bool(debug))
+    group = _open_group(image_data_list, reference_image_index, opts)
+    if group is None:
+        return []
+    n = len(image_data_list)
+    results = []
+    for i, frame in enumerate(image_data_list):
+        res = group.reference_found() if i == reference_image_index else _find_one(group, frame, i)
+        if not res.ok:
+            _log_frame(i, res, opts.debug)
+        results.append(res)
+        emit(progress_callback, "align", i + 1, n, f"frame {i + 1}/{n}: {res.method}")
+    return results
+
+
+def warp_group(
+    image_data_list: _FrameSource,
+    found: Sequence[AlignedFrame],
+    canvas: Canvas,
+    *,
+    propagate_mask: bool = False,
+    progress_callback: ProgressCallback | None = None,
+    output_store: Any = None,
+    mask_store: Any = None,
+    debug: bool = False,
+) -> list[AlignedFrame]:
+    """Second pass of a canvas alignment: resample every measured frame onto ``canvas``.
+
+    Parameters
+    ----------
+    image_data_list : sequence of numpy.ndarray or None
+        The same frames :func:`find_group_transforms` measured, in the same order.
+    found : sequence of AlignedFrame
+        Its results: the reference (``"reference"``), the measured frames and the failed ones (passed
+        through unchanged, not read again).
+    canvas : Canvas
+        The output grid: ``Canvas.reference(frame_shape)`` gives exactly :func:`align_images_in_group`'s
+        images and masks. Each frame's transform is composed with the canvas origin; the reference is
+        copied at its integer offset, never resampled.
+    propagate_mask, progress_callback, output_store, mask_store, debug
+        As for :func:`align_images_in_group` (stores sized like the canvas).
+
+    Returns
+    -------
+    list of AlignedFrame
+        One per input frame, in input order, ``transform`` still frame -> reference (the canvas origin is
+        the caller's to add). A frame whose warp raises is ``"failed"`` with the error as its reason.
+    """
+    n = len(image_data_list)
+    if len(found) != n:
+        raise ValueError(f"{len(found)} alignment results for {n} frames")
+    if n == 0:
+        return []
+    ref_index = next((i for i, f in enumerate(found) if f.method == "reference"), None)
+    if ref_index is None:
+        raise ValueError("the alignment results have no reference frame")
+    opts = _Options(detection_sigma=3.0, min_area=5, max_control_points=50, fft_min_confidence=0.0,
+                    debug=bool(debug))  # nothing is measured here: only the reference and debug are used
+    group = _Group(_reference_image(image_data_list[ref_index]), opts)
+    results = []
+    for i, res in enumerate(found):
+        if res.ok:
+            frame = group.ref if i == ref_index else image_data_list[i]
+            res = _warp_one(group, frame, res, i, canvas, propagate_mask)
+            res = _store_result(res, i, output_store, mask_store)
+            _log_frame(i, res, opts.debug)
+        results.append(res)
+        emit(progress_callback, "align", i + 1, n, f"frame {i + 1}/{n} on the canvas: {res.method}")
+    _log_group(results, ref_index)
     return results
 
 
@@ -340,14 +446,35 @@ class _Group:
             self._spectrum = _fft_spectrum(self.ref_lum)
         return self._spectrum
 
-    def reference_result(self, propagate_mask: bool) -> AlignedFrame:
-        valid = np.ones(self.ref.shape[:2], dtype=bool) if propagate_mask else None
-        image = self.ref
-        if not np.isfinite(image).all():
-            image = _fill_non_finite(image, _robust_sky(image))
-        return AlignedFrame(image, valid, "reference", transform=SimilarityTransform.translation(0, 0))
+    @staticmethod
+    def reference_found() -> AlignedFrame:
+        """The reference's measurement: the identity (nothing warped yet)."""
+        return AlignedFrame(None, None, "reference", transform=SimilarityTransform.translation(0, 0))
 
-    def align(self, frame: Any, propagate_mask: bool) -> AlignedFrame:
+    def reference_on(self, canvas: Canvas, propagate_mask: bool) -> AlignedFrame:
+        """The reference frame on ``canvas``: itself on its own grid (non-finite pixels filled, in a copy),
+        else copied at its integer offset into a canvas of its sky median."""
+        image = self.ref
+        fill = None
+        if not np.isfinite(image).all():
+            fill = _robust_sky(image)
+            image = _fill_non_finite(image, fill)
+        identity = SimilarityTransform.translation(0, 0)
+        if canvas.is_reference_grid(image.shape):
+            ones = np.ones(image.shape[:2], dtype=bool) if propagate_mask else None
+            return AlignedFrame(image, ones, "reference", transform=identity)
+        fill = _robust_sky(image) if fill is None else fill
+        out = np.empty(canvas.shape + tuple(image.shape[2:]), dtype=np.float32)
+        out[...] = fill if image.ndim == 3 else fill[0]
+        rect = np.zeros(canvas.shape, dtype=bool)
+        where = canvas.reference_slices(image.shape)
+        if where is not None:
+            out[where[0]] = image[where[1]]
+            rect[where[0]] = True
+        return AlignedFrame(out, rect if propagate_mask else None, "reference", transform=identity)
+
+    def find(self, frame: Any) -> AlignedFrame:
+        """The frame's transform (astroalign, else FFT), or ``"failed"`` with the reason; nothing warped."""
         if frame is None:
             return AlignedFrame(None, None, "failed", reason="no image data")
         image = np.asarray(frame, dtype=np.float32)
@@ -358,9 +485,24 @@ class _Group:
         found = self._astroalign_transform(lum)
         if isinstance(found, tuple):
             transform, n_matched = found
-            aligned, valid = _warp(image, transform, propagate_mask)
-            return AlignedFrame(aligned, valid, "astroalign", transform=transform, n_matched_stars=n_matched)
-        return self._fft_align(image, lum, found, propagate_mask)
+            return AlignedFrame(None, None, "astroalign", transform=transform, n_matched_stars=n_matched)
+        return self._fft_find(lum, found)
+
+    def warp(self, frame: Any, found: AlignedFrame, canvas: Canvas, propagate_mask: bool) -> AlignedFrame:
+        """``frame`` resampled onto ``canvas`` by its measured transform, with its valid mask."""
+        if found.method == "reference":
+            return self.reference_on(canvas, propagate_mask)
+        assert found.transform is not None  # a measured frame always carries its transform
+        image = np.asarray(frame, dtype=np.float32)
+        onto = canvas.from_reference(found.transform)
+        if found.method == "fft":  # a translation: its valid region is a rectangle
+            aligned, _ = _warp(image, onto, False, canvas.shape)
+            valid = None
+            if propagate_mask:
+                valid = _rect_mask(canvas.shape, fft_overlap_rect(image.shape, onto.dy, onto.dx, canvas.shape))
+        else:
+            aligned, valid = _warp(image, onto, propagate_mask, canvas.shape)
+        return replace(found, image=aligned, valid=valid)
 
     def _astroalign_transform(self, lum: np.ndarray) -> tuple[SimilarityTransform, int] | str:
         """The refined transform and its number of star pairs, or the reason there is none."""
@@ -383,9 +525,9 @@ class _Group:
             return f"astroalign transform rejected (scale {transform.scale:.4f})"
         return transform, n_matched
 
-    def _fft_align(self, image: np.ndarray, lum: np.ndarray, why: str, propagate_mask: bool) -> AlignedFrame:
+    def _fft_find(self, lum: np.ndarray, why: str) -> AlignedFrame:
         shift = _correlate_spectra(self.ref_spectrum, _fft_spectrum(lum), lum.shape)
-        rect = fft_overlap_rect(image.shape, shift.dy, shift.dx)
+        rect = fft_overlap_rect(lum.shape, shift.dy, shift.dx)
         thr = float(self.opts.fft_min_confidence)
         spread = self._quadrant_spread(lum, shift) if shift.confidence >= thr else None
         if self.opts.debug:
@@ -397,10 +539,7 @@ class _Group:
             return AlignedFrame(None, None, "failed", reason=f"{why}; FFT fallback rejected ({problem})",
                                 fft_confidence=shift.confidence)
         transform = SimilarityTransform.translation(shift.dx, shift.dy)
-        aligned, _ = _warp(image, transform, False)
-        valid = _rect_mask(image.shape[:2], rect) if propagate_mask else None
-        return AlignedFrame(aligned, valid, "fft", reason=why, transform=transform,
-                            fft_confidence=shift.confidence)
+        return AlignedFrame(None, None, "fft", reason=why, transform=transform, fft_confidence=shift.confidence)
 
     def _quadrant_spread(self, lum: np.ndarray, shift: FftShift) -> float | None:
         """Largest distance (px) between the shift of a confident quadrant and the global shift.
@@ -420,19 +559,47 @@ class _Group:
         return max(offsets) if len(offsets) >= 2 else None
 
 
-def _align_one(group: _Group, frame: Any, i: int, propagate_mask: bool) -> AlignedFrame:
-    """Align one frame; any error in this frame's path makes it ``"failed"`` with the error as its reason.
+def _open_group(image_data_list: _FrameSource, reference_image_index: int, opts: _Options) -> _Group | None:
+    """The group state of a non-empty frame list (None when it is empty), its reference index checked."""
+    n = len(image_data_list)
+    if n == 0:
+        return None
+    if not 0 <= reference_image_index < n:
+        raise IndexError(f"reference_image_index {reference_image_index} outside 0..{n - 1}")
+    return _Group(_reference_image(image_data_list[reference_image_index]), opts)
+
+
+def _find_one(group: _Group, frame: Any, i: int) -> AlignedFrame:
+    """Measure one frame; any error in this frame's path makes it ``"failed"`` with the error as its reason.
 
     A deliberate per-frame boundary (STYLE.md): one bad frame must not abort its group; the error is
     logged with its traceback at DEBUG level and reported as the frame's reason.
     """
     try:
-        return group.align(frame, propagate_mask)
+        return group.find(frame)
     except (MemoryError, OSError):  # the machine, not the frame: the run must hear about it
         raise
     except Exception as exc:  # noqa: BLE001 - deliberate, logged per-frame boundary (see docstring)
         logger.debug("frame %d: alignment error", i, exc_info=True)
         return AlignedFrame(None, None, "failed", reason=f"alignment error ({type(exc).__name__}: {exc})")
+
+
+def _warp_one(group: _Group, frame: Any, found: AlignedFrame, i: int, canvas: Canvas,
+              propagate_mask: bool) -> AlignedFrame:
+    """Warp one measured frame; the same per-frame error boundary as :func:`_find_one`."""
+    try:
+        return group.warp(frame, found, canvas, propagate_mask)
+    except (MemoryError, OSError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - deliberate, logged per-frame boundary (see _find_one)
+        logger.debug("frame %d: warp error", i, exc_info=True)
+        return AlignedFrame(None, None, "failed", reason=f"alignment error ({type(exc).__name__}: {exc})",
+                            fft_confidence=found.fft_confidence)
+
+
+def _log_group(results: Sequence[AlignedFrame], reference_index: int) -> None:
+    counts = {m: sum(r.method == m for r in results) for m in ("astroalign", "fft", "failed")}
+    logger.info("aligned group of %d frames (reference %d): %s", len(results), reference_index, counts)
 
 
 def _fft_problem(shift: FftShift, rect: tuple[int, int, int, int], spread: float | None, thr: float

@@ -1,4 +1,4 @@
-"""Lanczos-3 resampling of a frame onto the reference grid (numba kernels), with its valid mask.
+"""Lanczos-3 resampling of a frame onto the reference grid or a canvas (numba kernels), with its valid mask.
 
 Why Lanczos-3: its weights are normalised to sum to one, so flux and sky level are preserved exactly;
 its passband is flatter than bicubic convolution, so star profiles (FWHM 2-4 px on a Seestar) keep
@@ -39,26 +39,30 @@ def _fill_non_finite(image: np.ndarray, fill: np.ndarray) -> np.ndarray:
     return out
 
 
-def _warp(image: np.ndarray, transform: SimilarityTransform, want_valid: bool
-          ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Lanczos-3 resampling of all channels onto the reference grid, plus the valid mask if asked.
+def _warp(image: np.ndarray, transform: SimilarityTransform, want_valid: bool,
+          out_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Lanczos-3 resampling of all channels onto the output grid, plus the valid mask if asked.
 
-    RGB frames go through one kernel that interpolates the 3 channels of each tap together (one
-    short vector operation per tap); other channel counts are resampled plane by plane.
+    ``transform`` maps frame pixels to output pixels; the output grid is ``out_shape`` (H, W), the
+    frame's own shape by default (the reference grid), or a larger canvas
+    (:class:`zemosaic.align.canvas.Canvas`). RGB frames go through one kernel that interpolates the 3
+    channels of each tap together (one short vector operation per tap); other channel counts are
+    resampled plane by plane.
     """
     fill = _robust_sky(image)
     src = image if np.isfinite(image).all() else _fill_non_finite(image, fill)
     src = np.ascontiguousarray(src)
     inverse = np.linalg.inv(transform.matrix)[:2].copy()
-    valid = np.empty(image.shape[:2] if want_valid else (1, 1), dtype=np.bool_)
-    out = np.empty(image.shape, dtype=np.float32)
+    hw = tuple(image.shape[:2]) if out_shape is None else (int(out_shape[0]), int(out_shape[1]))
+    valid = np.empty(hw if want_valid else (1, 1), dtype=np.bool_)
+    out = np.empty(hw + tuple(image.shape[2:]), dtype=np.float32)
     if image.ndim == 3 and image.shape[2] == 3:
         _lanczos3_rgb(src, inverse, fill, out, valid, want_valid, _LANCZOS3_LUT)
     elif image.ndim == 2:
         _lanczos3_plane(src, inverse, float(fill[0]), out, valid, want_valid, _LANCZOS3_LUT)
     else:
         for c in range(image.shape[2]):
-            plane = np.empty(image.shape[:2], dtype=np.float32)
+            plane = np.empty(hw, dtype=np.float32)
             _lanczos3_plane(np.ascontiguousarray(src[:, :, c]), inverse, float(fill[c]), plane, valid,
                             want_valid and c == 0, _LANCZOS3_LUT)
             out[:, :, c] = plane

@@ -1,7 +1,8 @@
 """Phase 3: one master tile, from a group of scanned frames to ``master_tile_NNN.fits``.
 
-load -> align -> coverage -> stack -> quality crop -> :func:`_apply_lecropper_pipeline` (the mission's
-overlap-aware alpha) -> ``MT_EDGE_TRIM`` -> write. The masker is called through :mod:`zemosaic.masks`,
+load -> align (transforms) -> canvas (:mod:`zemosaic.pipeline.tile_canvas`: the grid grows to cover the group)
+-> warp -> coverage -> stack -> quality crop -> :func:`_apply_lecropper_pipeline` (the mission's overlap-aware
+alpha) -> ``MT_EDGE_TRIM`` -> write. The masker is called through :mod:`zemosaic.masks`,
 the module the top-level name ``lecropper`` stands for, so a script that replaces
 ``lecropper.mask_altaz_artifacts`` changes what this pipeline calls.
 """
@@ -23,10 +24,11 @@ from zemosaic.align.stars import detect_stars, luminance_plane
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
+from zemosaic.pipeline import tile_canvas
 from zemosaic.pipeline.report import TileReport
-from zemosaic.progress import ProgressCallback
+from zemosaic.progress import ProgressCallback, ProgressEvent
 from zemosaic.stack import coverage as align_stack
-from zemosaic.stack.frame_cache import FrameCache, release_rows
+from zemosaic.stack.frame_cache import FrameCache, ReleasedOnRead, release_rows
 
 __all__ = [
     "ScannedFrame",
@@ -281,38 +283,38 @@ class _StackedTile:
 
 def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
                      progress_callback) -> _StackedTile | None:
+    """Measure every frame's transform, choose the tile's canvas from them (:mod:`tile_canvas`), warp the frames onto
+    it (disk caches sized like the canvas) and stack them."""
     n = len(loaded.paths)
     images = loaded.cache.reader(n)  # one RAM copy at a time; the raw cache pages are released after use
     frame_shape = loaded.cache.shape[1:]
-    with FrameCache(n, frame_shape, parent=tiles_dir, name="aligned") as aligned_store, \
-            FrameCache(n, frame_shape[:2], parent=tiles_dir, name="valid", dtype=bool) as mask_store:
-        t0 = time.perf_counter()
-        aligned = align_stack.align_images_in_group(
-            images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
-            propagate_mask=True, progress_callback=progress_callback,
-            max_control_points=cfg.align_max_control_points, output_store=aligned_store, mask_store=mask_store,
-            debug=debug)
+    t0 = time.perf_counter()
+    found = align_stack.find_group_transforms(
+        images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
+        progress_callback=_progress_part(progress_callback, 0, 2 * n),
+        max_control_points=cfg.align_max_control_points, debug=debug)
+    if _usable_frames(found, loaded, tile_id, cfg, tr, failed) is None:
+        return None
+    plan = tile_canvas.plan_tile_canvas(
+        [f.transform if f.ok else None for f in found], frame_shape, mode=cfg.master_tile_canvas,
+        min_coverage_abs=cfg.altaz_min_coverage_abs, min_coverage_frac=cfg.altaz_min_coverage_frac,
+        n_channels=frame_shape[2] if len(frame_shape) == 3 else 1, memory_budget_mb=cfg.stack_memory_budget_mb,
+        tile_id=tile_id)
+    tr.canvas = plan.as_dict()
+    canvas = plan.canvas
+    with FrameCache(n, canvas.shape + tuple(frame_shape[2:]), parent=tiles_dir, name="aligned") as aligned_store, \
+            FrameCache(n, canvas.shape, parent=tiles_dir, name="valid", dtype=bool) as mask_store:
+        aligned = align_stack.warp_group(
+            images, found, canvas, propagate_mask=True, progress_callback=_progress_part(progress_callback, n, 2 * n),
+            output_store=aligned_store, mask_store=mask_store, debug=debug)
         tr.timings_s["align"] = round(time.perf_counter() - t0, 3)
-        used = [k for k, a in enumerate(aligned) if a.method != "failed"]
-        for k, a in enumerate(aligned):
-            if a.method == "failed":
-                failed.append((loaded.paths[k], f"alignment failed: {a.reason}"))
-        methods = dict(Counter(a.method for a in aligned))
-        tr.alignment_methods = methods
-        tr.frames = [_frame_record(loaded.paths[k], a) for k, a in enumerate(aligned)]
-        log.info("master tile %d: aligned %d/%d frames (%s)", tile_id, len(used), n, methods)
-        if not used:
-            log.warning("master tile %d skipped: no frame could be aligned", tile_id)
+        used = _usable_frames(aligned, loaded, tile_id, cfg, tr, failed, already=found)
+        if used is None:
             return None
-        too_few = _too_few_frames(len(used), cfg)
-        if too_few is not None:
-            log.warning("master tile %d skipped: %s", tile_id, too_few)
-            failed.extend((loaded.paths[k], too_few) for k in used)
-            return None
-        coverage = _coverage_for_tile(aligned, used, frame_shape[:2], tile_id, need_coverage, tr)
+        coverage = _coverage_for_tile(aligned, used, canvas.shape, tile_id, need_coverage, tr)
         t0 = time.perf_counter()
         stack = _stacker(cfg)(
-            [aligned[k].image for k in used], valid_masks=[aligned[k].valid for k in used],
+            [aligned[k].image for k in used], valid_masks=[_released(aligned[k].valid) for k in used],
             normalize_method=cfg.stack_normalize_method, weighting_method=cfg.stack_weighting_method,
             rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
             sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
@@ -327,7 +329,45 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
                 "rejected_fraction": float(stack.rejected_fraction), "chunk_rows": int(stack.chunk_rows)}
     tr.background = _background_summary(stack.normalization)
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
-                        np.asarray(stack.coverage, dtype=np.float32), loaded.wcs, len(used))
+                        np.asarray(stack.coverage, dtype=np.float32), tile_canvas.canvas_wcs(loaded.wcs, canvas),
+                        len(used))
+
+
+def _usable_frames(aligned, loaded: _LoadedGroup, tile_id, cfg, tr, failed, *, already=None) -> list[int] | None:
+    """Slots of the frames that can be stacked, recording the failed ones (those not in ``already``, the earlier
+    pass's results, so a frame is listed once) and the alignment outcome; None when the tile is skipped."""
+    n = len(aligned)
+    used = [k for k, a in enumerate(aligned) if a.ok]
+    for k, a in enumerate(aligned):
+        if not a.ok and (already is None or already[k].ok):
+            failed.append((loaded.paths[k], f"alignment failed: {a.reason}"))
+    methods = dict(Counter(a.method for a in aligned))
+    tr.alignment_methods = methods
+    tr.frames = [_frame_record(loaded.paths[k], a) for k, a in enumerate(aligned)]
+    if already is None or len(used) < sum(a.ok for a in already):
+        log.info("master tile %d: aligned %d/%d frames (%s)", tile_id, len(used), n, methods)
+    if not used:
+        log.warning("master tile %d skipped: no frame could be aligned", tile_id)
+        return None
+    too_few = _too_few_frames(len(used), cfg)
+    if too_few is not None:
+        log.warning("master tile %d skipped: %s", tile_id, too_few)
+        failed.extend((loaded.paths[k], too_few) for k in used)
+        return None
+    return used
+
+
+def _progress_part(callback: ProgressCallback | None, start: int, total: int) -> ProgressCallback | None:
+    """``callback`` with each event's count moved to ``start + done`` of ``total`` (one phase, two passes)."""
+    if callback is None:
+        return None
+    return lambda ev: callback(ProgressEvent(ev.phase, start + ev.done, total, ev.message))
+
+
+def _released(mask):
+    """A cached valid mask as the stacker reads it: a copy per read, the mask's pages released after each
+    (:class:`ReleasedOnRead`), so the masks of hundreds of frames do not pile up in the resident set."""
+    return None if mask is None else ReleasedOnRead(mask)
 
 
 def _too_few_frames(n_usable: int, cfg: ZeMosaicConfig) -> str | None:
@@ -416,7 +456,8 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
                  tiles_dir: Path) -> Path:
     image, coverage, stack_cov, wcs = tile.image, tile.coverage, tile.stack_coverage, tile.wcs
     if cfg.quality_crop_enabled:
-        rect = lecropper.detect_quality_crop_rect(image)
+        # judged on the pixels that hold data: the canvas's corners that no frame covers are not a bad band
+        rect = lecropper.detect_quality_crop_rect(image, valid=stack_cov > 0)
         if rect is not None:
             image, (coverage, stack_cov), wcs = _crop_all(rect, image, (coverage, stack_cov), wcs)
             tr.quality_crop_rect = list(rect)

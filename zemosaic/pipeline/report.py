@@ -56,6 +56,7 @@ class TileReport:
     stack: dict = field(default_factory=dict)
     background: dict = field(default_factory=dict)
     shape: list[int] | None = None
+    canvas: dict | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
 
 

@@ -4,7 +4,9 @@ This module is the public face of the intra-group work:
 
 * :func:`align_images_in_group` (from :mod:`alignment`): astroalign + FFT phase-correlation fallback,
   with each frame's valid mask (astroalign's footprint is True where there is NO data; the valid
-  mask is its complement, all channels required);
+  mask is its complement, all channels required); :func:`find_group_transforms` and
+  :func:`warp_group` are its two passes when the group is warped onto a canvas larger than the
+  reference frame (the master tile's, :mod:`zemosaic.pipeline.tile_canvas`);
 * :func:`stack_aligned_images` (from :mod:`stacking`): the mask-aware robust stacker, streamed over
   row chunks;
 * the coverage accumulation of the mission: :class:`CoverageAccumulator` counts, per pixel, how many
@@ -18,12 +20,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zemosaic.align.group import AlignedFrame, align_images_in_group, footprint_to_valid_mask
+from zemosaic.align.group import (
+    AlignedFrame,
+    align_images_in_group,
+    find_group_transforms,
+    footprint_to_valid_mask,
+    warp_group,
+)
 from zemosaic.stack.cpu import StackResult, stack_aligned_images
 
 __all__ = [
     "AlignedFrame",
     "align_images_in_group",
+    "find_group_transforms",
+    "warp_group",
     "footprint_to_valid_mask",
     "StackResult",
     "stack_aligned_images",
@@ -58,7 +68,7 @@ class CoverageAccumulator:
     Parameters
     ----------
     shape : (H, W)
-        Shape of the reference frame's pixel grid.
+        Shape of the grid the frames were warped onto (the reference frame's, or the tile's canvas).
 
     Notes
     -----

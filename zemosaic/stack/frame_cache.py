@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FrameCache", "release_rows", "check_free_space"]
+__all__ = ["FrameCache", "ReleasedOnRead", "release_rows", "check_free_space"]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,42 @@ class _CacheReader:
 
     def __iter__(self) -> Iterator[np.ndarray]:  # what iterating over __getitem__ until IndexError does
         return (self._cache.read(i) for i in range(self._count))
+
+
+class ReleasedOnRead:
+    """A read-only view of one cached frame or mask (a memmap slot) whose every read is a RAM copy, after which the
+    pages of the whole slot are released: for consumers that read a slot in scattered pieces and do not release it
+    themselves (the stacker's noise estimate reads ~24 rows of every valid mask; on a memmap the kernel maps the
+    pages around each of them, so most of every mask would stay resident and the RSS would grow with the number of
+    frames). Indexing, ``shape``, ``dtype``, ``len`` and ``numpy.asarray`` work as on the array."""
+
+    def __init__(self, frame: np.ndarray):
+        self._frame = frame
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._frame.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._frame.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._frame.ndim
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def __getitem__(self, key) -> np.ndarray:
+        out = np.array(self._frame[key])
+        release_rows(self._frame, 0, self._frame.shape[0])
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.array(self._frame, dtype=dtype)
+        release_rows(self._frame, 0, self._frame.shape[0])
+        return out
 
 
 def check_free_space(folder: Path, nbytes: int, what: str) -> None:
