@@ -325,9 +325,9 @@ class CpuBackend:
         out = np.empty(n_lanes, np.float32)
         kernel = kernels.reject_combine(method, options.final_combine_method == "median")
         counts = kernels.run_blocks(
-            kernel, n_lanes, width, data, lane_weights, kernels.sorting_network(n), options.sigma_clip_low,
-            options.sigma_clip_high, options.winsor_limits[0], options.winsor_limits[1], z_lo, z_hi,
-            options.winsor_factor, int(options.rejection_max_iterations), MIN_FRAMES_FOR_REJECTION,
+            kernels.reject_combine_task, n_lanes, width, kernel, data, lane_weights, kernels.sorting_network(n),
+            options.sigma_clip_low, options.sigma_clip_high, options.winsor_limits[0], options.winsor_limits[1],
+            z_lo, z_hi, options.winsor_factor, int(options.rejection_max_iterations), MIN_FRAMES_FOR_REJECTION,
             normal_scores(n) if method == 3 else _NO_SCORES, out)
         return out, np.sum(counts, axis=0)
 

@@ -37,8 +37,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-__all__ = ["prepare", "count_valid", "reject_combine", "sorting_network", "lane_width", "n_threads", "run_blocks",
-           "parallel_map"]
+__all__ = ["prepare", "count_valid", "reject_combine", "reject_combine_task", "sorting_network", "lane_width",
+           "n_threads", "run_blocks", "parallel_map"]
 
 _HUBER_MAX_ITER = 20
 _HUBER_TOL = 1e-3
@@ -269,18 +269,6 @@ def _linear_trim(x, k_lo, k_hi, scores):
 
 
 @njit(cache=True)
-def _huber_sigma(x, centre, sigma, z_lo, z_hi, factor):
-    """Winsorized sigma of ``x``: iterate ``sigma <- factor * std(clip)`` from ``sigma``."""
-    for _ in range(_HUBER_MAX_ITER):
-        new = factor * _std(x, centre - z_lo * sigma, centre + z_hi * sigma)
-        done = abs(new - sigma) <= _HUBER_TOL * sigma
-        sigma = new
-        if done:
-            break
-    return sigma
-
-
-@njit(cache=True)
 def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
     """kappa_sigma on the sorted samples ``s``: the kept range ``[a, b)``."""
     a, b = 0, s.shape[0]
@@ -291,7 +279,12 @@ def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
         sigma = _std(s[a:b], -_BIG, _BIG)
         if not sigma > 0:
             break
-        na, nb = _inside(s, a, b, centre - k_lo * sigma, centre + k_hi * sigma)
+        lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
+        na, nb = a, b  # the kept values are a range of the sorted ones: move its ends
+        while na < nb and not s[na] >= lo:
+            na += 1
+        while nb > na and not s[nb - 1] <= hi:
+            nb -= 1
         if (na == a and nb == b) or nb <= na:
             break
         a, b = na, nb
@@ -313,10 +306,20 @@ def _trim_winsorized(s, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter
             w_lo = s[a + min(int(math.floor(lim_lo * k + 0.5)), half)]
             w_hi = s[b - 1 - min(int(math.floor(lim_hi * k + 0.5)), half)]
             sigma = factor * _std(s[a:b], w_lo, w_hi)
-        sigma = _huber_sigma(s[a:b], centre, sigma, z_lo, z_hi, factor)
+        for _ in range(_HUBER_MAX_ITER):  # sigma <- factor * std(clip) to convergence
+            new = factor * _std(s[a:b], centre - z_lo * sigma, centre + z_hi * sigma)
+            done = abs(new - sigma) <= _HUBER_TOL * sigma
+            sigma = new
+            if done:
+                break
         if not sigma > 0:
             break
-        na, nb = _inside(s, a, b, centre - k_lo * sigma, centre + k_hi * sigma)
+        lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
+        na, nb = a, b
+        while na < nb and not s[na] >= lo:
+            na += 1
+        while nb > na and not s[nb - 1] <= hi:
+            nb -= 1
         if (na == a and nb == b) or nb <= na:
             break
         a, b = na, nb
@@ -340,39 +343,8 @@ def _trim_linear(s, k_lo, k_hi, max_iter, min_frames, scores):
 
 
 @njit(cache=True)
-def _inside(s, a, b, lo, hi):
-    """The range of ``s[a:b]`` (sorted) with ``lo <= s <= hi``."""
-    na = a
-    while na < b and not s[na] >= lo:
-        na += 1
-    nb = b
-    while nb > na and not s[nb - 1] <= hi:
-        nb -= 1
-    return na, nb
-
-
-@njit(cache=True)
-def _gather(data, q0, w, block, m):
-    """``block[:, :w] = data[:, q0:q0 + w]`` with NaN as +inf (sorted last), the lanes after ``w`` +inf;
-    ``m[j]`` the valid samples of lane ``j``."""
-    n, width = block.shape
-    inf = np.float32(np.inf)
-    m[:] = 0
-    for i in range(n):
-        row = data[i, q0:q0 + w]
-        dest = block[i]
-        for j in range(w):
-            v = row[j]
-            ok = v == v
-            dest[j] = v if ok else inf
-            m[j] += ok
-        for j in range(w, width):
-            dest[j] = inf
-
-
-@njit(cache=True)
 def _network(block, net):
-    """Sort every column of ``block`` with the comparators ``net`` (min/max over all lanes at once)."""
+    """Sort every column of ``block`` (no NaN) with the comparators ``net``, each a min/max over all lanes."""
     width = block.shape[1]
     for c in range(net.shape[0]):
         low = block[net[c, 0]]
@@ -380,25 +352,9 @@ def _network(block, net):
         for ln in range(width):
             x = low[ln]
             y = high[ln]
-            low[ln] = min(x, y)
-            high[ln] = max(x, y)
-
-
-@njit(cache=True)
-def _accumulate(row, weights, lo, hi, sw, swv, kept):
-    """Add one frame's kept samples ``row`` (lanes ``0:len(row)`` of a block) to the weighted sums; branch-free so
-    that LLVM vectorises it (a rejected or invalid sample adds exactly 0). Returns the frame's valid rejected
-    samples."""
-    rejected = 0
-    for j in range(row.shape[0]):
-        v = row[j]
-        keep = (v >= lo[j]) & (v <= hi[j])  # False for NaN (invalid)
-        wt = weights[j] if keep else 0.0
-        sw[j] += wt
-        swv[j] += wt * v if keep else 0.0
-        kept[j] += keep
-        rejected += (v == v) & (not keep)
-    return rejected
+            swap = y < x  # selects, not min/max: as fast, and half the compile time
+            low[ln] = y if swap else x
+            high[ln] = x if swap else y
 
 
 # --------------------------------------------------------------------------------------------------
@@ -424,28 +380,33 @@ def reject_combine(method: int, median: bool):
 def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of the compiled closure)
     @njit(cache=True, nogil=True)
     def kernel(q_start, q_stop, data, lane_weights, net, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter,
-               min_frames, scores, out):
+               min_frames, scores, out, block, col, bounds, sums, ints, counts):
         """Reject and combine lanes ``q_start:q_stop`` of ``data`` (float32 ``(n, Q)``, NaN = not valid), ``L =
         lane_weights.shape[1]`` lanes at a time (``q_start`` a multiple of ``L``, lane ``j`` of a block weighted by
-        ``lane_weights[frame, j]``): ``out[q]`` the weighted mean (or median) of the kept samples, NaN if none.
-        Returns int64 ``(n,)``: per frame, the samples that are valid but rejected."""
+        ``lane_weights[frame, j]``): ``out[q]`` the weighted mean (or median) of the kept samples, NaN if none;
+        ``counts[i]`` += the samples of frame ``i`` that are valid but rejected. The rest is scratch (see
+        :func:`reject_combine_task`; no allocation here: each array type costs compile time)."""
         n, n_lanes = data.shape
         width = lane_weights.shape[1]
-        block = np.empty((n, width), np.float32)
-        col = np.empty(n, np.float64)
-        m = np.zeros(width, np.int64)
-        lo = np.empty(width, np.float32)
-        hi = np.empty(width, np.float32)
-        sw = np.empty(width, np.float64)
-        swv = np.empty(width, np.float64)
-        kept = np.empty(width, np.int64)
-        med = np.empty(width, np.float64)
-        counts = np.zeros(n, np.int64)
+        lo, hi = bounds[0], bounds[1]
+        sw, swv, med = sums[0], sums[1], sums[2]
+        m, kept = ints[0], ints[1]
         inf = np.float32(np.inf)
         for q0 in range(q_start, q_stop, width):
-            w = min(width, n_lanes - q0)
+            w = n_lanes - q0 if n_lanes - q0 < width else width
             if METHOD != 0 or MEDIAN:
-                _gather(data, q0, w, block, m)
+                for j in range(width):  # the block, NaN as +inf (sorted last); m: valid samples per lane
+                    m[j] = 0
+                for i in range(n):
+                    row = data[i, q0:q0 + w]
+                    dest = block[i]
+                    for j in range(w):
+                        v = row[j]
+                        ok = v == v
+                        dest[j] = v if ok else inf
+                        m[j] += ok
+                    for j in range(w, width):
+                        dest[j] = inf
                 _network(block, net)
             for j in range(w):
                 lo[j] = -inf
@@ -472,8 +433,19 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                 sw[j] = 0.0
                 swv[j] = 0.0
                 kept[j] = 0
-            for i in range(n):
-                counts[i] += _accumulate(data[i, q0:q0 + w], lane_weights[i], lo, hi, sw, swv, kept)
+            for i in range(n):  # combine in frame order; branch-free (vectorised): a sample not kept adds 0
+                row = data[i, q0:q0 + w]
+                weights = lane_weights[i]
+                rejected = 0
+                for j in range(w):
+                    v = row[j]
+                    keep = (v >= lo[j]) & (v <= hi[j])  # False for NaN (invalid)
+                    wt = weights[j] if keep else 0.0
+                    sw[j] += wt
+                    swv[j] += wt * v if keep else 0.0
+                    kept[j] += keep
+                    rejected += (v == v) & (not keep)
+                counts[i] += rejected
             for j in range(w):
                 if kept[j] == 0 or not sw[j] > 0:
                     out[q0 + j] = np.nan
@@ -481,6 +453,16 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                     out[q0 + j] = med[j]
                 else:
                     out[q0 + j] = swv[j] / sw[j]
-        return counts
 
     return kernel
+
+
+def reject_combine_task(q_start: int, q_stop: int, kernel, data: np.ndarray, lane_weights: np.ndarray,
+                        *args) -> np.ndarray:
+    """Run ``kernel`` (from :func:`reject_combine`) on lanes ``q_start:q_stop`` with its own scratch arrays;
+    ``args`` are the kernel's arguments from ``net`` to ``out``. Returns the rejected samples per frame."""
+    n, width = data.shape[0], lane_weights.shape[1]
+    counts = np.zeros(n, np.int64)
+    kernel(q_start, q_stop, data, lane_weights, *args, np.empty((n, width), np.float32), np.empty(n),
+           np.empty((2, width), np.float32), np.empty((3, width)), np.empty((2, width), np.int64), counts)
+    return counts
