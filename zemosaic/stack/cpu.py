@@ -486,6 +486,8 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
         return _fit_background(frames, masks, ref, options)
     step = options.sample_step
     ref_grid, ref_ok = _grid_sample(frames[ref], masks[ref], step)
+    if method == "linear_fit":
+        raw_noise[ref]  # noqa: B018 - measured here, once, not by two tasks at a time (a lazy subclass: all frames)
 
     def fit(i: int) -> _LinearNorm:
         if i == ref:
