@@ -2,7 +2,7 @@
 
     python bench/bench_cold_start.py                 # zemosaic demo, twice, in a fresh venv
     python bench/bench_cold_start.py --read-only     # the same with site-packages read-only for the runs
-    python bench/bench_cold_start.py --no-warmup     # without the background compile (ZEMOSAIC_NUMBA_WARMUP=0)
+    python bench/bench_cold_start.py --warmup on     # the background compile even without a free core
 
 The wheel is built from a copy of this tree and installed (``--no-deps``) in a fresh virtual environment whose
 dependencies are borrowed from this interpreter's site-packages through a ``.pth`` path line (as the packaging
@@ -38,7 +38,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="where the venv and runs go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the venv and the demo folders")
     parser.add_argument("--read-only", action="store_true", help="site-packages read-only for the runs (Linux, root)")
-    parser.add_argument("--no-warmup", action="store_true", help="ZEMOSAIC_NUMBA_WARMUP=0 (compile in the run)")
+    parser.add_argument("--warmup", choices=("auto", "on", "off"), default="auto",
+                        help="ZEMOSAIC_NUMBA_WARMUP: auto (when a core is free, the default), on (1), off (0)")
     parser.add_argument("--runs", type=int, default=2, help="demo runs in a row (default 2)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_cold_", dir=args.workdir)).resolve()
@@ -51,7 +52,7 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()[0]:.2f}")
         for k in range(args.runs):
             out = home / f"demo_{k}"
-            wall, cpu, line = _demo(venv, out, home, runner, warmup=not args.no_warmup)
+            wall, cpu, line = _demo(venv, out, home, runner, warmup=args.warmup)
             times.append((wall, cpu))
             print(f"run {k + 1}: {wall:6.1f} s wall {cpu:6.1f} s CPU  ({line}; load {os.getloadavg()[0]:.2f})",
                   flush=True)
@@ -94,12 +95,11 @@ def _read_only_runner(venv: Path) -> list:
     return ["unshare", "-m", "sh", "-c", script, str(site)]
 
 
-def _demo(venv: Path, out: Path, home: Path, runner: list, *, warmup: bool) -> tuple:
+def _demo(venv: Path, out: Path, home: Path, runner: list, *, warmup: str) -> tuple:
     env = {k: v for k, v in os.environ.items()
            if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NUMBA_CACHE_DIR"} and not k.startswith("ZEMOSAIC")}
     env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
-    if not warmup:
-        env["ZEMOSAIC_NUMBA_WARMUP"] = "0"
+    env["ZEMOSAIC_NUMBA_WARMUP"] = {"auto": "auto", "on": "1", "off": "0"}[warmup]
     t0 = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(runner + [str(venv / "bin" / "zemosaic"), "demo", "-o", str(out)], cwd=home, env=env,

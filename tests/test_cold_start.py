@@ -21,7 +21,8 @@ def user_cache(tmp_path, monkeypatch):
     """A private user cache folder (the warm-up marker goes there), warm-up switched on."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "cache"))
-    monkeypatch.delenv("ZEMOSAIC_NUMBA_WARMUP", raising=False)
+    monkeypatch.setenv("ZEMOSAIC_NUMBA_WARMUP", "auto")
+    monkeypatch.delenv("ZEMOSAIC_NUMBA_WARMUP")
     monkeypatch.setattr(_numba_warmup, "_CHILD", None)
     return tmp_path / "cache"
 
@@ -69,6 +70,10 @@ def test_import_with_read_only_package_and_home(tmp_path):
 
 # --------------------------------------------------------------------------------------- warm-up
 
+def test_free_cores():
+    assert _numba_warmup.free_cores() <= (os.cpu_count() or 1)
+
+
 def test_marker_follows_what_makes_the_cache_valid(user_cache, monkeypatch):
     marker = _numba_warmup.marker_path()
     assert marker is not None and marker.parent == user_cache / "zemosaic" / "numba-warm"
@@ -92,9 +97,9 @@ def test_start_only_when_cold_and_allowed(user_cache, monkeypatch):
             return 0
 
     monkeypatch.setattr(_numba_warmup.subprocess, "Popen", FakePopen)
-    monkeypatch.setenv("ZEMOSAIC_NUMBA_WARMUP", "0")
+    monkeypatch.setattr(_numba_warmup, "free_cores", lambda: 0.3)  # busy machine
     assert not _numba_warmup.start({}) and not launched
-    monkeypatch.delenv("ZEMOSAIC_NUMBA_WARMUP")
+    monkeypatch.setenv("ZEMOSAIC_NUMBA_WARMUP", "1")  # forced
     assert _numba_warmup.start({"stack_rejection_algorithm": "kappa_sigma"})
     (cmd, kwargs), = launched
     assert cmd[:3] == [sys.executable, "-m", "zemosaic._numba_warmup"]
@@ -102,8 +107,14 @@ def test_start_only_when_cold_and_allowed(user_cache, monkeypatch):
     assert kwargs["stdout"] == subprocess.DEVNULL and kwargs["stderr"] == subprocess.DEVNULL
     assert not _numba_warmup.start({})  # one child per process
     monkeypatch.setattr(_numba_warmup, "_CHILD", None)
+    monkeypatch.setenv("ZEMOSAIC_NUMBA_WARMUP", "0")
+    assert not _numba_warmup.start({}) and len(launched) == 1  # off
+    monkeypatch.delenv("ZEMOSAIC_NUMBA_WARMUP")
+    monkeypatch.setattr(_numba_warmup, "free_cores", lambda: 2.0)  # idle machine: automatic
+    assert _numba_warmup.start({}) and len(launched) == 2
+    monkeypatch.setattr(_numba_warmup, "_CHILD", None)
     _numba_warmup.mark_warm()
-    assert not _numba_warmup.start({}) and len(launched) == 1  # warm: nothing to do
+    assert not _numba_warmup.start({}) and len(launched) == 2  # warm: nothing to do
 
 
 def test_cli_run_starts_the_warmup(user_cache, monkeypatch, tmp_path):

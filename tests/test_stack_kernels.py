@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pytest
 
+from zemosaic import _numba_pool
 from zemosaic.stack import cpu as stacking
 from zemosaic.stack import kernels
 from zemosaic.stack.options import StackOptions
@@ -200,7 +201,7 @@ def test_result_does_not_depend_on_threads_or_chunks(monkeypatch):
     frames, masks = _frames(23, h=13, w=17, seed=3)
     base = stacking.stack_aligned_images(frames, valid_masks=masks)
     for threads, rows in ((1, None), (3, 1), (5, 4)):
-        monkeypatch.setattr(kernels, "n_threads", lambda threads=threads: threads)
+        monkeypatch.setattr(_numba_pool, "n_threads", lambda threads=threads: threads)
         other = stacking.stack_aligned_images(frames, valid_masks=masks, chunk_rows=rows)
         np.testing.assert_array_equal(other.image, base.image)
         np.testing.assert_array_equal(other.rejected_fraction_per_frame, base.rejected_fraction_per_frame)

@@ -3,7 +3,7 @@
 Every numba kernel of the pipeline is compiled on its first use and cached on disk (``cache=True``: in the
 package's ``__pycache__`` folders, or numba's user cache folder when site-packages is read-only, or
 ``NUMBA_CACHE_DIR`` when set), so only the first run after installing (or upgrading) pays the compile, about
-10 s of CPU on top of a 14 s demo. :func:`start`, called by ``zemosaic run`` and ``zemosaic demo`` before the
+7 s of CPU on top of a 15 s demo. :func:`start`, called by ``zemosaic run`` and ``zemosaic demo`` before the
 work begins, moves that cost off the run's path when the cache is cold: it starts ``python -m
 zemosaic._numba_warmup``, a lower-priority child that rehearses the whole pipeline with the run's settings on a
 thumbnail dataset (4 panels of 3 frames of 96 x 160 pixels, in a temporary folder), which compiles exactly the
@@ -11,12 +11,15 @@ kernels, with exactly the argument types, that the run will use, and caches them
 solves, aligns...; when it reaches a kernel the child has cached, numba loads it instead of compiling it (one
 that is not cached yet is compiled by the run itself, as before: nothing waits for the child).
 
-The rehearsal runs once per installation: a marker file in the user's cache folder
-(``~/.cache/zemosaic/numba-warm/``, ``%LOCALAPPDATA%\\zemosaic\\Cache`` on Windows) records that the kernels of
-this zemosaic (its files' sizes and times), numba and Python, with this ``NUMBA_CACHE_DIR``, are cached; a
-successful run writes it too (:func:`mark_warm`). Nothing happens when the marker exists, when that folder is
-not writable, or when ``ZEMOSAIC_NUMBA_WARMUP=0``. The child is stopped when the run's process exits; it writes
-nothing outside numba's cache, the marker and its temporary folder, and prints nothing.
+It only pays when a core is free: otherwise the child competes with the run (2 cores, one busy with other work:
+the first demo took 7.6 and 10.5 s longer than the second with the child, 5.5 s without), so it starts only when
+the CPUs this process may use exceed the 1-minute load average by 1.5 (:func:`free_cores`;
+``ZEMOSAIC_NUMBA_WARMUP=1`` starts it anyway, ``=0`` never). It runs once per installation: a marker file in the
+user's cache folder (``~/.cache/zemosaic/numba-warm/``, ``%LOCALAPPDATA%\\zemosaic\\Cache`` on Windows) records
+that the kernels of this zemosaic (its files' sizes and times), numba and Python, with this ``NUMBA_CACHE_DIR``,
+are cached; a successful run writes it too (:func:`mark_warm`). Nothing happens when the marker exists or when
+that folder is not writable. The child is stopped when the run's process exits; it writes nothing outside
+numba's cache, the marker and its temporary folder, and prints nothing.
 """
 from __future__ import annotations
 
@@ -29,9 +32,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["start", "mark_warm", "marker_path", "is_warm"]
+__all__ = ["start", "mark_warm", "marker_path", "is_warm", "free_cores"]
 
 _ENV_SWITCH = "ZEMOSAIC_NUMBA_WARMUP"
+_MIN_FREE_CORES = 1.5  # the run's own thread and the child's
 _CHILD: subprocess.Popen | None = None
 
 # The rehearsal's own settings: a thumbnail dataset with header WCSs, nothing written outside its folder.
@@ -50,8 +54,11 @@ def start(settings: dict | None = None) -> bool:
     """
     global _CHILD
     try:
-        if _CHILD is not None or os.environ.get(_ENV_SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}:
+        switch = os.environ.get(_ENV_SWITCH, "auto").strip().lower()
+        if _CHILD is not None or switch in {"0", "false", "no", "off"}:
             return False
+        if switch not in {"1", "true", "yes", "on"} and free_cores() < _MIN_FREE_CORES:
+            return False  # no core to spare: the child would only slow the run down
         marker = marker_path()
         if marker is None or marker.exists() or not _writable(marker.parent):
             return False
@@ -65,6 +72,19 @@ def start(settings: dict | None = None) -> bool:
         return True
     except Exception:  # noqa: BLE001 - compiling ahead is an optimisation: never break a run for it
         return False
+
+
+def free_cores() -> float:
+    """CPUs this process may use minus the 1-minute load average (the CPUs less one where there is no load
+    average, as on Windows)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    try:
+        return cpus - os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cpus - 1.0
 
 
 def mark_warm() -> None:
