@@ -27,6 +27,7 @@ import atexit
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -180,6 +181,8 @@ def main(argv: list | None = None) -> int:
     """The child: lower its priority, rehearse, write the marker."""
     args = sys.argv[1:] if argv is None else argv
     payload = json.loads(args[0]) if args else {}
+    # stopped by the run (SIGTERM): unwind, so that the temporary folder goes too
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
     if hasattr(os, "nice"):
         try:
             os.nice(10)
@@ -187,7 +190,7 @@ def main(argv: list | None = None) -> int:
             pass
     try:
         _rehearse(payload.get("settings") or {})
-    except Exception:  # noqa: BLE001 - whatever did not compile here is compiled by the run itself
+    except BaseException:  # noqa: BLE001 - stopped (SIGTERM, Ctrl-C) or failed: the run compiles what is missing
         return 1
     mark_warm()
     return 0
