@@ -18,6 +18,10 @@ package: ``zemosaic_worker``, ``zemosaic_align_stack``, ``zemosaic_align_stack_g
 """
 from __future__ import annotations
 
+from zemosaic import _numba_cache
+
 __all__ = ["__version__"]
+
+_numba_cache.ensure_cache_dir()  # before any kernel is defined: a cache folder even with site-packages read-only
 
 __version__ = "0.1.0"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from zemosaic import __version__ as _VERSION
+from zemosaic import _numba_warmup
 from zemosaic import config as zemosaic_config
 from zemosaic.progress import ProgressEvent
 
@@ -196,6 +197,7 @@ def _cmd_run(args) -> int:
             raise CliError(f"{args.input} holds master tiles ({tile.name} has {_tile_marks(tile)}), not raw "
                            "frames: run with --mode existing-master-tiles (or --mode master-tiles to stack them "
                            "as frames)")
+    _numba_warmup.start(dataclasses.asdict(cfg))  # first run after installing: compile ahead in the background
     return _run_and_summarise(args.input, args.output, cfg, verbose=args.verbose, overwrite=args.overwrite,
                               resume=args.resume)
 
@@ -268,6 +270,8 @@ def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool,
               file=sys.stderr)
         return EXIT_ENGINE_ERROR
     print(result.summary_text(elapsed_s=time.perf_counter() - start))
+    if not cfg.use_existing_master_tiles_mode:  # the kernels of a whole run are in numba's cache now
+        _numba_warmup.mark_warm()
     return EXIT_OK
 
 
@@ -297,6 +301,7 @@ def _cmd_demo(args) -> int:
         raise CliError(f"demo folder {root} is not an empty folder (use --overwrite)")
     input_dir, output_dir = root / "input", root / "output"
     spec = _demo_spec(args.seed, seestar_headers=args.seestar_headers)
+    _numba_warmup.start(dataclasses.asdict(cfg))  # first run after installing: compile while the data are made
     print(f"generating the demo dataset in {input_dir} ...")
     with ProgressPrinter() as printer:
         synthetic.generate_dataset(input_dir, spec, progress_callback=printer)

@@ -14,9 +14,8 @@ Missing data
 Rejection (per pixel and channel, over the valid samples only)
     Every method keeps a contiguous range of the sorted values and trims it from both ends, iterating
     until nothing changes, ``rejection_max_iterations`` is reached or fewer than
-    :data:`MIN_FRAMES_FOR_REJECTION` (3) samples are left. (The CPU kernels reach the same decisions
-    for kappa_sigma and winsorized with selections instead of a sort.) A pixel with fewer
-    than 3 valid samples is combined without rejection. The kept set is therefore exactly the valid
+    :data:`MIN_FRAMES_FOR_REJECTION` (3) samples are left. A pixel with fewer than 3 valid samples is
+    combined without rejection. The kept set is therefore exactly the valid
     samples ``v`` with ``lo <= v <= hi`` (``lo``/``hi`` = first/last kept sorted value), which is how the
     rejection "mask" is handed to the combine step without storing an ``n_frames`` mask.
 
@@ -52,29 +51,33 @@ adjacent-pixel differences / sqrt(2)) of the *normalised* frame on ``noise_rows`
 scaled so the largest per channel is 1. Every pixel's mean divides by the sum of the weights of its own
 kept samples, so the number of valid frames per pixel is always respected.
 
-Implementation choice: the CPU path runs numba kernels (``@njit(cache=True, parallel=True)``): one
-fused pass that normalises a chunk and builds its validity mask, one for rejection, one for combining,
-parallel over rows or blocks of pixels. A numpy version vectorised over the frame axis needs a dozen
-full passes over the ``n_frames x chunk`` block per iteration (sorting along the frame axis, clip
-statistics, the Huber loop) and was several times slower than Siril on 2 cores; the kernels gather each
-pixel's few samples into a small per-thread buffer, use selection (median, order statistics) rather
-than sorting, and a vectorised one-pass clipped standard deviation (``fastmath``, finite bounds only). The
-array-module-generic twin of the same maths (numpy or CuPy) lives in ``zemosaic_align_stack_gpu``; the
-tests check that both agree within float32 tolerance. What limits the speed: the median selection of each
-pixel's samples (Wirth's algorithm, about 0.9 us of core time for 50 samples, bound by branch
-mispredictions; gathering the samples costs 0.1 us); a branch-free rank count and an insertion sort
-were both slower. With 50 frames this makes the stack 1.1x (winsorized) to 1.8x (kappa-sigma) Siril's time.
+Implementation: the CPU path runs the numba kernels of :mod:`zemosaic.stack.kernels` on a thread pool (one
+thread per CPU): one pass normalises each frame's rows of a chunk (NaN where a sample is not valid), then one
+fused kernel rejects and combines. The chunk is frame-major, ``n_frames x (pixels x channels)`` "lanes"; the
+kernel takes about 480 lanes at a time, sorts the block along the frame axis with a sorting network (Batcher's
+odd-even merge sort, each comparator a min/max over all the lanes, which LLVM vectorises), so that every method
+works on a sorted column: medians and order statistics are read off it, standard deviations are one vectorised
+pass, the trims move the ends of a range. The combine step then reads the block again, in frame order, for the
+weights. One core, 50 frames: about 40 ns per lane to combine, 50 more to sort, 60 more for kappa-sigma's
+trims and 250 more for the winsorized Huber loop; before, a per-pixel selection (Wirth's median, ~0.9 us per
+call) made the stack 1.1x (winsorized) to 1.8x (kappa-sigma) Siril's time. The fits before the loop (noise,
+normalisation) run one frame per task on the same pool (numpy's medians release the GIL). The array-module-
+generic twin of the same maths (numpy or CuPy) lives in ``zemosaic_align_stack_gpu``; the tests check that
+both agree within float32 tolerance, and that the kernels equal a plain per-pixel reference bit for bit
+(``tests/test_stack_kernels.py``).
 
 Memory: frames are read with ``frames[i][r0:r1]`` one chunk of rows at a time. The chunk height follows
 ``memory_budget_mb`` (``n_frames x rows x W x C x 4 bytes x backend working factor <= budget``, at least
-1 row), so peak RAM does not grow with the number of frames; pages of ``np.memmap`` frames are released
-(``madvise(MADV_DONTNEED)``) once their rows are stacked so that file-backed pages do not pile up in the
-process's resident set either. Chunked and unchunked results are identical.
+1 row; the CPU backend caps the chunk at 192 MB, past which a bigger chunk is no faster), so peak RAM does not
+grow with the number of frames; pages of ``np.memmap`` frames are released (``madvise(MADV_DONTNEED)``) once
+their rows are read, over the whole frame (read-ahead maps pages beyond the rows read too), so that file-backed
+pages do not pile up in the process's resident set either. Chunked and unchunked results are identical.
 """
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,10 +86,10 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from numba import get_num_threads, njit, prange
 
 from zemosaic._stats import diff_noise_sigma, mad_sigma
 from zemosaic.progress import emit
+from zemosaic.stack import kernels
 from zemosaic.stack.frame_cache import release_rows
 from zemosaic.stack.options import (
     COMBINE_METHODS,
@@ -116,9 +119,6 @@ logger = logging.getLogger(__name__)
 #: A pixel with fewer valid samples than this is combined without rejection (all methods).
 MIN_FRAMES_FOR_REJECTION = 3
 
-_HUBER_MAX_ITER = 20
-_HUBER_TOL = 1e-3
-_BIG = 1e300  # stands for infinity in the fastmath kernels
 
 
 @dataclass(frozen=True)
@@ -269,10 +269,15 @@ def run_stack(frames, valid_masks, options: StackOptions, backend, progress_call
     ref = int(options.reference_index)
     if not 0 <= ref < n:
         raise ValueError(f"reference_index {ref} out of range for {n} frames")
+    preload = _preload_kernels(frames[0], options) if isinstance(backend, CpuBackend) else None
     raw_noise = _RawNoise(frames, masks, options)
+    if options.weighting_method == "noise_variance" or options.normalize_method == "linear_fit":
+        raw_noise.measure(range(n))  # all frames at once, on the thread pool
     normalizers = _fit_normalizers(frames, masks, ref, options, raw_noise)
     weights, sigmas = _fit_weights(frames, masks, normalizers, options, raw_noise)
     t_fit = time.perf_counter() - t_start
+    if preload is not None:
+        preload.join()
     chunk_rows = _chunk_rows(n, shape, options, backend)
     logger.debug("stack: %d frames %s, backend=%s, chunk_rows=%d, norm=%s, rej=%s",
                  n, shape, backend.name, chunk_rows, options.normalize_method, options.rejection_algorithm)
@@ -294,32 +299,73 @@ def run_stack(frames, valid_masks, options: StackOptions, backend, progress_call
 
 
 class CpuBackend:
-    """Rejection and combination with the numba kernels of this module (multi-threaded)."""
+    """Rejection and combination with the numba kernels of :mod:`zemosaic.stack.kernels` (multi-threaded)."""
 
     name = "cpu-numba"
     working_factor = 1.5  # the chunk itself, its validity mask, per-pixel outputs
     oom_errors: tuple = ()
 
     def max_chunk_bytes(self) -> int | None:
-        return None
+        return _CPU_CHUNK_BYTES
 
     def process(self, data: np.ndarray, valid: np.ndarray, weights: np.ndarray, options: StackOptions):
         """Reject then combine one chunk; see :func:`run_stack` for the shapes."""
         n, p, c = data.shape
-        lo = np.full((p, c), -np.inf, np.float32)
-        hi = np.full((p, c), np.inf, np.float32)
-        n_blocks = _n_blocks(p)
-        if options.method_code != 0:
-            z_lo, z_hi = (min(z, 1e30) for z in options.winsor_z)  # finite for fastmath
-            _nb_reject(data, valid, options.method_code, options.sigma_clip_low, options.sigma_clip_high,
-                       options.winsor_limits[0], options.winsor_limits[1], z_lo, z_hi,
-                       options.winsor_factor, int(options.rejection_max_iterations),
-                       MIN_FRAMES_FOR_REJECTION, normal_scores(n), n_blocks, lo, hi)
-        image = np.empty((p, c), np.float32)
-        counts = np.zeros((n_blocks, n), np.int64)
-        median = options.final_combine_method == "median"
-        _nb_combine(data, valid, lo, hi, weights.astype(np.float64), median, n_blocks, image, counts)
-        return image, counts.sum(axis=0)
+        lanes = np.where(valid[..., None], data, np.float32(np.nan)).astype(np.float32, copy=False)
+        image, rejected = self.process_lanes(lanes.reshape(n, p * c), weights, options)
+        return image.reshape(p, c), rejected
+
+    def process_lanes(self, data: np.ndarray, weights: np.ndarray, options: StackOptions):
+        """Reject then combine a chunk given as float32 ``(n, Q)`` lanes (``Q = P x C``, lane ``q`` = pixel ``q //
+        C``, channel ``q % C``), NaN where a sample is not valid (what the chunk loop reads). Returns the float32
+        ``(Q,)`` image and the int64 ``(n,)`` rejected-sample counts."""
+        n, n_lanes = data.shape
+        channels = weights.shape[1]
+        width = kernels.lane_width(n, channels)
+        lane_weights = np.ascontiguousarray(np.tile(np.asarray(weights, np.float64), (1, width // channels)))
+        z_lo, z_hi = (min(z, 1e30) for z in options.winsor_z)  # finite for fastmath
+        method = options.method_code
+        out = np.empty(n_lanes, np.float32)
+        kernel = kernels.reject_combine(method, options.final_combine_method == "median")
+        counts = kernels.run_blocks(
+            kernels.reject_combine_task, n_lanes, width, kernel, data, lane_weights, kernels.sorting_network(n),
+            options.sigma_clip_low, options.sigma_clip_high, options.winsor_limits[0], options.winsor_limits[1],
+            z_lo, z_hi, options.winsor_factor, int(options.rejection_max_iterations), MIN_FRAMES_FOR_REJECTION,
+            normal_scores(n) if method == 3 else _NO_SCORES, out)
+        return out, np.sum(counts, axis=0)
+
+
+#: The CPU backend's chunks stay below this whatever the memory budget: a bigger chunk is no faster once the
+#: per-chunk costs are amortised, and its buffer costs page faults on first touch (1 s for 768 MB on a busy VM).
+_CPU_CHUNK_BYTES = 192 << 20
+
+_NO_SCORES = np.zeros((1, 1))
+_NO_SCORES.setflags(write=False)  # read-only like normal_scores(n): one compiled kernel for both
+
+
+def _preload_kernels(frame, options: StackOptions) -> threading.Thread:
+    """Load the chunk loop's kernels from numba's cache (or compile them, on a cold cache) on a thread while the
+    fits run: numba's first use costs ~0.4 s of CPU even when cached. The tiny calls below have exactly the
+    argument types of the chunk loop's, so nothing is compiled twice."""
+    channels = _n_channels(frame)
+    rows_dtype = np.float32 if np.dtype(frame.dtype) == np.float32 else np.float64
+
+    def load() -> None:
+        try:
+            rows = np.zeros((1, 2, channels), rows_dtype)
+            out = np.empty((1, 1, 2, channels), np.float32)
+            valid = np.empty((1, 1, 2), bool)
+            ones = np.ones(channels)
+            kernels.prepare(rows, np.zeros(channels), ones, _NO_MASK, False, out[0], valid[0])
+            kernels.count_valid(0, 1, valid, np.empty((1, 2), np.float32))
+            lanes = np.full((MIN_FRAMES_FOR_REJECTION, 2 * channels), np.nan, np.float32)
+            CpuBackend().process_lanes(lanes, np.ones((MIN_FRAMES_FOR_REJECTION, channels)), options)
+        except Exception as exc:  # noqa: BLE001 - the chunk loop will meet (and report) any real problem
+            logger.debug("stack: kernel preload failed: %s", exc)
+
+    thread = threading.Thread(target=load, name="zemosaic-stack-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 # --------------------------------------------------------------------------------------------------
@@ -357,10 +403,6 @@ def _chunk_rows(n: int, shape: tuple, options: StackOptions, backend) -> int:
     if device is not None:
         budget = min(budget, float(device))
     return max(1, min(height, int(budget // row_bytes)))
-
-
-def _n_blocks(n_pixels: int) -> int:
-    return max(1, min(n_pixels, 16 * get_num_threads()))
 
 
 def _as_hwc(block) -> np.ndarray:
@@ -416,7 +458,7 @@ class _BackgroundNorm:
 
 
 class _RawNoise:
-    """Noise sigma per frame and channel of the raw frames, measured once, on first use."""
+    """Noise sigma per frame and channel of the raw frames, measured once, on first use (or by :meth:`measure`)."""
 
     def __init__(self, frames, masks, options: StackOptions):
         self._frames, self._masks, self._options = frames, masks, options
@@ -426,6 +468,12 @@ class _RawNoise:
         if i not in self._cache:
             self._cache[i] = _noise_sigma(self._frames[i], self._masks[i], self._options)
         return self._cache[i]
+
+    def measure(self, indices) -> None:
+        """Measure the frames ``indices`` in parallel (numpy's medians release the GIL)."""
+        todo = [i for i in indices if i not in self._cache]
+        sigmas = kernels.parallel_map(lambda i: _noise_sigma(self._frames[i], self._masks[i], self._options), todo)
+        self._cache.update(zip(todo, sigmas, strict=True))
 
 
 def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: _RawNoise) -> list:
@@ -438,20 +486,23 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
         return _fit_background(frames, masks, ref, options)
     step = options.sample_step
     ref_grid, ref_ok = _grid_sample(frames[ref], masks[ref], step)
-    result = []
-    for i, frame in enumerate(frames):
+    if method == "linear_fit":
+        raw_noise[ref]  # noqa: B018 - measured here, once, not by two tasks at a time (a lazy subclass: all frames)
+
+    def fit(i: int) -> _LinearNorm:
         if i == ref:
-            result.append(identity)
-            continue
+            return identity
+        frame = frames[i]
         grid, ok = _grid_sample(frame, masks[i], step)
         both = ok & ref_ok
         if method == "linear_fit":
             gains, offsets = _linear_fit(grid, ref_grid, both, raw_noise[i], raw_noise[ref], options, i)
         else:
             gains, offsets = _median_scale(grid, ref_grid, both, method, i)
-        result.append(_LinearNorm(method, gains, offsets))
         release_rows(frame, 0, frame.shape[0])
-    return result
+        return _LinearNorm(method, gains, offsets)
+
+    return kernels.parallel_map(fit, range(len(frames)))  # one frame per task; numpy releases the GIL
 
 
 def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
@@ -465,18 +516,19 @@ def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
     if options.flatten_reference:
         flatten = background.fit_reference_flattening(
             frames[ref], valid=ref_valid, order=int(options.flatten_order), sample_step=step)
-    result = []
-    for i, frame in enumerate(frames):
+
+    def fit(i: int) -> _BackgroundNorm:
         if i == ref:
-            result.append(_BackgroundNorm(None, flatten))
-            continue
+            return _BackgroundNorm(None, flatten)
+        frame = frames[i]
         both = _both_masks(_mask_copy(masks[i]), ref_valid)
-        match = background.fit_background_match(frame, frames[ref], both,
-                                                order=int(options.background_order),
+        match = background.fit_background_match(frame, frames[ref], both, order=int(options.background_order),
                                                 sample_step=step)
         release_rows(frame, 0, frame.shape[0])  # the decimated reads touched every page of the frame
         logger.debug("stack: background_match frame %d: %s", i, match.as_dict())
-        result.append(_BackgroundNorm(match, flatten))
+        return _BackgroundNorm(match, flatten)
+
+    result = kernels.parallel_map(fit, range(len(frames)))  # one frame per task; numpy releases the GIL
     release_rows(frames[ref], 0, frames[ref].shape[0])  # the reference stays mapped during the fits only
     return result
 
@@ -724,6 +776,8 @@ class _ChunkLoop:
 
     def _process(self, data, valid):
         n = data.shape[0]
+        if isinstance(self.backend, CpuBackend):  # the samples that are not valid are NaN already
+            return self.backend.process_lanes(data.reshape(n, -1), self.weights, self.options)
         flat_data = data.reshape(n, -1, self.channels)
         flat_valid = valid.reshape(n, -1)
         try:
@@ -735,50 +789,44 @@ class _ChunkLoop:
             return self.backend.process(flat_data, flat_valid, self.weights, self.options)
 
     def _read(self, r0: int, r1: int):
+        """The chunk's normalised samples ``(n, h, W, C)``, NaN where not valid, and the validity ``(n, h, W)``."""
         n, h = len(self.frames), r1 - r0
         data = self._data[: n * h * self.width * self.channels].reshape(n, h, self.width, self.channels)
         valid = self._valid[: n * h * self.width].reshape(n, h, self.width)
-        for i, frame in enumerate(self.frames):
-            norm = self.normalizers[i]
-            if isinstance(norm, _LinearNorm):
-                block = _as_hwc(frame[r0:r1])
-                offset, gain = np.asarray(norm.offset, np.float64), np.asarray(norm.gain, np.float64)
-            else:  # a background model applies to rows of the frame's own shape (H x W for mono)
-                block = _as_hwc(norm.apply(np.asarray(frame[r0:r1]), r0))
-                offset, gain = np.zeros(self.channels), np.ones(self.channels)
-            mask = self.masks[i]
-            mask_rows = _NO_MASK if mask is None else np.asarray(mask[r0:r1], dtype=bool)
-            self.nonfinite[i] += _nb_prepare(np.asarray(block), offset, gain, mask_rows, mask is not None,
-                                             data[i], valid[i])
-            release_rows(frame, 0, r1)  # from row 0: fault-around may have remapped earlier pages
-            if mask is not None:
-                release_rows(mask, 0, r1)
-        self.coverage[r0:r1] = np.count_nonzero(valid, axis=0)
-        self.valid_samples += np.count_nonzero(valid.reshape(n, -1), axis=1) * self.channels
+        counts = kernels.parallel_map(lambda i: self._read_frame(i, r0, r1, data[i], valid[i]), range(n))
+        for i, (good, bad) in enumerate(counts):
+            self.valid_samples[i] += good * self.channels
+            self.nonfinite[i] += bad
+        kernels.run_blocks(kernels.count_valid, h, 1, valid, self.coverage[r0:r1])
         return data, valid
 
+    def _read_frame(self, i: int, r0: int, r1: int, out: np.ndarray, valid: np.ndarray) -> tuple:
+        """Rows ``r0:r1`` of frame ``i``, normalised into ``out`` (NaN where not valid) and ``valid``; returns the
+        frame's valid pixels and the pixels its mask calls valid that are not finite. Runs on the thread pool."""
+        frame, norm, mask = self.frames[i], self.normalizers[i], self.masks[i]
+        if isinstance(norm, _LinearNorm):
+            block = _as_hwc(frame[r0:r1])
+            offset, gain = np.asarray(norm.offset, np.float64), np.asarray(norm.gain, np.float64)
+        else:  # a background model applies to rows of the frame's own shape (H x W for mono)
+            with _PARALLEL_KERNEL:
+                block = _as_hwc(norm.apply(np.asarray(frame[r0:r1]), r0))
+            offset, gain = np.zeros(self.channels), np.ones(self.channels)
+        if block.dtype != np.float32:  # one compiled kernel for float32 frames, one for anything else
+            block = block.astype(np.float64)
+        mask_rows = _NO_MASK if mask is None else np.ascontiguousarray(mask[r0:r1], dtype=bool)
+        counts = kernels.prepare(np.ascontiguousarray(block), offset, gain, mask_rows, mask is not None, out, valid)
+        # the whole frame: fault-around and read-ahead map pages on both sides of the rows read (up to a few
+        # hundred KB per frame with large page-cache folios), which would add up to n_frames x that
+        release_rows(frame, 0, frame.shape[0])
+        if mask is not None:
+            release_rows(mask, 0, mask.shape[0])
+        return counts
 
+
+# The background model's numba kernel is ``parallel=True``: numba's default "workqueue" threading layer must not
+# launch parallel kernels from two threads at once.
+_PARALLEL_KERNEL = threading.Lock()
 _NO_MASK = np.ones((1, 1), bool)
-
-
-@njit(cache=True, parallel=True)
-def _nb_prepare(block, offset, gain, mask, has_mask, out, valid):
-    """``out = (block - offset) / gain``; ``valid = mask & all channels finite``; returns the number of
-    pixels the mask calls valid that are not finite."""
-    h, w, c = block.shape
-    bad = np.zeros(h, np.int64)
-    for r in prange(h):
-        for x in range(w):
-            finite = True
-            for k in range(c):
-                v = (block[r, x, k] - offset[k]) / gain[k]
-                out[r, x, k] = v
-                finite = finite and np.isfinite(v)
-            inside = mask[r, x] if has_mask else True
-            valid[r, x] = finite and inside
-            if inside and not finite:
-                bad[r] += 1
-    return bad.sum()
 
 
 def _log_nonfinite(loop: _ChunkLoop, n: int) -> None:
@@ -788,7 +836,7 @@ def _log_nonfinite(loop: _ChunkLoop, n: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# numba kernels: rejection (kept range per pixel) and combination
+# tables
 # --------------------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=8)
@@ -799,226 +847,3 @@ def normal_scores(n: int) -> np.ndarray:
         table[k, :k] = [_NORMAL.inv_cdf((r + 0.625) / (k + 0.25)) for r in range(k)]
     table.setflags(write=False)
     return table
-
-
-@njit(cache=True)
-def _nb_median(s, a, b):
-    return 0.5 * (s[(a + b - 1) // 2] + s[(a + b) // 2])
-
-
-@njit(cache=True, fastmath=True)
-def _nb_std(s, a, b, lo, hi):
-    """Sample standard deviation (ddof=1) of ``clip(s[a:b], lo, hi)`` (one pass, shifted by s[a]).
-
-    ``fastmath`` lets LLVM vectorise the loop; it assumes finite numbers, so callers pass finite
-    bounds (``_BIG`` instead of infinity) and the samples are finite by construction.
-    """
-    k = b - a
-    if k < 2:
-        return 0.0
-    shift = min(max(s[a], lo), hi)
-    total = 0.0
-    squares = 0.0
-    for j in range(a, b):
-        d = min(max(s[j], lo), hi) - shift
-        total += d
-        squares += d * d
-    var = (squares - total * total / k) / (k - 1)
-    return math.sqrt(var) if var > 0 else 0.0
-
-
-@njit(cache=True)
-def _nb_central(k):
-    """Values left out of the line fit at each end: 10 % of ``k`` (at least 1, none below 5 values)."""
-    t = max(1, int(0.1 * k))
-    return t if k - 2 * t >= 3 else 0
-
-
-@njit(cache=True)
-def _nb_linear_trim(s, a, b, k_lo, k_hi, scores):
-    """One trimming round of linear_fit_clip on ``s[a:b]`` against the normal scores of the ranks."""
-    k = b - a
-    t = _nb_central(k)
-    mean_x = 0.0
-    mean_v = 0.0
-    for j in range(a + t, b - t):
-        mean_x += scores[k, j - a]
-        mean_v += s[j]
-    mean_x /= k - 2 * t
-    mean_v /= k - 2 * t
-    sxx = 0.0
-    sxv = 0.0
-    for j in range(a + t, b - t):
-        dx = scores[k, j - a] - mean_x
-        sxx += dx * dx
-        sxv += dx * (s[j] - mean_v)
-    slope = sxv / sxx if sxx > 0 else 0.0
-    if not slope > 0:
-        return a, b
-    na = a
-    while na < b and s[na] - (mean_v + slope * (scores[k, na - a] - mean_x)) < -k_lo * slope:
-        na += 1
-    nb = b
-    while nb > na and s[nb - 1] - (mean_v + slope * (scores[k, nb - 1 - a] - mean_x)) > k_hi * slope:
-        nb -= 1
-    return na, nb
-
-
-@njit(cache=True)
-def _nb_linear_clip(s, k_lo, k_hi, max_iter, min_frames, scores):
-    """linear_fit_clip on the sorted samples ``s``: the kept range ``[a, b)``."""
-    a, b = 0, s.shape[0]
-    for _ in range(max_iter):
-        if b - a < min_frames:
-            break
-        na, nb = _nb_linear_trim(s, a, b, k_lo, k_hi, scores)
-        if (na == a and nb == b) or nb <= na:
-            break
-        a, b = na, nb
-    return a, b
-
-
-@njit(cache=True)
-def _nb_select(x, k, r):
-    """``r``-th smallest of ``x[:k]`` by Wirth's selection; reorders ``x[:k]`` around it."""
-    lo, hi = 0, k - 1
-    while lo < hi:
-        pivot = x[r]
-        i, j = lo, hi
-        while i <= j:
-            while x[i] < pivot:
-                i += 1
-            while pivot < x[j]:
-                j -= 1
-            if i <= j:
-                x[i], x[j] = x[j], x[i]
-                i += 1
-                j -= 1
-        if j < r:
-            lo = i
-        if r < i:
-            hi = j
-    return x[r]
-
-
-@njit(cache=True)
-def _nb_select_median(x, k):
-    upper = _nb_select(x, k, k // 2)
-    if k % 2:
-        return upper
-    lower = x[0]
-    for j in range(1, k // 2):  # after the selection, x[:k//2] holds the smaller half
-        lower = max(lower, x[j])
-    return 0.5 * (lower + upper)
-
-
-@njit(cache=True)
-def _nb_huber_sigma(x, k, centre, sigma, z_lo, z_hi, factor):
-    """Winsorized sigma of ``x[:k]``: iterate ``sigma <- factor * std(clip)`` from ``sigma``."""
-    for _ in range(_HUBER_MAX_ITER):
-        new = factor * _nb_std(x, 0, k, centre - z_lo * sigma, centre + z_hi * sigma)
-        done = abs(new - sigma) <= _HUBER_TOL * sigma
-        sigma = new
-        if done:
-            break
-    return sigma
-
-
-@njit(cache=True)
-def _nb_clip_trim(x, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter, min_frames):
-    """kappa_sigma / winsorized on unsorted ``x``: compacts the kept values to ``x[:k]``, returns ``k``.
-
-    Same decisions as trimming the sorted samples from both ends (the array-module core), with
-    selections instead of a sort.
-    """
-    k = x.shape[0]
-    sigma = 0.0
-    for it in range(max_iter):
-        if k < min_frames:
-            break
-        centre = _nb_select_median(x, k)
-        if method == 1:
-            sigma = _nb_std(x, 0, k, -_BIG, _BIG)
-        else:
-            if it == 0:  # start from the order statistics; later rounds from the previous sigma
-                half = (k - 1) // 2
-                w_lo = _nb_select(x, k, min(int(math.floor(lim_lo * k + 0.5)), half))
-                w_hi = _nb_select(x, k, k - 1 - min(int(math.floor(lim_hi * k + 0.5)), half))
-                sigma = factor * _nb_std(x, 0, k, w_lo, w_hi)
-            sigma = _nb_huber_sigma(x, k, centre, sigma, z_lo, z_hi, factor)
-        if not sigma > 0:
-            break
-        lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
-        kept = 0
-        for j in range(k):
-            v = x[j]
-            if v >= lo and v <= hi:
-                x[kept] = v
-                kept += 1
-        if kept == k or kept == 0:
-            break
-        k = kept
-    return k
-
-
-@njit(cache=True, parallel=True)
-def _nb_reject(data, valid, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter,
-               min_frames, scores, n_blocks, lo_out, hi_out):
-    n, n_pix, n_ch = data.shape
-    size = (n_pix + n_blocks - 1) // n_blocks
-    for blk in prange(n_blocks):
-        buf = np.empty(n, np.float64)
-        for p in range(blk * size, min(n_pix, (blk + 1) * size)):
-            for c in range(n_ch):
-                m = 0
-                for i in range(n):
-                    if valid[i, p]:
-                        buf[m] = data[i, p, c]
-                        m += 1
-                if m < min_frames:
-                    continue
-                s = buf[:m]
-                if method == 3:
-                    s.sort()
-                    a, b = _nb_linear_clip(s, k_lo, k_hi, max_iter, min_frames, scores)
-                else:
-                    a, b = 0, _nb_clip_trim(s, method, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi,
-                                            factor, max_iter, min_frames)
-                low, high = s[a], s[a]
-                for j in range(a + 1, b):
-                    low = min(low, s[j])
-                    high = max(high, s[j])
-                lo_out[p, c] = low
-                hi_out[p, c] = high
-
-
-@njit(cache=True, parallel=True)
-def _nb_combine(data, valid, lo, hi, weights, median, n_blocks, out, counts):
-    n, n_pix, n_ch = data.shape
-    size = (n_pix + n_blocks - 1) // n_blocks
-    for blk in prange(n_blocks):
-        buf = np.empty(n, np.float64)
-        for p in range(blk * size, min(n_pix, (blk + 1) * size)):
-            for c in range(n_ch):
-                sw = 0.0
-                swv = 0.0
-                m = 0
-                for i in range(n):
-                    if valid[i, p]:
-                        v = data[i, p, c]
-                        if v >= lo[p, c] and v <= hi[p, c]:
-                            w = weights[i, c]
-                            sw += w
-                            swv += w * v
-                            buf[m] = v
-                            m += 1
-                        else:
-                            counts[blk, i] += 1
-                if m == 0 or not sw > 0:
-                    out[p, c] = np.nan
-                elif median:
-                    s = buf[:m]
-                    s.sort()
-                    out[p, c] = _nb_median(s, 0, m)
-                else:
-                    out[p, c] = swv / sw
