@@ -2,8 +2,12 @@
 without the project's dependencies stops the session with one line saying how to install them (instead of one
 import error per test module)."""
 import importlib.util
+import os
 
 import pytest
+
+# No compile-ahead child behind the CLI tests (tests/test_cold_start.py switches it on where it is the subject).
+os.environ.setdefault("ZEMOSAIC_NUMBA_WARMUP", "0")
 
 _REQUIRED = ("numpy", "scipy", "astropy", "astroalign", "reproject", "numba", "PIL", "zemosaic")
 
