@@ -43,12 +43,17 @@ def ensure_cache_dir() -> str | None:
 
 def _numba_user_cache() -> Path:
     """numba's user-wide cache folder (``numba.misc.appdirs.user_cache_dir("numba")``), without importing numba."""
+    return user_cache_dir("numba")
+
+
+def user_cache_dir(app: str) -> Path:
+    """The platform's per-user cache folder of application ``app`` (the layout numba's appdirs uses)."""
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "numba" / "Cache"
+        return Path(base) / app / "Cache"
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "numba"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "numba"
+        return Path.home() / "Library" / "Caches" / app
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / app
 
 
 def _can_create_in(folder: Path) -> bool:

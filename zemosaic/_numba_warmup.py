@@ -33,6 +33,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from zemosaic._numba_cache import user_cache_dir
+
 __all__ = ["start", "mark_warm", "marker_path", "is_warm", "free_cores"]
 
 _ENV_SWITCH = "ZEMOSAIC_NUMBA_WARMUP"
@@ -130,12 +132,7 @@ def marker_path() -> Path | None:
 
 
 def _user_cache_dir() -> Path:
-    if os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "zemosaic" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "zemosaic"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zemosaic"
+    return user_cache_dir("zemosaic")
 
 
 def _writable(folder: Path) -> bool:
