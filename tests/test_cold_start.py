@@ -42,7 +42,7 @@ def test_cache_dir_when_nothing_is_writable(monkeypatch, tmp_path):
     monkeypatch.setenv("NUMBA_CACHE_DIR", "")  # recorded, so that the value set below is undone
     monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.setattr(_numba_cache, "_writable", lambda folder: False)
-    monkeypatch.setattr(_numba_cache, "_can_create_in", lambda folder: False)
+    monkeypatch.setattr(_numba_cache, "can_create_in", lambda folder: False)
     monkeypatch.setattr(_numba_cache.tempfile, "gettempdir", lambda: str(tmp_path))
     import numba.core.config as numba_config
 
@@ -56,7 +56,7 @@ def test_import_with_read_only_package_and_home(tmp_path):
     """A read-only install whose user has no writable home still imports (numba would raise "no locator")."""
     code = ("import os, zemosaic._numba_cache as c\n"
             "c._writable = lambda folder: False\n"
-            "c._can_create_in = lambda folder: False\n"
+            "c.can_create_in = lambda folder: False\n"
             "print(c.ensure_cache_dir())\n"
             "import zemosaic.stack.kernels\n"
             "print(os.environ['NUMBA_CACHE_DIR'])\n")

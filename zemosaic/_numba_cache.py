@@ -27,7 +27,7 @@ def ensure_cache_dir() -> str | None:
         if os.environ.get("NUMBA_CACHE_DIR"):
             return None
         package = Path(__file__).resolve().parent
-        if _writable(package / "__pycache__") or _can_create_in(_numba_user_cache()):
+        if _writable(package / "__pycache__") or can_create_in(_numba_user_cache()):
             return None
         uid = os.getuid() if hasattr(os, "getuid") else os.getpid()
         folder = Path(tempfile.gettempdir()) / f"zemosaic-numba-{uid}"
@@ -56,7 +56,7 @@ def user_cache_dir(app: str) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / app
 
 
-def _can_create_in(folder: Path) -> bool:
+def can_create_in(folder: Path) -> bool:
     """Make ``folder`` and a file in it, as numba will (``os.access`` is no proof for root: it says yes to
     ``/proc``); only run when the package's own folder is read-only."""
     try:

@@ -33,7 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from zemosaic._numba_cache import user_cache_dir
+from zemosaic._numba_cache import can_create_in, user_cache_dir
 
 __all__ = ["start", "mark_warm", "marker_path", "is_warm", "free_cores"]
 
@@ -63,7 +63,7 @@ def start(settings: dict | None = None) -> bool:
         if switch not in {"1", "true", "yes", "on"} and free_cores() < _MIN_FREE_CORES:
             return False  # no core to spare: the child would only slow the run down
         marker = marker_path()
-        if marker is None or marker.exists() or not _writable(marker.parent):
+        if marker is None or marker.exists() or not can_create_in(marker.parent):
             return False
         payload = json.dumps({"settings": settings or {}}, default=str)
         kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
@@ -133,15 +133,6 @@ def marker_path() -> Path | None:
 
 def _user_cache_dir() -> Path:
     return user_cache_dir("zemosaic")
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
 
 
 def _stop_child() -> None:
