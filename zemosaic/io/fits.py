@@ -27,7 +27,7 @@ import os
 import re
 import warnings
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,6 +285,7 @@ def write_fits_image(
     wcs: WCS | None = None,
     header_extra: Mapping | None = None,
     extensions: Mapping[str, np.ndarray] | None = None,
+    extra_hdus: Sequence[fits.ImageHDU] = (),
 ) -> Path:
     """Write a float32 image with its WCS and named image extensions, atomically.
 
@@ -304,6 +305,9 @@ def write_fits_image(
     extensions : Mapping of str to numpy.ndarray, optional
         ``EXTNAME -> array`` (``H x W`` or ``H x W x 3``, same H and W as ``data``), written as float32 image
         extensions in the given order, each with the WCS.
+    extra_hdus : sequence of astropy.io.fits.ImageHDU, optional
+        Ready-made image HDUs (their own header and WCS, any shape) written after ``extensions`` in the same
+        atomic write, e.g. the mosaic's decimated ``BACKGROUND`` model.
 
     Returns
     -------
@@ -326,6 +330,7 @@ def write_fits_image(
     primary_header.setdefault("ORIGIN", "ZeMosaic")
     hdus = [fits.PrimaryHDU(data=cube, header=primary_header)]
     hdus += _extension_hdus(extensions or {}, cube.shape[-2:], wcs_header)
+    hdus += list(extra_hdus)
     try:
         with atomic_output(path) as handle:
             fits.HDUList(hdus).writeto(handle)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,32 +117,10 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
 
 def _write_fits(path: Path, written: np.ndarray, result: MosaicResult, header: fits.Header,
                 background: fits.ImageHDU | None) -> Path:
-    """``mosaic.fits`` with ``WEIGHT``, and ``BACKGROUND`` appended when given; atomic either way (the extension is
-    appended to a temp file in the same folder, which then replaces ``path``)."""
-    if background is None:
-        return fits_io.write_fits_image(path, written, wcs=result.grid.wcs, header_extra=header,
-                                        extensions={"WEIGHT": result.weight})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        try:
-            fits_io.write_fits_image(temp_name, written, wcs=result.grid.wcs, header_extra=header,
-                                     extensions={"WEIGHT": result.weight})
-        except OSError as exc:  # it names the temp file: name the file the user asked for
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
-        try:
-            with fits.open(temp_name, mode="append", memmap=False) as hdul:
-                hdul.append(background)
-            with open(temp_name, "rb+") as handle:
-                os.fsync(handle.fileno())
-        except OSError as exc:
-            raise OSError(exc.errno, f"{exc.strerror or exc} (writing the BACKGROUND extension)", str(path)) from exc
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    """``mosaic.fits`` with ``WEIGHT``, and ``BACKGROUND`` after it when given, in one atomic write."""
+    return fits_io.write_fits_image(path, written, wcs=result.grid.wcs, header_extra=header,
+                                    extensions={"WEIGHT": result.weight},
+                                    extra_hdus=() if background is None else (background,))
 
 
 def _scaled_background(background: tuple[np.ndarray, WCS | None, fits.Header], scale: float) -> fits.ImageHDU:
