@@ -210,6 +210,16 @@ def _linear_trim(x, k_lo, k_hi, scores):
     return na, nb
 
 
+@njit(cache=True, inline="always")
+def _narrow_range(s, a, b, lo, hi):
+    """The kept values are a range ``[a, b)`` of the sorted ``s``: move its ends inside ``[lo, hi]``."""
+    while a < b and not s[a] >= lo:
+        a += 1
+    while b > a and not s[b - 1] <= hi:
+        b -= 1
+    return a, b
+
+
 @njit(cache=True)
 def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
     """kappa_sigma on the sorted samples ``s``: the kept range ``[a, b)``."""
@@ -221,12 +231,7 @@ def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
         sigma = _std(s[a:b], -_BIG, _BIG)
         if not sigma > 0:
             break
-        lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
-        na, nb = a, b  # the kept values are a range of the sorted ones: move its ends
-        while na < nb and not s[na] >= lo:
-            na += 1
-        while nb > na and not s[nb - 1] <= hi:
-            nb -= 1
+        na, nb = _narrow_range(s, a, b, centre - k_lo * sigma, centre + k_hi * sigma)
         if (na == a and nb == b) or nb <= na:
             break
         a, b = na, nb
@@ -256,12 +261,7 @@ def _trim_winsorized(s, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter
                 break
         if not sigma > 0:
             break
-        lo, hi = centre - k_lo * sigma, centre + k_hi * sigma
-        na, nb = a, b
-        while na < nb and not s[na] >= lo:
-            na += 1
-        while nb > na and not s[nb - 1] <= hi:
-            nb -= 1
+        na, nb = _narrow_range(s, a, b, centre - k_lo * sigma, centre + k_hi * sigma)
         if (na == a and nb == b) or nb <= na:
             break
         a, b = na, nb
