@@ -367,7 +367,8 @@ def _quality_gate(found, loaded: _LoadedGroup, frame_shape, cfg, tile_id, tr, fa
     gate = frame_gate.gate_group(found, loaded.paths, loaded.measured, frame_shape, cfg, tile_id)
     failed.extend(gate.rejected)
     judged = {k for k, f in enumerate(found) if f.ok}
-    tr.frame_quality = [{"path": str(p), "judged": k in judged, **m.quality.as_dict()}
+    tr.frame_quality = [{"path": str(p), "judged": k in judged, **m.quality.as_dict(),
+                         "bad_cells": [] if gate.bad_cells[k] is None else np.flatnonzero(gate.bad_cells[k]).tolist()}
                         for k, (p, m) in enumerate(zip(loaded.paths, loaded.measured, strict=True))]
     tr.quality_signature = frame_gate.decision_from_records([r for r in tr.frame_quality if r["judged"]], cfg)
     tr.quality_warnings = list(gate.decision.warnings)
