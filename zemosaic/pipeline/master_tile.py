@@ -367,12 +367,17 @@ def _quality_gate(found, loaded: _LoadedGroup, frame_shape, cfg, tile_id, tr, fa
     gate = frame_gate.gate_group(found, loaded.paths, loaded.measured, frame_shape, cfg, tile_id)
     failed.extend(gate.rejected)
     judged = {k for k, f in enumerate(found) if f.ok}
-    tr.frame_quality = [{"path": str(p), "judged": k in judged, **m.quality.as_dict(),
-                         "bad_cells": [] if gate.bad_cells[k] is None else np.flatnonzero(gate.bad_cells[k]).tolist()}
-                        for k, (p, m) in enumerate(zip(loaded.paths, loaded.measured, strict=True))]
+    tr.frame_quality = [{"path": str(p), "judged": k in judged, **m.quality.as_dict(), "bad_cells": _cells(cells)}
+                        for k, (p, m, cells) in enumerate(zip(loaded.paths, loaded.measured, gate.bad_cells,
+                                                              strict=True))]
     tr.quality_signature = frame_gate.decision_from_records([r for r in tr.frame_quality if r["judged"]], cfg)
     tr.quality_warnings = list(gate.decision.warnings)
     return gate
+
+
+def _cells(cells: np.ndarray | None) -> list[int]:
+    """The flat indices of a frame's bad cells (for the report), [] when none."""
+    return [] if cells is None else np.flatnonzero(cells).tolist()
 
 
 def _stack_weighting(cfg: ZeMosaicConfig) -> str:
