@@ -107,6 +107,41 @@ def test_unavailable_coverage_gives_the_coverage_less_tile(group, without_covera
     np.testing.assert_array_equal(tile.extensions["ALPHA"], reference.extensions["ALPHA"])
     assert "MT_COVERAGE_IGNORED" in caplog.text
     assert not result.report.coverage_used
+    # header, report and log tell the same reason, from one vocabulary
+    code = {"none": "empty", "wrong_shape": "shape_mismatch", "error": "coverage_error"}[injection]
+    assert result.report.coverage_decision.startswith(code + ": ")
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == result.report.coverage_decision
+    assert f"MT_PIPELINE tile_id=0 coverage_used=False reason={result.report.coverage_decision}" in caplog.text
+
+
+def test_tile_after_the_masker_fallback_says_coverage_was_not_used(group, without_coverage, monkeypatch, caplog):
+    real = lecropper.mask_altaz_artifacts
+
+    def old_masker(full_img, margin_percent=5.0, decay_ratio=0.15, fill_value=0.0, return_mask=False):
+        return real(full_img, margin_percent, decay_ratio, fill_value, return_mask)
+
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", old_masker)
+    with caplog.at_level(logging.INFO):
+        tile, result = _build(group, "old_masker")
+    why = result.report.coverage_decision
+    assert not result.report.coverage_used and why.startswith("masker_rejects_coverage_kwargs: ")
+    assert "coverage" in why and "hard_threshold" not in why  # hard_threshold is not a coverage keyword
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == why
+    assert f"MT_PIPELINE tile_id=0 coverage_used=False reason={why}" in caplog.text
+    assert "does not accept hard_threshold, coverage, min_coverage_abs, min_coverage_frac, morph_open_px" \
+        in caplog.text
+    # the tile is the coverage-less tile, pixel for pixel
+    np.testing.assert_array_equal(tile.extensions["ALPHA"], without_coverage[0].extensions["ALPHA"])
+    np.testing.assert_array_equal(tile.data, without_coverage[0].data)
+
+
+def test_tile_with_cleanup_or_coverage_off_says_so(group, without_coverage):
+    tile, result = _build(group, "cleanup_off", "altaz_cleanup_enabled=false")
+    assert not result.report.coverage_used and result.report.coverage_decision.startswith("cleanup_off: ")
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == result.report.coverage_decision
+    tile, result = without_coverage
+    assert not result.report.coverage_used and result.report.coverage_decision.startswith("coverage_off: ")
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == result.report.coverage_decision
 
 
 def test_quality_crop_moves_coverage_and_wcs_with_the_tile(group, monkeypatch):
