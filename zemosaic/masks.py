@@ -55,6 +55,8 @@ __all__ = [
     "CoverageDecision",
     "compute_alpha_mask",
     "coverage_unusable",
+    "group_min_coverage_abs",
+    "SMALL_GROUP_RULES",
     "coverage_unusable_reason",
     "detect_quality_crop_rect",
     "edge_trim_rect",
@@ -170,6 +172,37 @@ COVERAGE_REASONS: dict[str, str] = {
     "existing_tiles_mode": "existing tiles mode: tiles read from disk, no intra-tile coverage",
     "no_master_tiles": "mode without master tiles",
 }
+
+
+#: How ``min_coverage_abs`` meets a group of fewer frames than it asks for (see `group_min_coverage_abs`).
+SMALL_GROUP_RULES = ("intersection", "all_but_one", "fraction")
+
+
+def group_min_coverage_abs(min_coverage_abs: float, n_frames: int, rule: str = "intersection",
+                           min_coverage_frac: float = MIN_COVERAGE_FRAC_DEFAULT) -> float:
+    """The absolute coverage threshold for a tile of ``n_frames`` stacked frames, under a small-group ``rule``.
+
+    - ``intersection``: ``min(min_coverage_abs, n_frames)``: a group smaller than the threshold keeps only
+      the sky every frame covers.
+    - ``all_but_one``: ``min(min_coverage_abs, max(n_frames - 1, 1))``: one frame may be missing (a group of
+      2 keeps where either frame has data); groups larger than the threshold are not affected.
+    - ``fraction``: ``min(min_coverage_abs, min_coverage_frac * n_frames)``: the absolute minimum never asks a
+      group for more than the fraction rule does, so small groups (under ``min_coverage_abs /
+      min_coverage_frac`` frames) follow ``min_coverage_frac`` of their maximum coverage alone.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``rule``.
+    """
+    if rule not in SMALL_GROUP_RULES:
+        raise ValueError(f"unknown small-group rule {rule!r} (one of {', '.join(SMALL_GROUP_RULES)})")
+    n = float(max(int(n_frames), 1))
+    if rule == "all_but_one":
+        return min(float(min_coverage_abs), max(n - 1.0, 1.0))
+    if rule == "fraction":
+        return min(float(min_coverage_abs), float(min_coverage_frac) * n)
+    return min(float(min_coverage_abs), n)
 
 
 def image_layout(image) -> str:

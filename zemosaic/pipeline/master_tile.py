@@ -300,7 +300,8 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         return None
     plan = tile_canvas.plan_tile_canvas(
         [f.transform if f.ok else None for f in found], frame_shape, mode=cfg.master_tile_canvas,
-        min_coverage_abs=cfg.altaz_min_coverage_abs, min_coverage_frac=cfg.altaz_min_coverage_frac,
+        min_coverage_abs=_group_min_coverage_abs(cfg, sum(f.ok for f in found)),
+        min_coverage_frac=cfg.altaz_min_coverage_frac,
         n_channels=frame_shape[2] if len(frame_shape) == 3 else 1, memory_budget_mb=cfg.stack_memory_budget_mb,
         tile_id=tile_id)
     tr.canvas = plan.as_dict()
@@ -466,7 +467,7 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
             log.info("master tile %d: quality crop rect=(y0=%d, x0=%d, y1=%d, x1=%d) -> %dx%d", tile_id, *rect,
                      image.shape[1], image.shape[0])
     coverage = _coverage_ready_for_lecropper(coverage, image, tile_id, tr)
-    abs_thr = min(cfg.altaz_min_coverage_abs, float(tile.n_used))
+    abs_thr = _group_min_coverage_abs(cfg, tile.n_used)
     tr.thresholds = {"min_coverage_abs": abs_thr, "min_coverage_frac": cfg.altaz_min_coverage_frac,
                      "morph_open_px": cfg.altaz_morph_open_px, "n_used_for_stack": tile.n_used}
     if cleanup:
@@ -491,6 +492,12 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
     tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
     tr.shape = list(out.shape)
     return _write_master_tile(out, alpha, stack_cov, wcs, tile_id, cfg, tr, tiles_dir)
+
+
+def _group_min_coverage_abs(cfg: ZeMosaicConfig, n_frames: int) -> float:
+    """``altaz_min_coverage_abs`` for a tile of ``n_frames`` frames (clamped by ``altaz_small_group_rule``)."""
+    return lecropper.group_min_coverage_abs(cfg.altaz_min_coverage_abs, n_frames, cfg.altaz_small_group_rule,
+                                            cfg.altaz_min_coverage_frac)
 
 
 def _crop_all(rect, image, maps, wcs):
