@@ -152,6 +152,15 @@ def test_quality_crop_moves_coverage_and_wcs_with_the_tile(group, monkeypatch):
     assert result.report.quality_crop_rect == list(rect)
     assert tile.data.shape[:2] == (rect[2] - rect[0], rect[3] - rect[1])
     assert tile.extensions["COVERAGE"].shape == tile.data.shape[:2]
+    # the coverage handed to the masker was cropped with the tile: it drove the alpha, which is the alpha of the
+    # cropped coverage (the stacker's count, written as COVERAGE, equals the mission's count here: no frame lost)
+    assert result.report.coverage_used and tile.header["COVUSED"] is True
+    cfg = resolve_config()
+    _, expected = lecropper.mask_altaz_artifacts(
+        tile.data, cfg.altaz_margin_percent, cfg.altaz_decay_ratio, return_mask=True,
+        coverage=tile.extensions["COVERAGE"], min_coverage_abs=3.0, min_coverage_frac=cfg.altaz_min_coverage_frac,
+        morph_open_px=cfg.altaz_morph_open_px)
+    np.testing.assert_array_equal(tile.extensions["ALPHA"], expected)
     # the 20 brightest isolated unsaturated stars: fainter ones are centroided worse than 0.3 px by noise alone
     x, y, _ = catalogue_pixels(dataset.catalogue, tile.wcs, tile.data.shape[:2], max_peak=30000, n_brightest=20)
     assert len(x) >= 15

@@ -184,8 +184,9 @@ def group_min_coverage_abs(min_coverage_abs: float, n_frames: int, rule: str = "
 
     - ``intersection``: ``min(min_coverage_abs, n_frames)``: a group smaller than the threshold keeps only
       the sky every frame covers.
-    - ``all_but_one``: ``min(min_coverage_abs, max(n_frames - 1, 1))``: one frame may be missing (a group of
-      2 keeps where either frame has data); groups larger than the threshold are not affected.
+    - ``all_but_one``: ``min(min_coverage_abs, max(n_frames - 1, min(n_frames, 2)))``: one frame may be missing,
+      but a pixel never rests on one frame alone (one sample cannot be checked for outliers), so a group of 2
+      keeps its intersection; groups larger than the threshold are not affected.
     - ``fraction``: ``min(min_coverage_abs, min_coverage_frac * n_frames)``: the absolute minimum never asks a
       group for more than the fraction rule does, so small groups (under ``min_coverage_abs /
       min_coverage_frac`` frames) follow ``min_coverage_frac`` of their maximum coverage alone.
@@ -199,7 +200,7 @@ def group_min_coverage_abs(min_coverage_abs: float, n_frames: int, rule: str = "
         raise ValueError(f"unknown small-group rule {rule!r} (one of {', '.join(SMALL_GROUP_RULES)})")
     n = float(max(int(n_frames), 1))
     if rule == "all_but_one":
-        return min(float(min_coverage_abs), max(n - 1.0, 1.0))
+        return min(float(min_coverage_abs), max(n - 1.0, min(n, 2.0)))
     if rule == "fraction":
         return min(float(min_coverage_abs), float(min_coverage_frac) * n)
     return min(float(min_coverage_abs), n)
