@@ -197,6 +197,15 @@ def _module_file(module: str) -> Path:
     return Path(importlib.util.find_spec(module).origin)
 
 
+_SOURCES: dict[str, str] = {}  # module -> its source as read once (editing the tree during a run changes nothing)
+
+
+def _source(module: str) -> str:
+    if module not in _SOURCES:
+        _SOURCES[module] = _module_file(module).read_text()
+    return _SOURCES[module]
+
+
 def _function_nodes(tree: ast.Module, names: tuple[str, ...]) -> dict[str, ast.AST]:
     found: dict[str, ast.AST] = {}
     for node in tree.body:
@@ -219,8 +228,7 @@ def list_mutants(only: str | None = None) -> list[Mutant]:
     for module, names in TARGETS.items():
         if only and only not in module:
             continue
-        path = _module_file(module)
-        source = path.read_text()
+        source = _source(module)
         lines = source.splitlines()
         for name, fnode in _function_nodes(ast.parse(source), names).items():
             for i, (node, operator) in enumerate(_sites(fnode)):
@@ -243,7 +251,7 @@ def _live_function(module_obj, qualname: str):
 def _mutated_code(m: Mutant):
     """The code object of ``m.function`` with the mutation applied."""
     path = _module_file(m.module)
-    tree = ast.parse(path.read_text())
+    tree = ast.parse(_source(m.module))
     fnode = _function_nodes(tree, (m.function,))[m.function]
     node, operator = list(_sites(fnode))[m.index]
     _Replace(node, operator).visit(tree)
@@ -306,7 +314,7 @@ def target_codes() -> dict:
     codes = {}
     for module, names in TARGETS.items():
         mod = importlib.import_module(module)
-        tree = ast.parse(_module_file(module).read_text())
+        tree = ast.parse(_source(module))
         for name in _function_nodes(tree, names):
             try:
                 codes[_live_function(mod, name).__code__] = f"{module}:{name}"
@@ -366,6 +374,8 @@ def main(argv=None) -> int:
     p.add_argument("--list", action="store_true", help="count the mutants per function and stop")
     p.add_argument("--max", type=int, default=0, help="run at most this many mutants (spread over the list)")
     p.add_argument("--json", help="write every mutant's outcome to this file")
+    p.add_argument("--keys", help="run only the mutants whose key (module:function:line:operator) is listed in this "
+                                  "file, one per line (e.g. the survivors of an earlier run)")
     p.add_argument("--jobs", type=int, default=1, help="mutants run at once (forked children)")
     p.add_argument("--map", help="the test map's file: reused when it exists, else written there")
     args = p.parse_args(argv)
@@ -380,6 +390,9 @@ def main(argv=None) -> int:
             print(f"{v:5d}  {k}")
         print(f"{len(mutants)} mutants")
         return 0
+    if args.keys:
+        wanted = set(Path(args.keys).read_text().split())
+        mutants = [m for m in mutants if m.key in wanted]
     if args.max and len(mutants) > args.max:
         step = len(mutants) / args.max
         mutants = [mutants[int(i * step)] for i in range(args.max)]

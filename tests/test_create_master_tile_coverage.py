@@ -76,6 +76,11 @@ def test_alpha_follows_coverage(with_coverage):
     assert np.all(alpha[deep & (coverage == coverage.max())] == 1.0)
     assert result.report.coverage_used and result.report.coverage_decision == "coverage used"
     assert int(tile.header["NFRAMES"]) == N_FRAMES and tile.header["COVUSED"]
+    # the report's summary of the mission's coverage (before any crop: the canvas the frames were warped onto)
+    stats = result.report.coverage_stats
+    assert stats["max"] == N_FRAMES and stats["n_frames"] == N_FRAMES and 0 <= stats["min"] < thr
+    assert 0.5 < stats["nonzero_frac"] <= 1.0 and len(stats["shape"]) == 2
+    assert stats["shape"][0] >= coverage.shape[0] and stats["shape"][1] >= coverage.shape[1]
 
 
 def test_coverage_lowers_the_border_colour_error(group, with_coverage, without_coverage):
