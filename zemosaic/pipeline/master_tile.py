@@ -655,7 +655,8 @@ def _accepted_keywords(masker, kwargs: dict) -> set[str] | None:
 
 def _call_dropping_on_typeerror(masker, arr, kwargs: dict):
     """Call a masker without signature; drop a keyword only when its TypeError names it as unexpected."""
-    kwargs, dropped = dict(kwargs), []
+    kwargs = dict(kwargs)
+    dropped: list[str] = []
     while True:
         try:
             return masker(arr, **kwargs), dropped
