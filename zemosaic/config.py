@@ -200,6 +200,10 @@ class ZeMosaicConfig:
         "low-signal/radial fallback (to compare both).")
     altaz_min_coverage_abs: float = _key(
         3.0, "Minimum number of frames a kept pixel needs (clamped to the frames stacked).", low=0.0)
+    altaz_small_group_rule: str = _key(
+        "all_but_one", "How altaz_min_coverage_abs meets a group with fewer frames: all_but_one (one frame may be "
+        "missing, never fewer than 2), intersection (every frame), or fraction (only altaz_min_coverage_frac).",
+        choices=("intersection", "all_but_one", "fraction"))
     altaz_min_coverage_frac: float = _key(
         0.4, "Minimum coverage as a fraction of the tile's maximum coverage.", low=0.0, high=1.0)
     altaz_morph_open_px: int = _key(3, "Radius of the morphological opening of the coverage mask (px).",

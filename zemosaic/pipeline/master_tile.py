@@ -8,8 +8,10 @@ the module the top-level name ``lecropper`` stands for, so a script that replace
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from zemosaic.align.stars import luminance_plane
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
+from zemosaic.masks import CoverageDecision
 from zemosaic.pipeline import frame_gate, tile_canvas
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback, ProgressEvent
@@ -318,7 +321,8 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     found = gate.found if gate is not None else found
     plan = tile_canvas.plan_tile_canvas(
         [f.transform if f.ok else None for f in found], frame_shape, mode=cfg.master_tile_canvas,
-        min_coverage_abs=cfg.altaz_min_coverage_abs, min_coverage_frac=cfg.altaz_min_coverage_frac,
+        min_coverage_abs=_group_min_coverage_abs(cfg, sum(f.ok for f in found)),
+        min_coverage_frac=cfg.altaz_min_coverage_frac,
         n_channels=frame_shape[2] if len(frame_shape) == 3 else 1, memory_budget_mb=cfg.stack_memory_budget_mb,
         tile_id=tile_id)
     tr.canvas = plan.as_dict()
@@ -464,9 +468,8 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> n
     leave the tile identical to the coverage-less path, so this is a deliberate error boundary:
     the error is logged as the reason and the coverage is dropped.
     """
-    if not need_coverage:
-        reason = "coverage not requested (cleanup off or altaz_use_coverage=false)"
-        tr.coverage_decision = reason
+    if not need_coverage:  # cleanup off is recorded as such when the tile is finished
+        tr.coverage_decision = CoverageDecision.not_used("coverage_off", "altaz_use_coverage=false").reason
         return None
     try:
         acc = align_stack.CoverageAccumulator(shape_hw)
@@ -478,13 +481,13 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> n
         coverage = acc.result()
         stats = acc.stats()
     except Exception as exc:  # noqa: BLE001 - deliberate boundary, see docstring
-        reason = f"coverage_error: {type(exc).__name__}: {exc}"
+        reason = CoverageDecision.not_used("coverage_error", f"{type(exc).__name__}: {exc}").reason
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
         tr.coverage_decision = reason
         return None
     tr.coverage_stats = stats.as_dict()
     if coverage is None:
-        reason = f"empty coverage (max={stats.max})"
+        reason = CoverageDecision.not_used("empty", f"max {stats.max:g}").reason
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
         tr.coverage_decision = reason
         return None
@@ -523,19 +526,24 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
             log.info("master tile %d: quality crop rect=(y0=%d, x0=%d, y1=%d, x1=%d) -> %dx%d", tile_id, *rect,
                      image.shape[1], image.shape[0])
     coverage = _coverage_ready_for_lecropper(coverage, image, tile_id, tr)
-    abs_thr = min(cfg.altaz_min_coverage_abs, float(tile.n_used))
+    abs_thr = _group_min_coverage_abs(cfg, tile.n_used)
     tr.thresholds = {"min_coverage_abs": abs_thr, "min_coverage_frac": cfg.altaz_min_coverage_frac,
                      "morph_open_px": cfg.altaz_morph_open_px, "n_used_for_stack": tile.n_used}
     if cleanup:
-        out, alpha = _apply_lecropper_pipeline(
-            image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
-            altaz_min_coverage_frac=cfg.altaz_min_coverage_frac, altaz_morph_open_px=cfg.altaz_morph_open_px,
-            tile_id=tile_id)
+        masked = _mask_tile(image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
+                            altaz_min_coverage_frac=cfg.altaz_min_coverage_frac,
+                            altaz_morph_open_px=cfg.altaz_morph_open_px, tile_id=tile_id)
+        out, alpha = masked.out, masked.alpha
         assert alpha is not None  # cleanup on: altaz_cleanup_enabled is not "false", so the masker gave an alpha
+        if masked.decision is not None:  # the masker itself refused the coverage
+            tr.coverage_decision = masked.decision.reason
+        tr.coverage_used = masked.decision is not None and masked.decision.used
     else:  # no cleanup: every stacked pixel is kept at full weight
         out, alpha = image, (stack_cov > 0).astype(np.float32)
         log.info("MT_PIPELINE tile_id=%d lecropper skipped (cleanup off: %s)", tile_id, tr.cleanup_reason)
-    tr.coverage_used = coverage is not None and cleanup
+        tr.coverage_decision = CoverageDecision.not_used("cleanup_off", tr.cleanup_reason).reason
+        tr.coverage_used = False
+    log.info("MT_PIPELINE tile_id=%d coverage_used=%s reason=%s", tile_id, tr.coverage_used, tr.coverage_decision)
     tr.alpha_stats = _alpha_stats(alpha)
     if cfg.mt_edge_trim_enabled:
         out, alpha, stack_cov, wcs = _edge_trim(out, alpha, stack_cov, wcs, cfg, tile_id, tr)
@@ -543,6 +551,12 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
     tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
     tr.shape = list(out.shape)
     return _write_master_tile(out, alpha, stack_cov, wcs, tile_id, cfg, tr, tiles_dir)
+
+
+def _group_min_coverage_abs(cfg: ZeMosaicConfig, n_frames: int) -> float:
+    """``altaz_min_coverage_abs`` for a tile of ``n_frames`` frames (clamped by ``altaz_small_group_rule``)."""
+    return lecropper.group_min_coverage_abs(cfg.altaz_min_coverage_abs, n_frames, cfg.altaz_small_group_rule,
+                                            cfg.altaz_min_coverage_frac)
 
 
 def _crop_all(rect, image, maps, wcs):
@@ -567,13 +581,23 @@ def _coverage_ready_for_lecropper(coverage, image, tile_id, tr) -> np.ndarray | 
     the decision recorded when it was dropped."""
     if coverage is None:
         return None
-    reason = lecropper.coverage_unusable_reason(coverage, image.shape[:2])
-    if reason is not None:
-        log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
-        tr.coverage_decision = reason
+    refused = lecropper.coverage_unusable(coverage, image.shape[:2])
+    if refused is not None:
+        log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, refused.reason)
+        tr.coverage_decision = refused.reason
         return None
-    tr.coverage_decision = "coverage used"
+    tr.coverage_decision = CoverageDecision(True, "used").reason
     return coverage
+
+
+@dataclass(frozen=True)
+class _MaskedTile:
+    """The lecropper hand-off's outcome: the (nanised) tile, its alpha and what became of the coverage
+    (None when no coverage was handed in: the decision taken before stands)."""
+
+    out: np.ndarray
+    alpha: np.ndarray | None
+    decision: CoverageDecision | None
 
 
 def _apply_lecropper_pipeline(
@@ -595,11 +619,24 @@ def _apply_lecropper_pipeline(
     alpha (the alpha goes downstream as a weight); only pixels whose alpha is at or below
     ``altaz_nanize_threshold`` become NaN, on a float32 copy (integer input is never nanised).
     With ``altaz_cleanup_enabled='false'`` the input is returned unchanged with no alpha.
+
+    A replacement masker that does not accept some of the keywords (an older one without
+    ``coverage`` or ``hard_threshold``) is called without exactly those (see `_call_masker`).
     """
+    masked = _mask_tile(arr, cfg, coverage=coverage, altaz_min_coverage_abs=altaz_min_coverage_abs,
+                        altaz_min_coverage_frac=altaz_min_coverage_frac, altaz_morph_open_px=altaz_morph_open_px,
+                        tile_id=tile_id)
+    return masked.out, masked.alpha
+
+
+def _mask_tile(arr, cfg, *, coverage, altaz_min_coverage_abs, altaz_min_coverage_frac, altaz_morph_open_px,
+               tile_id) -> _MaskedTile:
+    """`_apply_lecropper_pipeline`'s work, with the coverage decision the tuple contract cannot carry."""
     cfg = as_config(cfg)
     if cfg.altaz_cleanup_enabled == "false":
         log.info("MT_PIPELINE tile_id=%s skipped: altaz_cleanup_enabled=false", tile_id)
-        return arr, None
+        decision = None if coverage is None else CoverageDecision.not_used("cleanup_off", "altaz_cleanup_enabled=false")
+        return _MaskedTile(arr, None, decision)
     base_kwargs = dict(margin_percent=cfg.altaz_margin_percent, decay_ratio=cfg.altaz_decay_ratio, fill_value=0.0,
                        return_mask=True, hard_threshold=cfg.altaz_alpha_soft_threshold)
     cov_kwargs = {}
@@ -613,27 +650,107 @@ def _apply_lecropper_pipeline(
         log.info("MT_PIPELINE tile_id=%s lecropper call: coverage_max=%.0f altaz_min_coverage_abs=%s "
                  "altaz_min_coverage_frac=%s altaz_morph_open_px=%s", tile_id, float(np.max(coverage)),
                  cov_kwargs["min_coverage_abs"], cov_kwargs["min_coverage_frac"], cov_kwargs["morph_open_px"])
-    _, alpha = _call_masker(arr, base_kwargs, cov_kwargs, tile_id)
+    alpha, dropped = _call_masker(arr, {**base_kwargs, **cov_kwargs})
+    decision = _decision_after_masker(cov_kwargs, dropped, tile_id)
     alpha = np.clip(np.asarray(alpha, dtype=np.float32), 0.0, 1.0)
     out = _nanize_low_alpha(arr, alpha, cfg, tile_id)
     stats = _alpha_stats(alpha)
     log.info("ALPHA_STATS: level=master_tile tile_id=%s source=%s min=%.3f max=%.3f mean=%.3f kept_frac=%.4f "
-             "zero_frac=%.4f", tile_id, "coverage" if cov_kwargs else "fallback", stats["min"], stats["max"],
-             stats["mean"], stats["kept_frac"], stats["zero_frac"])
-    return out, alpha
+             "zero_frac=%.4f", tile_id, "coverage" if decision is not None and decision.used else "fallback",
+             stats["min"], stats["max"], stats["mean"], stats["kept_frac"], stats["zero_frac"])
+    return _MaskedTile(out, alpha, decision)
 
 
-def _call_masker(arr, base_kwargs, cov_kwargs, tile_id):
+def _decision_after_masker(cov_kwargs: dict, dropped: Sequence[str], tile_id) -> CoverageDecision | None:
+    if not cov_kwargs:
+        return None
+    lost = [k for k in cov_kwargs if k in dropped]
+    if "coverage" not in lost:
+        return CoverageDecision(True, "used")
+    decision = CoverageDecision.not_used("masker_rejects_coverage_kwargs", "called without " + ", ".join(lost))
+    log.info("MT_COVERAGE_IGNORED tile_id=%s reason=%s", tile_id, decision.reason)
+    return decision
+
+
+# Keywords the masker must take: without return_mask it gives no alpha.
+_REQUIRED_MASKER_KWARGS = ("return_mask",)
+# (masker, dropped keywords) pairs already logged at WARNING: once per masker, not once per tile.
+_FALLBACKS_LOGGED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _call_masker(arr, kwargs: dict) -> tuple[np.ndarray, list[str]]:
+    """Call ``lecropper.mask_altaz_artifacts`` with the ``kwargs`` it accepts; return ``(alpha, dropped)``.
+
+    The one deliberate keyword fallback of the mission: an older masker that does not accept some
+    keywords (``coverage`` and its thresholds, ``hard_threshold``...) is called without exactly
+    those. Which ones it accepts is read from its signature; only when it has none (a builtin, a
+    C extension) is a ``TypeError`` naming one of our keywords taken as the answer, and the call
+    retried without it. A ``TypeError`` raised inside a masker that accepts the keywords is never
+    caught. The keywords dropped are logged at WARNING once per masker.
+    """
     masker = lecropper.mask_altaz_artifacts
+    accepted = _accepted_keywords(masker, kwargs)
+    if accepted is not None:
+        dropped = [k for k in kwargs if k not in accepted]
+        _check_dropped(masker, dropped)
+        result = masker(arr, **{k: v for k, v in kwargs.items() if k in accepted})
+    else:
+        result, dropped = _call_dropping_on_typeerror(masker, arr, kwargs)
+    _log_fallback_once(masker, dropped)
+    return result[1], dropped
+
+
+def _accepted_keywords(masker, kwargs: dict) -> set[str] | None:
+    """The keywords of ``kwargs`` that ``masker`` takes by its signature; None when it has no signature."""
     try:
-        return masker(arr, **base_kwargs, **cov_kwargs)
-    except TypeError as exc:
-        # The one deliberate TypeError fallback the mission asks for: an older masker that does not
-        # accept the coverage keywords is called again without them (coverage-less behaviour).
-        if not cov_kwargs:
-            raise
-        log.warning("MT_COVERAGE_IGNORED tile_id=%s reason=masker_rejects_coverage_kwargs (%s)", tile_id, exc)
-        return masker(arr, **base_kwargs)
+        params = inspect.signature(masker).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return set(kwargs)
+    named = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {k for k in kwargs if k in named}
+
+
+def _call_dropping_on_typeerror(masker, arr, kwargs: dict):
+    """Call a masker without signature; drop a keyword only when its TypeError names it as unexpected."""
+    kwargs = dict(kwargs)
+    dropped: list[str] = []
+    while True:
+        try:
+            return masker(arr, **kwargs), dropped
+        except TypeError as exc:
+            name = next((k for k in kwargs if f"'{k}'" in str(exc) and "keyword" in str(exc)), None)
+            if name is None:
+                raise
+            dropped.append(name)
+            _check_dropped(masker, dropped)
+            del kwargs[name]
+
+
+def _check_dropped(masker, dropped: Sequence[str]) -> None:
+    missing = [k for k in _REQUIRED_MASKER_KWARGS if k in dropped]
+    if missing:
+        raise TypeError(f"masker {_masker_name(masker)} does not accept {', '.join(missing)}: it cannot give the "
+                        "alpha mask the master-tile pipeline needs")
+
+
+def _log_fallback_once(masker, dropped: Sequence[str]) -> None:
+    if not dropped:
+        return
+    try:
+        seen = _FALLBACKS_LOGGED.setdefault(masker, set())
+    except TypeError:  # not weak-referenceable (a builtin): log every time rather than keep it alive
+        seen = set()
+    if tuple(dropped) in seen:
+        return
+    seen.add(tuple(dropped))
+    log.warning("MT_COVERAGE_IGNORED masker %s does not accept %s: called without %s (logged once per masker)",
+                _masker_name(masker), ", ".join(dropped), "them" if len(dropped) > 1 else "it")
+
+
+def _masker_name(masker) -> str:
+    return f"{getattr(masker, '__module__', '?')}.{getattr(masker, '__qualname__', repr(masker))}"
 
 
 def _nanize_low_alpha(arr, alpha, cfg, tile_id) -> np.ndarray:
@@ -684,6 +801,7 @@ def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -
         "STKNORM": (cfg.stack_normalize_method, "stack normalisation"),
         "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection"),
         "COVUSED": (bool(tr.coverage_used), "alpha driven by intra-tile coverage"),
+        "COVWHY": (tr.coverage_decision, ""),  # the decision (no comment: a long one continues on CONTINUE cards)
         "COVMINAB": (tr.thresholds.get("min_coverage_abs", 0.0), "min coverage (frames)"),
         "COVMINFR": (cfg.altaz_min_coverage_frac, "min coverage (fraction of max)"),
         "MORPHPX": (cfg.altaz_morph_open_px, "coverage opening radius px"),
