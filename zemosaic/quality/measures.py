@@ -42,8 +42,8 @@ class StarMeasures:
     ``xy`` positions (frame pixels), ``flux`` aperture flux (radius 2 FWHM), ``snr`` the signal-to-noise ratio of the
     star's Gaussian-window-weighted sum (sigma 3 px),
     ``cxx, cyy, cxy`` the window-corrected second moments (px^2); ``index`` each star's row in the detection's
-    ``xy``; ``complete_above``: 0 when every detected star was measured, else the flux above which the list is
-    complete (``max_stars`` cut it: fainter stars were detected but not measured).
+    ``xy``; ``complete_above``: the flux above which the list is complete (its faint end: the frame's own
+    detection limit, or where ``max_stars`` cut it); 0 when fewer than 10 stars were measured.
     """
 
     xy: np.ndarray
@@ -146,7 +146,9 @@ def measure_stars(detection: StarDetection, *, max_stars: int | None = None) -> 
     # aperture of 2 FWHM: a star profile of any width keeps the same fraction of its flux in it
     radius = min(max(2.0 * _FWHM_PER_SIGMA * sigma, 4.0), r - 1.0)
     flux = (stamps * (r2 <= radius * radius)).sum(axis=(1, 2))
-    complete = float(np.percentile(flux[ok], 5)) if truncated and ok.any() else 0.0
+    # the flux above which the frame's list is complete: its faint end (its own detection limit: a defocused frame
+    # loses the faint stars a sharp one keeps), or where max_stars cut it
+    complete = float(np.percentile(flux[ok], 10 if truncated else 5)) if ok.sum() >= 10 else 0.0
     return StarMeasures(xy[ok], flux[ok], snr[ok], cxx[ok], cyy[ok], cxy[ok], index[ok], complete)
 
 
