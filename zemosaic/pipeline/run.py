@@ -450,7 +450,7 @@ def solve_settings(cfg: ZeMosaicConfig, output_dir: Path):
         default_scale_arcsec=cfg.hint_pixel_scale_arcsec or None,
         cache_dir=Path(cfg.wcs_cache_dir).expanduser() if cfg.wcs_cache_dir else output_dir / "wcs_cache",
         sidecar_dir=output_dir / "wcs" if cfg.write_wcs_sidecars else None, debayer_method=cfg.debayer_method,
-        solve_strategy=cfg.solve_strategy)
+        solve_strategy=cfg.solve_strategy, blind_budget_s=cfg.solve_blind_budget_s)
 
 
 def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None, *, recursive: bool = False
