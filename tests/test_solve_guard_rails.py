@@ -3,7 +3,11 @@ in-process ``astrometry`` package and an external ``solve-field``); cheap checks
 binned copy, a hint far from the others); the run's budget for blind solves; one progress event per frame settled."""
 from __future__ import annotations
 
+import json
+import os
 import stat
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +154,8 @@ def test_a_hint_far_from_the_other_frames_is_rejected_before_any_solve(tmp_path,
     solver = _FakeSolver()
     outcome, _ = _run(monkeypatch, _scanned([*near, far]), solver, solve_strategy="per_field")
     reasons = {p.name: r for p, r in outcome.rejected}
-    assert "pointing hint RA 300.0000 Dec -40.0000 is" in reasons["far.fits"] and "4 other frames" in reasons["far.fits"]
+    assert "pointing hint RA 300.0000 Dec -40.0000 is" in reasons["far.fits"]
+    assert "from the nearest of the 4 other frames" in reasons["far.fits"]
     assert all(c.hint.ra_deg != 300.0 for c in solver.calls)  # never sent to the solver
     assert prechecks.far_hints({0: (10.0, 0.0)}, {0: (10.0, 0.0), 1: (50.0, 0.0)}, {0: 1.0}) == {}  # two: no majority
 
@@ -163,9 +168,58 @@ def test_ten_good_frames_and_one_tiny_wcs_less_file_make_a_mosaic(tmp_path):
                                                 pixel_scale_arcsec=4.8, seed=3))
     fits.PrimaryHDU(np.ones((16, 16), np.float32)).writeto(tmp_path / "in" / "thumb.fits")
     result = run_mosaic(tmp_path / "in", tmp_path / "out", {"plate_solver": "auto"})
-    import json
-
     report = json.loads(result.report_path.read_text())
     entries = {Path(e["path"]).name: e for e in report["input_files"]}
     assert result.n_frames_used == 10 and entries["thumb.fits"]["status"] == "rejected"
     assert "too small to plate-solve" in entries["thumb.fits"]["reason"]
+
+
+def _tiny_files_folder(folder: Path, n_thumbnails: int) -> list[Path]:
+    """A small session with header WCSs and ``n_thumbnails`` 16 x 16 thumbnails without a WCS (every other one
+    with a pointing hint near the session); the good frames."""
+    dataset = generate_dataset(folder, SynthSpec(panels=(2, 1), frames_per_panel=3, width=200, height=300,
+                                                 pixel_scale_arcsec=4.8, seed=31))
+    rng = np.random.default_rng(31)
+    for k in range(n_thumbnails):
+        header = fits.Header()
+        if k % 2:
+            header["RA"], header["DEC"] = 83.8 + rng.normal(0, 0.2), -5.4 + rng.normal(0, 0.2)
+            header["FOCALLEN"], header["XPIXSZ"] = 250.0, 2.9
+        fits.PrimaryHDU(rng.integers(0, 65535, (16, 16)).astype(np.uint16), header).writeto(
+            folder / f"thumb_{k:05d}.fits")
+    return list(dataset.frame_paths)
+
+
+def _check_tiny_files_run(report: dict, good: list[Path], n_thumbnails: int) -> None:
+    entries = {Path(e["path"]).name: e for e in report["input_files"]}
+    assert report["status"] == "ok"
+    assert all(entries[p.name]["status"] == "used" for p in good)
+    assert sum(t["frames_used"] for t in report["tiles"]) == len(good)
+    thumbs = [e for n, e in entries.items() if n.startswith("thumb_")]
+    assert len(thumbs) == n_thumbnails
+    assert all(e["status"] == "rejected" and "image too small to plate-solve (16 x 16 px" in e["reason"]
+               for e in thumbs)
+    assert report["astrometry"]["n_solves"] == 0  # not one solve was spent on them
+
+
+def test_a_folder_of_thumbnails_stacks_the_good_frames_and_rejects_the_rest(tmp_path):
+    from zemosaic.pipeline.run import run_mosaic
+
+    good = _tiny_files_folder(tmp_path / "in", 60)
+    events = []
+    result = run_mosaic(tmp_path / "in", tmp_path / "out", {"plate_solver": "auto"}, events.append)
+    _check_tiny_files_run(json.loads(result.report_path.read_text()), good, 60)
+    solve = [(e.done, e.total) for e in events if e.phase == "solve"]
+    assert solve[0] == (0, 60) and solve[-1] == (60, 60) and len(solve) == 61  # one event per thumbnail
+
+
+@pytest.mark.slow
+def test_two_thousand_thumbnails_through_the_cli(tmp_path):
+    """The folder of the issue (timed by bench/bench_tiny_files.py): 2000 thumbnails, progress on stderr."""
+    good = _tiny_files_folder(tmp_path / "in", 2000)
+    proc = subprocess.run([sys.executable, "-m", "zemosaic.cli", "run", str(tmp_path / "in"), "-o",
+                           str(tmp_path / "out")], capture_output=True, text=True,
+                          env=dict(os.environ, ZEMOSAIC_NUMBA_WARMUP="0"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    _check_tiny_files_run(json.loads((tmp_path / "out" / "run_report.json").read_text()), good, 2000)
+    assert any(line.strip().startswith("solve [") and "2000/2000" in line for line in proc.stderr.splitlines())

@@ -361,7 +361,10 @@ def _cmd_gui(args) -> int:
 
 # --- progress ------------------------------------------------------------------------------------
 class ProgressPrinter:
-    """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr."""
+    """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr (redrawn in place on a
+    terminal; elsewhere, a log file or a pipe, one line every ``NOT_TTY_EVERY_S`` seconds and one at the end)."""
+
+    NOT_TTY_EVERY_S = 10.0
 
     def __init__(self, stream=None, width: int = 30, clock=time.monotonic):
         self.stream = stream or sys.stderr
@@ -370,6 +373,7 @@ class ProgressPrinter:
         self._phase: str | None = None
         self._start: tuple[float, int] = (0.0, 0)  # time and units done at the phase's first event
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_line = 0.0  # when the last line was written (not on a terminal)
 
     def __enter__(self) -> ProgressPrinter:
         return self
@@ -383,6 +387,7 @@ class ProgressPrinter:
             self._finish_line()
             self._phase = event.phase
             self._start = (now, event.done)
+            self._last_line = now
         done = min(event.done, event.total) if event.total else event.done
         filled = int(self.width * event.fraction)
         bar = "#" * filled + "-" * (self.width - filled)
@@ -390,8 +395,9 @@ class ProgressPrinter:
                f"{event.message[:60]}"
         if self._tty:
             self.stream.write("\r" + line.ljust(110))
-        elif event.total and done >= event.total:
+        elif (event.total and done >= event.total) or now - self._last_line >= self.NOT_TTY_EVERY_S:
             self.stream.write(line + "\n")
+            self._last_line = now
         self.stream.flush()
 
     def _rate_and_eta(self, now: float, done: int, total: int) -> str:

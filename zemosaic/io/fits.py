@@ -604,6 +604,9 @@ def _celestial_wcs(header: fits.Header, layout: str, path: Path) -> WCS:
     """The 2D celestial WCS whose pixel axes are the image's x and y; NoCelestialWcsError when unusable."""
     image_axes = [2, 3] if layout == "interleaved" else [1, 2]  # FITS axes holding x and y
     _check_wcs_cards(header, image_axes, path)
+    if not any(header.get(f"CTYPE{i}") for i in image_axes):  # no WCS at all: said without building one (a scan
+        names = "/".join(f"CTYPE{i}" for i in image_axes)       # of thousands of WCS-less files)
+        raise NoCelestialWcsError(f"{path}: no celestial WCS (no {names})")
     try:
         wcs = WCS(header, naxis=image_axes, relax=True, fix=True)
     except (ValueError, KeyError, MemoryError) as exc:

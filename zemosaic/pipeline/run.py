@@ -310,6 +310,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
+        frames = _without_run_outliers(frames, report)
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
         groups = clustering.cluster_frames(
@@ -614,6 +615,18 @@ def _without_scale_outliers(groups: list[clustering.FrameGroup], frames: list[Sc
     return kept
 
 
+def _without_run_outliers(frames: list[ScannedFrame], report: RunReport) -> list[ScannedFrame]:
+    """The frames unlike the rest of the run (size, field of view: :mod:`zemosaic.pipeline.frame_sanity`) are
+    rejected with the reason before any whole-run decision is taken on them."""
+    from zemosaic.pipeline import frame_sanity
+
+    outliers = dict(frame_sanity.run_outliers([f.info for f in frames]))
+    for k, reason in sorted(outliers.items()):
+        log.warning("frame rejected: %s: %s", frames[k].path, reason)
+        report.reject(frames[k].path, reason, "sanity")
+    return [f for k, f in enumerate(frames) if k not in outliers]
+
+
 def _report_targets(groups: list[clustering.FrameGroup], frames: list[ScannedFrame], cfg: ZeMosaicConfig,
                     report: RunReport) -> None:
     """Log and record the targets when the groups form more than one (a frame of another object in the folder)."""
@@ -644,7 +657,15 @@ def _check_mosaic_estimate(groups: list[clustering.FrameGroup], frames: list[Sca
     refs = [frames[g.reference].info for g in groups]
     footprints = [(tuple(info.shape), info.celestial_wcs) for info in refs]
     n_channels = max(info.n_channels for info in refs)
-    check_mosaic_sanity(grid_for_footprints(footprints), footprints, n_channels, cfg, report, stage="frames")
+    try:
+        check_mosaic_sanity(grid_for_footprints(footprints), footprints, n_channels, cfg, report, stage="frames")
+    except MosaicRefusedError as exc:  # say which frames make it so (the groups' references at its edges)
+        from zemosaic.pipeline.frame_sanity import extent_frames, fov_deg
+
+        names = [f"{frames[g.reference].path.name}{f' (+{len(g) - 1} in its group)' if len(g) > 1 else ''}"
+                 for g in groups]
+        where = extent_frames([g.center_radec for g in groups], [fov_deg(i) for i in refs], names)
+        raise MosaicRefusedError(f"{exc}; frames that set its extent: {where}") from None
 
 
 def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
