@@ -19,6 +19,7 @@ from pathlib import Path
 from zemosaic import __version__ as _VERSION
 from zemosaic import _numba_warmup
 from zemosaic import config as zemosaic_config
+from zemosaic.io.atomic import os_error_text
 from zemosaic.progress import ProgressEvent
 
 __all__ = ["main", "build_parser", "ProgressPrinter"]
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("zemosaic: interrupted", file=sys.stderr)
         return EXIT_SIGINT
     except OSError as exc:  # a file system refusal (permissions, disk full...): one line, not a traceback
-        print(f"zemosaic: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"zemosaic: error: {os_error_text(exc)}", file=sys.stderr)
         return EXIT_OS_ERROR
 
 

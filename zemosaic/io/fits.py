@@ -334,11 +334,12 @@ def write_fits_image(
     try:
         with atomic_output(path) as handle:
             fits.HDUList(hdus).writeto(handle)
-    except OSError as exc:  # a write to an open handle names no file: name it, with the size (disk full...)
-        if exc.filename is not None:
+    except OSError as exc:  # a write to an open handle (named by atomic_output): say the size (disk full...)
+        if exc.filename not in (None, str(path)):
             raise
         nbytes = sum(h.data.nbytes for h in hdus if h.data is not None)
-        raise OSError(exc.errno, f"{exc.strerror or exc} (writing {nbytes / 2**20:.0f} MB)", str(path)) from exc
+        reason = str(exc.strerror or exc).removesuffix(" (writing)")
+        raise OSError(exc.errno, f"{reason} (writing {nbytes / 2**20:.0f} MB)", str(path)) from exc
     return path
 
 

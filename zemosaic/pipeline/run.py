@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
+from zemosaic.io.atomic import add_note, os_error_text
 from zemosaic.pipeline import clustering, guard, lock, tile_executor
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
@@ -187,26 +189,47 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             lock.remove_temporary_leftovers(output_dir, inputs)
             raise RunInterrupted(sig, report.current_phase) from None
         except OSError as exc:  # disk full, permissions, I/O: the caches go first (they free the space)
+            named = _named_os_error(exc, report.current_phase, output_dir)
             report.status = "disk_error" if exc.errno == errno.ENOSPC else "os_error"
-            report.error = f"{exc.filename or ''}: {exc.strerror or exc}"
+            report.error = os_error_text(named)
             log.error("run stopped: %s", report.error)
             lock.remove_temporary_leftovers(output_dir, inputs)
-            raise
+            if named is exc:
+                raise
+            raise named from exc
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
             lock.remove_temporary_leftovers(output_dir, inputs)
             raise
         finally:
             _account_inputs(report)
-            _write_report(report, output_dir / "run_report.json")
+            unwritten = _write_report(report, output_dir / "run_report.json")
+            pending = sys.exc_info()[1]
+            if unwritten is not None and pending is not None:  # the run's own error says it too
+                add_note(pending, f"run report not written: {os_error_text(unwritten)}")
+    if unwritten is not None:  # the mosaic is there, its report is not: the run did not end as it should
+        raise OSError(unwritten.errno, f"{unwritten.strerror or unwritten} (writing the run report; the mosaic "
+                      f"was written: {result.mosaic_path})", str(output_dir / "run_report.json")) from unwritten
     return result
 
 
-def _write_report(report: RunReport, path: Path) -> None:
+def _named_os_error(exc: OSError, phase: str | None, output_dir: Path) -> OSError:
+    """``exc``, or when it names no file (a write to an open handle, a memory map), the same error naming the
+    output folder and the phase it happened in."""
+    if exc.filename is not None:
+        return exc
+    return OSError(exc.errno, f"{exc.strerror or exc} (during phase {phase or 'setup'}, writing in the output "
+                   "folder)", str(output_dir))
+
+
+def _write_report(report: RunReport, path: Path) -> OSError | None:
+    """Write the report; the OSError when it could not be (logged), else None."""
     try:
         report.write(path)
     except OSError as exc:  # the disk is full even after the caches went: say so, keep the run's own error
-        log.error("run report not written: %s: %s", path, exc.strerror or exc)
+        log.error("run report not written: %s", os_error_text(exc))
+        return exc
+    return None
 
 
 class RunInterrupted(BaseException):
