@@ -40,6 +40,7 @@ from astropy.wcs import WCS
 
 from zemosaic.io import debayer as _debayer
 from zemosaic.io.atomic import atomic_output
+from zemosaic.io.keywords import keyword_problems
 
 __all__ = [
     "FitsInputError",
@@ -120,6 +121,9 @@ class FrameInfo:
         Header of the image HDU.
     wcs_problem : str or None
         Why ``wcs`` is None (the :class:`NoCelestialWcsError` message without the path).
+    keyword_problems : tuple of str
+        Keywords we use whose value is unparsable or impossible, each with what is done instead
+        (:func:`zemosaic.io.keywords.keyword_problems`).
     """
 
     path: Path
@@ -133,6 +137,7 @@ class FrameInfo:
     wcs: WCS | None
     header: fits.Header
     wcs_problem: str | None = None
+    keyword_problems: tuple[str, ...] = ()
 
     @property
     def celestial_wcs(self) -> WCS:
@@ -551,6 +556,9 @@ def _frame_info(path: Path, hdul: fits.HDUList, hdu, layout: str, *, require_wcs
         wcs=wcs,
         header=header.copy(),
         wcs_problem=problem,
+        keyword_problems=tuple(keyword_problems(
+            header if primary is header else {**dict(primary.items()), **dict(header.items())},
+            colour_planes=layout not in ("mono", "single_plane"), has_wcs=wcs is not None)),
     )
 
 

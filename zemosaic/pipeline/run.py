@@ -498,12 +498,18 @@ def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None
     report.ignored_files = [str(p) for p, _ in ignored]
     report.frames_found = len(candidates)
     frames = []
+    entries = {entry["path"]: entry for entry in report.input_files}
     for k, path in enumerate(candidates):
         emit(progress_callback, "scan", k + 1, len(candidates), path.name)
         try:
             frames.append(ScannedFrame(path, fits_io.read_frame_info(path, require_wcs=False)))
         except fits_io.FitsInputError as exc:
             report.reject(path, exc.reason_for(path), "scan")
+            continue
+        for problem in frames[-1].info.keyword_problems:  # once per file, here where each file is read
+            log.warning("%s: %s", path, problem)
+        if frames[-1].info.keyword_problems:
+            entries[str(path)]["header_problems"] = list(frames[-1].info.keyword_problems)
     report.frames_scanned_ok = len(frames)
     log.info("scan: %d FITS files, %d usable, %d rejected, %d other entries ignored (%d duplicates)",
              len(candidates), len(frames), len(candidates) - len(frames), len(ignored), len(duplicates))
