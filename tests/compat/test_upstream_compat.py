@@ -29,7 +29,7 @@ from zemosaic.pipeline import master_tile
 from zemosaic.stack.cpu import stack_aligned_images as package_stack
 from zemosaic.synthetic import generator as synthetic
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------------------------------- align

@@ -189,7 +189,7 @@ def test_use_gpu_without_a_gpu_falls_back_to_the_same_tile(group, with_coverage,
     import zemosaic_align_stack_gpu
 
     if zemosaic_align_stack_gpu.gpu_available():
-        pytest.skip("a GPU is present: the parity test lives in tests/test_stacking_gpu.py")
+        pytest.skip("a GPU is present: the parity test lives in tests/stack/test_stacking_gpu.py")
     with caplog.at_level(logging.INFO):
         tile, _ = _build(group, "gpu", "use_gpu=true")
     np.testing.assert_allclose(tile.data, with_coverage[0].data, rtol=1e-5, atol=1e-3, equal_nan=True)
