@@ -210,7 +210,7 @@ def test_a_folder_of_thumbnails_stacks_the_good_frames_and_rejects_the_rest(tmp_
     result = run_mosaic(tmp_path / "in", tmp_path / "out", {"plate_solver": "auto"}, events.append)
     _check_tiny_files_run(json.loads(result.report_path.read_text()), good, 60)
     solve = [(e.done, e.total) for e in events if e.phase == "solve"]
-    assert solve[0] == (0, 60) and solve[-1] == (60, 60) and len(solve) == 61  # one event per thumbnail
+    assert solve[0] == (0, 60) and solve[-1] == (60, 60) and len(solve) == 62  # the start, one per thumbnail, the end
 
 
 @pytest.mark.slow

@@ -175,13 +175,15 @@ class _Job:
             for i in need:
                 self.rejected[i] = f"{self.frames[i].info.wcs_problem} and wcs_source=header"
             return
+        self.need = need
+        emit(self.progress, "solve", 0, len(need), f"{len(need)} frame(s) without a WCS")
+        need = [i for i in need if not self._too_small(i)]  # before the cache: a thumbnail costs no read
         need = [i for i in need if not self._from_cache(i)]
         if not need or not self._open_solver(need):
+            self._progress(None)
             return
         hints = {i: hint_from_header(self.frames[i].info.header,
                                      default_scale_arcsec=self.settings.default_scale_arcsec) for i in need}
-        self.need = need
-        emit(self.progress, "solve", 0, len(need), f"{len(need)} frame(s) to plate-solve")
         need = self._pre_checked(need, hints)
         if self._every_frame():
             for i in need:  # the binned stars first; the full-resolution ones when they do not solve
@@ -196,22 +198,32 @@ class _Job:
             for i in alone:
                 self._solve(i, hints[i])
                 self._progress(i)
+        self._progress(None)
         log.info("plate solve: %s", self.outcome().summary())
 
-    def _progress(self, i: int) -> None:
-        """One ``solve`` event: the frames settled so far (solved, registered or rejected) of those to solve."""
+    def _progress(self, i: int | None) -> None:
+        """One ``solve`` event: the frames settled so far (solved, cached, registered or rejected) of those
+        without a header WCS; ``i`` the frame just settled (None: the end of Phase 1b)."""
         done = sum(1 for k in self.need if k in self.wcs or k in self.rejected)
-        state = "solved" if i in self.wcs else "rejected"
-        emit(self.progress, "solve", done, len(self.need), f"{self.frames[i].path.name} {state}")
+        if i is None:
+            message = "plate solving done"
+        else:
+            message = f"{self.frames[i].path.name} {'solved' if i in self.wcs else 'rejected'}"
+        emit(self.progress, "solve", done, len(self.need), message)
+
+    def _too_small(self, i: int) -> bool:
+        """Reject (with the reason) a frame too small to plate-solve, from its header's shape."""
+        problem = prechecks.size_problem(self.frames[i].info.shape)
+        if problem is not None:
+            self._reject_unsolved(i, problem)
+        return problem is not None
 
     def _pre_checked(self, need: list[int], hints: dict[int, PointingHint]) -> list[int]:
         """The frames that pass the checks made before any solve (:mod:`zemosaic.solve.prechecks`); the others
         are rejected with the reason, without a solve."""
         kept = []
         for i in need:
-            problem = prechecks.size_problem(self.frames[i].info.shape)
-            if problem is None:
-                problem = prechecks.stars_problem(self._binned_count(i))
+            problem = prechecks.stars_problem(self._binned_count(i))
             if problem is None:
                 kept.append(i)
             else:
@@ -226,8 +238,7 @@ class _Job:
             self._reject_unsolved(i, reason)
         n_out = len(need) - len(kept) + len(far)
         if n_out:
-            log.info("plate solve: %d of %d frame(s) rejected before any solve (size, stars, far hint)", n_out,
-                     len(need))
+            log.info("plate solve: %d of %d frame(s) rejected before any solve (stars, far hint)", n_out, len(need))
         return [i for i in kept if i not in far]
 
     def _binned_count(self, i: int) -> int | None:
