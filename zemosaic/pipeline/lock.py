@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".zemosaic.lock"
 _TOP_OUTPUTS = ("mosaic.fits", "mosaic_preview.png", "run_report.json", "zemosaic.log")
-_TILE_FILE = re.compile(r"master_tile_\d{3,}\.(fits|json)$")
+_TILE_FILE = re.compile(r"(master_tile_\d{3,}\.(fits|json)|mode_manifest\.json)$")  # + GRID/SDS manifest
 _CACHE_DIR = re.compile(r"zemosaic_(raw|aligned|valid|frames)_\w+$")
 _ACC_FILE = re.compile(r"zemosaic_acc_\w+\.f32$")
 _PART_FILE = re.compile(r"\..+\.part$")
