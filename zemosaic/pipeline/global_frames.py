@@ -184,7 +184,8 @@ def _align_one(k: int, frame, window, grid: GlobalGrid, cfg: ZeMosaicConfig, cac
     del values, finite, data
     weight = out[..., -1]
     ok = weight >= _MIN_SUPPORT
-    pixels = np.full(out.shape[:2] + (out.shape[2] - 1,), np.nan, dtype=np.float32)
+    n_ch = int(out.shape[-1]) - 1
+    pixels = np.full((out.shape[0], out.shape[1], n_ch), np.nan, dtype=np.float32)
     np.divide(out[..., :-1], weight[..., None], out=pixels, where=ok[..., None])
     if not ok.any():
         return None, "no pixel of the frame lands on the global grid"
@@ -192,7 +193,7 @@ def _align_one(k: int, frame, window, grid: GlobalGrid, cfg: ZeMosaicConfig, cac
     np.save(path, pixels)
     small = ok[::_MASK_STEP, ::_MASK_STEP].copy()
     y0, y1, x0, x1 = (int(v) for v in window)
-    return AlignedFrame(k, frame.path, (y0, y1, x0, x1), path, int(pixels.shape[-1]), small, frame.info), None
+    return AlignedFrame(k, frame.path, (y0, y1, x0, x1), path, n_ch, small, frame.info), None
 
 
 def _premultiplied(values: np.ndarray, finite: np.ndarray) -> np.ndarray:
