@@ -71,7 +71,7 @@ class ZeMosaicConfig:
         0, "GRID: side of a grid tile in mosaic pixels (0: grid_size_factor x the frames' median short side).", low=0)
     grid_size_factor: float = _key(
         1.0, "GRID: grid tile side as a multiple of the frames' median short side (when grid_tile_size_px is 0).",
-        low=0.05, high=20.0)
+        low=0.05, high=1000.0)
     grid_overlap_fraction: float = _key(
         0.1, "GRID: overlap between neighbouring grid tiles, as a fraction of the tile side (it feeds the "
         "photometric matching of Phase 4.5).", low=0.0, high=0.5)

@@ -24,6 +24,7 @@ __all__ = ["solve_frame_photometry"]
 log = logging.getLogger(__name__)
 
 _MAX_PAIRS = 8         # overlaps kept per frame (its largest), so the solve grows linearly with the frames
+_SAMPLES_PER_PAIR = 200  # about this many block samples per overlap at most (larger blocks on large overlaps)
 
 
 def solve_frame_photometry(frameset: FrameSet, cfg: ZeMosaicConfig) -> dict[int, harmony.TileCorrection]:
@@ -34,7 +35,7 @@ def solve_frame_photometry(frameset: FrameSet, cfg: ZeMosaicConfig) -> dict[int,
     :func:`zemosaic.mosaic.harmony.solve_tile_harmony` (``harmonize_plane``), anchored on the mean."""
     frames = frameset.frames
     min_side = min(min(f.valid_small.shape) for f in frames) * _MASK_STEP
-    factor = int(np.clip(min_side // 256, 1, 4))  # the sampling of Phase 4.5's overlaps (blocks of ~1/32 frame)
+    factor = int(np.clip(min_side // 128, 1, 8))  # blocks of ~1/32 frame, as Phase 4.5's, on fewer pixels
     block = int(np.clip(min_side // (32 * factor), 2, 8))
     views = [_frame_view(f, factor) for f in frames]
     overlaps = _frame_overlaps(views, factor, block)
@@ -96,7 +97,8 @@ def _frame_overlaps(views: Sequence[_FrameView], factor: int, block: int) -> lis
         keep.update(p for _, p in mine)
     out = []
     for i, j in sorted(keep):
-        ov = _pair(views[i], views[j], i, j, factor, block)
+        coarse = max(block, int(np.ceil(np.sqrt(areas[(i, j)] / _SAMPLES_PER_PAIR))))  # bounded samples per pair
+        ov = _pair(views[i], views[j], i, j, factor, coarse)
         if ov is not None:
             out.append(ov)
     return out
