@@ -140,7 +140,7 @@ def align_frames_to_grid(frames: Sequence[Any], grid: GlobalGrid, cfg: ZeMosaicC
                 failed.append((frames[k].path, reason or "not aligned"))
             done[k] = frame
             counter[0] += 1
-            emit(progress_callback, "align", counter[0], len(frames), frames[k].path.name)
+            emit(progress_callback, "frames", counter[0], len(frames), f"on the global grid: {frames[k].path.name}")
 
     workers = max(1, int(cfg.max_workers) or 1)
     try:

@@ -171,6 +171,6 @@ def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report:
 
 def _drop_master_tiles_if_asked(output_dir: Path, cfg: ZeMosaicConfig, report: RunReport) -> None:
     tiles_dir = output_dir / "master_tiles"
-    if not cfg.keep_master_tiles and tiles_dir.is_dir() and report.mode == "master_tiles":
+    if not cfg.keep_master_tiles and tiles_dir.is_dir() and report.mode in ("master_tiles", "grid", "sds"):
         shutil.rmtree(tiles_dir)
         log.info("master tiles removed (keep_master_tiles=false)")

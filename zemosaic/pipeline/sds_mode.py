@@ -118,13 +118,23 @@ def stack_sds_batches(frameset: FrameSet, cfg: ZeMosaicConfig, tiles_dir: Path, 
     return records, summary
 
 
+def _canvas(shape: tuple[int, int], n_ch: int, cfg: ZeMosaicConfig, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The batch's image (NaN) and coverage (0) on the whole grid: memmaps in the cache folder when larger than
+    ``assembly_memmap_mb`` (as Phase 5's accumulators), else in RAM."""
+    if shape[0] * shape[1] * (n_ch + 1) * 4 / 2**20 <= cfg.assembly_memmap_mb:
+        return np.full(shape + (n_ch,), np.nan, dtype=np.float32), np.zeros(shape, dtype=np.float32)
+    image = np.lib.format.open_memmap(folder / "sds_image.npy", mode="w+", dtype=np.float32, shape=shape + (n_ch,))
+    image[...] = np.nan
+    coverage = np.lib.format.open_memmap(folder / "sds_coverage.npy", mode="w+", dtype=np.float32, shape=shape)
+    return image, coverage
+
+
 def _stack_batch(k: int, batch: SdsBatch, regions, frameset: FrameSet, corrections, cfg: ZeMosaicConfig,
                  tiles_dir: Path, progress_callback) -> dict | None:
     grid = frameset.grid
     n_ch = max(f.n_channels for f in batch.frames)
     sub = FrameSet(grid, list(batch.frames), [], frameset.cache_dir)
-    image = np.full(grid.shape + (n_ch,), np.nan, dtype=np.float32)
-    coverage = np.zeros(grid.shape, dtype=np.float32)
+    image, coverage = _canvas(grid.shape, n_ch, cfg, frameset.cache_dir)
     rejected = []
     for r, region in enumerate(regions):
         members = sub.touching(region, 1e-9)
