@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 _MIN_SUPPORT = 0.99
 """A resampled pixel is kept when the bilinear weights of the frame's valid pixels sum to at least this."""
 _MASK_STEP = 8
+_RESAMPLE_LOCK = threading.Lock()
 """Decimation of the in-RAM validity masks used to pick the frames of a region."""
 
 
@@ -180,8 +181,10 @@ def _align_one(k: int, frame, window, grid: GlobalGrid, cfg: ZeMosaicConfig, cac
     finite = np.all(np.isfinite(values), axis=2)
     if not finite.any() or float(np.nanmax(values)) == float(np.nanmin(values)):
         return None, "no usable pixel (all NaN or constant)"
-    out = reproject_planes(_premultiplied(values, finite), frame.info.wcs, grid, window, cfg.assembly_reproject)
-    del values, finite, data
+    planes = _premultiplied(values, finite)
+    with _RESAMPLE_LOCK:  # a parallel numba kernel: numba's default threading layer takes one launch at a time
+        out = reproject_planes(planes, frame.info.wcs, grid, window, cfg.assembly_reproject)
+    del values, finite, data, planes
     weight = out[..., -1]
     ok = weight >= _MIN_SUPPORT
     n_ch = int(out.shape[-1]) - 1
