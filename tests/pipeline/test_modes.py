@@ -219,3 +219,29 @@ def test_cli_and_config_take_the_mode():
     assert zemosaic_cli._resolve_run_config(args).mode == "tiles"
     with pytest.raises(ValueError, match="mode"):
         resolve_config(overrides=["mode=mosaic"])
+
+
+def test_frame_photometry_keeps_the_strips_that_tie_the_panels():
+    """Frames of one field overlap almost wholly, the fields only along strips: each frame keeps its largest
+    overlaps in its field AND across the strips, so the solve links every panel (a panel left out is anchored on
+    its own and its sky jumps)."""
+    from zemosaic.pipeline.frame_photometry import _frame_overlaps, _FrameView
+
+    rng = np.random.default_rng(0)
+    views = []
+    for panel in range(2):
+        for k in range(12):  # 12 frames a panel: more than _MAX_PAIRS in their own field
+            x0 = panel * 70 + k % 3
+            values = (100.0 + rng.normal(0, 1, (64, 80, 1))).astype(np.float32)
+            views.append(_FrameView((0, x0), values, np.ones((64, 80), bool), None))
+    import zemosaic.pipeline.frame_photometry as fp
+
+    original = fp._pair
+    fp._pair = lambda a, b, i, j, factor, block: (i, j)  # the pair selection only
+    try:
+        pairs = _frame_overlaps(views, 1, 2)
+    finally:
+        fp._pair = original
+    across = [(i, j) for i, j in pairs if (i < 12) != (j < 12)]
+    assert across and all((i < 12) == (j < 12) for i, j in set(pairs) - set(across))
+    assert len(pairs) < 24 * 23 / 2  # not every pair: the solve grows linearly with the frames

@@ -37,7 +37,7 @@ def solve_frame_photometry(frameset: FrameSet, cfg: ZeMosaicConfig) -> dict[int,
     min_side = min(min(f.valid_small.shape) for f in frames) * _MASK_STEP
     factor = int(np.clip(min_side // 128, 1, 8))  # blocks of ~1/32 frame, as Phase 4.5's, on fewer pixels
     block = int(np.clip(min_side // (32 * factor), 2, 8))
-    views = [_frame_view(f, factor) for f in frames]
+    views = [_frame_view(f, factor, frameset.cache_dir) for f in frames]
     overlaps = _frame_overlaps(views, factor, block)
     n_ch = max(f.n_channels for f in frames)
     if not overlaps:
@@ -68,7 +68,9 @@ class _FrameView:
     stars: star_photometry.StarFluxes
 
 
-def _frame_view(frame: AlignedFrame, factor: int) -> _FrameView:
+def _frame_view(frame: AlignedFrame, factor: int, folder) -> _FrameView:
+    """The frame's stars and block means; the block means go to the cache folder (memmapped back), so RAM holds
+    the star catalogues only, whatever the number of frames."""
     arr = np.asarray(frame.array())
     fy0, _, fx0, _ = frame.window
     kept = np.all(np.isfinite(arr), axis=2)
@@ -80,12 +82,20 @@ def _frame_view(frame: AlignedFrame, factor: int) -> _FrameView:
     values = np.pad(np.nan_to_num(arr, nan=0.0), ((py, 0), (px, 0), (0, 0)))
     kept = np.pad(kept, ((py, 0), (px, 0)))
     mean, full = block_mean(values, kept, factor)
-    return _FrameView(((fy0 - py) // factor, (fx0 - px) // factor), mean.astype(np.float32), full, stars)
+    del arr, values, kept
+    np.save(folder / f"blocks_{frame.index:05d}.npy", mean.astype(np.float32))
+    np.save(folder / f"blocks_{frame.index:05d}_ok.npy", full)
+    return _FrameView(((fy0 - py) // factor, (fx0 - px) // factor),
+                      np.load(folder / f"blocks_{frame.index:05d}.npy", mmap_mode="r"),
+                      np.load(folder / f"blocks_{frame.index:05d}_ok.npy", mmap_mode="r"), stars)
 
 
 def _frame_overlaps(views: Sequence[_FrameView], factor: int, block: int) -> list:
-    """Overlaps of each frame with its ``_MAX_PAIRS`` largest neighbours (by shared decimated cells)."""
+    """Overlaps of each frame with its ``_MAX_PAIRS`` largest neighbours (by shared decimated cells) among the frames
+    of its own field (sharing more than half of the smaller frame) and as many among the others (the strips where
+    panels meet, which tie the panels together)."""
     areas: dict[tuple[int, int], int] = {}
+    sizes = [int(np.count_nonzero(v.valid)) for v in views]
     for i in range(len(views)):
         for j in range(i + 1, len(views)):
             n = _shared_cells(views[i], views[j])
@@ -93,8 +103,10 @@ def _frame_overlaps(views: Sequence[_FrameView], factor: int, block: int) -> lis
                 areas[(i, j)] = n
     keep: set[tuple[int, int]] = set()
     for i in range(len(views)):
-        mine = sorted(((n, p) for p, n in areas.items() if i in p), reverse=True)[:_MAX_PAIRS]
-        keep.update(p for _, p in mine)
+        mine = sorted(((n, p) for p, n in areas.items() if i in p), reverse=True)
+        same = [p for n, p in mine if n > 0.5 * min(sizes[p[0]], sizes[p[1]])]
+        other = [p for n, p in mine if n <= 0.5 * min(sizes[p[0]], sizes[p[1]])]
+        keep.update(same[:_MAX_PAIRS] + other[:_MAX_PAIRS])
     out = []
     for i, j in sorted(keep):
         coarse = max(block, int(np.ceil(np.sqrt(areas[(i, j)] / _SAMPLES_PER_PAIR))))  # bounded samples per pair
