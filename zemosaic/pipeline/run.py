@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
-from zemosaic.pipeline import clustering, lock, tile_executor
+from zemosaic.masks import CoverageDecision
+from zemosaic.pipeline import clustering, frame_records, guard, lock, tile_executor
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
-from zemosaic.pipeline.report import RunReport, phase_timer, run_log_file
+from zemosaic.pipeline.report import RunReport, TileReport, phase_timer, run_log_file
 from zemosaic.pipeline.tile_executor import TileEngineError
 from zemosaic.progress import ProgressCallback, emit
 
@@ -141,13 +142,26 @@ def run_mosaic(
         input_dir, output_dir = input_dir.absolute(), output_dir.absolute()
     _check_folders(input_dir, output_dir)
     with _output_lock(output_dir), _sigterm_raises():
-        lock.remove_temporary_leftovers(output_dir)
-        prepare_output_folder(input_dir, output_dir, overwrite=overwrite, resume=resume)
-        return _locked_run(input_dir, output_dir, cfg, progress_callback, resume)
+        inputs = _guarded_inputs(input_dir, output_dir, cfg)
+        lock.remove_temporary_leftovers(output_dir, inputs)
+        prepare_output_folder(input_dir, output_dir, overwrite=overwrite, resume=resume, inputs=inputs)
+        return _locked_run(input_dir, output_dir, cfg, progress_callback, resume, inputs)
 
 
-def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress_callback, resume: bool
-                ) -> RunResult:
+def _guarded_inputs(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig) -> guard.RunInputs:
+    """The run's inputs (:mod:`zemosaic.pipeline.guard`), before anything is removed; a run that would write its
+    master tiles over them is refused (RunFolderError)."""
+    inputs = guard.run_inputs(input_dir, recursive=cfg.input_recursive and not cfg.use_existing_master_tiles_mode)
+    written = [] if cfg.use_existing_master_tiles_mode else [output_dir / "master_tiles"]
+    try:
+        guard.check_writes(inputs, written, [output_dir / name for name in lock.TOP_OUTPUTS])
+    except guard.InputOverlapError as exc:
+        raise RunFolderError(str(exc)) from None
+    return inputs
+
+
+def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress_callback, resume: bool,
+                inputs: guard.RunInputs | None = None) -> RunResult:
     from zemosaic.pipeline import modes
 
     mode, plan = modes.resolve_mode(cfg, input_dir)
@@ -159,9 +173,10 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
                 built = modes.ModeTiles(_existing_master_tiles(input_dir, report))
             elif mode == "master_tiles" and plan is None:
                 built = modes.ModeTiles(_build_master_tiles(input_dir, output_dir, cfg, report, progress_callback,
-                                                            resume))
+                                                            resume, inputs))
             else:  # GRID, SDS, or master tiles from the frames of a stack plan (zemosaic.pipeline.modes)
-                built = _frame_mode_tiles(mode, plan, input_dir, output_dir, cfg, report, progress_callback, resume)
+                built = _frame_mode_tiles(mode, plan, input_dir, output_dir, cfg, report, progress_callback, resume,
+                                          inputs)
             result = _assemble_and_write(built.tiles, output_dir, cfg, report, progress_callback,
                                          grid=built.grid, weight_map=built.weight_map)
             report.status, report.current_phase = "ok", None
@@ -177,17 +192,17 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             report.status = "interrupted"
             report.interrupted = {"signal": sig, "phase": report.current_phase}
             log.warning("run interrupted by %s during phase %s", sig, report.current_phase)
-            lock.remove_temporary_leftovers(output_dir)
+            lock.remove_temporary_leftovers(output_dir, inputs)
             raise RunInterrupted(sig, report.current_phase) from None
         except OSError as exc:  # disk full, permissions, I/O: the caches go first (they free the space)
             report.status = "disk_error" if exc.errno == errno.ENOSPC else "os_error"
             report.error = f"{exc.filename or ''}: {exc.strerror or exc}"
             log.error("run stopped: %s", report.error)
-            lock.remove_temporary_leftovers(output_dir)
+            lock.remove_temporary_leftovers(output_dir, inputs)
             raise
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
-            lock.remove_temporary_leftovers(output_dir)
+            lock.remove_temporary_leftovers(output_dir, inputs)
             raise
         finally:
             _account_inputs(report)
@@ -256,9 +271,11 @@ def _check_folders(input_dir: Path, output_dir: Path) -> None:
         raise RunFolderError(f"output {output_dir} is a file, not a folder")
 
 
-def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool, resume: bool = False) -> None:
+def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool, resume: bool = False,
+                          inputs: guard.RunInputs | None = None) -> None:
     """Check the folders of a run and create the output folder (see :func:`run_mosaic`); with ``overwrite``,
-    remove what an earlier run of ours left there (:func:`zemosaic.pipeline.lock.remove_previous_outputs`)."""
+    remove what an earlier run of ours left there (:func:`zemosaic.pipeline.lock.remove_previous_outputs`), except
+    the run's ``inputs`` (by default every file of ``input_dir``: :func:`zemosaic.pipeline.guard.run_inputs`)."""
     _check_folders(input_dir, output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -270,7 +287,7 @@ def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool,
     if not overwrite:
         raise RunFolderError(f"output folder {output_dir} is not empty (use --overwrite, or --resume to reuse "
                              "its finished master tiles)")
-    lock.remove_previous_outputs(output_dir)
+    lock.remove_previous_outputs(output_dir, inputs if inputs is not None else guard.run_inputs(input_dir))
 
 
 def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput]:
@@ -284,11 +301,16 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
         report.reject(bad.path, bad.reason, "existing_master_tiles")
     if not tiles:
         raise NothingUsableError(f"no usable master tile in {input_dir}")
+    decision = CoverageDecision.not_used("existing_tiles_mode")
+    for t in tiles:  # what this run did with each tile: its alpha is read as it was written, no coverage here
+        report.tiles.append(TileReport(tile_id=t.tile_id, path=str(t.path),  # no frame stacked by this run
+                                       coverage_used=False, coverage_decision=decision.reason, shape=list(t.shape)))
+        log.info("MT_PIPELINE tile_id=%d coverage_used=False reason=%s", t.tile_id, decision.reason)
     return tiles
 
 
 def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig,
-                      report: RunReport, progress_callback, resume: bool):
+                      report: RunReport, progress_callback, resume: bool, inputs: guard.RunInputs | None = None):
     """Phases 1-1b (the folder's frames, or the stack plan's), then GRID / SDS / master tiles from them."""
     from zemosaic.pipeline import modes
 
@@ -304,9 +326,10 @@ def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output
         raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
+    frames = frame_records.without_excluded(frames, cfg, report)
 
     def tiles_from_frames(scanned: list[ScannedFrame]) -> list[TileInput]:
-        return _master_tiles_from_frames(scanned, output_dir, cfg, report, progress_callback, resume)
+        return _master_tiles_from_frames(scanned, output_dir, cfg, report, progress_callback, resume, inputs)
 
     if mode == "master_tiles":
         return modes.ModeTiles(tiles_from_frames(frames))
@@ -330,7 +353,8 @@ def _scan_paths(paths: Sequence[Path], report: RunReport, progress_callback) -> 
 
 
 def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                        progress_callback, resume: bool = False) -> list[TileInput]:
+                        progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
+                        ) -> list[TileInput]:
     """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation)."""
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
     with phase_timer(report, "1_scan"):
@@ -339,11 +363,13 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
-    return _master_tiles_from_frames(frames, output_dir, cfg, report, progress_callback, resume)
+    frames = frame_records.without_excluded(frames, cfg, report)
+    return _master_tiles_from_frames(frames, output_dir, cfg, report, progress_callback, resume, inputs)
 
 
 def _master_tiles_from_frames(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                              progress_callback, resume: bool = False) -> list[TileInput]:
+                              progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
+                              ) -> list[TileInput]:
     """Phases 2-3 on frames with a WCS; the written master tiles as Phase 4 needs them."""
     from zemosaic.mosaic.tiles import tile_input_from_written
 
@@ -376,9 +402,10 @@ def _master_tiles_from_frames(frames: list[ScannedFrame], output_dir: Path, cfg:
                 tiles.append(tile_input_from_written(result.path, len(tiles), shape=result.report.shape,
                                                      n_frames=result.report.frames_used))
         emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
+        frame_records.record_quality(report, output_dir, frames)
         if resume:
             report.resume = reused_or_built
-            _drop_stale_tiles(tiles_dir, {Path(t.path).name for t in report.tiles if t.path})
+            _drop_stale_tiles(tiles_dir, {Path(t.path).name for t in report.tiles if t.path}, inputs)
             log.info("resume: %d master tile(s) reused, %d rebuilt", len(reused_or_built["reused"]),
                      len(reused_or_built["rebuilt"]))
     if not tiles:
@@ -437,14 +464,15 @@ def _reused_tile(tiles_dir: Path, tile_id: int, members: list[ScannedFrame], ref
     return MasterTileResult(tile_id, path, tile_report, failed)
 
 
-def _drop_stale_tiles(tiles_dir: Path, kept: set[str]) -> None:
-    """After a resumed Phase 3: remove the tiles (and manifests) of an earlier run that this run did not produce."""
+def _drop_stale_tiles(tiles_dir: Path, kept: set[str], inputs: guard.RunInputs | None = None) -> None:
+    """After a resumed Phase 3: remove the tiles (and manifests) of an earlier run that this run did not produce
+    (never one of the run's ``inputs``)."""
     if not tiles_dir.is_dir():
         return
     for path in sorted(tiles_dir.glob("master_tile_*.*")):
         if path.suffix in (".fits", ".json") and path.with_suffix(".fits").name not in kept:
-            log.info("resume: %s removed (not a tile of this run)", path.name)
-            path.unlink()
+            if guard.remove_file(path, inputs, "resume"):
+                log.info("resume: %s removed (not a tile of this run)", path.name)
 
 
 def _master_tile_or_failure(members: list[ScannedFrame], tile_id: int, cfg: ZeMosaicConfig, tiles_dir: Path,
