@@ -50,13 +50,13 @@ def stack_region(members: Sequence[AlignedFrame], region: tuple[int, int, int, i
     ``normalize_method`` defaults to ``cfg.stack_normalize_method``; ``corrections`` (frame index ->
     ``TileCorrection``) are applied to the frames' values as they are read (SDS: the frames' photometric solve).
     """
-    from zemosaic.pipeline.master_tile import _stacker
+    from zemosaic.pipeline.master_tile import _stack_weighting, _stacker
 
     views = [RegionView(f, region, None if corrections is None else corrections[f.index].apply) for f in members]
     h = region[1] - region[0]
     stack = _stacker(cfg)(
         views, valid_masks=None, normalize_method=normalize_method or cfg.stack_normalize_method,
-        weighting_method=cfg.stack_weighting_method, rejection_algorithm=cfg.stack_rejection_algorithm,
+        weighting_method=_stack_weighting(cfg), rejection_algorithm=cfg.stack_rejection_algorithm,
         final_combine_method=cfg.stack_final_combine, sigma_clip_low=cfg.stack_sigma_low,
         sigma_clip_high=cfg.stack_sigma_high, winsor_limits=tuple(cfg.stack_winsor_limits), reference_index=0,
         memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
