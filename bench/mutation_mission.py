@@ -376,6 +376,9 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write every mutant's outcome to this file")
     p.add_argument("--keys", help="run only the mutants whose key (module:function:line:operator) is listed in this "
                                   "file, one per line (e.g. the survivors of an earlier run)")
+    p.add_argument("--test-budget", type=float, default=0.0,
+                   help="run, per mutant, only the fastest tests calling its function up to this many seconds of "
+                        "their unmutated duration (0: all of them)")
     p.add_argument("--jobs", type=int, default=1, help="mutants run at once (forked children)")
     p.add_argument("--map", help="the test map's file: reused when it exists, else written there")
     args = p.parse_args(argv)
@@ -408,11 +411,11 @@ def main(argv=None) -> int:
         for module in TARGETS:  # the parent imports everything once; children start from here
             importlib.import_module(module)
         importlib.import_module("pytest")
-        outcomes = _run_all(mutants, test_map, args.jobs)
+        outcomes = _run_all(mutants, test_map, args.jobs, args.test_budget)
     return _report(outcomes, args.json)
 
 
-def _run_all(mutants: list[Mutant], test_map: dict, jobs: int) -> list[tuple[Mutant, str]]:
+def _run_all(mutants: list[Mutant], test_map: dict, jobs: int, test_budget: float) -> list[tuple[Mutant, str]]:
     durations = test_map["durations"]
     outcomes: dict[int, str] = {}
     running: dict[int, tuple[int, float]] = {}  # mutant index -> (pid, deadline)
@@ -421,8 +424,8 @@ def _run_all(mutants: list[Mutant], test_map: dict, jobs: int) -> list[tuple[Mut
         while queue and len(running) < jobs:
             k = queue.pop(0)
             m = mutants[k]
-            tests = sorted(test_map["calls"].get(f"{m.module}:{m.function}", []),
-                           key=lambda t: durations.get(t, 1.0))
+            tests = _within_budget(sorted(test_map["calls"].get(f"{m.module}:{m.function}", []),
+                                          key=lambda t: durations.get(t, 1.0)), durations, test_budget)
             if m.key in EQUIVALENT:
                 _record(outcomes, k, m, "equivalent", len(mutants), t0)
             elif not tests:
@@ -441,6 +444,19 @@ def _run_all(mutants: list[Mutant], test_map: dict, jobs: int) -> list[tuple[Mut
                 _record(outcomes, k, mutants[k], outcome, len(mutants), t0)
         time.sleep(0.05)
     return [(mutants[k], outcomes[k]) for k in range(len(mutants))]
+
+
+def _within_budget(tests: list[str], durations: dict, budget: float) -> list[str]:
+    """The fastest tests first, as many as fit in ``budget`` seconds (at least one); all when budget is 0."""
+    if budget <= 0:
+        return tests
+    kept, total = [], 0.0
+    for t in tests:
+        if kept and total + durations.get(t, 1.0) > budget:
+            break
+        kept.append(t)
+        total += durations.get(t, 1.0)
+    return kept
 
 
 def _record(outcomes: dict, k: int, m: Mutant, outcome: str, total: int, t0: float) -> None:
