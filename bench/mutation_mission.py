@@ -376,6 +376,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write every mutant's outcome to this file")
     p.add_argument("--keys", help="run only the mutants whose key (module:function:line:operator) is listed in this "
                                   "file, one per line (e.g. the survivors of an earlier run)")
+    p.add_argument("--extra-tests", help="JSON {mutant key: [test node ids]} run first for those mutants (the tests "
+                                         "written for the survivors of an earlier run, not yet in the test map)")
     p.add_argument("--test-budget", type=float, default=0.0,
                    help="run, per mutant, only the fastest tests calling its function up to this many seconds of "
                         "their unmutated duration (0: all of them)")
@@ -411,6 +413,9 @@ def main(argv=None) -> int:
         for module in TARGETS:  # the parent imports everything once; children start from here
             importlib.import_module(module)
         importlib.import_module("pytest")
+        if args.extra_tests:
+            for key, tests in json.loads(Path(args.extra_tests).read_text()).items():
+                test_map["calls"][key] = tests  # the mutant's own entry, looked up before its function's
         outcomes = _run_all(mutants, test_map, args.jobs, args.test_budget)
     return _report(outcomes, args.json)
 
@@ -424,8 +429,9 @@ def _run_all(mutants: list[Mutant], test_map: dict, jobs: int, test_budget: floa
         while queue and len(running) < jobs:
             k = queue.pop(0)
             m = mutants[k]
-            tests = _within_budget(sorted(test_map["calls"].get(f"{m.module}:{m.function}", []),
-                                          key=lambda t: durations.get(t, 1.0)), durations, test_budget)
+            tests = test_map["calls"].get(m.key, []) + _within_budget(
+                sorted(test_map["calls"].get(f"{m.module}:{m.function}", []), key=lambda t: durations.get(t, 1.0)),
+                durations, test_budget)
             if m.key in EQUIVALENT:
                 _record(outcomes, k, m, "equivalent", len(mutants), t0)
             elif not tests:
