@@ -93,6 +93,11 @@ class Mutant:
     def key(self) -> str:
         return f"{self.module}:{self.function}:{self.line}:{self.operator}"
 
+    @property
+    def site(self) -> str:
+        """The mutant's name that survives edits elsewhere in the file: its site's rank in the function."""
+        return f"{self.module}:{self.function}#{self.index}:{self.operator}"
+
 
 # ------------------------------------------------------------------------------------------------ mutation sites
 def _sites(func: ast.AST) -> Iterator[tuple[ast.AST, str]]:
@@ -397,7 +402,7 @@ def main(argv=None) -> int:
         return 0
     if args.keys:
         wanted = set(Path(args.keys).read_text().split())
-        mutants = [m for m in mutants if m.key in wanted]
+        mutants = [m for m in mutants if m.key in wanted or m.site in wanted]
     if args.max and len(mutants) > args.max:
         step = len(mutants) / args.max
         mutants = [mutants[int(i * step)] for i in range(args.max)]
@@ -429,7 +434,7 @@ def _run_all(mutants: list[Mutant], test_map: dict, jobs: int, test_budget: floa
         while queue and len(running) < jobs:
             k = queue.pop(0)
             m = mutants[k]
-            tests = test_map["calls"].get(m.key, []) + _within_budget(
+            tests = test_map["calls"].get(m.key, []) + test_map["calls"].get(m.site, []) + _within_budget(
                 sorted(test_map["calls"].get(f"{m.module}:{m.function}", []), key=lambda t: durations.get(t, 1.0)),
                 durations, test_budget)
             if m.key in EQUIVALENT:
@@ -486,8 +491,8 @@ def _report(outcomes: list[tuple[Mutant, str]], json_path: str | None) -> int:
           f"equivalent {counts.get('equivalent', 0)}  error {counts.get('error', 0)}")
     print(f"mutation score (killed / non-equivalent): {100 * score:.1f} %")
     if json_path:
-        Path(json_path).write_text(json.dumps([{"key": m.key, "text": m.text, "outcome": o} for m, o in outcomes],
-                                              indent=1))
+        Path(json_path).write_text(json.dumps([{"key": m.key, "site": m.site, "text": m.text, "outcome": o}
+                                               for m, o in outcomes], indent=1))
     return 0
 
 
