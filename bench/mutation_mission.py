@@ -263,7 +263,8 @@ def _mutated_code(m: Mutant):
     _Replace(node, operator).visit(tree)
     ast.fix_missing_locations(tree)
     code = compile(tree, str(path), "exec")
-    return _find_code(code, m.function.split(".")[-1], fnode.lineno)
+    first = fnode.decorator_list[0].lineno if fnode.decorator_list else fnode.lineno  # a code object starts there
+    return _find_code(code, m.function.split(".")[-1], first)
 
 
 def _find_code(code, name: str, lineno: int):
