@@ -26,6 +26,7 @@ import numpy as np
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import fits as fits_io
 from zemosaic.io.atomic import atomic_write_bytes
+from zemosaic.masks import CoverageDecision
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.report import RunReport, phase_timer
 from zemosaic.pipeline.stack_plan import StackPlan, find_stack_plan, load_stack_plan
@@ -167,7 +168,9 @@ def _hand_over(records: list[dict], grid, report: RunReport, mode: str) -> ModeT
         tiles.append(tile_input_from_written(rec["path"], len(tiles), shape=rec["shape"], n_frames=rec["n_frames"]))
         tr = TileReport(tile_id=rec["tile_id"], path=rec["path"], frames_in_group=len(rec["frames"]),
                         frames_used=len(rec["frames"]), shape=list(rec["shape"]), stack=rec.get("stack", {}),
-                        coverage_decision=f"{mode}: no Phase 3, master-tile coverage mask not applied",
+                        coverage_decision=CoverageDecision.not_used(
+                            "no_master_tiles", f"{mode}: no Phase 3, the master-tile coverage mask is not applied"
+                        ).reason,
                         frames=[{"path": p, "method": "wcs"} for p in rec["frames"]])
         report.tiles.append(tr)
         _add_coverage(weight, rec["path"], mode)

@@ -349,6 +349,7 @@ def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output
         raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
+        frames = _without_run_outliers(frames, report)
     frames = frame_records.without_excluded(frames, cfg, report)
 
     def tiles_from_frames(scanned: list[ScannedFrame]) -> list[TileInput]:
