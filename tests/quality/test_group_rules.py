@@ -157,3 +157,10 @@ def test_the_signature_changes_only_with_the_decisions():
     b = decide_group(qs, names, QualitySettings(fwhm_k=2.5)).signature()
     c = decide_group(qs, names, QualitySettings(fwhm_k=0.0)).signature()
     assert a == b and a != c
+
+
+def test_a_small_group_meets_only_the_absolute_limits():
+    qs = [_frame(fwhm=3.1), _frame(fwhm=3.8), _frame(fwhm=3.0), _frame(elong=0.5)]
+    d = decide_group(qs, [f"f{k}" for k in range(4)], QualitySettings(), protect=None)
+    assert d.kept == [True, True, True, False]
+    assert "absolute limit" in qs[3].reason

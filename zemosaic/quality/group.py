@@ -10,7 +10,8 @@ without reading a pixel.
 median by more than ``k`` robust sigmas (1.4826 MAD) *and* by more than a floor (a group of near-identical frames
 has a MAD of almost nothing: the floor keeps noise from rejecting good frames), or past an absolute limit (a
 night that is bad throughout has a bad median). Bad sides: FWHM, elongation and sky up; transparency and star
-count down. Transparency is compared with the group's clearest frames (its 90th percentile), not with the
+count down. The MAD rules need 5 measured frames (smaller groups meet the absolute limits only). Transparency is
+compared with the group's clearest frames (its 90th percentile), not with the
 reference. No rule empties a group: when every frame would go, the frames of highest weight are kept (those
 within half the best weight), with a warning.
 
@@ -52,6 +53,7 @@ _MATCH_TOL_PX = 2.0      # a frame star within this of a reference star (through
 _VOTE_SNR = 10.0         # reference stars at least this bright vote for the local transparency
 _VOTES_PER_CELL = 8.0    # a group's cells grow until its reference has about this many voters per cell
 _MIN_VOTES = 3           # votes a cell needs to be judged
+_MIN_FRAMES_FOR_MAD = 5  # a median and a MAD of fewer frames say nothing: smaller groups meet the absolute limits only
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ def _robust_rule(name: str, values: Sequence[float | None], side: int, k: float,
     finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     out: dict[int, str] = {}
     limit, why_mad = None, ""
-    if k > 0 and len(finite) >= 3:
+    if k > 0 and len(finite) >= _MIN_FRAMES_FOR_MAD:
         med = float(np.median(finite))
         sigma = float(mad_sigma(finite, center=med))
         margin = max(k * sigma, rel_floor * abs(med), abs_floor)
