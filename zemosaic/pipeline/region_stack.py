@@ -6,8 +6,7 @@ mask-aware normalisation, weighting, rejection and combination, streamed over ro
 
 The tiles they write are ``master_tiles/master_tile_NNN.fits`` with the master-tile layout (data, WCS, ``ALPHA``,
 ``COVERAGE``) so that Phases 4 to 6 read them as they read master tiles: ``COVERAGE`` is the number of frames
-stacked at each pixel, ``ALPHA = COVERAGE / NFRAMES`` with ``NFRAMES`` the tile's largest coverage, so the
-co-addition's weight ``ALPHA x NFRAMES`` is the per-pixel frame count.
+stacked at each pixel, ``NFRAMES`` the tile's largest coverage (see :func:`write_region_tile` for ``ALPHA``).
 """
 from __future__ import annotations
 
@@ -83,8 +82,12 @@ def window_wcs(grid: GlobalGrid, y0: int, x0: int, shape: tuple[int, int]):
 
 def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid: GlobalGrid,
                       origin: tuple[int, int], frames: Sequence[Path], cfg: ZeMosaicConfig, *, mode: str,
-                      tile_id: int) -> tuple[Path, tuple[int, ...], int] | None:
+                      tile_id: int, binary_alpha: bool = False) -> tuple[Path, tuple[int, ...], int] | None:
     """Write a stacked region as a master-tile file, cropped to the bounding box of its coverage.
+
+    ``ALPHA`` is ``COVERAGE / NFRAMES`` (the co-addition then weighs each pixel by its frame count), or, with
+    ``binary_alpha``, 1 wherever a frame was stacked (GRID: overlapping grid tiles hold the same frames, and
+    Phase 4.5 needs their whole overlap as kept pixels, ``ALPHA > 0.5``).
 
     Returns ``(path, shape, n_frames)`` (``n_frames`` = the largest coverage, the file's ``NFRAMES``), or None
     when nothing is covered."""
@@ -95,7 +98,7 @@ def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid:
     data = np.ascontiguousarray(image[r0:r1, c0:c1])
     cov = np.ascontiguousarray(coverage[r0:r1, c0:c1], dtype=np.float32)
     n_frames = max(1, int(round(float(cov.max()))))
-    alpha = np.clip(cov / n_frames, 0.0, 1.0).astype(np.float32)
+    alpha = (cov > 0).astype(np.float32) if binary_alpha else np.clip(cov / n_frames, 0.0, 1.0).astype(np.float32)
     wcs = window_wcs(grid, origin[0] + r0, origin[1] + c0, data.shape[:2])
     standard = headers.product_header(headers.facts_from_frames(headers.read_primary_headers(list(frames))),
                                       bunit="ADU", bunit_comment=f"{mode} stack of the frames, in their ADU",
