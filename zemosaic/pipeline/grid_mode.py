@@ -116,7 +116,8 @@ def _stack_and_write(cell: GridTile, members, frameset: FrameSet, cfg: ZeMosaicC
     result = stack_region(members, cell.region, cfg, normalize_method="none", corrections=corrections)
     path = tiles_dir / f"master_tile_{cell.tile_id:03d}.fits"
     written = write_region_tile(path, result.image, result.coverage, frameset.grid, cell.region[::2],
-                                result.frames, cfg, mode="grid", tile_id=cell.tile_id, binary_alpha=True)
+                                result.frames, cfg, mode="grid", tile_id=cell.tile_id, binary_alpha=True,
+                                normalize="none (frames matched globally)")
     if written is None:
         log.info("[GRID] tile %d: no pixel stacked, skipped", cell.tile_id)
         return None

@@ -82,7 +82,8 @@ def window_wcs(grid: GlobalGrid, y0: int, x0: int, shape: tuple[int, int]):
 
 def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid: GlobalGrid,
                       origin: tuple[int, int], frames: Sequence[Path], cfg: ZeMosaicConfig, *, mode: str,
-                      tile_id: int, binary_alpha: bool = False) -> tuple[Path, tuple[int, ...], int] | None:
+                      tile_id: int, binary_alpha: bool = False, normalize: str | None = None
+                      ) -> tuple[Path, tuple[int, ...], int] | None:
     """Write a stacked region as a master-tile file, cropped to the bounding box of its coverage.
 
     ``ALPHA`` is ``COVERAGE / NFRAMES`` (the co-addition then weighs each pixel by its frame count), or, with
@@ -107,7 +108,7 @@ def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid:
                      "ZMODE": (mode, "zemosaic mode that built this tile"),
                      "GRIDY0": (origin[0] + r0, "first row on the global grid"),
                      "GRIDX0": (origin[1] + c0, "first column on the global grid"),
-                     "STKNORM": (cfg.stack_normalize_method, "stack normalisation"),
+                     "STKNORM": (normalize or cfg.stack_normalize_method, "stack normalisation"),
                      "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection")})
     out = data[..., 0] if data.shape[2] == 1 else data
     fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard,
