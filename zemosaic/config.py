@@ -23,6 +23,7 @@ from zemosaic.stack.options import COMBINE_METHODS, NORMALIZE_METHODS, REJECTION
 __all__ = [
     "ConfigError",
     "EXPORT_FORMATS",
+    "OUTPUT_PRESETS",
     "ZeMosaicConfig",
     "resolve_config",
     "as_config",
@@ -33,8 +34,11 @@ __all__ = [
 ]
 
 
-EXPORT_FORMATS = ("tiff16", "png16")
+EXPORT_FORMATS = ("tiff16", "png16", "tiff32")
 """The values ``export_formats`` accepts."""
+
+OUTPUT_PRESETS = ("siril", "pixinsight", "astropy", "swarp")
+"""The values ``output_presets`` accepts (``zemosaic run --preset NAME``)."""
 
 
 class ConfigError(ValueError):
@@ -235,11 +239,23 @@ class ZeMosaicConfig:
         "tell it from data) or a number such as 0 for tools whose statistics stop at NaN; the WEIGHT extension "
         "is 0 there either way.")
     export_formats: list = _key(
-        [], "Extra 16-bit RGB/grey exports of the mosaic (`zemosaic run --export tiff16,png16`): any of "
-        "'tiff16' (mosaic.tif) and 'png16' (mosaic.png), linear, sRGB-tagged, first FITS row at the bottom.")
+        [], "Extra exports of the mosaic for image editors (`zemosaic run --export tiff16,png16,tiff32`): any of "
+        "'tiff16' (mosaic.tif) and 'png16' (mosaic.png), 16-bit, and 'tiff32' (mosaic_float32.tif, float in "
+        "[0, 1], linear); deflate-compressed, an alpha channel from WEIGHT, first FITS row at the bottom.")
     export_stretch: bool = _key(
-        False, "Apply the preview's automatic stretch to the 16-bit exports (default: linear, black at the "
-        "mosaic's minimum and white at its maximum).")
+        True, "Apply the preview's automatic stretch to the 16-bit exports, tagged sRGB (default: an editor shows "
+        "them as the preview); false: linear (black at the mosaic's minimum, white at its maximum) tagged with a "
+        "linear ICC profile.")
+    output_presets: list = _key(
+        [], "Also write the mosaic as a named tool takes it (`zemosaic run --preset siril --preset swarp`): any "
+        "of 'siril' (mosaic_siril.fits: one HDU, 3 planes, unit scale, 0 fill), 'pixinsight' "
+        "(mosaic_pixinsight.fits, the same layout), 'astropy' (mosaic_astropy_R/G/B.fits: 2D, 2D WCS, WEIGHT, "
+        "MASK) and 'swarp' (mosaic_swarp_R/G/B.fits + .weight.fits). The GUI's preset boxes set this key.")
+    output_crop: str = _key(
+        "covered", "Framing of every product: 'none' (the whole grid), 'covered' (default: empty rows and "
+        "columns trimmed, no data lost) or 'rectangle' (the largest rectangle whose pixels all hold data with at "
+        "least the tiles' alpha threshold, altaz_alpha_soft_threshold, relative to the median weight; the "
+        "staircase edge is cut off). The WCS follows.", choices=("none", "covered", "rectangle"))
 
 
 def config_keys() -> tuple[str, ...]:
@@ -397,6 +413,9 @@ def _check_consistency(cfg: ZeMosaicConfig) -> None:
     unknown = [f for f in cfg.export_formats if f not in EXPORT_FORMATS]
     if unknown:
         raise ConfigError(f"export_formats: {unknown[0]!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    unknown = [p for p in cfg.output_presets if p not in OUTPUT_PRESETS]
+    if unknown:
+        raise ConfigError(f"output_presets: {unknown[0]!r} is not one of {', '.join(OUTPUT_PRESETS)}")
     if cfg.altaz_nanize_threshold > cfg.altaz_alpha_soft_threshold:
         raise ConfigError(
             "altaz_nanize_threshold: must not exceed altaz_alpha_soft_threshold "

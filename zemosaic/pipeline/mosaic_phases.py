@@ -64,16 +64,24 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
             result, output_dir, write_preview=cfg.write_preview, header_extra=_mosaic_header(tiles, cfg, report),
             output_scale=cfg.output_scale, fill_value=float(cfg.output_fill_value),
             export_formats=cfg.export_formats, export_stretch=cfg.export_stretch,
-            background=None if sky_model is None else sky_model.background_image(result.grid.wcs))
+            background=None if sky_model is None else sky_model.background_image,
+            presets=cfg.output_presets, crop=cfg.output_crop, alpha_threshold=cfg.altaz_alpha_soft_threshold)
         _drop_master_tiles_if_asked(output_dir, cfg, report)
-    covered = float((result.weight > 0).mean())
-    report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
-                     "covered_fraction": round(covered, 4), "n_tiles": len(tiles)}
+    framing = outputs.framing
+    covered = 1.0 - framing.empty_after
+    log.info("Phase 6: framing crop=%s: %d x %d px of %d x %d, empty pixels %.1f%% -> %.1f%%, %d data pixels left "
+             "out", framing.mode, framing.shape[1], framing.shape[0], grid.shape[1], grid.shape[0],
+             100 * framing.empty_before, 100 * framing.empty_after, framing.data_pixels_dropped)
+    shape = list(framing.shape) + list(result.data.shape[2:])
+    report.mosaic = {"path": str(outputs.fits), "shape": shape, "assembled_shape": list(result.data.shape),
+                     "covered_fraction": round(covered, 4), "n_tiles": len(tiles), "framing": framing.as_dict()}
+    if outputs.presets:
+        report.mosaic["presets"] = {name: [str(p) for p in paths] for name, paths in outputs.presets.items()}
     report.mosaic["background"] = {"model": "none"} if sky_model is None else {
         **sky_model.as_dict(), "extension": "BACKGROUND"}
     if outputs.exports:
         report.mosaic["exports"] = [str(p) for p in outputs.exports]
-    return MosaicOutputs(outputs.fits, outputs.preview, tuple(result.data.shape))
+    return MosaicOutputs(outputs.fits, outputs.preview, tuple(shape))
 
 
 def _mosaic_header(tiles: Sequence[mosaic.TileInput], cfg: ZeMosaicConfig, report: RunReport):
