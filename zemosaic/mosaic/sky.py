@@ -140,7 +140,7 @@ class MosaicSky:
             ``BKGSKY<c>``, ``BKGOFF<c>`` and comments).
         """
         s = self.step
-        height, width = self.shape if shape is None else shape
+        height, width = (self.shape if shape is None else shape)[:2]
         rows = origin[0] + np.arange(-(-height // s), dtype=np.float64) * s + (s - 1) / 2.0
         cols = origin[1] + np.arange(-(-width // s), dtype=np.float64) * s + (s - 1) / 2.0
         image = self._evaluate(rows, cols)
