@@ -327,7 +327,8 @@ def _demo_spec(seed: int, *, seestar_headers: bool = False):
     from zemosaic.synthetic import generator as synthetic
 
     spec = synthetic.SynthSpec(panels=(2, 2), overlap=0.3, frames_per_panel=10, width=540, height=960,
-                               pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed)
+                               pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed,
+                               sensor_response=synthetic.SENSOR_S50)
     if not seestar_headers:
         return spec
     if not find_index_files():

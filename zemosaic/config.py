@@ -225,6 +225,11 @@ class ZeMosaicConfig:
         "(frames of distant targets in one folder), unless allow_sparse_mosaic is true.", low=0.0, high=1.0)
     allow_sparse_mosaic: bool = _key(
         False, "Build the mosaic even when it is mostly empty (below mosaic_min_covered_frac).")
+    colour_calibration: str = _key(
+        "stars", "Phase 5.6: white-balance the mosaic on its stars: 'stars' (default: isolated, unsaturated stars "
+        "measured in R, G and B; their average colour made white, the sky's neutral point kept; a factor within "
+        "its noise or 2 % of 1 is left at 1; factors in the header, COLFAC1..3) or 'none' (the sensor's colour "
+        "balance).", choices=("none", "stars"))
     # --- outputs -----------------------------------------------------------------------------
     keep_master_tiles: bool = _key(True, "Keep master_tiles/ in the output folder.")
     write_preview: bool = _key(True, "Write mosaic_preview.png.")

@@ -42,10 +42,10 @@ class MosaicOutputs:
     """Files written by :func:`write_mosaic_outputs`, and the window of the assembled grid they hold."""
 
     fits: Path
+    framing: Framing
     preview: Path | None = None
     exports: tuple[Path, ...] = ()
     presets: dict[str, tuple[Path, ...]] | None = None
-    framing: Framing | None = None
 
     @property
     def paths(self) -> tuple[Path, ...]:
