@@ -2,7 +2,7 @@
 preset, CCDData.read with its MASK, Siril's stat/bg on the siril and pixinsight presets, SWarp on the swarp preset,
 the editor exports re-read with tifffile and Pillow, and the framing of every product.
 
-One 2x2 Alt-Az set (small frames, the S50 sensor response) is run once with every preset and export and
+One 2x2 Alt-Az set (small frames, the S50 sensor response, no nebula so that the sky shows) is run once with every preset and export and
 ``output_crop=none``; the framing tests re-frame that mosaic with :func:`write_mosaic_outputs`.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from zemosaic.mosaic.outputs import write_mosaic_outputs
 from zemosaic.synthetic import generator as synthetic
 
 SPEC = synthetic.SynthSpec(panels=(2, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8,
-                           seed=27, sensor_response=synthetic.SENSOR_S50)
+                           seed=27, sensor_response=synthetic.SENSOR_S50, nebula=False)  # a sky to check neutral
 _TIMINGS = AssemblyTimings(0.0, 0.0, 0.0, 0.0, 0.0)
 ALL_PRESETS = ["--preset", "siril,pixinsight", "--preset", "astropy", "--preset", "swarp"]
 
@@ -344,3 +344,73 @@ def test_presets_are_named_in_the_report_and_refused_when_unknown(run, capsys):
         assert hdul[0].header["PRESET"] == "siril" and hdul[0].header["NCOMBINE"] == 12
     assert cli.main(["run", str(out), "-o", str(out / "x"), "--preset", "gimp"]) != 0
     assert "gimp" in capsys.readouterr().err
+
+
+# --- colour calibration against the generator's truth -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def calibrated(run):
+    """The same frames with the defaults: colour_calibration=stars, output_crop=covered."""
+    out = run[0].parent / "out_defaults"
+    assert cli.main(["run", str(run[0].parent / "in"), "-o", str(out)]) == 0
+    return out, json.loads((out / "run_report.json").read_text())
+
+
+def _colour_errors(out, truth_dir):
+    """Median |log((G/R)_mosaic / (G/R)_truth)| and the same for G/B, over isolated unsaturated catalogue stars."""
+    from astropy.table import Table
+
+    from measure import aperture_flux, catalogue_pixels
+
+    catalogue = Table.read(truth_dir / "catalogue.csv")
+    with fits.open(out / "mosaic.fits") as hdul:
+        data = np.moveaxis(hdul[0].data.astype(np.float64), 0, -1)
+        wcs = WCS(hdul[0].header).celestial
+    x, y, _ = catalogue_pixels(catalogue, wcs, data.shape[:2], n_brightest=300, min_sep_px=12, max_peak=20000)
+    cx, cy = wcs.all_world2pix(np.asarray(catalogue["ra"]), np.asarray(catalogue["dec"]), 0)
+    index = [int(np.argmin(np.hypot(cx - a, cy - b))) for a, b in zip(x, y, strict=True)]
+    measured = np.stack([aperture_flux(data[..., c], x, y) for c in range(3)], axis=1)
+    truth = np.stack([np.asarray(catalogue[k])[index] for k in ("flux_r", "flux_g", "flux_b")], axis=1)
+    ok = np.all(measured > 0, axis=1)
+    ratio = (measured[ok, 1:2] / measured[ok]) / (truth[ok, 1:2] / truth[ok])
+    return int(ok.sum()), np.median(np.abs(np.log(ratio[:, [0, 2]])), axis=0)
+
+
+def test_star_colours_against_truth_halved_and_the_sky_still_neutral(run, calibrated):
+    """The S50 response makes the uncalibrated stars green (errors ~0.25 in log G/R, ~0.45 in log G/B); the
+    calibration at least halves both; the factors are in the header and the report; the sky stays neutral."""
+    from zemosaic.io.preview import stretch_for_display
+
+    truth_dir = run[0].parent / "in" / "truth"
+    n_before, before = _colour_errors(run[0], truth_dir)
+    n_after, after = _colour_errors(calibrated[0], truth_dir)
+    print(f"median |log colour ratio| vs truth (G/R, G/B): before {before.round(3)} ({n_before} stars), "
+          f"after {after.round(3)} ({n_after} stars)")
+    assert n_before >= 30 and n_after >= 30
+    assert np.all(before > 0.2) and np.all(after <= before / 2.0)
+    record = calibrated[1]["mosaic"]["colour_calibration"]
+    assert record["applied"] and record["n_stars"] >= 30
+    with fits.open(calibrated[0] / "mosaic.fits") as hdul:
+        header = hdul[0].header
+        assert header["COLCAL"] == "stars" and header["COLFAC2"] == 1.0
+        assert header["COLFAC1"] == pytest.approx(record["factors"][0]) and header["COLFAC3"] > 1.3
+        data = np.moveaxis(hdul[0].data, 0, -1)
+        covered = hdul["WEIGHT"].data > 0
+        wcs = WCS(hdul[0].header).celestial
+    shown = stretch_for_display(data, valid=covered) * 255.0
+    with fits.open(truth_dir / "truth_sky.fits") as hdul:  # the noiseless scene: sky = where it is darkest
+        scene, _ = reproject_interp((hdul[0].data.sum(axis=0), WCS(hdul[0].header).celestial), wcs,
+                                    shape_out=covered.shape)
+    scene = np.where(covered & np.isfinite(scene), scene, np.inf)
+    sky = covered & (scene < 2.0)  # under 2 ADU of star light there (the scene is stars only)
+    assert sky.mean() > 0.2
+    sky_rgb = np.median(shown[sky], axis=0)
+    level = np.median(data[sky], axis=0)
+    noise = 1.4826 * np.median(np.abs(data[sky] - level), axis=0)
+    print(f"calibrated sky: {level.round(2)} ADU (noise {noise.round(2)}), in the preview stretch {sky_rgb.round(1)}")
+    assert np.ptp(level) < 0.1 * noise.min() and np.ptp(level) < 1.0  # the neutral point kept, in the data
+    # the preview: grey at 15 % within the preview tests' 4 levels; its channels within 4 levels, not the preview
+    # tests' 2: the calibration multiplies B's noise by ~1.6 and the colour-preserving stretch of unequal noise
+    # moves the channels' medians apart by ~3 levels (uncalibrated: within 1)
+    assert np.ptp(sky_rgb) <= 4.0 and abs(sky_rgb.mean() - 0.15 * 255) < 4.0
+    assert calibrated[1]["mosaic"]["framing"]["mode"] == "covered"  # the default framing
