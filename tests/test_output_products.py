@@ -2,8 +2,9 @@
 preset, CCDData.read with its MASK, Siril's stat/bg on the siril and pixinsight presets, SWarp on the swarp preset,
 the editor exports re-read with tifffile and Pillow, and the framing of every product.
 
-One 2x2 Alt-Az set (small frames, the S50 sensor response, no nebula so that the sky shows) is run once with every preset and export and
-``output_crop=none``; the framing tests re-frame that mosaic with :func:`write_mosaic_outputs`.
+One 2x2 Alt-Az set (small frames, the S50 sensor response, no nebula so that the sky shows) is run once with
+every preset and export, ``output_crop=none`` and ``colour_calibration=none``, and once with the defaults; the
+framing tests re-frame the first mosaic with :func:`write_mosaic_outputs`.
 """
 from __future__ import annotations
 
