@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.gui import protocol
-from zemosaic.pipeline import lock
+from zemosaic.pipeline import guard, lock
 
 __all__ = ["RunController"]
 
@@ -42,6 +42,7 @@ class RunController(QObject):
         self._cancelled = False
         self._config_file: str | None = None
         self._output_dir: Path | None = None
+        self._inputs: guard.RunInputs | None = None
 
     # --- public --------------------------------------------------------------------------------
     def is_running(self) -> bool:
@@ -60,6 +61,7 @@ class RunController(QObject):
             args.append(f"--{existing_output}")
         self._buffer, self._stderr, self._ended, self._cancelled = b"", b"", None, False
         self._output_dir = Path(output_dir)
+        self._inputs = guard.run_inputs(input_dir, recursive=config.input_recursive)
         process = QProcess(self)
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)
@@ -139,7 +141,7 @@ class RunController(QObject):
             self.failed.emit(*ended[1:])
             return
         if cancelled and output_dir is not None:  # killed after Cancel: remove what it could not
-            lock.remove_temporary_leftovers(output_dir)
+            lock.remove_temporary_leftovers(output_dir, self._inputs)
             self.failed.emit("interrupted", "the run was stopped (killed after Cancel)", stderr)
             return
         how = "crashed" if exit_status == QProcess.ExitStatus.CrashExit else f"ended with exit code {exit_code}"

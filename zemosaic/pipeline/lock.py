@@ -15,14 +15,16 @@ import json
 import logging
 import os
 import re
-import shutil
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from zemosaic.pipeline import guard
+
 __all__ = [
     "LOCK_NAME",
+    "TOP_OUTPUTS",
     "OutputFolderLockedError",
     "output_folder_lock",
     "remove_temporary_leftovers",
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".zemosaic.lock"
 _TOP_OUTPUTS = ("mosaic.fits", "mosaic_preview.png", "run_report.json", "zemosaic.log")
+TOP_OUTPUTS = _TOP_OUTPUTS  # the files a run writes at the top of OUT (checked against its inputs)
 _TILE_FILE = re.compile(r"master_tile_\d{3,}\.(fits|json)$")
 _CACHE_DIR = re.compile(r"zemosaic_(raw|aligned|valid|frames)_\w+$")
 _ACC_FILE = re.compile(r"zemosaic_acc_\w+\.f32$")
@@ -102,41 +105,41 @@ def _owner_alive(owner: dict) -> bool:
     return True
 
 
-def remove_temporary_leftovers(output_dir: Path) -> list[Path]:
+def remove_temporary_leftovers(output_dir: Path, inputs: guard.RunInputs | None = None) -> list[Path]:
     """Delete the temporary files of our runs under ``output_dir`` (frame caches, assembly memmaps, partial
-    files of atomic writes) and return them; a live run's own are not there (the folder is locked)."""
+    files of atomic writes) and return them; a live run's own are not there (the folder is locked). An entry
+    that is (or holds) one of ``inputs`` stays (:mod:`zemosaic.pipeline.guard`)."""
     removed = []
     for folder in (output_dir, output_dir / "master_tiles"):
         if not folder.is_dir():
             continue
         for entry in folder.iterdir():
             if entry.is_dir() and _CACHE_DIR.match(entry.name):
-                shutil.rmtree(entry)
-                removed.append(entry)
+                if guard.remove_tree(entry, inputs, "leftover of an earlier run"):
+                    removed.append(entry)
             elif entry.is_file() and (_ACC_FILE.match(entry.name) or _PART_FILE.match(entry.name)):
-                entry.unlink()
-                removed.append(entry)
+                if guard.remove_file(entry, inputs, "leftover of an earlier run"):
+                    removed.append(entry)
     if removed:
         log.info("removed %d temporary file(s) left by an earlier run: %s", len(removed),
                  ", ".join(p.name for p in removed))
     return removed
 
 
-def remove_previous_outputs(output_dir: Path) -> list[Path]:
+def remove_previous_outputs(output_dir: Path, inputs: guard.RunInputs | None = None) -> list[Path]:
     """``--overwrite``: delete the outputs an earlier run of ours wrote (mosaic, preview, report, log, master tiles
     and their manifests, temporary files); files we do not recognise stay, each named in one INFO line. The
-    plate-solution cache (``wcs_cache``) stays."""
-    removed = remove_temporary_leftovers(output_dir)
+    plate-solution cache (``wcs_cache``) stays, and so does every file that is one of ``inputs`` (the master tiles
+    a run in existing-master-tiles mode reads from ``OUT/master_tiles``): it is read, not removed."""
+    removed = remove_temporary_leftovers(output_dir, inputs)
     for name in _TOP_OUTPUTS:
         path = output_dir / name
-        if path.is_file():
-            path.unlink()
+        if path.is_file() and guard.remove_file(path, inputs, "--overwrite"):
             removed.append(path)
     tiles_dir = output_dir / "master_tiles"
     if tiles_dir.is_dir():
         for entry in tiles_dir.iterdir():
-            if entry.is_file() and _TILE_FILE.match(entry.name):
-                entry.unlink()
+            if entry.is_file() and _TILE_FILE.match(entry.name) and guard.remove_file(entry, inputs, "--overwrite"):
                 removed.append(entry)
         with contextlib.suppress(OSError):  # not empty: something not ours stays in it
             tiles_dir.rmdir()

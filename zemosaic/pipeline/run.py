@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
-from zemosaic.pipeline import clustering, lock, tile_executor
+from zemosaic.pipeline import clustering, guard, lock, tile_executor
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
 from zemosaic.pipeline.report import RunReport, phase_timer, run_log_file
@@ -141,13 +141,26 @@ def run_mosaic(
         input_dir, output_dir = input_dir.absolute(), output_dir.absolute()
     _check_folders(input_dir, output_dir)
     with _output_lock(output_dir), _sigterm_raises():
-        lock.remove_temporary_leftovers(output_dir)
-        prepare_output_folder(input_dir, output_dir, overwrite=overwrite, resume=resume)
-        return _locked_run(input_dir, output_dir, cfg, progress_callback, resume)
+        inputs = _guarded_inputs(input_dir, output_dir, cfg)
+        lock.remove_temporary_leftovers(output_dir, inputs)
+        prepare_output_folder(input_dir, output_dir, overwrite=overwrite, resume=resume, inputs=inputs)
+        return _locked_run(input_dir, output_dir, cfg, progress_callback, resume, inputs)
 
 
-def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress_callback, resume: bool
-                ) -> RunResult:
+def _guarded_inputs(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig) -> guard.RunInputs:
+    """The run's inputs (:mod:`zemosaic.pipeline.guard`), before anything is removed; a run that would write its
+    master tiles over them is refused (RunFolderError)."""
+    inputs = guard.run_inputs(input_dir, recursive=cfg.input_recursive and not cfg.use_existing_master_tiles_mode)
+    written = [] if cfg.use_existing_master_tiles_mode else [output_dir / "master_tiles"]
+    try:
+        guard.check_writes(inputs, written, [output_dir / name for name in lock.TOP_OUTPUTS])
+    except guard.InputOverlapError as exc:
+        raise RunFolderError(str(exc)) from None
+    return inputs
+
+
+def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress_callback, resume: bool,
+                inputs: guard.RunInputs | None = None) -> RunResult:
     mode = "existing_master_tiles" if cfg.use_existing_master_tiles_mode else "master_tiles"
     report = RunReport(str(input_dir), str(output_dir), mode, asdict(cfg))
     log_path = output_dir / "zemosaic.log"
@@ -156,7 +169,7 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             if cfg.use_existing_master_tiles_mode:
                 tiles = _existing_master_tiles(input_dir, report)
             else:
-                tiles = _build_master_tiles(input_dir, output_dir, cfg, report, progress_callback, resume)
+                tiles = _build_master_tiles(input_dir, output_dir, cfg, report, progress_callback, resume, inputs)
             result = _assemble_and_write(tiles, output_dir, cfg, report, progress_callback)
             report.status, report.current_phase = "ok", None
         except NothingUsableError as exc:
@@ -171,17 +184,17 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             report.status = "interrupted"
             report.interrupted = {"signal": sig, "phase": report.current_phase}
             log.warning("run interrupted by %s during phase %s", sig, report.current_phase)
-            lock.remove_temporary_leftovers(output_dir)
+            lock.remove_temporary_leftovers(output_dir, inputs)
             raise RunInterrupted(sig, report.current_phase) from None
         except OSError as exc:  # disk full, permissions, I/O: the caches go first (they free the space)
             report.status = "disk_error" if exc.errno == errno.ENOSPC else "os_error"
             report.error = f"{exc.filename or ''}: {exc.strerror or exc}"
             log.error("run stopped: %s", report.error)
-            lock.remove_temporary_leftovers(output_dir)
+            lock.remove_temporary_leftovers(output_dir, inputs)
             raise
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
-            lock.remove_temporary_leftovers(output_dir)
+            lock.remove_temporary_leftovers(output_dir, inputs)
             raise
         finally:
             _account_inputs(report)
@@ -250,9 +263,11 @@ def _check_folders(input_dir: Path, output_dir: Path) -> None:
         raise RunFolderError(f"output {output_dir} is a file, not a folder")
 
 
-def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool, resume: bool = False) -> None:
+def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool, resume: bool = False,
+                          inputs: guard.RunInputs | None = None) -> None:
     """Check the folders of a run and create the output folder (see :func:`run_mosaic`); with ``overwrite``,
-    remove what an earlier run of ours left there (:func:`zemosaic.pipeline.lock.remove_previous_outputs`)."""
+    remove what an earlier run of ours left there (:func:`zemosaic.pipeline.lock.remove_previous_outputs`), except
+    the run's ``inputs`` (by default every file of ``input_dir``: :func:`zemosaic.pipeline.guard.run_inputs`)."""
     _check_folders(input_dir, output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -264,7 +279,7 @@ def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool,
     if not overwrite:
         raise RunFolderError(f"output folder {output_dir} is not empty (use --overwrite, or --resume to reuse "
                              "its finished master tiles)")
-    lock.remove_previous_outputs(output_dir)
+    lock.remove_previous_outputs(output_dir, inputs if inputs is not None else guard.run_inputs(input_dir))
 
 
 def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput]:
@@ -282,7 +297,8 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
 
 
 def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                        progress_callback, resume: bool = False) -> list[TileInput]:
+                        progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
+                        ) -> list[TileInput]:
     """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation)."""
     from zemosaic.mosaic.tiles import tile_input_from_written
 
@@ -324,7 +340,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
         if resume:
             report.resume = reused_or_built
-            _drop_stale_tiles(tiles_dir, {Path(t.path).name for t in report.tiles if t.path})
+            _drop_stale_tiles(tiles_dir, {Path(t.path).name for t in report.tiles if t.path}, inputs)
             log.info("resume: %d master tile(s) reused, %d rebuilt", len(reused_or_built["reused"]),
                      len(reused_or_built["rebuilt"]))
     if not tiles:
@@ -383,14 +399,15 @@ def _reused_tile(tiles_dir: Path, tile_id: int, members: list[ScannedFrame], ref
     return MasterTileResult(tile_id, path, tile_report, failed)
 
 
-def _drop_stale_tiles(tiles_dir: Path, kept: set[str]) -> None:
-    """After a resumed Phase 3: remove the tiles (and manifests) of an earlier run that this run did not produce."""
+def _drop_stale_tiles(tiles_dir: Path, kept: set[str], inputs: guard.RunInputs | None = None) -> None:
+    """After a resumed Phase 3: remove the tiles (and manifests) of an earlier run that this run did not produce
+    (never one of the run's ``inputs``)."""
     if not tiles_dir.is_dir():
         return
     for path in sorted(tiles_dir.glob("master_tile_*.*")):
         if path.suffix in (".fits", ".json") and path.with_suffix(".fits").name not in kept:
-            log.info("resume: %s removed (not a tile of this run)", path.name)
-            path.unlink()
+            if guard.remove_file(path, inputs, "resume"):
+                log.info("resume: %s removed (not a tile of this run)", path.name)
 
 
 def _master_tile_or_failure(members: list[ScannedFrame], tile_id: int, cfg: ZeMosaicConfig, tiles_dir: Path,
