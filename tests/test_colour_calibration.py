@@ -87,3 +87,42 @@ def test_sensor_response_scales_the_scene_light_between_truth_and_frames(tmp_pat
                                   fits.getdata(tmp_path / "s50" / "truth" / "truth_sky.fits"))
     with pytest.raises(synthetic.SynthSpecError, match="sensor_response"):
         synthetic.SynthSpec(sensor_response=(1.0, 0.0, 1.0))
+
+
+def test_a_colour_catalogue_makes_solar_type_stars_white_whatever_the_field_s_star_mix(tmp_path):
+    """A field of mostly red stars (mean B-V 1.1): the average star is red, so the average-star reference leaves
+    the sensor cast plus the field's redness; with the catalogue (positions, B-V) the solar-type stars are the
+    reference and the factors are the sensor's inverse within 3 %."""
+    from astropy.wcs import WCS
+
+    rng = np.random.default_rng(9)
+    h = w = 460
+    n = 300
+    bv = np.clip(rng.normal(1.1, 0.35, n), -0.2, 2.0)
+    colours = synthetic._bv_to_rgb_ratio(bv)  # R/G, 1, B/G of each star's black body, 5800 K white
+    response = np.asarray(synthetic.SENSOR_S50)
+    image = 500.0 + rng.normal(0.0, 3.0, (h, w, 3))
+    ys, xs = rng.uniform(20, h - 20, n), rng.uniform(20, w - 20, n)
+    yy, xx = np.mgrid[0:h, 0:w]
+    for k in range(n):
+        win = (slice(int(ys[k]) - 8, int(ys[k]) + 9), slice(int(xs[k]) - 8, int(xs[k]) + 9))
+        psf = np.exp(-((yy[win] - ys[k]) ** 2 + (xx[win] - xs[k]) ** 2) / (2 * 1.3 ** 2)) / (2 * np.pi * 1.3 ** 2)
+        image[win] += psf[..., None] * rng.uniform(4000, 40000) * colours[k] * response
+    image = image.astype(np.float32)
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype, wcs.wcs.crval, wcs.wcs.crpix = ["RA---TAN", "DEC--TAN"], [50.0, 10.0], [230.0, 230.0]
+    wcs.wcs.cd = np.diag([-2.0 / 3600.0, 2.0 / 3600.0])
+    ra, dec = wcs.pixel_to_world_values(xs, ys)
+    path = tmp_path / "colours.csv"
+    path.write_text("ra,dec,bv\n" + "".join(f"{a:.9f},{d:.9f},{b:.4f}\n" for a, d, b in zip(ra, dec, bv, strict=True)))
+    covered = np.ones((h, w), bool)
+    average = colour.calibrate_star_colours(image, covered)
+    solar = colour.calibrate_star_colours(image, covered, wcs=wcs, catalogue=colour.read_colour_catalogue(path))
+    print(average.as_dict(), solar.as_dict(), sep="\n")
+    expected = 1.0 / response
+    assert solar.reference.startswith("solar-type") and solar.n_stars >= 10
+    np.testing.assert_allclose(solar.factors, expected, rtol=0.03)
+    assert abs(np.log(average.factors[2] / expected[2])) > 3 * abs(np.log(solar.factors[2] / expected[2]))
+    with pytest.raises(ValueError, match="colours_bad.csv"):
+        (tmp_path / "colours_bad.csv").write_text("ra,dec\n1,2\n")
+        colour.read_colour_catalogue(tmp_path / "colours_bad.csv")

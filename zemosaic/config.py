@@ -230,6 +230,10 @@ class ZeMosaicConfig:
         "measured in R, G and B; their average colour made white, the sky's neutral point kept; a factor within "
         "its noise or 2 % of 1 is left at 1; factors in the header, COLFAC1..3) or 'none' (the sensor's colour "
         "balance).", choices=("none", "stars"))
+    colour_catalogue: str = _key(
+        "", "Table of stars with a colour (CSV/ECSV/FITS: columns ra, dec in degrees and bv = B-V, or Tycho-2 BT "
+        "and VT) for colour_calibration=stars: the white reference is then the solar-type stars (B-V 0.55-0.75) "
+        "matched in the mosaic instead of the average star. Empty (default): the average star.")
     # --- outputs -----------------------------------------------------------------------------
     keep_master_tiles: bool = _key(True, "Keep master_tiles/ in the output folder.")
     write_preview: bool = _key(True, "Write mosaic_preview.png.")

@@ -9,7 +9,9 @@ the mosaic's stars give the correction:
    ``saturation_frac`` of that channel's brightest value, the level where clipped stars pile up), fully covered, and
    measured in all three channels (aperture sum minus the annulus median, each channel above ``min_snr``).
 2. White reference: their average colour (the median of ``log(G / R)`` and ``log(G / B)`` over the stars): the
-   factors ``k_R``, ``k_B`` (``k_G = 1``) that make the median star white.  A factor within its own uncertainty
+   factors ``k_R``, ``k_B`` (``k_G = 1``) that make the median star white.  With a colour catalogue (positions and
+   B-V, :func:`read_colour_catalogue`), the reference is the *solar-type* stars instead (B-V within
+   ``SOLAR_BV +- 0.1``, matched within 1.5 px), a white balance that does not depend on the field's star mix.  A factor within its own uncertainty
    (three standard errors of the median) or within 2 % of 1 is left at 1: a correction smaller than its noise is
    noise.
 3. The sky's neutral point is kept: ``x' = s_c + k_c (x - s_c)`` with ``s_c`` the sky level of channel ``c`` (the
@@ -25,13 +27,56 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["ColourCalibration", "StarColours", "measure_star_colours", "calibrate_star_colours"]
+__all__ = ["SOLAR_BV", "ColourCatalogue", "ColourCalibration", "StarColours", "measure_star_colours",
+           "calibrate_star_colours", "read_colour_catalogue"]
 
 log = logging.getLogger(__name__)
 
+SOLAR_BV = 0.65
+"""B-V of the Sun: the colour a solar-type white reference makes white."""
+_SOLAR_HALF_WIDTH = 0.1
+_MATCH_PX = 1.5
 _MIN_STARS = 10
 _MIN_CHANGE = float(np.log(1.02))
 _APERTURE_PX, _ANNULUS_PX = 5.0, (8.0, 12.0)
+
+
+@dataclass(frozen=True)
+class ColourCatalogue:
+    """Stars with a colour: ``ra``, ``dec`` (degrees) and ``bv`` (B-V), equal-length float arrays."""
+
+    ra: np.ndarray
+    dec: np.ndarray
+    bv: np.ndarray
+    source: str = ""
+
+
+def read_colour_catalogue(path) -> ColourCatalogue:
+    """Read a table (CSV, ECSV, FITS... anything ``astropy.table.Table.read`` takes) with columns ``ra``, ``dec``
+    (degrees) and ``bv`` (B-V), or ``BT`` and ``VT`` (Tycho-2 magnitudes: B-V = 0.85 (BT - VT)).
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read or lacks the columns (the message names the file).
+    """
+    from astropy.table import Table
+
+    try:
+        table = Table.read(path)
+    except Exception as exc:  # astropy raises many kinds for an unreadable table: one error naming the file
+        raise ValueError(f"{path}: cannot read a colour catalogue ({exc})") from exc
+    names = {n.lower(): n for n in table.colnames}
+    if "ra" not in names or "dec" not in names:
+        raise ValueError(f"{path}: a colour catalogue needs columns ra and dec (degrees), has {table.colnames}")
+    if "bv" in names:
+        bv = np.asarray(table[names["bv"]], dtype=np.float64)
+    elif "bt" in names and "vt" in names:
+        bv = 0.85 * (np.asarray(table[names["bt"]], np.float64) - np.asarray(table[names["vt"]], np.float64))
+    else:
+        raise ValueError(f"{path}: a colour catalogue needs a bv column (B-V) or BT and VT, has {table.colnames}")
+    return ColourCatalogue(np.asarray(table[names["ra"]], np.float64), np.asarray(table[names["dec"]], np.float64),
+                           bv, source=str(path))
 
 
 @dataclass(frozen=True)
@@ -127,27 +172,62 @@ def measure_star_colours(data: np.ndarray, covered: np.ndarray, *, detect_sigma:
     return StarColours(y=ys[ok], x=xs[ok], flux=flux[ok], n_candidates=n_candidates)
 
 
-def calibrate_star_colours(data: np.ndarray, covered: np.ndarray, **kwargs) -> ColourCalibration:
+def calibrate_star_colours(data: np.ndarray, covered: np.ndarray, *, wcs=None,
+                           catalogue: ColourCatalogue | None = None, **kwargs) -> ColourCalibration:
     """Measure the colour correction of an ``H x W x 3`` mosaic on its stars (nothing is changed: call
-    :meth:`ColourCalibration.apply`).  ``kwargs`` go to :func:`measure_star_colours`."""
+    :meth:`ColourCalibration.apply`).
+
+    Parameters
+    ----------
+    data, covered : numpy.ndarray
+        The mosaic and its ``H x W`` coverage.
+    wcs : astropy.wcs.WCS, optional
+        The mosaic's celestial WCS, to match ``catalogue``.
+    catalogue : ColourCatalogue, optional
+        With ``wcs``: the white reference is the measured stars matched to solar-type catalogue stars (when at
+        least 10 match; else the average star, the reason said in ``extra['solar_type']``).
+    **kwargs
+        Passed to :func:`measure_star_colours`.
+    """
     sky = _sky_levels(data, covered)
     stars = measure_star_colours(data, covered, **kwargs)
-    n = int(stars.flux.shape[0])
+    reference, extra = "average star colour", {"n_candidates": stars.n_candidates}
+    flux = stars.flux
+    if catalogue is not None and wcs is not None:
+        solar = _solar_type(stars, wcs, catalogue)
+        extra["solar_type"] = f"{int(solar.sum())} measured stars matched to solar-type catalogue stars"
+        if solar.sum() >= _MIN_STARS:
+            flux, reference = flux[solar], f"solar-type stars (B-V {SOLAR_BV} +- {_SOLAR_HALF_WIDTH})"
+    n = int(flux.shape[0])
     if n < _MIN_STARS:
-        return ColourCalibration((1.0, 1.0, 1.0), sky, n, reason=f"{n} usable stars (< {_MIN_STARS})")
-    logs = np.log(stars.flux[:, 1:2] / stars.flux)  # log(G / X), N x 3
+        return ColourCalibration((1.0, 1.0, 1.0), sky, n, reason=f"{n} usable stars (< {_MIN_STARS})",
+                                 reference=reference, extra=extra)
+    logs = np.log(flux[:, 1:2] / flux)  # log(G / X), N x 3
     median = np.median(logs, axis=0)
     mad = np.median(np.abs(logs - median), axis=0) * 1.4826
     stderr = 1.2533 * mad / np.sqrt(n)
     significant = (np.abs(median) > 3.0 * stderr) & (np.abs(median) > _MIN_CHANGE)
     factors = _three(np.where(significant, np.exp(median), 1.0))
-    reason = None if any(significant) else "the stars' average colour is already white (within noise or 2 %)"
+    reason = None if any(significant) else "the reference's colour is already white (within noise or 2 %)"
     return ColourCalibration(factors=factors, sky=sky, n_stars=n, measured=_three(np.exp(median)),
-                             stderr=_three(stderr), reason=reason, extra={"n_candidates": stars.n_candidates})
+                             stderr=_three(stderr), reason=reason, reference=reference, extra=extra)
 
 
 # ------------------------------------------------------------------------------------------------------------------
 # private helpers
+
+def _solar_type(stars: StarColours, wcs, catalogue: ColourCatalogue) -> np.ndarray:
+    """Which measured stars lie within ``_MATCH_PX`` of a catalogue star of solar B-V."""
+    from scipy.spatial import cKDTree
+
+    keep = np.abs(catalogue.bv - SOLAR_BV) <= _SOLAR_HALF_WIDTH
+    if not keep.any() or stars.y.size == 0:
+        return np.zeros(stars.y.size, dtype=bool)
+    x, y = wcs.world_to_pixel_values(catalogue.ra[keep], catalogue.dec[keep])
+    tree = cKDTree(np.column_stack([x, y]))
+    distance, _ = tree.query(np.column_stack([stars.x, stars.y]).astype(np.float64), k=1)
+    return distance <= _MATCH_PX
+
 
 def _luminance_residual(data: np.ndarray, covered: np.ndarray, cell: int = 32) -> tuple[np.ndarray, float]:
     """Luminance minus its smooth background (median of ``cell``-pixel blocks), 0 outside ``covered``, and the
