@@ -11,9 +11,9 @@ the mosaic's stars give the correction:
 2. White reference: their average colour (the median of ``log(G / R)`` and ``log(G / B)`` over the stars): the
    factors ``k_R``, ``k_B`` (``k_G = 1``) that make the median star white.  With a colour catalogue (positions and
    B-V, :func:`read_colour_catalogue`), the reference is the *solar-type* stars instead (B-V within
-   ``SOLAR_BV +- 0.1``, matched within 1.5 px), a white balance that does not depend on the field's star mix.  A factor within its own uncertainty
-   (three standard errors of the median) or within 2 % of 1 is left at 1: a correction smaller than its noise is
-   noise.
+   ``SOLAR_BV +- 0.1``, matched within 1.5 px), a white balance that does not depend on the field's star mix.
+   A factor within its own uncertainty (three standard errors of the median) or within 2 % of 1 is left at 1: a
+   correction smaller than its noise is noise.
 3. The sky's neutral point is kept: ``x' = s_c + k_c (x - s_c)`` with ``s_c`` the sky level of channel ``c`` (the
    median of the darkest cells), so a sky made neutral in Phase 5.5 stays neutral.
 
@@ -191,7 +191,8 @@ def calibrate_star_colours(data: np.ndarray, covered: np.ndarray, *, wcs=None,
     """
     sky = _sky_levels(data, covered)
     stars = measure_star_colours(data, covered, **kwargs)
-    reference, extra = "average star colour", {"n_candidates": stars.n_candidates}
+    reference = "average star colour"
+    extra: dict = {"n_candidates": stars.n_candidates}
     flux = stars.flux
     if catalogue is not None and wcs is not None:
         solar = _solar_type(stars, wcs, catalogue)

@@ -189,12 +189,13 @@ def _calibrate_colour(result: mosaic.MosaicResult, cfg: ZeMosaicConfig,
              "solar-type stars of " + cfg.colour_catalogue if catalogue is not None else "their average colour")
     with phase_timer(report, "5.6_colour"):
         covered = result.weight > 0
-        calibration = colour.calibrate_star_colours(result.data, covered, wcs=result.grid.wcs, catalogue=catalogue)
+        calibration = colour.calibrate_star_colours(result.data, covered, wcs=result.grid.wcs,
+                                                    catalogue=catalogue)
         calibration.apply(result.data, covered)
-    log.info("Phase 5.6: reference %s; %d stars, G/R %.3f G/B %.3f measured; factors R %.4f G %.4f B %.4f about the sky "
-             "(%.1f, %.1f, %.1f)%s", calibration.reference, calibration.n_stars, calibration.measured[0], calibration.measured[2],
-             *calibration.factors, *calibration.sky, f"; not applied: {calibration.reason}" if calibration.reason
-             else "")
+    log.info("Phase 5.6: reference %s; %d stars, G/R %.3f G/B %.3f measured; factors R %.4f G %.4f B %.4f about "
+             "the sky (%.1f, %.1f, %.1f)%s", calibration.reference, calibration.n_stars, calibration.measured[0],
+             calibration.measured[2], *calibration.factors, *calibration.sky,
+             f"; not applied: {calibration.reason}" if calibration.reason else "")
     return calibration
 
 
