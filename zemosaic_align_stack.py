@@ -60,8 +60,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _DEFAULT_WINSOR_LIMITS = (0.05, 0.05)
-_NO_EFFECT_KWARGS = frozenset({"winsor_max_workers", "rows_per_chunk", "apply_rewinsor", "winsor_max_iters",
-                               "progress_callback"})
+# The original's resource and memory-planning options of its two clip stackers: accepted, no effect here
+# (chunking and memory are automatic). progress_callback is honoured; kappa/sigma/winsor_limits are options.
+NO_EFFECT_STACK_OPTIONS = frozenset({
+    "winsor_max_workers", "rows_per_chunk", "apply_rewinsor", "winsor_max_iters", "winsor_max_frames_per_pass",
+    "winsor_min_frames_per_pass", "winsor_auto_fallback_on_memory_error", "winsor_memmap_fallback",
+    "winsor_split_strategy"})
+_NO_EFFECT_KWARGS = NO_EFFECT_STACK_OPTIONS | {"progress_callback"}
 
 
 def align_images_in_group(image_data_list: Sequence[np.ndarray | None],

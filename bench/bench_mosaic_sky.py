@@ -11,7 +11,7 @@ Scenes (the generator's nebula, a big blob wider than a tile plus three smaller 
 all of them): ``demo`` (``zemosaic demo``'s dataset, seed 1), ``demo2``..``demo4`` (the same with seeds 2-4),
 ``steep`` (the demo with gradient_frac 0.5), ``bright`` (the demo with a nebula 4x brighter, peak 480 ADU),
 ``flat`` (the demo with no light-pollution gradient and no panel offsets: what is left is not light pollution),
-``strong`` (the scene of tests/test_mosaic_sky.py: 240 x 360 frames, gradient_frac 0.5).
+``strong`` (the scene of tests/mosaic/test_mosaic_sky.py: 240 x 360 frames, gradient_frac 0.5).
 
 Usage: ``python bench/bench_mosaic_sky.py [--scenes demo,strong] [--models none,plane,surface] [--keep DIR]``
 """

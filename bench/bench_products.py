@@ -4,7 +4,7 @@ generator's truth without and with ``colour_calibration=stars``.
 
     python bench/bench_products.py [--out /tmp/products_demo] [--small]
 
-``--small``: the 2x2 test set of tests/test_output_products.py (small frames) instead of the demo.  The demo
+``--small``: the 2x2 test set of tests/io/test_output_products.py (small frames) instead of the demo.  The demo
 dataset carries the S50 sensor response (``SynthSpec.sensor_response``), so its uncalibrated stars are green.
 """
 from __future__ import annotations

@@ -1,8 +1,17 @@
-"""Shared pytest configuration: the ``slow`` marker is skipped unless ``--run-slow`` is given, and a Python
-without the project's dependencies stops the session with one line saying how to install them (instead of one
-import error per test module)."""
+"""Shared pytest configuration and fixtures.
+
+* The ``slow`` marker is skipped unless ``--run-slow`` is given, and a Python without the project's dependencies
+  stops the session with one line saying how to install them (instead of one import error per test module).
+* The tests live in folders that mirror the package (``tests/stack/`` for ``zemosaic.stack`` ...); the helper
+  modules here (``measure``, ``sky_scenes``, ``sky_truth``, ``run_folders``, ``fits_cards``) are imported by name
+  from every folder (``pythonpath`` in pyproject.toml). Test file names stay unique across the folders (the
+  folders are not packages).
+* Session fixtures shared by several folders: ``tiny_frames`` (a small 2x2 synthetic dataset, read-only) and
+  ``tiny_run`` (that dataset and the output folder of one uninterrupted default run over it, read-only).
+"""
 import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +39,31 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+# The tiny dataset: 4 groups of 3 small frames (2x2 panels), the smallest set a whole run with every phase needs.
+# The fixtures import zemosaic inside their bodies: this module must load without the project installed, so that
+# pytest_configure can say what is missing in one line.
+_TINY_SPEC = dict(panels=(2, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8)
+
+
+@pytest.fixture(scope="session")
+def tiny_frames(tmp_path_factory) -> Path:
+    """The folder of the tiny 2x2 dataset's frames. Read-only: a test that alters frames copies them first
+    (``run_folders.copy_frames``)."""
+    from zemosaic.synthetic.generator import SynthSpec, generate_dataset
+
+    folder = tmp_path_factory.mktemp("tiny") / "in"
+    generate_dataset(folder, SynthSpec(**_TINY_SPEC))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_frames, tmp_path_factory) -> tuple[Path, Path]:
+    """The tiny dataset's frames and the output folder of one uninterrupted serial run over them with the
+    default settings (the reference that resumed, parallel and distributed runs must reproduce). Read-only."""
+    from zemosaic.pipeline.run import run_mosaic
+
+    out = tmp_path_factory.mktemp("tiny_run") / "reference"
+    run_mosaic(tiny_frames, out)
+    return tiny_frames, out

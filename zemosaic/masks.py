@@ -51,7 +51,12 @@ __all__ = [
     "MIN_COVERAGE_FRAC_DEFAULT",
     "MORPH_OPEN_PX_DEFAULT",
     "AlphaMaskResult",
+    "COVERAGE_REASONS",
+    "CoverageDecision",
     "compute_alpha_mask",
+    "coverage_unusable",
+    "group_min_coverage_abs",
+    "SMALL_GROUP_RULES",
     "coverage_unusable_reason",
     "detect_quality_crop_rect",
     "edge_trim_rect",
@@ -111,6 +116,94 @@ class AlphaMaskResult:
     coverage_ignored_reason: str | None
     threshold: float | None
     kept_fraction: float
+
+
+@dataclass(frozen=True)
+class CoverageDecision:
+    """Whether a tile's coverage really drove its alpha, and why not: the one record behind the tile's
+    ``COVUSED``/``COVWHY`` cards, the report's ``coverage_used``/``coverage_decision`` and its ``MT_PIPELINE`` line.
+
+    Attributes
+    ----------
+    used : bool
+        True only when the masker was called with the coverage and accepted it.
+    code : str
+        A key of `COVERAGE_REASONS` (``"used"`` when used).
+    detail : str
+        What exactly happened (shapes, the dropped keywords, the setting...); may be empty.
+    """
+
+    used: bool
+    code: str
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.code not in COVERAGE_REASONS:
+            raise ValueError(f"unknown coverage decision code {self.code!r} (one of {', '.join(COVERAGE_REASONS)})")
+        if self.used != (self.code == "used"):
+            raise ValueError(f"coverage decision code {self.code!r} contradicts used={self.used}")
+
+    @classmethod
+    def not_used(cls, code: str, detail: str = "") -> CoverageDecision:
+        """The decision for a coverage that did not drive the alpha."""
+        return cls(False, code, detail)
+
+    @property
+    def reason(self) -> str:
+        """``coverage used``, or ``<code>: <words>[ (<detail>)]``, e.g.
+        ``shape_mismatch: coverage shape does not match the tile (99x160 vs 100x160)``."""
+        if self.used:
+            return COVERAGE_REASONS["used"]
+        words = COVERAGE_REASONS[self.code]
+        return f"{self.code}: {words} ({self.detail})" if self.detail else f"{self.code}: {words}"
+
+
+#: The vocabulary of `CoverageDecision`: why a tile's alpha was (not) driven by its coverage.
+COVERAGE_REASONS: dict[str, str] = {
+    "used": "coverage used",
+    "cleanup_off": "cleanup off",
+    "coverage_off": "coverage source switched off",
+    "masker_rejects_coverage_kwargs": "masker does not accept coverage",
+    "shape_mismatch": "coverage shape does not match the tile",
+    "non_finite": "coverage has non-finite values",
+    "empty": "coverage is empty",
+    "not_numeric": "coverage is not numeric",
+    "coverage_error": "coverage could not be computed",
+    "existing_tiles_mode": "existing tiles mode: tiles read from disk, no intra-tile coverage",
+    "no_master_tiles": "mode without master tiles",
+}
+
+
+#: How ``min_coverage_abs`` meets a group of fewer frames than it asks for (see `group_min_coverage_abs`).
+SMALL_GROUP_RULES = ("intersection", "all_but_one", "fraction")
+
+
+def group_min_coverage_abs(min_coverage_abs: float, n_frames: int, rule: str = "intersection",
+                           min_coverage_frac: float = MIN_COVERAGE_FRAC_DEFAULT) -> float:
+    """The absolute coverage threshold for a tile of ``n_frames`` stacked frames, under a small-group ``rule``.
+
+    - ``intersection``: ``min(min_coverage_abs, n_frames)``: a group smaller than the threshold keeps only
+      the sky every frame covers.
+    - ``all_but_one``: ``min(min_coverage_abs, max(n_frames - 1, min(n_frames, 2)))``: one frame may be missing,
+      but a pixel never rests on one frame alone (one sample cannot be checked for outliers), so a group of 2
+      keeps its intersection; groups larger than the threshold are not affected.
+    - ``fraction``: ``min(min_coverage_abs, min_coverage_frac * n_frames)``: the absolute minimum never asks a
+      group for more than the fraction rule does, so small groups (under ``min_coverage_abs /
+      min_coverage_frac`` frames) follow ``min_coverage_frac`` of their maximum coverage alone.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``rule``.
+    """
+    if rule not in SMALL_GROUP_RULES:
+        raise ValueError(f"unknown small-group rule {rule!r} (one of {', '.join(SMALL_GROUP_RULES)})")
+    n = float(max(int(n_frames), 1))
+    if rule == "all_but_one":
+        return min(float(min_coverage_abs), max(n - 1.0, min(n, 2.0)))
+    if rule == "fraction":
+        return min(float(min_coverage_abs), float(min_coverage_frac) * n)
+    return min(float(min_coverage_abs), n)
 
 
 def image_layout(image) -> str:
@@ -442,19 +535,31 @@ def _kept(alpha: np.ndarray) -> float:
 
 def _usable_coverage(coverage, shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
     """Return ``(coverage as float32, None)`` or ``(None, reason)``; never resizes."""
+    decision = coverage_unusable(coverage, shape)
+    if decision is not None:
+        return None, decision.reason
+    return np.asarray(coverage).astype(np.float32, copy=False), None
+
+
+def coverage_unusable(coverage, shape: tuple[int, int]) -> CoverageDecision | None:
+    """The `CoverageDecision` that refuses ``coverage`` for an image plane of ``shape``, or None if it is usable
+    (numeric, exactly ``shape`` -- never resized --, all finite, maximum > 0)."""
     cov = np.asarray(coverage)
     if cov.dtype.kind not in "biuf":
-        return None, f"coverage dtype {cov.dtype} is not numeric"
+        return CoverageDecision.not_used("not_numeric", f"dtype {cov.dtype}")
     if cov.shape != tuple(shape):
-        return None, f"shape_mismatch: coverage shape {cov.shape} does not match image plane {tuple(shape)}"
-    cov = cov.astype(np.float32, copy=False)
+        return CoverageDecision.not_used("shape_mismatch", f"{_hxw(cov.shape)} vs {_hxw(shape)}")
     n_bad = cov.size - int(np.count_nonzero(np.isfinite(cov)))
     if n_bad:
-        return None, f"coverage has {n_bad} non-finite values"
-    max_cov = float(cov.max()) if cov.size else 0.0
+        return CoverageDecision.not_used("non_finite", f"{n_bad} non-finite values")
+    max_cov = float(np.max(cov)) if cov.size else 0.0
     if not max_cov > 0:
-        return None, f"coverage max {max_cov:g} <= 0"
-    return cov, None
+        return CoverageDecision.not_used("empty", f"max {max_cov:g} <= 0")
+    return None
+
+
+def _hxw(shape) -> str:
+    return "x".join(str(int(n)) for n in shape)
 
 
 def _coverage_support(cov: np.ndarray, thr: float, open_px: int) -> np.ndarray:

@@ -8,8 +8,10 @@ the module the top-level name ``lecropper`` stands for, so a script that replace
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +22,12 @@ import numpy as np
 
 from zemosaic import masks as lecropper
 from zemosaic._stats import mad_sigma
-from zemosaic.align.stars import detect_stars, luminance_plane
+from zemosaic.align.stars import luminance_plane
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
-from zemosaic.pipeline import tile_canvas
+from zemosaic.masks import CoverageDecision
+from zemosaic.pipeline import frame_gate, tile_canvas
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback, ProgressEvent
 from zemosaic.stack import coverage as align_stack
@@ -133,6 +136,7 @@ class _LoadedGroup:
     cache: FrameCache
     paths: list[Path]
     wcs: Any
+    measured: list[frame_gate.MeasuredFrame] = field(default_factory=list)  # one detection pass per frame
 
 
 def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | None:
@@ -174,7 +178,9 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
         cache[0], cache[slot] = chosen, first
         paths[0], paths[slot] = paths[slot], paths[0]
         infos[0], infos[slot] = infos[slot], infos[0]
-    return _LoadedGroup(cache, paths, infos[0].wcs)
+        quality[0], quality[slot] = quality[slot], quality[0]
+    measured = [q.measured for q in quality]
+    return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None])
 
 
 def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[int]]:
@@ -234,6 +240,7 @@ class _FrameQuality:
     sky: float
     noise: float
     problem: str | None = None
+    measured: frame_gate.MeasuredFrame | None = None  # the frame's stars and quality measures
 
 
 def _frame_quality(data: np.ndarray, cfg: ZeMosaicConfig) -> _FrameQuality:
@@ -248,21 +255,23 @@ def _frame_quality(data: np.ndarray, cfg: ZeMosaicConfig) -> _FrameQuality:
     noise = float(mad_sigma(sample, center=sky))
     if float(sample.max()) == float(sample.min()):
         return _FrameQuality(0, sky, 0.0, f"constant image (every pixel = {sky:g}): no signal")
-    n_stars = len(detect_stars(lum, cfg.align_detection_sigma, cfg.align_min_area))
-    return _FrameQuality(n_stars, sky, noise)
+    measured = frame_gate.measure_loaded(lum, cfg.align_detection_sigma, cfg.align_min_area)
+    return _FrameQuality(len(measured.xy), sky, noise, measured=measured)
 
 
 def _choose_reference(quality: Sequence[_FrameQuality], names: Sequence[str]) -> int:
     """Slot of the reference: the first (most central) frame with at least half the group's median star count
-    (and 3 stars) and a sky level within the group's spread; slot 0 when none qualifies."""
+    (and 3 stars), a sky level within the group's spread and, where measured, stars no softer than 1.25 x the
+    group's median FWHM and no more elongated than its median + 0.1; slot 0 when none qualifies."""
     stars = np.array([q.n_stars for q in quality], dtype=float)
     sky = np.array([q.sky for q in quality], dtype=float)
     noise = np.array([q.noise for q in quality], dtype=float)
     med_sky = float(np.median(sky))
     tol = max(5.0 * float(mad_sigma(sky, center=med_sky)), 3.0 * float(np.median(noise)))
     min_stars = max(3.0, 0.5 * float(np.median(stars)))
+    sharp = _sharp_enough([q.measured for q in quality])
     for slot, q in enumerate(quality):
-        if q.n_stars >= min_stars and abs(q.sky - med_sky) <= tol:
+        if q.n_stars >= min_stars and abs(q.sky - med_sky) <= tol and sharp[slot]:
             if slot != 0:
                 first = quality[0]
                 log.warning("reference frame %s not used as reference (%d stars, sky %.4g; group median %d stars, "
@@ -270,6 +279,18 @@ def _choose_reference(quality: Sequence[_FrameQuality], names: Sequence[str]) ->
                             int(np.median(stars)), med_sky, names[slot])
             return slot
     return 0
+
+
+def _sharp_enough(measured) -> list[bool]:
+    """Per frame, whether its stars are about as sharp and round as the group's (True where not measured)."""
+    fwhm = [m.quality.fwhm_px if m is not None else None for m in measured]
+    elong = [m.quality.elongation if m is not None else None for m in measured]
+    known_f = [f for f in fwhm if f is not None]
+    known_e = [e for e in elong if e is not None]
+    med_f = float(np.median(known_f)) if known_f else None
+    med_e = float(np.median(known_e)) if known_e else None
+    return [(f is None or med_f is None or f <= 1.25 * med_f) and (e is None or med_e is None or e <= med_e + 0.1)
+            for f, e in zip(fwhm, elong, strict=True)]
 
 
 @dataclass
@@ -292,12 +313,16 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     found = align_stack.find_group_transforms(
         images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
         progress_callback=_progress_part(progress_callback, 0, 2 * n),
-        max_control_points=cfg.align_max_control_points, debug=debug)
+        max_control_points=cfg.align_max_control_points, debug=debug,
+        star_lists=[m.xy for m in loaded.measured] if len(loaded.measured) == n else None)
     if _usable_frames(found, loaded, tile_id, cfg, tr, failed) is None:
         return None
+    gate = _quality_gate(found, loaded, frame_shape, cfg, tile_id, tr, failed)
+    found = gate.found if gate is not None else found
     plan = tile_canvas.plan_tile_canvas(
         [f.transform if f.ok else None for f in found], frame_shape, mode=cfg.master_tile_canvas,
-        min_coverage_abs=cfg.altaz_min_coverage_abs, min_coverage_frac=cfg.altaz_min_coverage_frac,
+        min_coverage_abs=_group_min_coverage_abs(cfg, sum(f.ok for f in found)),
+        min_coverage_frac=cfg.altaz_min_coverage_frac,
         n_channels=frame_shape[2] if len(frame_shape) == 3 else 1, memory_budget_mb=cfg.stack_memory_budget_mb,
         tile_id=tile_id)
     tr.canvas = plan.as_dict()
@@ -311,17 +336,22 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         used = _usable_frames(aligned, loaded, tile_id, cfg, tr, failed, already=found)
         if used is None:
             return None
+        if gate is not None:
+            removed = frame_gate.apply_partial_masks(aligned, gate.bad_cells, canvas, frame_shape[:2])
+            for k, frac in removed.items():
+                tr.frame_quality[k]["masked_valid_fraction"] = round(frac, 4)
         coverage = _coverage_for_tile(aligned, used, canvas.shape, tile_id, need_coverage, tr)
         t0 = time.perf_counter()
         stack = _stacker(cfg)(
             [aligned[k].image for k in used], valid_masks=[_released(aligned[k].valid) for k in used],
-            normalize_method=cfg.stack_normalize_method, weighting_method=cfg.stack_weighting_method,
+            normalize_method=cfg.stack_normalize_method, weighting_method=_stack_weighting(cfg),
             rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
             sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
             winsor_limits=tuple(cfg.stack_winsor_limits), progress_callback=progress_callback,
             reference_index=0,  # slot 0 is the reference, which alignment never fails
             memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
-            flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order)
+            flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order,
+            frame_weights=_frame_factors(gate, used, found))
         tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
     tr.frames_used = len(used)
     tr.stack = {"normalize": cfg.stack_normalize_method, "rejection": cfg.stack_rejection_algorithm,
@@ -331,6 +361,39 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
                         np.asarray(stack.coverage, dtype=np.float32), tile_canvas.canvas_wcs(loaded.wcs, canvas),
                         len(used))
+
+
+def _quality_gate(found, loaded: _LoadedGroup, frame_shape, cfg, tile_id, tr, failed) -> frame_gate.GateResult | None:
+    """Judge the group's frames from their measures (:mod:`zemosaic.pipeline.frame_gate`); the rejected ones are
+    listed in ``failed`` and marked failed in the result's alignment list. None when the frames were not measured."""
+    if len(loaded.measured) != len(loaded.paths):
+        return None
+    gate = frame_gate.gate_group(found, loaded.paths, loaded.measured, frame_shape, cfg, tile_id)
+    failed.extend(gate.rejected)
+    judged = {k for k, f in enumerate(found) if f.ok}
+    tr.frame_quality = [{"path": str(p), "judged": k in judged, **m.quality.as_dict(), "bad_cells": _cells(cells)}
+                        for k, (p, m, cells) in enumerate(zip(loaded.paths, loaded.measured, gate.bad_cells,
+                                                              strict=True))]
+    tr.quality_signature = frame_gate.decision_from_records([r for r in tr.frame_quality if r["judged"]], cfg)
+    tr.quality_warnings = list(gate.decision.warnings)
+    return gate
+
+
+def _cells(cells: np.ndarray | None) -> list[int]:
+    """The flat indices of a frame's bad cells (for the report), [] when none."""
+    return [] if cells is None else np.flatnonzero(cells).tolist()
+
+
+def _stack_weighting(cfg: ZeMosaicConfig) -> str:
+    """The stacker's weighting: ``psf_snr`` is its noise-variance weights times the gate's sharpness factors."""
+    return "noise_variance" if cfg.stack_weighting_method == "psf_snr" else cfg.stack_weighting_method
+
+
+def _frame_factors(gate: frame_gate.GateResult | None, used: Sequence[int], found) -> list[float] | None:
+    """The stack's per-frame weight factors (``psf_snr``), in the order of ``used``; None otherwise."""
+    if gate is None or gate.factors is None:
+        return None
+    return [gate.factors.get(k, 1.0) for k in used]
 
 
 def _usable_frames(aligned, loaded: _LoadedGroup, tile_id, cfg, tr, failed, *, already=None) -> list[int] | None:
@@ -405,9 +468,8 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> n
     leave the tile identical to the coverage-less path, so this is a deliberate error boundary:
     the error is logged as the reason and the coverage is dropped.
     """
-    if not need_coverage:
-        reason = "coverage not requested (cleanup off or altaz_use_coverage=false)"
-        tr.coverage_decision = reason
+    if not need_coverage:  # cleanup off is recorded as such when the tile is finished
+        tr.coverage_decision = CoverageDecision.not_used("coverage_off", "altaz_use_coverage=false").reason
         return None
     try:
         acc = align_stack.CoverageAccumulator(shape_hw)
@@ -419,13 +481,13 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> n
         coverage = acc.result()
         stats = acc.stats()
     except Exception as exc:  # noqa: BLE001 - deliberate boundary, see docstring
-        reason = f"coverage_error: {type(exc).__name__}: {exc}"
+        reason = CoverageDecision.not_used("coverage_error", f"{type(exc).__name__}: {exc}").reason
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
         tr.coverage_decision = reason
         return None
     tr.coverage_stats = stats.as_dict()
     if coverage is None:
-        reason = f"empty coverage (max={stats.max})"
+        reason = CoverageDecision.not_used("empty", f"max {stats.max:g}").reason
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
         tr.coverage_decision = reason
         return None
@@ -464,19 +526,24 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
             log.info("master tile %d: quality crop rect=(y0=%d, x0=%d, y1=%d, x1=%d) -> %dx%d", tile_id, *rect,
                      image.shape[1], image.shape[0])
     coverage = _coverage_ready_for_lecropper(coverage, image, tile_id, tr)
-    abs_thr = min(cfg.altaz_min_coverage_abs, float(tile.n_used))
+    abs_thr = _group_min_coverage_abs(cfg, tile.n_used)
     tr.thresholds = {"min_coverage_abs": abs_thr, "min_coverage_frac": cfg.altaz_min_coverage_frac,
                      "morph_open_px": cfg.altaz_morph_open_px, "n_used_for_stack": tile.n_used}
     if cleanup:
-        out, alpha = _apply_lecropper_pipeline(
-            image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
-            altaz_min_coverage_frac=cfg.altaz_min_coverage_frac, altaz_morph_open_px=cfg.altaz_morph_open_px,
-            tile_id=tile_id)
+        masked = _mask_tile(image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
+                            altaz_min_coverage_frac=cfg.altaz_min_coverage_frac,
+                            altaz_morph_open_px=cfg.altaz_morph_open_px, tile_id=tile_id)
+        out, alpha = masked.out, masked.alpha
         assert alpha is not None  # cleanup on: altaz_cleanup_enabled is not "false", so the masker gave an alpha
+        if masked.decision is not None:  # the masker itself refused the coverage
+            tr.coverage_decision = masked.decision.reason
+        tr.coverage_used = masked.decision is not None and masked.decision.used
     else:  # no cleanup: every stacked pixel is kept at full weight
         out, alpha = image, (stack_cov > 0).astype(np.float32)
         log.info("MT_PIPELINE tile_id=%d lecropper skipped (cleanup off: %s)", tile_id, tr.cleanup_reason)
-    tr.coverage_used = coverage is not None and cleanup
+        tr.coverage_decision = CoverageDecision.not_used("cleanup_off", tr.cleanup_reason).reason
+        tr.coverage_used = False
+    log.info("MT_PIPELINE tile_id=%d coverage_used=%s reason=%s", tile_id, tr.coverage_used, tr.coverage_decision)
     tr.alpha_stats = _alpha_stats(alpha)
     if cfg.mt_edge_trim_enabled:
         out, alpha, stack_cov, wcs = _edge_trim(out, alpha, stack_cov, wcs, cfg, tile_id, tr)
@@ -484,6 +551,12 @@ def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup:
     tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
     tr.shape = list(out.shape)
     return _write_master_tile(out, alpha, stack_cov, wcs, tile_id, cfg, tr, tiles_dir)
+
+
+def _group_min_coverage_abs(cfg: ZeMosaicConfig, n_frames: int) -> float:
+    """``altaz_min_coverage_abs`` for a tile of ``n_frames`` frames (clamped by ``altaz_small_group_rule``)."""
+    return lecropper.group_min_coverage_abs(cfg.altaz_min_coverage_abs, n_frames, cfg.altaz_small_group_rule,
+                                            cfg.altaz_min_coverage_frac)
 
 
 def _crop_all(rect, image, maps, wcs):
@@ -508,13 +581,23 @@ def _coverage_ready_for_lecropper(coverage, image, tile_id, tr) -> np.ndarray | 
     the decision recorded when it was dropped."""
     if coverage is None:
         return None
-    reason = lecropper.coverage_unusable_reason(coverage, image.shape[:2])
-    if reason is not None:
-        log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
-        tr.coverage_decision = reason
+    refused = lecropper.coverage_unusable(coverage, image.shape[:2])
+    if refused is not None:
+        log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, refused.reason)
+        tr.coverage_decision = refused.reason
         return None
-    tr.coverage_decision = "coverage used"
+    tr.coverage_decision = CoverageDecision(True, "used").reason
     return coverage
+
+
+@dataclass(frozen=True)
+class _MaskedTile:
+    """The lecropper hand-off's outcome: the (nanised) tile, its alpha and what became of the coverage
+    (None when no coverage was handed in: the decision taken before stands)."""
+
+    out: np.ndarray
+    alpha: np.ndarray | None
+    decision: CoverageDecision | None
 
 
 def _apply_lecropper_pipeline(
@@ -536,11 +619,24 @@ def _apply_lecropper_pipeline(
     alpha (the alpha goes downstream as a weight); only pixels whose alpha is at or below
     ``altaz_nanize_threshold`` become NaN, on a float32 copy (integer input is never nanised).
     With ``altaz_cleanup_enabled='false'`` the input is returned unchanged with no alpha.
+
+    A replacement masker that does not accept some of the keywords (an older one without
+    ``coverage`` or ``hard_threshold``) is called without exactly those (see `_call_masker`).
     """
+    masked = _mask_tile(arr, cfg, coverage=coverage, altaz_min_coverage_abs=altaz_min_coverage_abs,
+                        altaz_min_coverage_frac=altaz_min_coverage_frac, altaz_morph_open_px=altaz_morph_open_px,
+                        tile_id=tile_id)
+    return masked.out, masked.alpha
+
+
+def _mask_tile(arr, cfg, *, coverage, altaz_min_coverage_abs, altaz_min_coverage_frac, altaz_morph_open_px,
+               tile_id) -> _MaskedTile:
+    """`_apply_lecropper_pipeline`'s work, with the coverage decision the tuple contract cannot carry."""
     cfg = as_config(cfg)
     if cfg.altaz_cleanup_enabled == "false":
         log.info("MT_PIPELINE tile_id=%s skipped: altaz_cleanup_enabled=false", tile_id)
-        return arr, None
+        decision = None if coverage is None else CoverageDecision.not_used("cleanup_off", "altaz_cleanup_enabled=false")
+        return _MaskedTile(arr, None, decision)
     base_kwargs = dict(margin_percent=cfg.altaz_margin_percent, decay_ratio=cfg.altaz_decay_ratio, fill_value=0.0,
                        return_mask=True, hard_threshold=cfg.altaz_alpha_soft_threshold)
     cov_kwargs = {}
@@ -554,27 +650,107 @@ def _apply_lecropper_pipeline(
         log.info("MT_PIPELINE tile_id=%s lecropper call: coverage_max=%.0f altaz_min_coverage_abs=%s "
                  "altaz_min_coverage_frac=%s altaz_morph_open_px=%s", tile_id, float(np.max(coverage)),
                  cov_kwargs["min_coverage_abs"], cov_kwargs["min_coverage_frac"], cov_kwargs["morph_open_px"])
-    _, alpha = _call_masker(arr, base_kwargs, cov_kwargs, tile_id)
+    alpha, dropped = _call_masker(arr, {**base_kwargs, **cov_kwargs})
+    decision = _decision_after_masker(cov_kwargs, dropped, tile_id)
     alpha = np.clip(np.asarray(alpha, dtype=np.float32), 0.0, 1.0)
     out = _nanize_low_alpha(arr, alpha, cfg, tile_id)
     stats = _alpha_stats(alpha)
     log.info("ALPHA_STATS: level=master_tile tile_id=%s source=%s min=%.3f max=%.3f mean=%.3f kept_frac=%.4f "
-             "zero_frac=%.4f", tile_id, "coverage" if cov_kwargs else "fallback", stats["min"], stats["max"],
-             stats["mean"], stats["kept_frac"], stats["zero_frac"])
-    return out, alpha
+             "zero_frac=%.4f", tile_id, "coverage" if decision is not None and decision.used else "fallback",
+             stats["min"], stats["max"], stats["mean"], stats["kept_frac"], stats["zero_frac"])
+    return _MaskedTile(out, alpha, decision)
 
 
-def _call_masker(arr, base_kwargs, cov_kwargs, tile_id):
+def _decision_after_masker(cov_kwargs: dict, dropped: Sequence[str], tile_id) -> CoverageDecision | None:
+    if not cov_kwargs:
+        return None
+    lost = [k for k in cov_kwargs if k in dropped]
+    if "coverage" not in lost:
+        return CoverageDecision(True, "used")
+    decision = CoverageDecision.not_used("masker_rejects_coverage_kwargs", "called without " + ", ".join(lost))
+    log.info("MT_COVERAGE_IGNORED tile_id=%s reason=%s", tile_id, decision.reason)
+    return decision
+
+
+# Keywords the masker must take: without return_mask it gives no alpha.
+_REQUIRED_MASKER_KWARGS = ("return_mask",)
+# (masker, dropped keywords) pairs already logged at WARNING: once per masker, not once per tile.
+_FALLBACKS_LOGGED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _call_masker(arr, kwargs: dict) -> tuple[np.ndarray, list[str]]:
+    """Call ``lecropper.mask_altaz_artifacts`` with the ``kwargs`` it accepts; return ``(alpha, dropped)``.
+
+    The one deliberate keyword fallback of the mission: an older masker that does not accept some
+    keywords (``coverage`` and its thresholds, ``hard_threshold``...) is called without exactly
+    those. Which ones it accepts is read from its signature; only when it has none (a builtin, a
+    C extension) is a ``TypeError`` naming one of our keywords taken as the answer, and the call
+    retried without it. A ``TypeError`` raised inside a masker that accepts the keywords is never
+    caught. The keywords dropped are logged at WARNING once per masker.
+    """
     masker = lecropper.mask_altaz_artifacts
+    accepted = _accepted_keywords(masker, kwargs)
+    if accepted is not None:
+        dropped = [k for k in kwargs if k not in accepted]
+        _check_dropped(masker, dropped)
+        result = masker(arr, **{k: v for k, v in kwargs.items() if k in accepted})
+    else:
+        result, dropped = _call_dropping_on_typeerror(masker, arr, kwargs)
+    _log_fallback_once(masker, dropped)
+    return result[1], dropped
+
+
+def _accepted_keywords(masker, kwargs: dict) -> set[str] | None:
+    """The keywords of ``kwargs`` that ``masker`` takes by its signature; None when it has no signature."""
     try:
-        return masker(arr, **base_kwargs, **cov_kwargs)
-    except TypeError as exc:
-        # The one deliberate TypeError fallback the mission asks for: an older masker that does not
-        # accept the coverage keywords is called again without them (coverage-less behaviour).
-        if not cov_kwargs:
-            raise
-        log.warning("MT_COVERAGE_IGNORED tile_id=%s reason=masker_rejects_coverage_kwargs (%s)", tile_id, exc)
-        return masker(arr, **base_kwargs)
+        params = inspect.signature(masker).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return set(kwargs)
+    named = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {k for k in kwargs if k in named}
+
+
+def _call_dropping_on_typeerror(masker, arr, kwargs: dict):
+    """Call a masker without signature; drop a keyword only when its TypeError names it as unexpected."""
+    kwargs = dict(kwargs)
+    dropped: list[str] = []
+    while True:
+        try:
+            return masker(arr, **kwargs), dropped
+        except TypeError as exc:
+            name = next((k for k in kwargs if f"'{k}'" in str(exc) and "keyword" in str(exc)), None)
+            if name is None:
+                raise
+            dropped.append(name)
+            _check_dropped(masker, dropped)
+            del kwargs[name]
+
+
+def _check_dropped(masker, dropped: Sequence[str]) -> None:
+    missing = [k for k in _REQUIRED_MASKER_KWARGS if k in dropped]
+    if missing:
+        raise TypeError(f"masker {_masker_name(masker)} does not accept {', '.join(missing)}: it cannot give the "
+                        "alpha mask the master-tile pipeline needs")
+
+
+def _log_fallback_once(masker, dropped: Sequence[str]) -> None:
+    if not dropped:
+        return
+    try:
+        seen = _FALLBACKS_LOGGED.setdefault(masker, set())
+    except TypeError:  # not weak-referenceable (a builtin): log every time rather than keep it alive
+        seen = set()
+    if tuple(dropped) in seen:
+        return
+    seen.add(tuple(dropped))
+    log.warning("MT_COVERAGE_IGNORED masker %s does not accept %s: called without %s (logged once per masker)",
+                _masker_name(masker), ", ".join(dropped), "them" if len(dropped) > 1 else "it")
+
+
+def _masker_name(masker) -> str:
+    return f"{getattr(masker, '__module__', '?')}.{getattr(masker, '__qualname__', repr(masker))}"
 
 
 def _nanize_low_alpha(arr, alpha, cfg, tile_id) -> np.ndarray:
@@ -625,6 +801,7 @@ def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -
         "STKNORM": (cfg.stack_normalize_method, "stack normalisation"),
         "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection"),
         "COVUSED": (bool(tr.coverage_used), "alpha driven by intra-tile coverage"),
+        "COVWHY": (tr.coverage_decision, ""),  # the decision (no comment: a long one continues on CONTINUE cards)
         "COVMINAB": (tr.thresholds.get("min_coverage_abs", 0.0), "min coverage (frames)"),
         "COVMINFR": (cfg.altaz_min_coverage_frac, "min coverage (fraction of max)"),
         "MORPHPX": (cfg.altaz_morph_open_px, "coverage opening radius px"),
@@ -637,7 +814,7 @@ def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -
     used = [Path(f["path"]) for f in tr.frames if f.get("method") != "failed"]
     standard = headers.product_header(headers.facts_from_frames(headers.read_primary_headers(used)), bunit="ADU",
                                       bunit_comment="weighted stack of the frames, in their ADU",
-                                      history=headers.tile_history(cfg))
+                                      history=headers.tile_history(cfg) + frame_gate.quality_history(tr.frame_quality))
     standard.update(header)
     fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard, extensions=extensions)
     tr.path = str(path)

@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
-from zemosaic.pipeline import clustering, guard, lock, tile_executor
+from zemosaic.masks import CoverageDecision
+from zemosaic.pipeline import clustering, frame_records, guard, lock, tile_executor
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
-from zemosaic.pipeline.report import RunReport, phase_timer, run_log_file
+from zemosaic.pipeline.report import RunReport, TileReport, phase_timer, run_log_file
 from zemosaic.pipeline.tile_executor import TileEngineError
 from zemosaic.progress import ProgressCallback, emit
 
@@ -293,6 +294,11 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
         report.reject(bad.path, bad.reason, "existing_master_tiles")
     if not tiles:
         raise NothingUsableError(f"no usable master tile in {input_dir}")
+    decision = CoverageDecision.not_used("existing_tiles_mode")
+    for t in tiles:  # what this run did with each tile: its alpha is read as it was written, no coverage here
+        report.tiles.append(TileReport(tile_id=t.tile_id, path=str(t.path),  # no frame stacked by this run
+                                       coverage_used=False, coverage_decision=decision.reason, shape=list(t.shape)))
+        log.info("MT_PIPELINE tile_id=%d coverage_used=False reason=%s", t.tile_id, decision.reason)
     return tiles
 
 
@@ -310,6 +316,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
+    frames = frame_records.without_excluded(frames, cfg, report)
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
         groups = clustering.cluster_frames(
@@ -338,6 +345,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
                 tiles.append(tile_input_from_written(result.path, len(tiles), shape=result.report.shape,
                                                      n_frames=result.report.frames_used))
         emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
+        frame_records.record_quality(report, output_dir, frames)
         if resume:
             report.resume = reused_or_built
             _drop_stale_tiles(tiles_dir, {Path(t.path).name for t in report.tiles if t.path}, inputs)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Everything our wheel may put at the top level of site-packages (the issue: 22 generic module names did).
 EXPECTED_TOP_LEVEL = {"zemosaic", "zemosaic_worker", "zemosaic_align_stack", "zemosaic_align_stack_gpu", "lecropper"}
@@ -356,7 +356,7 @@ def test_editable_install_sees_new_modules(tmp_path):
     probe = REPO / "zemosaic" / f"{name}.py"
     token = uuid.uuid4().hex
     try:
-        probe.write_text(f'"""Temporary module written by tests/test_packaging.py."""\nTOKEN = "{token}"\n')
+        probe.write_text(f'"""Temporary module written by tests/install/test_packaging.py."""\nTOKEN = "{token}"\n')
         # -I: no current folder, PYTHONPATH or user site on sys.path; only the installed editable finder.
         proc = _run([sys.executable, "-I", "-c",
                      f"import zemosaic.{name} as m, zemosaic; print(m.TOKEN); print(m.__file__)"],

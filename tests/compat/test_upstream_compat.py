@@ -10,6 +10,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ from zemosaic.pipeline import master_tile
 from zemosaic.stack.cpu import stack_aligned_images as package_stack
 from zemosaic.synthetic import generator as synthetic
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------------------------------- align
@@ -69,6 +70,20 @@ def test_align_failures_are_none_and_listed(rotated_group):
     assert aligned[1] is None and failed == [1] and aligned[2] is not None
     aligned, failed = zas.align_images_in_group([None, frames[1]], 0)
     assert aligned == [None, None] and failed == [0, 1]
+
+
+def test_a_frame_that_cannot_be_aligned_is_none_and_listed(rotated_group):
+    frames = list(rotated_group.frames)
+    rng = np.random.default_rng(9)
+    noise = rng.normal(50.0, 5.0, frames[1].shape).astype(np.float32)  # starless: nothing to match
+    aligned, failed = zas.align_images_in_group([frames[0], noise, frames[2]], 0, propagate_mask=True)
+    assert failed == [1] and aligned[1] is None
+    assert aligned[0] is not None and aligned[2] is not None
+    # the frame that did align is the package's result, not a copy of its input
+    ours = package_align([frames[0], frames[2]], 0, propagate_mask=True)[1]
+    valid = np.all(np.isfinite(aligned[2]), axis=-1)
+    np.testing.assert_array_equal(valid, ours.valid)
+    np.testing.assert_array_equal(aligned[2][valid], ours.image[valid])
 
 
 # ---------------------------------------------------------------------------------------------------- stack
@@ -112,6 +127,42 @@ def test_winsorized_stack_of_a_memmap_with_winsor_limits_none(tmp_path):
     assert kappa.shape == image.shape and kappa_pct > 0
     with pytest.raises(NotImplementedError):
         zas.stack_winsorized_sigma_clip(mm, weights=np.ones(12))
+
+
+_RESOURCE_OPTION_VALUES = {  # one value of each of the original's resource options, as its callers pass them
+    "winsor_max_workers": 4, "rows_per_chunk": 64, "apply_rewinsor": False, "winsor_max_iters": 7,
+    "winsor_max_frames_per_pass": 3, "winsor_min_frames_per_pass": 2, "winsor_auto_fallback_on_memory_error": False,
+    "winsor_memmap_fallback": "always", "winsor_split_strategy": "interleaved"}
+
+
+@pytest.mark.parametrize("stacker", ["stack_winsorized_sigma_clip", "stack_kappa_sigma_clip"])
+def test_every_resource_option_is_accepted_without_effect(stacker):
+    frames = _noisy_frames(n=8, seed=3)
+    frames[2][5:9, 5:9] += 4000.0
+    stack = getattr(zas, stacker)
+    plain, plain_pct = stack(frames, sigma_low=2.5, sigma_high=2.5)
+    assert set(_RESOURCE_OPTION_VALUES) == set(zas.NO_EFFECT_STACK_OPTIONS)
+    for name, value in _RESOURCE_OPTION_VALUES.items():
+        image, pct = stack(frames, sigma_low=2.5, sigma_high=2.5, **{name: value})
+        np.testing.assert_array_equal(image, plain, err_msg=name)
+        assert pct == plain_pct, name
+    image, _ = stack(frames, sigma_low=2.5, sigma_high=2.5, zconfig=SimpleNamespace(use_gpu=False),
+                     stack_metadata={"k": 1}, parallel_plan=SimpleNamespace(cpu_workers=2), **_RESOURCE_OPTION_VALUES)
+    np.testing.assert_array_equal(image, plain)
+    with pytest.raises(TypeError, match="winsor_typo"):  # an option the original does not have either
+        stack(frames, winsor_typo=1)
+
+
+def test_clip_stackers_honour_their_sigmas():
+    frames = _noisy_frames(n=10, seed=4)
+    frames[3][20:24, 20:24] += 60.0  # one frame 30 noise sigmas high: 3 sigmas of the spread it makes
+    for stack in (zas.stack_kappa_sigma_clip, zas.stack_winsorized_sigma_clip):
+        tight, tight_pct = stack(frames, sigma_low=2.0, sigma_high=2.0)
+        loose, loose_pct = stack(frames, sigma_low=50.0, sigma_high=50.0)
+        assert tight_pct > loose_pct >= 0.0
+        assert abs(float(np.mean(tight[20:24, 20:24])) - 100.0) < 2.0  # rejected at 2 sigma
+        assert float(np.mean(loose[20:24, 20:24])) > 104.0  # kept at 50 sigma: the mean carries 60/10
+        assert tight_pct == pytest.approx(stack(frames, kappa=2.0)[1])  # kappa is both sigmas
 
 
 def test_nan_borders_are_missing_not_zero():

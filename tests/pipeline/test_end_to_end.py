@@ -130,6 +130,10 @@ def test_existing_master_tiles_mode_gives_the_same_mosaic(run, tmp_path, caplog)
     assert other.data.shape == mosaic.data.shape
     np.testing.assert_allclose(other.data, mosaic.data, rtol=1e-5, atol=1e-3, equal_nan=True)
     assert "MT_COVERAGE_STATS" not in caplog.text
+    report = json.loads((tmp_path / "again" / "run_report.json").read_text())
+    assert [t["coverage_used"] for t in report["tiles"]] == [False] * 4
+    assert all(t["coverage_decision"].startswith("existing_tiles_mode: ") for t in report["tiles"])
+    assert "MT_PIPELINE tile_id=0 coverage_used=False reason=existing_tiles_mode: " in caplog.text
 
 
 def test_cli_run_summary_and_exit_codes(run, tmp_path, capsys):

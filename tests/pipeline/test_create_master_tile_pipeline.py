@@ -57,6 +57,101 @@ def test_masker_without_coverage_kwargs_triggers_the_typeerror_fallback(monkeypa
     np.testing.assert_array_equal(alpha, ref_alpha)
 
 
+def test_masker_without_coverage_nor_hard_threshold_works(monkeypatch, caplog):
+    img, cov = tile_with_coverage_ring()
+    real = lecropper.mask_altaz_artifacts
+    seen = []
+
+    def oldest_masker(full_img, margin_percent=5.0, decay_ratio=0.15, fill_value=0.0, return_mask=False):
+        seen.append((margin_percent, return_mask))
+        return real(full_img, margin_percent, decay_ratio, fill_value, return_mask)
+
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", oldest_masker)
+    with caplog.at_level(logging.INFO):
+        out, alpha = worker._apply_lecropper_pipeline(img, resolve_config(), coverage=cov, tile_id=2)
+        worker._apply_lecropper_pipeline(img, resolve_config(), coverage=cov, tile_id=3)
+    assert seen == [(resolve_config().altaz_margin_percent, True)] * 2  # one call per tile: no blind retry
+    # logged once for the masker (not per tile), naming exactly the keywords dropped
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "does not accept hard_threshold, coverage, min_coverage_abs, min_coverage_frac, morph_open_px" \
+        in warnings[0]
+    assert "tile_id=2 reason=masker_rejects_coverage_kwargs" in caplog.text
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", real)
+    np.testing.assert_array_equal(alpha, worker._apply_lecropper_pipeline(img, resolve_config())[1])
+
+
+def test_masker_accepting_coverage_but_not_hard_threshold_uses_coverage(monkeypatch):
+    img, cov = tile_with_coverage_ring()
+    real = lecropper.mask_altaz_artifacts
+
+    def masker(full_img, margin_percent=5.0, decay_ratio=0.15, fill_value=0.0, return_mask=False, coverage=None,
+               min_coverage_abs=None, min_coverage_frac=None, morph_open_px=None):
+        return real(full_img, margin_percent, decay_ratio, fill_value, return_mask, coverage=coverage,
+                    min_coverage_abs=min_coverage_abs, min_coverage_frac=min_coverage_frac,
+                    morph_open_px=morph_open_px)
+
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", masker)
+    masked = master_tile._mask_tile(img, resolve_config(), coverage=cov, altaz_min_coverage_abs=3.0,
+                                    altaz_min_coverage_frac=None, altaz_morph_open_px=None, tile_id=1)
+    assert masked.decision.used and masked.decision.reason == "coverage used"
+    assert np.all(masked.alpha[cov < 3] == 0.0)
+
+
+def test_typeerror_inside_a_masker_that_accepts_the_keywords_is_not_swallowed(monkeypatch):
+    img, cov = tile_with_coverage_ring()
+    calls = []
+
+    def buggy_masker(full_img, margin_percent=5.0, decay_ratio=0.15, fill_value=0.0, return_mask=False,
+                     hard_threshold=1e-3, coverage=None, min_coverage_abs=None, min_coverage_frac=None,
+                     morph_open_px=None):
+        calls.append(coverage is not None)
+        return full_img + "a bug"  # TypeError raised by the masker's own body
+
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", buggy_masker)
+    with pytest.raises(TypeError):
+        worker._apply_lecropper_pipeline(img, resolve_config(), coverage=cov)
+    assert calls == [True]  # never called again without the coverage
+
+
+def test_masker_without_signature_is_retried_only_for_an_unexpected_keyword(monkeypatch):
+    img, cov = tile_with_coverage_ring()
+    real = lecropper.mask_altaz_artifacts
+    calls = []
+
+    class CompiledMasker:  # like a C extension: no signature to read
+        __signature__ = "none"
+
+        def __init__(self, bug=False):
+            self.bug = bug
+
+        def __call__(self, full_img, **kw):
+            calls.append(sorted(kw))
+            if "coverage" in kw:
+                raise TypeError("mask_altaz_artifacts() got an unexpected keyword argument 'coverage'")
+            if self.bug:
+                raise TypeError("unsupported operand type(s) for +: 'float' and 'str'")
+            return real(full_img, **kw)
+
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", CompiledMasker())
+    masked = master_tile._mask_tile(img, resolve_config(), coverage=cov, altaz_min_coverage_abs=3.0,
+                                    altaz_min_coverage_frac=None, altaz_morph_open_px=None, tile_id=4)
+    assert len(calls) == 2 and "coverage" not in calls[1] and "min_coverage_abs" in calls[1]
+    assert not masked.decision.used and masked.decision.code == "masker_rejects_coverage_kwargs"
+    calls.clear()
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", CompiledMasker(bug=True))
+    with pytest.raises(TypeError, match="unsupported operand"):
+        worker._apply_lecropper_pipeline(img, resolve_config(), coverage=cov)
+    assert len(calls) == 2  # the unexpected keyword dropped once, the masker's own TypeError raised
+
+
+def test_masker_without_return_mask_is_refused_with_its_reason(monkeypatch):
+    img, _ = tile_with_coverage_ring()
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", lambda full_img, margin_percent=5.0: full_img)
+    with pytest.raises(TypeError, match="does not accept return_mask"):
+        worker._apply_lecropper_pipeline(img, resolve_config())
+
+
 def test_integer_input_is_never_nanised_nor_silently_cast():
     img, cov = tile_with_coverage_ring()
     ints = np.clip(img, 0, 65535).astype(np.uint16)

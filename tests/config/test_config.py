@@ -75,7 +75,7 @@ def test_config_is_frozen():
 def test_readme_documents_every_key():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     missing = [k for k in config_keys() if f"`{k}`" not in readme]
     assert not missing, f"README.md does not document: {missing}"
 

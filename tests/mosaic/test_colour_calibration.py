@@ -2,7 +2,7 @@
 
 Unit level: a star field with a known colour cast (the S50 response) and a sky made neutral; the factors found,
 the stars white after, the sky's neutral point kept; white stars get no correction.  The pipeline's before/after
-against the generator's truth is in test_output_products.py.
+against the generator's truth is in tests/io/test_output_products.py.
 """
 from __future__ import annotations
 

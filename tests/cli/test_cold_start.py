@@ -13,7 +13,7 @@ import pytest
 from zemosaic import _numba_cache, _numba_warmup
 from zemosaic import cli as zemosaic_cli
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -76,6 +76,11 @@ def test_alpha_follows_coverage(with_coverage):
     assert np.all(alpha[deep & (coverage == coverage.max())] == 1.0)
     assert result.report.coverage_used and result.report.coverage_decision == "coverage used"
     assert int(tile.header["NFRAMES"]) == N_FRAMES and tile.header["COVUSED"]
+    # the report's summary of the mission's coverage (before any crop: the canvas the frames were warped onto)
+    stats = result.report.coverage_stats
+    assert stats["max"] == N_FRAMES and stats["n_frames"] == N_FRAMES and 0 <= stats["min"] < thr
+    assert 0.5 < stats["nonzero_frac"] <= 1.0 and len(stats["shape"]) == 2
+    assert stats["shape"][0] >= coverage.shape[0] and stats["shape"][1] >= coverage.shape[1]
 
 
 def test_coverage_lowers_the_border_colour_error(group, with_coverage, without_coverage):
@@ -107,6 +112,41 @@ def test_unavailable_coverage_gives_the_coverage_less_tile(group, without_covera
     np.testing.assert_array_equal(tile.extensions["ALPHA"], reference.extensions["ALPHA"])
     assert "MT_COVERAGE_IGNORED" in caplog.text
     assert not result.report.coverage_used
+    # header, report and log tell the same reason, from one vocabulary
+    code = {"none": "empty", "wrong_shape": "shape_mismatch", "error": "coverage_error"}[injection]
+    assert result.report.coverage_decision.startswith(code + ": ")
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == result.report.coverage_decision
+    assert f"MT_PIPELINE tile_id=0 coverage_used=False reason={result.report.coverage_decision}" in caplog.text
+
+
+def test_tile_after_the_masker_fallback_says_coverage_was_not_used(group, without_coverage, monkeypatch, caplog):
+    real = lecropper.mask_altaz_artifacts
+
+    def old_masker(full_img, margin_percent=5.0, decay_ratio=0.15, fill_value=0.0, return_mask=False):
+        return real(full_img, margin_percent, decay_ratio, fill_value, return_mask)
+
+    monkeypatch.setattr(lecropper, "mask_altaz_artifacts", old_masker)
+    with caplog.at_level(logging.INFO):
+        tile, result = _build(group, "old_masker")
+    why = result.report.coverage_decision
+    assert not result.report.coverage_used and why.startswith("masker_rejects_coverage_kwargs: ")
+    assert "coverage" in why and "hard_threshold" not in why  # hard_threshold is not a coverage keyword
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == why
+    assert f"MT_PIPELINE tile_id=0 coverage_used=False reason={why}" in caplog.text
+    assert "does not accept hard_threshold, coverage, min_coverage_abs, min_coverage_frac, morph_open_px" \
+        in caplog.text
+    # the tile is the coverage-less tile, pixel for pixel
+    np.testing.assert_array_equal(tile.extensions["ALPHA"], without_coverage[0].extensions["ALPHA"])
+    np.testing.assert_array_equal(tile.data, without_coverage[0].data)
+
+
+def test_tile_with_cleanup_or_coverage_off_says_so(group, without_coverage):
+    tile, result = _build(group, "cleanup_off", "altaz_cleanup_enabled=false")
+    assert not result.report.coverage_used and result.report.coverage_decision.startswith("cleanup_off: ")
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == result.report.coverage_decision
+    tile, result = without_coverage
+    assert not result.report.coverage_used and result.report.coverage_decision.startswith("coverage_off: ")
+    assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == result.report.coverage_decision
 
 
 def test_quality_crop_moves_coverage_and_wcs_with_the_tile(group, monkeypatch):
@@ -117,6 +157,15 @@ def test_quality_crop_moves_coverage_and_wcs_with_the_tile(group, monkeypatch):
     assert result.report.quality_crop_rect == list(rect)
     assert tile.data.shape[:2] == (rect[2] - rect[0], rect[3] - rect[1])
     assert tile.extensions["COVERAGE"].shape == tile.data.shape[:2]
+    # the coverage handed to the masker was cropped with the tile: it drove the alpha, which is the alpha of the
+    # cropped coverage (the stacker's count, written as COVERAGE, equals the mission's count here: no frame lost)
+    assert result.report.coverage_used and tile.header["COVUSED"] is True
+    cfg = resolve_config()
+    _, expected = lecropper.mask_altaz_artifacts(
+        tile.data, cfg.altaz_margin_percent, cfg.altaz_decay_ratio, return_mask=True,
+        coverage=tile.extensions["COVERAGE"], min_coverage_abs=3.0, min_coverage_frac=cfg.altaz_min_coverage_frac,
+        morph_open_px=cfg.altaz_morph_open_px)
+    np.testing.assert_array_equal(tile.extensions["ALPHA"], expected)
     # the 20 brightest isolated unsaturated stars: fainter ones are centroided worse than 0.3 px by noise alone
     x, y, _ = catalogue_pixels(dataset.catalogue, tile.wcs, tile.data.shape[:2], max_peak=30000, n_brightest=20)
     assert len(x) >= 15
@@ -140,7 +189,7 @@ def test_use_gpu_without_a_gpu_falls_back_to_the_same_tile(group, with_coverage,
     import zemosaic_align_stack_gpu
 
     if zemosaic_align_stack_gpu.gpu_available():
-        pytest.skip("a GPU is present: the parity test lives in tests/test_stacking_gpu.py")
+        pytest.skip("a GPU is present: the parity test lives in tests/stack/test_stacking_gpu.py")
     with caplog.at_level(logging.INFO):
         tile, _ = _build(group, "gpu", "use_gpu=true")
     np.testing.assert_allclose(tile.data, with_coverage[0].data, rtol=1e-5, atol=1e-3, equal_nan=True)

@@ -14,18 +14,6 @@ from zemosaic.align import fft as align_fft
 from zemosaic.align import group as align_group
 from zemosaic.pipeline import master_tile
 from zemosaic.pipeline.run import run_mosaic
-from zemosaic.synthetic.generator import SynthSpec, generate_dataset
-
-TINY = SynthSpec(panels=(2, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8)
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("tiny")
-    generate_dataset(root / "in", TINY)
-    return root / "in"
-
-
 
 
 def _rejected(out: Path) -> dict[str, str]:
@@ -68,8 +56,8 @@ def test_unexpected_error_in_one_frame_fails_that_frame_only(monkeypatch, step):
     assert out[2].method != "failed"
 
 
-def test_all_zero_frame_is_rejected_and_run_goes_on(tiny_dataset, tmp_path):
-    paths = copy_frames(tiny_dataset, tmp_path / "in")
+def test_all_zero_frame_is_rejected_and_run_goes_on(tiny_frames, tmp_path):
+    paths = copy_frames(tiny_frames, tmp_path / "in")
     with fits.open(paths[1], mode="update") as hdul:
         hdul[0].data[...] = 0
     result = run_mosaic(tmp_path / "in", tmp_path / "out")
@@ -87,9 +75,9 @@ def test_choose_reference_skips_poor_central_frame():
     assert master_tile._choose_reference(cloudy, ["a", "b", "c"]) == 1
 
 
-def test_starless_central_frame_is_not_the_reference(tiny_dataset, tmp_path):
-    paths = copy_frames(tiny_dataset, tmp_path / "in")
-    run_mosaic(tiny_dataset, tmp_path / "out0")
+def test_starless_central_frame_is_not_the_reference(tiny_frames, tmp_path):
+    paths = copy_frames(tiny_frames, tmp_path / "in")
+    run_mosaic(tiny_frames, tmp_path / "out0")
     refs = [Path(g["reference"]).name for g in read_report(tmp_path / "out0")["groups"]]
     victim = tmp_path / "in" / refs[0]
     with fits.open(victim, mode="update") as hdul:  # clouds: smooth bright sky, no star
@@ -103,9 +91,9 @@ def test_starless_central_frame_is_not_the_reference(tiny_dataset, tmp_path):
     assert len(paths) == 12
 
 
-def test_frame_of_another_size_is_rejected_not_the_majority(tiny_dataset, tmp_path):
-    copy_frames(tiny_dataset, tmp_path / "in")
-    run_mosaic(tiny_dataset, tmp_path / "out0")
+def test_frame_of_another_size_is_rejected_not_the_majority(tiny_frames, tmp_path):
+    copy_frames(tiny_frames, tmp_path / "in")
+    run_mosaic(tiny_frames, tmp_path / "out0")
     ref = Path(read_report(tmp_path / "out0")["groups"][0]["reference"]).name
     with fits.open(tmp_path / "in" / ref, mode="update") as hdul:
         hdul[0].data = np.ascontiguousarray(hdul[0].data[:300, :200])
@@ -115,7 +103,7 @@ def test_frame_of_another_size_is_rejected_not_the_majority(tiny_dataset, tmp_pa
     assert result.n_tiles == 4 and result.n_frames_used == 11
 
 
-def test_unexpected_error_in_one_tile_skips_that_tile(tiny_dataset, tmp_path, monkeypatch):
+def test_unexpected_error_in_one_tile_skips_that_tile(tiny_frames, tmp_path, monkeypatch):
     from zemosaic.pipeline import run as pipeline_run
 
     real = pipeline_run.create_master_tile
@@ -126,14 +114,14 @@ def test_unexpected_error_in_one_tile_skips_that_tile(tiny_dataset, tmp_path, mo
         return real(members, tile_id, *args, **kwargs)
 
     monkeypatch.setattr(pipeline_run, "create_master_tile", flaky)
-    result = run_mosaic(tiny_dataset, tmp_path / "out")
+    result = run_mosaic(tiny_frames, tmp_path / "out")
     assert result.n_tiles == 3
     reasons = set(_rejected(tmp_path / "out").values())
     assert reasons == {"master tile 2 failed (RuntimeError: unforeseen)"}
 
 
 # --- (B) one run per output folder, --overwrite --------------------------------------------------------
-def test_live_lock_refuses_a_second_run_and_stale_lock_is_taken_over(tiny_dataset, tmp_path):
+def test_live_lock_refuses_a_second_run_and_stale_lock_is_taken_over(tiny_frames, tmp_path):
     import os
     import socket
     import subprocess
@@ -147,28 +135,28 @@ def test_live_lock_refuses_a_second_run_and_stale_lock_is_taken_over(tiny_datase
     lock_file = out / lock.LOCK_NAME
     lock_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now"}))
     with pytest.raises(RunFolderError, match=f"in use by another zemosaic run \\(pid {os.getpid()}"):
-        run_mosaic(tiny_dataset, out)
+        run_mosaic(tiny_frames, out)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     lock_file.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "then"}))
     (out / "master_tiles" / "zemosaic_raw_abc123").mkdir(parents=True)  # what a kill -9 leaves
     (out / ".mosaic.fits.x1y2.part").write_bytes(b"half")
-    result = run_mosaic(tiny_dataset, out, resume=True)
+    result = run_mosaic(tiny_frames, out, resume=True)
     assert result.n_tiles == 4 and not lock_file.exists()
     assert sorted(p.name for p in (out / "master_tiles").iterdir() if not p.name.startswith("master_tile_")) == []
     assert not (out / ".mosaic.fits.x1y2.part").exists()
 
 
-def test_overwrite_removes_only_our_outputs(tiny_dataset, tmp_path):
+def test_overwrite_removes_only_our_outputs(tiny_frames, tmp_path):
     from zemosaic.pipeline.run import RunFolderError
 
     out = tmp_path / "out"
-    run_mosaic(tiny_dataset, out, {"write_wcs_sidecars": False})
+    run_mosaic(tiny_frames, out, {"write_wcs_sidecars": False})
     (out / "notes.txt").write_text("mine")
     (out / "master_tiles" / "master_tile_009.fits").write_bytes(b"old tile of ours")
     (out / "master_tiles" / "my_tile.fits").write_bytes(b"not ours")
     with pytest.raises(RunFolderError, match="not empty"):
-        run_mosaic(tiny_dataset, out)
-    run_mosaic(tiny_dataset, out, overwrite=True)
+        run_mosaic(tiny_frames, out)
+    run_mosaic(tiny_frames, out, overwrite=True)
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "master_tiles" / "my_tile.fits").read_bytes() == b"not ours"
     assert not (out / "master_tiles" / "master_tile_009.fits").exists()
@@ -178,7 +166,7 @@ def test_overwrite_removes_only_our_outputs(tiny_dataset, tmp_path):
 
 
 # --- (D) disk ------------------------------------------------------------------------------------------
-def test_not_enough_free_space_stops_with_the_figure_and_exit_3(tiny_dataset, tmp_path, monkeypatch, capsys):
+def test_not_enough_free_space_stops_with_the_figure_and_exit_3(tiny_frames, tmp_path, monkeypatch, capsys):
     import collections
     import errno
 
@@ -189,12 +177,12 @@ def test_not_enough_free_space_stops_with_the_figure_and_exit_3(tiny_dataset, tm
     monkeypatch.setattr(frame_cache.shutil, "disk_usage", lambda p: usage(1 << 30, 1 << 30, 10 << 20))
     out = tmp_path / "out"
     with pytest.raises(OSError) as err:
-        run_mosaic(tiny_dataset, out)
+        run_mosaic(tiny_frames, out)
     assert err.value.errno == errno.ENOSPC and "MB free" in err.value.strerror
     report = read_report(out)
     assert report["status"] == "disk_error" and "needs" in report["error"]
     assert not [p for p in out.rglob("zemosaic_*_*") if p.is_dir()]
-    code = cli.main(["run", str(tiny_dataset), "-o", str(tmp_path / "out2")])
+    code = cli.main(["run", str(tiny_frames), "-o", str(tmp_path / "out2")])
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == cli.EXIT_OS_ERROR == 3
     assert lines[-1].startswith("zemosaic: error: ") and "master_tiles" in lines[-1] and "needs" in lines[-1]

@@ -15,9 +15,6 @@ import pytest
 from astropy.io import fits
 
 from zemosaic.pipeline.run import run_mosaic
-from zemosaic.synthetic.generator import SynthSpec, generate_dataset
-
-TINY = SynthSpec(panels=(2, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8)
 
 # log markers (zemosaic.log) at which the run is killed, and the phase each stands for
 MOMENTS = {
@@ -30,15 +27,6 @@ MOMENTS = {
     "last_tile": "master tile 3 written",
     "harmony": "PHASE_UPDATE:4",
 }
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> tuple[Path, Path]:
-    """The tiny input set and the output folder of an uninterrupted run over it."""
-    root = tmp_path_factory.mktemp("resume")
-    generate_dataset(root / "in", TINY)
-    run_mosaic(root / "in", root / "reference")
-    return root / "in", root / "reference"
 
 
 def _cli(input_dir: Path, out: Path, *extra: str) -> list[str]:
@@ -76,8 +64,8 @@ def _assert_same_as_reference(out: Path, reference: Path) -> None:
     assert report["status"] == "ok" and report["rejected_inputs"] == []
 
 
-def _kill_and_resume(dataset, tmp_path: Path, moments: list[str]) -> list[dict]:
-    input_dir, reference = dataset
+def _kill_and_resume(tiny_run, tmp_path: Path, moments: list[str]) -> list[dict]:
+    input_dir, reference = tiny_run
     resumes = []
     for k, moment in enumerate(moments):
         out = tmp_path / f"out_{k}_{moment}"
@@ -89,21 +77,21 @@ def _kill_and_resume(dataset, tmp_path: Path, moments: list[str]) -> list[dict]:
     return resumes
 
 
-def test_resume_after_kill_9_gives_the_uninterrupted_mosaic(dataset, tmp_path):
-    resumes = _kill_and_resume(dataset, tmp_path, ["stack", "assembly", "write"])
+def test_resume_after_kill_9_gives_the_uninterrupted_mosaic(tiny_run, tmp_path):
+    resumes = _kill_and_resume(tiny_run, tmp_path, ["stack", "assembly", "write"])
     assert len(resumes[0]["rebuilt"]) >= 1  # killed in tile 0: it is rebuilt
     assert resumes[1] == {"reused": [0, 1, 2, 3], "rebuilt": []}  # killed after Phase 3: every tile reused
     assert resumes[2]["reused"] == [0, 1, 2, 3]
 
 
 @pytest.mark.slow
-def test_resume_after_kill_9_at_many_moments(dataset, tmp_path):
-    _kill_and_resume(dataset, tmp_path, ["scan", "alignment", "stack", "second_tile", "last_tile", "harmony",
+def test_resume_after_kill_9_at_many_moments(tiny_run, tmp_path):
+    _kill_and_resume(tiny_run, tmp_path, ["scan", "alignment", "stack", "second_tile", "last_tile", "harmony",
                                          "assembly", "write"])
 
 
-def test_resume_rebuilds_a_tile_whose_input_or_settings_changed(dataset, tmp_path):
-    input_dir, reference = dataset
+def test_resume_rebuilds_a_tile_whose_input_or_settings_changed(tiny_run, tmp_path):
+    input_dir, reference = tiny_run
     out = tmp_path / "out"
     run_mosaic(input_dir, out)
     again = run_mosaic(input_dir, out, resume=True)
@@ -117,8 +105,8 @@ def test_resume_rebuilds_a_tile_whose_input_or_settings_changed(dataset, tmp_pat
     assert len(manifest["inputs"]["frames"][0]["sha256"]) == 64
 
 
-def test_sigterm_stops_the_run_with_one_line(dataset, tmp_path):
-    input_dir, _ = dataset
+def test_sigterm_stops_the_run_with_one_line(tiny_run, tmp_path):
+    input_dir, _ = tiny_run
     out = tmp_path / "out"
     proc = subprocess.Popen(_cli(input_dir, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = out / "zemosaic.log"

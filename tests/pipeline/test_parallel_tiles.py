@@ -25,10 +25,8 @@ from zemosaic.config import ConfigError, resolve_config
 from zemosaic.pipeline import tile_executor
 from zemosaic.pipeline.master_tile import ScannedFrame
 from zemosaic.pipeline.run import run_mosaic
-from zemosaic.synthetic.generator import SynthSpec, generate_dataset
 
-TINY = SynthSpec(panels=(2, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -38,15 +36,6 @@ class _FrameInfoLike:
     shape: tuple
     n_channels: int
     wcs: object
-
-
-@pytest.fixture(scope="module")
-def serial_run(tmp_path_factory) -> tuple[Path, Path]:
-    """The tiny 4-group input set and the output folder of a serial run over it."""
-    root = tmp_path_factory.mktemp("parallel")
-    generate_dataset(root / "in", TINY)
-    run_mosaic(root / "in", root / "serial")
-    return root / "in", root / "serial"
 
 
 def _hdus(path: Path) -> list[tuple]:
@@ -78,8 +67,8 @@ def _log(out: Path) -> str:
     return (out / "zemosaic.log").read_text(encoding="utf-8")
 
 
-def test_two_worker_processes_build_the_serial_tiles_and_mosaic_bit_for_bit(serial_run, tmp_path):
-    input_dir, serial = serial_run
+def test_two_worker_processes_build_the_serial_tiles_and_mosaic_bit_for_bit(tiny_run, tmp_path):
+    input_dir, serial = tiny_run
     events = []
     run_mosaic(input_dir, tmp_path / "out", {"max_workers": 2}, progress_callback=events.append)
     _assert_same_outputs(serial, tmp_path / "out")
@@ -94,9 +83,9 @@ def test_two_worker_processes_build_the_serial_tiles_and_mosaic_bit_for_bit(seri
     assert tiles[-1].done == tiles[-1].total == 4 and [e.done for e in tiles] == sorted(e.done for e in tiles)
 
 
-def test_dask_local_cluster_of_two_workers_builds_the_same_mosaic(serial_run, tmp_path):
+def test_dask_local_cluster_of_two_workers_builds_the_same_mosaic(tiny_run, tmp_path):
     distributed = pytest.importorskip("distributed")
-    input_dir, serial = serial_run
+    input_dir, serial = tiny_run
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         run_mosaic(input_dir, tmp_path / "out", {"scheduler": cluster.scheduler_address})
     _assert_same_outputs(serial, tmp_path / "out")
@@ -106,9 +95,9 @@ def test_dask_local_cluster_of_two_workers_builds_the_same_mosaic(serial_run, tm
         assert f"[tile {k}] master tile {k} written" in log
 
 
-def test_scheduler_local_starts_a_local_cluster_for_the_run(serial_run, tmp_path, capsys):
+def test_scheduler_local_starts_a_local_cluster_for_the_run(tiny_run, tmp_path, capsys):
     pytest.importorskip("distributed")
-    input_dir, serial = serial_run
+    input_dir, serial = tiny_run
     code = cli.main(["run", str(input_dir), "-o", str(tmp_path / "out"), "--scheduler", "local", "-j", "2"])
     assert code == cli.EXIT_OK, capsys.readouterr().err
     _assert_same_outputs(serial, tmp_path / "out")
@@ -150,8 +139,8 @@ def _group_gone(pgid: int, timeout: float = 10.0) -> bool:
 
 
 @pytest.mark.parametrize("how", ["ctrl_c", "sigterm"])
-def test_ctrl_c_and_sigterm_stop_the_run_and_its_workers(serial_run, tmp_path, how):
-    input_dir, _ = serial_run
+def test_ctrl_c_and_sigterm_stop_the_run_and_its_workers(tiny_run, tmp_path, how):
+    input_dir, _ = tiny_run
     out = tmp_path / "out"
     proc = _start(input_dir, out, "--workers", "2")
     _wait_for(proc, out, "[tile ", "aligned group of")
@@ -173,8 +162,8 @@ def test_ctrl_c_and_sigterm_stop_the_run_and_its_workers(serial_run, tmp_path, h
                 or n.endswith(".part")], left
 
 
-def test_kill_9_takes_the_workers_along_and_resume_gives_the_serial_mosaic(serial_run, tmp_path):
-    input_dir, serial = serial_run
+def test_kill_9_takes_the_workers_along_and_resume_gives_the_serial_mosaic(tiny_run, tmp_path):
+    input_dir, serial = tiny_run
     out = tmp_path / "out"
     proc = _start(input_dir, out, "--workers", "2")
     manifest = out / "master_tiles" / "master_tile_001.json"  # the run writes it once the worker's tile is back
@@ -196,8 +185,8 @@ def test_kill_9_takes_the_workers_along_and_resume_gives_the_serial_mosaic(seria
     _assert_same_outputs(serial, out)
 
 
-def test_a_script_without_main_guard_gets_a_one_line_hint(serial_run, tmp_path):
-    input_dir, _ = serial_run
+def test_a_script_without_main_guard_gets_a_one_line_hint(tiny_run, tmp_path):
+    input_dir, _ = tiny_run
     script = tmp_path / "no_guard.py"
     script.write_text(textwrap.dedent(f"""
         from zemosaic.pipeline.run import run_mosaic

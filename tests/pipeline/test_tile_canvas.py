@@ -144,7 +144,8 @@ def _tile_panel(tile, dataset):
 
 def _border_and_interior_chroma(tile, scene):
     """Chroma RMS (R-G, B-G residual against the truth after a gain + plane per channel) of star-free kept pixels
-    within 20 px of the kept region's edge, and deeper than 60 px (as tests/test_create_master_tile_coverage.py)."""
+    within 20 px of the kept region's edge, and deeper than 60 px
+    (as tests/pipeline/test_create_master_tile_coverage.py)."""
     data, alpha = tile.data, tile.extensions["ALPHA"]
     truth = scene.render(tile.wcs, data.shape[:2])
     kept = (alpha > 0.5) & np.isfinite(data).all(axis=-1)
