@@ -19,6 +19,7 @@ from pathlib import Path
 from zemosaic import __version__ as _VERSION
 from zemosaic import _numba_warmup
 from zemosaic import config as zemosaic_config
+from zemosaic.io.atomic import os_error_text
 from zemosaic.progress import ProgressEvent
 
 __all__ = ["main", "build_parser", "ProgressPrinter"]
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("zemosaic: interrupted", file=sys.stderr)
         return EXIT_SIGINT
     except OSError as exc:  # a file system refusal (permissions, disk full...): one line, not a traceback
-        print(f"zemosaic: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"zemosaic: error: {os_error_text(exc)}", file=sys.stderr)
         return EXIT_OS_ERROR
 
 
@@ -155,9 +156,11 @@ def _add_run_command(sub) -> None:
                        description="Scan INPUT, build master tiles, assemble the mosaic into OUT.")
     p.add_argument("input", type=Path, help="folder of raw FITS frames (never modified)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    p.add_argument("--mode", choices=("master-tiles", "existing-master-tiles"), default=None,
-                   help="master-tiles (default): stack raw frames; existing-master-tiles: INPUT holds "
-                        "finished master tiles")
+    p.add_argument("--mode", choices=("master-tiles", "tiles", "grid", "sds", "existing-master-tiles"), default=None,
+                   help="master-tiles or tiles (default; grid when INPUT holds stack_plan.csv): stack raw frames "
+                        "into master tiles; grid: a regular grid of tiles on the global WCS; sds: mosaic-first "
+                        "(frames stacked per pixel on the global grid, master tiles if that fails); "
+                        "existing-master-tiles: INPUT holds finished master tiles (same as --set mode=...)")
     p.add_argument("--wcs-cache", type=Path, metavar="DIR", default=None,
                    help="folder of cached plate solutions to use and fill (default OUT/wcs_cache); share it "
                         "between runs over the same frames (same as --set wcs_cache_dir=DIR)")
@@ -181,8 +184,9 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
     overrides = list(args.overrides)
     if args.mode == "existing-master-tiles":
         overrides.append("use_existing_master_tiles_mode=true")
-    elif args.mode == "master-tiles":
-        overrides.append("use_existing_master_tiles_mode=false")
+    elif args.mode is not None:
+        overrides += ["use_existing_master_tiles_mode=false",
+                      "mode=" + ("tiles" if args.mode == "master-tiles" else args.mode)]
     if args.wcs_cache is not None:
         overrides.append(f"wcs_cache_dir={args.wcs_cache}")
     if args.recursive:
@@ -411,7 +415,10 @@ def _cmd_gui(args) -> int:
 
 # --- progress ------------------------------------------------------------------------------------
 class ProgressPrinter:
-    """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr."""
+    """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr (redrawn in place on a
+    terminal; elsewhere, a log file or a pipe, one line every ``NOT_TTY_EVERY_S`` seconds and one at the end)."""
+
+    NOT_TTY_EVERY_S = 10.0
 
     def __init__(self, stream=None, width: int = 30, clock=time.monotonic):
         self.stream = stream or sys.stderr
@@ -420,6 +427,7 @@ class ProgressPrinter:
         self._phase: str | None = None
         self._start: tuple[float, int] = (0.0, 0)  # time and units done at the phase's first event
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_line = 0.0  # when the last line was written (not on a terminal)
 
     def __enter__(self) -> ProgressPrinter:
         return self
@@ -433,6 +441,7 @@ class ProgressPrinter:
             self._finish_line()
             self._phase = event.phase
             self._start = (now, event.done)
+            self._last_line = now
         done = min(event.done, event.total) if event.total else event.done
         filled = int(self.width * event.fraction)
         bar = "#" * filled + "-" * (self.width - filled)
@@ -440,8 +449,9 @@ class ProgressPrinter:
                f"{event.message[:60]}"
         if self._tty:
             self.stream.write("\r" + line.ljust(110))
-        elif event.total and done >= event.total:
+        elif (event.total and done >= event.total) or now - self._last_line >= self.NOT_TTY_EVERY_S:
             self.stream.write(line + "\n")
+            self._last_line = now
         self.stream.flush()
 
     def _rate_and_eta(self, now: float, done: int, total: int) -> str:
