@@ -70,7 +70,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
 # The tests that guard the coverage path (files under tests/, found wherever the test tree puts them).
 TEST_FILES = ("test_coverage.py", "test_lecropper.py", "test_create_master_tile_pipeline.py",
               "test_create_master_tile_coverage.py", "test_upstream_compat.py", "test_alignment.py",
-              "test_tile_canvas.py")
+              "test_tile_canvas.py", "test_worker_entry.py")
 
 # Mutants that do not change behaviour, by "module:function:line:operator" -> why.
 EQUIVALENT: dict[str, str] = {}
