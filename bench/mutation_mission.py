@@ -391,6 +391,9 @@ def main(argv=None) -> int:
     p.add_argument("--test-budget", type=float, default=0.0,
                    help="run, per mutant, only the fastest tests calling its function up to this many seconds of "
                         "their unmutated duration (0: all of them)")
+    p.add_argument("--timeout-factor", type=float, default=3.0,
+                   help="a mutant's tests may take this many times their unmutated duration (+30 s) before the "
+                        "run counts as a hang; raise it on a loaded machine")
     p.add_argument("--jobs", type=int, default=1, help="mutants run at once (forked children)")
     p.add_argument("--map", help="the test map's file: reused when it exists, else written there")
     args = p.parse_args(argv)
@@ -426,11 +429,12 @@ def main(argv=None) -> int:
         if args.extra_tests:
             for key, tests in json.loads(Path(args.extra_tests).read_text()).items():
                 test_map["calls"][key] = tests  # the mutant's own entry, looked up before its function's
-        outcomes = _run_all(mutants, test_map, args.jobs, args.test_budget)
+        outcomes = _run_all(mutants, test_map, args.jobs, args.test_budget, args.timeout_factor)
     return _report(outcomes, args.json)
 
 
-def _run_all(mutants: list[Mutant], test_map: dict, jobs: int, test_budget: float) -> list[tuple[Mutant, str]]:
+def _run_all(mutants: list[Mutant], test_map: dict, jobs: int, test_budget: float,
+             timeout_factor: float = 3.0) -> list[tuple[Mutant, str]]:
     durations = test_map["durations"]
     outcomes: dict[int, str] = {}
     running: dict[int, tuple[int, float]] = {}  # mutant index -> (pid, deadline)
@@ -451,7 +455,7 @@ def _run_all(mutants: list[Mutant], test_map: dict, jobs: int, test_budget: floa
                 if isinstance(started, str):
                     _record(outcomes, k, m, started, len(mutants), t0)
                 else:
-                    budget = 3.0 * sum(durations.get(t, 1.0) for t in tests) + 30.0
+                    budget = timeout_factor * sum(durations.get(t, 1.0) for t in tests) + 30.0
                     running[k] = (started, time.monotonic() + budget)
         for k, (pid, deadline) in list(running.items()):
             outcome = _poll(pid, deadline)
