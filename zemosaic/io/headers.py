@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 
 from astropy.io import fits
 
-import zemosaic
+from zemosaic._version import __version__
+from zemosaic.io import fits as fits_io
 
 __all__ = [
     "AGREED_TEXT_KEYS",
@@ -80,7 +81,7 @@ class ObservationFacts:
 
 def software_name() -> str:
     """``ZeMosaic <version>``."""
-    return f"ZeMosaic {zemosaic.__version__}"
+    return f"ZeMosaic {__version__}"
 
 
 def facts_from_frames(headers: Sequence[fits.Header]) -> ObservationFacts:
@@ -128,8 +129,6 @@ def facts_from_products(headers: Sequence[fits.Header]) -> ObservationFacts:
 def read_primary_headers(paths: Iterable[str | os.PathLike]) -> list[fits.Header]:
     """The header of each file's image HDU (the primary, else the first image extension, as the readers take it);
     headers only, no pixels."""
-    from zemosaic.io import fits as fits_io  # the reader validates and finds the image HDU
-
     return [fits_io.read_frame_info(p, require_wcs=False).header for p in paths]
 
 

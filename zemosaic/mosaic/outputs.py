@@ -14,8 +14,9 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from zemosaic.io import exports as fits_exports
 from zemosaic.io import fits as fits_io
+from zemosaic.mosaic import exports as fits_exports
+from zemosaic.mosaic import preview
 from zemosaic.mosaic.coadd import MosaicResult
 
 __all__ = [
@@ -67,7 +68,7 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     fill_value : float
         Written where the weight is 0 or the value is not finite (NaN by default); ``WEIGHT`` stays 0 there.
     export_formats : sequence of str
-        ``'tiff16'`` and/or ``'png16'``: :func:`zemosaic.io.exports.write_exports` (linear, or stretched with
+        ``'tiff16'`` and/or ``'png16'``: :func:`zemosaic.mosaic.exports.write_exports` (linear, or stretched with
         ``export_stretch``).
     background : tuple, optional
         ``(image, wcs, header)`` of the sky model subtracted in Phase 5.5
@@ -107,8 +108,6 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     del written
     preview_path = None
     if write_preview:
-        from zemosaic.io import preview  # PIL only needed when a preview is written
-
         preview_path = preview.write_preview_png(out_dir / "mosaic_preview.png", result.data,
                                                  alpha=covered.astype(np.float32))
     log.info("mosaic written: %s%s", fits_path, "".join(f", {p}" for p in (preview_path, *exports) if p))

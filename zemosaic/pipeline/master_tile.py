@@ -28,9 +28,11 @@ from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
 from zemosaic.masks import CoverageDecision
 from zemosaic.pipeline import tile_canvas
+from zemosaic.pipeline.clustering import unit_vectors
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback, ProgressEvent
 from zemosaic.stack import coverage as align_stack
+from zemosaic.stack import gpu as zemosaic_align_stack_gpu
 from zemosaic.stack.frame_cache import FrameCache, ReleasedOnRead, release_rows
 
 __all__ = [
@@ -196,8 +198,6 @@ def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[in
 
 def _central_order(frames, reference) -> list[int]:
     """Frame indices: ``reference`` first, then by angular distance to the group's mean pointing."""
-    from zemosaic.pipeline.clustering import unit_vectors
-
     radec = np.array([f.info.center_radec for f in frames], dtype=float)
     if radec.ndim != 2 or not np.all(np.isfinite(radec)):
         return [reference] + [k for k in range(len(frames)) if k != reference]
@@ -395,8 +395,6 @@ def _frame_record(path: Path, aligned) -> dict:
 def _stacker(cfg: ZeMosaicConfig):
     """The CPU stacker, or its GPU twin when ``use_gpu`` (which falls back to the CPU by itself)."""
     if cfg.use_gpu:
-        from zemosaic.stack import gpu as zemosaic_align_stack_gpu
-
         return zemosaic_align_stack_gpu.stack_aligned_images_gpu
     return align_stack.stack_aligned_images
 

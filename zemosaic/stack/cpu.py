@@ -87,6 +87,7 @@ from typing import Any
 
 import numpy as np
 
+from zemosaic import background
 from zemosaic._stats import diff_noise_sigma, mad_sigma
 from zemosaic.progress import emit
 from zemosaic.stack import kernels
@@ -242,6 +243,26 @@ def stack_aligned_images(
     Notes
     -----
     Non-finite input is reported once per stack at INFO with the tag ``STACK_IMG_PREP``.
+
+    Examples
+    --------
+    Eight frames of a noisy flat sky, one with a hot pixel and one missing its left half: the hot pixel is
+    rejected, the missing half is left out of the mean (never averaged in as zeros), and the coverage counts the
+    frames behind each pixel:
+
+    >>> import numpy as np
+    >>> from zemosaic.stack.cpu import stack_aligned_images
+    >>> rng = np.random.default_rng(0)
+    >>> frames = [rng.normal(100.0, 1.0, (6, 8)).astype(np.float32) for _ in range(8)]
+    >>> frames[2][3, 5] = 10000.0
+    >>> valid = [np.ones((6, 8), bool) for _ in range(8)]
+    >>> valid[7][:, :4] = False
+    >>> frames[7][:, :4] = 0.0
+    >>> result = stack_aligned_images(frames, valid_masks=valid, normalize_method="none", weighting_method="none")
+    >>> bool(abs(result.image[3, 5] - 100.0) < 2.0), bool(abs(result.image[0, 0] - 100.0) < 2.0)
+    (True, True)
+    >>> float(result.coverage[0, 0]), float(result.coverage[0, 7])
+    (7.0, 8.0)
     """
     options = StackOptions(
         normalize_method=normalize_method, weighting_method=weighting_method,
@@ -506,8 +527,6 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
 
 
 def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
-    from zemosaic import background  # lazy: the module is optional until the background helper lands
-
     step = int(options.sample_step or 8)
     flatten = None
     # only the masks are combined here: the background fit reads a decimated grid and drops the

@@ -45,6 +45,7 @@ from astropy.wcs import WCS
 
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
 from zemosaic.progress import ProgressCallback, emit
+from zemosaic.solve.index_catalogue import find_index_files, index_stars
 from zemosaic.synthetic.headers import (
     BAYER_PATTERN,
     OVERHEAD_S,
@@ -829,8 +830,6 @@ def _real_stars(spec: SynthSpec, wcs: WCS, shape: tuple[int, int],
     SynthSpecError
         No index file at ``spec.real_stars``.
     """
-    from zemosaic.solve.index_catalogue import find_index_files, index_stars
-
     paths = find_index_files() if spec.real_stars == "auto" else find_index_files(spec.real_stars)
     if not paths:
         where = "the standard folders" if spec.real_stars == "auto" else spec.real_stars
