@@ -12,6 +12,8 @@ zemosaic`` stays fast: it loads none of the package's parts, nor astropy or numb
 =============================  ======================================================================================
 ``run_mosaic``                 build the mosaic of a folder of frames (:func:`zemosaic.pipeline.run.run_mosaic`)
 ``mosaic_from_frames``         the same from frames in memory (:func:`zemosaic.pipeline.in_memory.mosaic_from_frames`)
+``inspect``                    every frame's quality measures and the gate's decision, nothing stacked
+                               (:func:`zemosaic.pipeline.inspect.inspect_frames`, ``zemosaic inspect``)
 ``ZeMosaicConfig``             the typed, validated settings of a run (:class:`zemosaic.config.ZeMosaicConfig`)
 ``resolve_config``             settings from defaults, a JSON file and ``key=value`` overrides
 ``RunResult``                  where a finished run put its outputs
@@ -50,11 +52,13 @@ from zemosaic._version import __version__
 if TYPE_CHECKING:  # the same names for type checkers and editors; at run time __getattr__ imports them
     from zemosaic.config import ConfigError, ZeMosaicConfig, resolve_config
     from zemosaic.pipeline.in_memory import InMemoryFrame, MosaicProducts, mosaic_from_frames
+    from zemosaic.pipeline.inspect import inspect_frames as inspect
     from zemosaic.pipeline.mosaic_phases import MosaicRefusedError
     from zemosaic.pipeline.run import NothingUsableError, RunResult, run_mosaic
 
-# name -> the module that defines it, imported on first use (PEP 562 module __getattr__)
-_FRONT_DOOR = {
+# name -> the module that defines it (and the name there when it differs), imported on first use (PEP 562)
+_FRONT_DOOR: dict[str, str | tuple[str, str]] = {
+    "inspect": ("zemosaic.pipeline.inspect", "inspect_frames"),
     "run_mosaic": "zemosaic.pipeline.run",
     "RunResult": "zemosaic.pipeline.run",
     "NothingUsableError": "zemosaic.pipeline.run",
@@ -68,17 +72,18 @@ _FRONT_DOOR = {
 }
 
 __all__ = ["__version__", "run_mosaic", "RunResult", "NothingUsableError", "MosaicRefusedError", "mosaic_from_frames",
-           "InMemoryFrame", "MosaicProducts", "ZeMosaicConfig", "resolve_config", "ConfigError"]
+           "InMemoryFrame", "MosaicProducts", "ZeMosaicConfig", "resolve_config", "ConfigError", "inspect"]
 
 _numba_cache.ensure_cache_dir()  # before any kernel is defined: a cache folder even with site-packages read-only
 
 
 def __getattr__(name: str) -> Any:
     """The front door's names, each imported from its module on first use (then kept here)."""
-    module = _FRONT_DOOR.get(name)
-    if module is None:
+    where = _FRONT_DOOR.get(name)
+    if where is None:
         raise AttributeError(f"module 'zemosaic' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, attribute = (where, name) if isinstance(where, str) else where
+    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_command(sub)
     _add_demo_command(sub)
     _add_keys_command(sub)
+    _add_inspect_command(sub)
     _add_gui_command(sub)
     return parser
 
@@ -326,6 +327,47 @@ def _cmd_keys(args) -> int:
 
 
 # --- gui -----------------------------------------------------------------------------------------
+def _add_inspect_command(sub) -> None:
+    p = sub.add_parser("inspect", help="measure every frame's quality and show the decisions, without stacking",
+                       description="Per frame of INPUT: time, tile group, stars, FWHM, elongation, sky, "
+                                   "transparency, weight, decision and reason (the frame_* settings apply).")
+    p.add_argument("input", type=Path, help="folder of raw FITS frames")
+    p.add_argument("--csv", metavar="FILE", default=None, help="write the table as CSV to FILE ('-': stdout)")
+    p.add_argument("--json", metavar="FILE", default=None, help="write the table as JSON to FILE ('-': stdout)")
+    p.add_argument("--config", type=Path, metavar="FILE.json", help="JSON file of configuration keys")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="set one configuration key (repeatable)")
+    p.set_defaults(handler=_cmd_inspect)
+
+
+def _cmd_inspect(args) -> int:
+    from zemosaic.pipeline.frame_records import frames_csv_text  # fast start: loaded when the subcommand runs
+    from zemosaic.pipeline.inspect import format_table, inspect_frames
+
+    cfg = zemosaic_config.resolve_config(config_file=args.config, overrides=list(args.overrides))
+    if not args.input.is_dir():
+        raise CliError(f"{args.input}: not a folder")
+    result = inspect_frames(args.input, cfg)
+    outputs = {"csv": (args.csv, frames_csv_text(result.rows)),
+               "json": (args.json, json.dumps({"frames": result.rows, "unreadable": result.unreadable,
+                                               "frame_exclude": result.exclude, "seconds": result.seconds},
+                                              indent=1))}
+    to_stdout = False
+    for target, text in outputs.values():
+        if target == "-":
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            to_stdout = True
+        elif target:
+            Path(target).write_text(text, encoding="utf-8")
+    if not to_stdout:
+        print(format_table(result.rows))
+        for path, reason in result.unreadable:
+            print(f"unreadable: {path}: {reason}")
+        kept = sum(r["decision"] == "kept" for r in result.rows)
+        print(f"{len(result.rows)} frames in {result.seconds:.1f} s: {kept} kept, {len(result.rows) - kept} not")
+    return EXIT_OK
+
+
 def _add_gui_command(sub) -> None:
     from zemosaic.gui import add_gui_arguments  # Qt-free: PySide6 is imported only when the window opens
 

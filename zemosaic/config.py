@@ -129,8 +129,9 @@ class ZeMosaicConfig:
         "background_match", "Per-frame normalisation against the reference frame before combining.",
         choices=NORMALIZE_METHODS)
     stack_weighting_method: str = _key(
-        "noise_variance", "Frame weights: 'none' or 'noise_variance' (1/sigma^2, robust, per channel).",
-        choices=WEIGHTING_METHODS)
+        "noise_variance", "Frame weights: 'none', 'noise_variance' (1/sigma^2, robust, per channel) or 'psf_snr' "
+        "(noise_variance x (group median FWHM / frame FWHM)^2: the point-source signal-to-noise ratio).",
+        choices=WEIGHTING_METHODS + ("psf_snr",))
     stack_rejection_algorithm: str = _key(
         "winsorized_sigma_clip", "Outlier rejection before combining.", choices=REJECTION_ALGORITHMS)
     stack_final_combine: str = _key("mean", "Combine the kept pixels with a weighted mean or a median.",
@@ -141,6 +142,47 @@ class ZeMosaicConfig:
     stack_memory_budget_mb: float = _key(
         768.0, "RAM the stacker may use for one row chunk of all frames (sets the chunk height).", low=16.0)
     use_gpu: bool = _key(False, "Stack on the GPU with CuPy when available (falls back to CPU with one log line).")
+    # --- Phase 3: frame quality (measured once per frame; docs/guide/frame_quality.rst) -----------
+    frame_reject_enabled: bool = _key(
+        True, "Reject the frames of a group that fail a quality rule (frame_reject_rules), with the measure and "
+        "the limit in the reason; the measures are taken and reported either way.")
+    frame_reject_rules: list = _key(
+        ["fwhm", "elongation", "transparency", "sky", "stars"], "Quality rules switched on (subset of fwhm, "
+        "elongation, transparency, sky, stars).")
+    frame_reject_fwhm_k: float = _key(
+        3.0, "FWHM rule: reject above the group median + k robust sigmas (and 15 % of the median); 0: off.", low=0.0)
+    frame_reject_fwhm_max_px: float = _key(0.0, "FWHM rule: absolute limit in pixels (0: none).", low=0.0)
+    frame_reject_elongation_k: float = _key(
+        3.0, "Elongation (1 - b/a) rule: reject above the group median + k robust sigmas (and + 0.05); 0: off.",
+        low=0.0)
+    frame_reject_elongation_max: float = _key(0.3, "Elongation rule: absolute limit (0: none).", low=0.0, high=1.0)
+    frame_reject_transparency_k: float = _key(
+        3.0, "Transparency rule (star flux over the group's clearest frames): reject below the group median - k "
+        "robust sigmas (and - 0.1); 0: off.", low=0.0)
+    frame_reject_transparency_min: float = _key(
+        0.5, "Transparency rule: absolute limit, fraction of the clearest frames' (0: none).", low=0.0, high=1.0)
+    frame_reject_sky_k: float = _key(
+        5.0, "Sky rule: reject above the group median + k robust sigmas (and 25 % of the median); 0: off.", low=0.0)
+    frame_reject_sky_max_ratio: float = _key(0.0, "Sky rule: absolute limit, times the group median (0: none).",
+                                             low=0.0)
+    frame_reject_stars_k: float = _key(
+        3.0, "Star-count rule: reject below the group median - k robust sigmas (and 30 % of the median); 0: off.",
+        low=0.0)
+    frame_reject_stars_min_ratio: float = _key(
+        0.3, "Star-count rule: absolute limit, fraction of the group median (0: none).", low=0.0, high=1.0)
+    frame_partial_enabled: bool = _key(
+        True, "Leave out the part of a frame where a cloud or an obstacle dims or hides the stars (from the local "
+        "transparency of its stars matched to the reference); the coverage counts it as missing.")
+    frame_partial_transparency_min: float = _key(
+        0.5, "A frame region whose stars keep less than this fraction of the clearest frames' flux is left out.",
+        low=0.0, high=1.0)
+    frame_partial_max_fraction: float = _key(
+        0.6, "A frame whose bad regions exceed this fraction of its area is rejected whole.", low=0.0, high=1.0)
+    frame_quality_cell_px: int = _key(
+        128, "Size (frame pixels) of the cells in which the local transparency is judged.", low=16, high=4096)
+    frame_exclude: str = _key(
+        "", "File of frame names or glob patterns (one a line, # comments) that are never stacked; wins over "
+        "the automatic decisions, recorded in run_report.json.")
     # --- Phase 3: background matching -------------------------------------------------------
     background_poly_order: int = _key(
         1, "Order of the 2D polynomial sky-difference surface fitted per frame and channel (0-3).", low=0, high=3)
@@ -426,6 +468,11 @@ def _check_consistency(cfg: ZeMosaicConfig) -> None:
     unknown = [f for f in cfg.export_formats if f not in EXPORT_FORMATS]
     if unknown:
         raise ConfigError(f"export_formats: {unknown[0]!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    rules = ("fwhm", "elongation", "transparency", "sky", "stars")
+    unknown_rules = [r for r in cfg.frame_reject_rules if r not in rules]
+    if unknown_rules:
+        raise ConfigError(f"frame_reject_rules: {unknown_rules[0]!r} is not one of fwhm, elongation, transparency, "
+                          "sky, stars")
     if cfg.altaz_nanize_threshold > cfg.altaz_alpha_soft_threshold:
         raise ConfigError(
             "altaz_nanize_threshold: must not exceed altaz_alpha_soft_threshold "

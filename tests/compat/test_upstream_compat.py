@@ -72,6 +72,20 @@ def test_align_failures_are_none_and_listed(rotated_group):
     assert aligned == [None, None] and failed == [0, 1]
 
 
+def test_a_frame_that_cannot_be_aligned_is_none_and_listed(rotated_group):
+    frames = list(rotated_group.frames)
+    rng = np.random.default_rng(9)
+    noise = rng.normal(50.0, 5.0, frames[1].shape).astype(np.float32)  # starless: nothing to match
+    aligned, failed = zas.align_images_in_group([frames[0], noise, frames[2]], 0, propagate_mask=True)
+    assert failed == [1] and aligned[1] is None
+    assert aligned[0] is not None and aligned[2] is not None
+    # the frame that did align is the package's result, not a copy of its input
+    ours = package_align([frames[0], frames[2]], 0, propagate_mask=True)[1]
+    valid = np.all(np.isfinite(aligned[2]), axis=-1)
+    np.testing.assert_array_equal(valid, ours.valid)
+    np.testing.assert_array_equal(aligned[2][valid], ours.image[valid])
+
+
 # ---------------------------------------------------------------------------------------------------- stack
 
 

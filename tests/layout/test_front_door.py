@@ -21,6 +21,7 @@ def test_import_zemosaic_loads_none_of_the_package_parts_nor_the_heavy_dependenc
 
 
 @pytest.mark.parametrize("name, module", [
+    ("inspect", "zemosaic.pipeline.inspect:inspect_frames"),
     ("run_mosaic", "zemosaic.pipeline.run"),
     ("RunResult", "zemosaic.pipeline.run"),
     ("NothingUsableError", "zemosaic.pipeline.run"),
@@ -35,7 +36,8 @@ def test_import_zemosaic_loads_none_of_the_package_parts_nor_the_heavy_dependenc
 def test_each_name_is_the_object_its_module_defines(name, module):
     import importlib
 
-    assert getattr(zemosaic, name) is getattr(importlib.import_module(module), name)
+    module, _, attribute = module.partition(":")
+    assert getattr(zemosaic, name) is getattr(importlib.import_module(module), attribute or name)
     assert name in zemosaic.__all__ and name in dir(zemosaic)
 
 
@@ -47,5 +49,5 @@ def test_an_unknown_name_raises_attribute_error():
 def test_the_public_api_is_the_front_door_and_the_version():
     assert set(zemosaic.__all__) == {"__version__", "run_mosaic", "RunResult", "NothingUsableError",
                                      "MosaicRefusedError", "mosaic_from_frames", "InMemoryFrame", "MosaicProducts",
-                                     "ZeMosaicConfig", "resolve_config", "ConfigError"}
+                                     "ZeMosaicConfig", "resolve_config", "ConfigError", "inspect"}
     assert zemosaic.__version__ == zemosaic._version.__version__

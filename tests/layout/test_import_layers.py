@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("_version", "_stats", "_numba_cache", "_numba_pool", "progress"),
     ("io",),
     ("align", "background", "masks"),
-    ("stack", "solve"),
+    ("stack", "solve", "quality"),
     ("mosaic", "config", "synthetic"),
     ("pipeline", "compat"),
     ("gui", "_numba_warmup"),  # the window; the compile-ahead rehearsal (a small run in a child process)

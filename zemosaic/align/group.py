@@ -249,6 +249,7 @@ def find_group_transforms(
     max_control_points: int = 50,
     fft_min_confidence: float = DEFAULT_FFT_MIN_CONFIDENCE,
     debug: bool = False,
+    star_lists: Sequence[np.ndarray | None] | None = None,
 ) -> list[AlignedFrame]:
     """First pass of a canvas alignment: every frame's frame -> reference transform, nothing warped.
 
@@ -257,6 +258,10 @@ def find_group_transforms(
     None (a frame is read once here and once again by :func:`warp_group`, so no frame stays in RAM
     between the passes). The reference is ``"reference"`` with the identity. A frame whose transform
     cannot be measured is ``"failed"`` with its reason (logged here).
+
+    ``star_lists``: per frame, the stars (N, 2) already detected on its luminance plane with these
+    ``detection_sigma`` and ``min_area`` (a frame's stars are found once: the master tile detects them
+    while it measures the frame's quality); None (or a None entry) detects them here.
 
     Returns
     -------
@@ -270,9 +275,15 @@ def find_group_transforms(
     if group is None:
         return []
     n = len(image_data_list)
+    stars = list(star_lists) if star_lists is not None else [None] * n
+    if len(stars) != n:
+        raise ValueError(f"{len(stars)} star lists for {n} frames")
+    ref_stars = stars[reference_image_index]
+    if ref_stars is not None:
+        group.known_ref_stars(ref_stars)
     results = []
     for i, frame in enumerate(image_data_list):
-        res = group.reference_found() if i == reference_image_index else _find_one(group, frame, i)
+        res = group.reference_found() if i == reference_image_index else _find_one(group, frame, i, stars[i])
         if not res.ok:
             _log_frame(i, res, opts.debug)
         results.append(res)
@@ -440,6 +451,10 @@ class _Group:
             self._stars = _detect_stars(self.ref_lum, self.sigma, self.min_area)
         return self._stars
 
+    def known_ref_stars(self, stars: np.ndarray) -> None:
+        """Use the reference's stars detected earlier (same settings) instead of detecting them again."""
+        self._stars = np.asarray(stars, dtype=np.float64).reshape(-1, 2)
+
     @property
     def ref_spectrum(self) -> np.ndarray:
         if self._spectrum is None:
@@ -473,8 +488,9 @@ class _Group:
             rect[where[0]] = True
         return AlignedFrame(out, rect if propagate_mask else None, "reference", transform=identity)
 
-    def find(self, frame: Any) -> AlignedFrame:
-        """The frame's transform (astroalign, else FFT), or ``"failed"`` with the reason; nothing warped."""
+    def find(self, frame: Any, stars: np.ndarray | None = None) -> AlignedFrame:
+        """The frame's transform (astroalign, else FFT), or ``"failed"`` with the reason; nothing warped.
+        ``stars``: the frame's stars when already detected (same settings)."""
         if frame is None:
             return AlignedFrame(None, None, "failed", reason="no image data")
         image = np.asarray(frame, dtype=np.float32)
@@ -482,7 +498,7 @@ class _Group:
             return AlignedFrame(None, None, "failed",
                                 reason=f"shape {image.shape} differs from the reference {self.ref.shape}")
         lum = luminance_plane(image)
-        found = self._astroalign_transform(lum)
+        found = self._astroalign_transform(lum, stars)
         if isinstance(found, tuple):
             transform, n_matched = found
             return AlignedFrame(None, None, "astroalign", transform=transform, n_matched_stars=n_matched)
@@ -504,13 +520,16 @@ class _Group:
             aligned, valid = _warp(image, onto, propagate_mask, canvas.shape)
         return replace(found, image=aligned, valid=valid)
 
-    def _astroalign_transform(self, lum: np.ndarray) -> tuple[SimilarityTransform, int] | str:
+    def _astroalign_transform(self, lum: np.ndarray, stars: np.ndarray | None = None
+                              ) -> tuple[SimilarityTransform, int] | str:
         """The refined transform and its number of star pairs, or the reason there is none."""
         if self.aa is None:
             return "astroalign not available"
         if len(self.ref_stars) < 3:
             return f"too few stars in the reference ({len(self.ref_stars)} < 3)"
-        stars = _detect_stars(lum, self.sigma, self.min_area)
+        if stars is None:
+            stars = _detect_stars(lum, self.sigma, self.min_area)
+        stars = np.asarray(stars, dtype=np.float64).reshape(-1, 2)
         if len(stars) < 3:
             return f"too few stars ({len(stars)} < 3)"
         k = int(self.opts.max_control_points)
@@ -569,14 +588,14 @@ def _open_group(image_data_list: _FrameSource, reference_image_index: int, opts:
     return _Group(_reference_image(image_data_list[reference_image_index]), opts)
 
 
-def _find_one(group: _Group, frame: Any, i: int) -> AlignedFrame:
+def _find_one(group: _Group, frame: Any, i: int, stars: np.ndarray | None = None) -> AlignedFrame:
     """Measure one frame; any error in this frame's path makes it ``"failed"`` with the error as its reason.
 
     A deliberate per-frame boundary (STYLE.md): one bad frame must not abort its group; the error is
     logged with its traceback at DEBUG level and reported as the frame's reason.
     """
     try:
-        return group.find(frame)
+        return group.find(frame, stars)
     except (MemoryError, OSError):  # the machine, not the frame: the run must hear about it
         raise
     except Exception as exc:  # noqa: BLE001 - deliberate, logged per-frame boundary (see docstring)

@@ -9,6 +9,7 @@ image and 0.043 px against 0.107 px RMS centroid error (sep + winpos) on stars a
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
@@ -17,7 +18,7 @@ from scipy.spatial import cKDTree
 
 from zemosaic._stats import mad_sigma
 
-__all__ = ["detect_stars", "luminance_plane"]
+__all__ = ["StarDetection", "detect_stars", "detect_stars_with_sky", "luminance_plane"]
 
 _STAMP_R = 4           # half size of the centroid stamp (9x9)
 _WINDOW_SIGMA = 1.5    # px, Gaussian weight of the windowed centroid
@@ -93,6 +94,33 @@ def detect_stars(plane: np.ndarray, detection_sigma: float = 3.0, min_area: int 
     return _detect_stars(plane, detection_sigma, min_area, max_stars)
 
 
+@dataclass(frozen=True, eq=False)
+class StarDetection:
+    """One detection pass: the star positions and what they were measured against.
+
+    ``xy`` (N, 2) as (x, y), brightest first; ``residual`` the plane minus ``sky`` (float32, H x W), ``sky`` the
+    smooth sky mesh interpolated to every pixel; ``noise`` the robust sigma of the residual (0 on a flat plane,
+    then ``xy`` is empty). The frame-quality measures (:mod:`zemosaic.quality`) read the stars from here, so a
+    frame's stars are found once.
+    """
+
+    xy: np.ndarray
+    residual: np.ndarray
+    sky: np.ndarray
+    noise: float
+
+
+def detect_stars_with_sky(plane: np.ndarray, detection_sigma: float = 3.0, min_area: int = 5, *,
+                          max_stars: int = _MAX_STARS) -> StarDetection:
+    """:func:`detect_stars` that also returns the sky mesh, the residual and the noise it used."""
+    sky = _background(plane)
+    resid = plane - sky
+    noise = _noise_sigma(resid)
+    if not noise > 0:
+        return StarDetection(np.empty((0, 2)), resid, sky, 0.0)
+    return StarDetection(_stars_in_residual(resid, detection_sigma * noise, min_area, max_stars), resid, sky, noise)
+
+
 def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int,
                   max_stars: int = _MAX_STARS) -> np.ndarray:
     """Star positions (N, 2) as (x, y), brightest first, at most ``max_stars``.
@@ -104,11 +132,11 @@ def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int,
     measured above that border level; sources within 2 px of a brighter one are dropped (doubles
     make degenerate triangles for the matcher). Positions come from :func:`_window_centroids`.
     """
-    resid = plane - _background(plane)
-    noise = _noise_sigma(resid)
-    if not noise > 0:
-        return np.empty((0, 2))
-    thr = detection_sigma * noise
+    return detect_stars_with_sky(plane, detection_sigma, min_area, max_stars=max_stars).xy
+
+
+def _stars_in_residual(resid: np.ndarray, thr: float, min_area: int, max_stars: int) -> np.ndarray:
+    """The stars of a background-subtracted plane above ``thr`` (see :func:`_detect_stars`)."""
     r = _STAMP_R
     peaks = np.zeros(resid.shape, dtype=np.bool_)
     _peak_map(resid, np.float32(thr), int(min_area), r, peaks)

@@ -35,7 +35,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".zemosaic.lock"
-_TOP_OUTPUTS = ("mosaic.fits", "mosaic_preview.png", "run_report.json", "zemosaic.log")
+_TOP_OUTPUTS = ("mosaic.fits", "mosaic_preview.png", "run_report.json", "zemosaic.log", "frames.csv")
 TOP_OUTPUTS = _TOP_OUTPUTS  # the files a run writes at the top of OUT (checked against its inputs)
 _TILE_FILE = re.compile(r"master_tile_\d{3,}\.(fits|json)$")
 _CACHE_DIR = re.compile(r"zemosaic_(raw|aligned|valid|frames)_\w+$")

@@ -22,12 +22,12 @@ import numpy as np
 
 from zemosaic import masks as lecropper
 from zemosaic._stats import mad_sigma
-from zemosaic.align.stars import detect_stars, luminance_plane
+from zemosaic.align.stars import luminance_plane
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
 from zemosaic.masks import CoverageDecision
-from zemosaic.pipeline import tile_canvas
+from zemosaic.pipeline import frame_gate, tile_canvas
 from zemosaic.pipeline.clustering import unit_vectors
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback, ProgressEvent
@@ -138,6 +138,7 @@ class _LoadedGroup:
     cache: FrameCache
     paths: list[Path]
     wcs: Any
+    measured: list[frame_gate.MeasuredFrame] = field(default_factory=list)  # one detection pass per frame
 
 
 def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | None:
@@ -179,7 +180,9 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
         cache[0], cache[slot] = chosen, first
         paths[0], paths[slot] = paths[slot], paths[0]
         infos[0], infos[slot] = infos[slot], infos[0]
-    return _LoadedGroup(cache, paths, infos[0].wcs)
+        quality[0], quality[slot] = quality[slot], quality[0]
+    measured = [q.measured for q in quality]
+    return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None])
 
 
 def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[int]]:
@@ -237,6 +240,7 @@ class _FrameQuality:
     sky: float
     noise: float
     problem: str | None = None
+    measured: frame_gate.MeasuredFrame | None = None  # the frame's stars and quality measures
 
 
 def _frame_quality(data: np.ndarray, cfg: ZeMosaicConfig) -> _FrameQuality:
@@ -251,21 +255,23 @@ def _frame_quality(data: np.ndarray, cfg: ZeMosaicConfig) -> _FrameQuality:
     noise = float(mad_sigma(sample, center=sky))
     if float(sample.max()) == float(sample.min()):
         return _FrameQuality(0, sky, 0.0, f"constant image (every pixel = {sky:g}): no signal")
-    n_stars = len(detect_stars(lum, cfg.align_detection_sigma, cfg.align_min_area))
-    return _FrameQuality(n_stars, sky, noise)
+    measured = frame_gate.measure_loaded(lum, cfg.align_detection_sigma, cfg.align_min_area)
+    return _FrameQuality(len(measured.xy), sky, noise, measured=measured)
 
 
 def _choose_reference(quality: Sequence[_FrameQuality], names: Sequence[str]) -> int:
     """Slot of the reference: the first (most central) frame with at least half the group's median star count
-    (and 3 stars) and a sky level within the group's spread; slot 0 when none qualifies."""
+    (and 3 stars), a sky level within the group's spread and, where measured, stars no softer than 1.25 x the
+    group's median FWHM and no more elongated than its median + 0.1; slot 0 when none qualifies."""
     stars = np.array([q.n_stars for q in quality], dtype=float)
     sky = np.array([q.sky for q in quality], dtype=float)
     noise = np.array([q.noise for q in quality], dtype=float)
     med_sky = float(np.median(sky))
     tol = max(5.0 * float(mad_sigma(sky, center=med_sky)), 3.0 * float(np.median(noise)))
     min_stars = max(3.0, 0.5 * float(np.median(stars)))
+    sharp = _sharp_enough([q.measured for q in quality])
     for slot, q in enumerate(quality):
-        if q.n_stars >= min_stars and abs(q.sky - med_sky) <= tol:
+        if q.n_stars >= min_stars and abs(q.sky - med_sky) <= tol and sharp[slot]:
             if slot != 0:
                 first = quality[0]
                 log.warning("reference frame %s not used as reference (%d stars, sky %.4g; group median %d stars, "
@@ -273,6 +279,18 @@ def _choose_reference(quality: Sequence[_FrameQuality], names: Sequence[str]) ->
                             int(np.median(stars)), med_sky, names[slot])
             return slot
     return 0
+
+
+def _sharp_enough(measured) -> list[bool]:
+    """Per frame, whether its stars are about as sharp and round as the group's (True where not measured)."""
+    fwhm = [m.quality.fwhm_px if m is not None else None for m in measured]
+    elong = [m.quality.elongation if m is not None else None for m in measured]
+    known_f = [f for f in fwhm if f is not None]
+    known_e = [e for e in elong if e is not None]
+    med_f = float(np.median(known_f)) if known_f else None
+    med_e = float(np.median(known_e)) if known_e else None
+    return [(f is None or med_f is None or f <= 1.25 * med_f) and (e is None or med_e is None or e <= med_e + 0.1)
+            for f, e in zip(fwhm, elong, strict=True)]
 
 
 @dataclass
@@ -295,9 +313,12 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     found = align_stack.find_group_transforms(
         images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
         progress_callback=_progress_part(progress_callback, 0, 2 * n),
-        max_control_points=cfg.align_max_control_points, debug=debug)
+        max_control_points=cfg.align_max_control_points, debug=debug,
+        star_lists=[m.xy for m in loaded.measured] if len(loaded.measured) == n else None)
     if _usable_frames(found, loaded, tile_id, cfg, tr, failed) is None:
         return None
+    gate = _quality_gate(found, loaded, frame_shape, cfg, tile_id, tr, failed)
+    found = gate.found if gate is not None else found
     plan = tile_canvas.plan_tile_canvas(
         [f.transform if f.ok else None for f in found], frame_shape, mode=cfg.master_tile_canvas,
         min_coverage_abs=_group_min_coverage_abs(cfg, sum(f.ok for f in found)),
@@ -315,17 +336,22 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         used = _usable_frames(aligned, loaded, tile_id, cfg, tr, failed, already=found)
         if used is None:
             return None
+        if gate is not None:
+            removed = frame_gate.apply_partial_masks(aligned, gate.bad_cells, canvas, frame_shape[:2])
+            for k, frac in removed.items():
+                tr.frame_quality[k]["masked_valid_fraction"] = round(frac, 4)
         coverage = _coverage_for_tile(aligned, used, canvas.shape, tile_id, need_coverage, tr)
         t0 = time.perf_counter()
         stack = _stacker(cfg)(
             [aligned[k].image for k in used], valid_masks=[_released(aligned[k].valid) for k in used],
-            normalize_method=cfg.stack_normalize_method, weighting_method=cfg.stack_weighting_method,
+            normalize_method=cfg.stack_normalize_method, weighting_method=_stack_weighting(cfg),
             rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
             sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
             winsor_limits=tuple(cfg.stack_winsor_limits), progress_callback=progress_callback,
             reference_index=0,  # slot 0 is the reference, which alignment never fails
             memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
-            flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order)
+            flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order,
+            frame_weights=_frame_factors(gate, used, found))
         tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
     tr.frames_used = len(used)
     tr.stack = {"normalize": cfg.stack_normalize_method, "rejection": cfg.stack_rejection_algorithm,
@@ -335,6 +361,39 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
                         np.asarray(stack.coverage, dtype=np.float32), tile_canvas.canvas_wcs(loaded.wcs, canvas),
                         len(used))
+
+
+def _quality_gate(found, loaded: _LoadedGroup, frame_shape, cfg, tile_id, tr, failed) -> frame_gate.GateResult | None:
+    """Judge the group's frames from their measures (:mod:`zemosaic.pipeline.frame_gate`); the rejected ones are
+    listed in ``failed`` and marked failed in the result's alignment list. None when the frames were not measured."""
+    if len(loaded.measured) != len(loaded.paths):
+        return None
+    gate = frame_gate.gate_group(found, loaded.paths, loaded.measured, frame_shape, cfg, tile_id)
+    failed.extend(gate.rejected)
+    judged = {k for k, f in enumerate(found) if f.ok}
+    tr.frame_quality = [{"path": str(p), "judged": k in judged, **m.quality.as_dict(), "bad_cells": _cells(cells)}
+                        for k, (p, m, cells) in enumerate(zip(loaded.paths, loaded.measured, gate.bad_cells,
+                                                              strict=True))]
+    tr.quality_signature = frame_gate.decision_from_records([r for r in tr.frame_quality if r["judged"]], cfg)
+    tr.quality_warnings = list(gate.decision.warnings)
+    return gate
+
+
+def _cells(cells: np.ndarray | None) -> list[int]:
+    """The flat indices of a frame's bad cells (for the report), [] when none."""
+    return [] if cells is None else np.flatnonzero(cells).tolist()
+
+
+def _stack_weighting(cfg: ZeMosaicConfig) -> str:
+    """The stacker's weighting: ``psf_snr`` is its noise-variance weights times the gate's sharpness factors."""
+    return "noise_variance" if cfg.stack_weighting_method == "psf_snr" else cfg.stack_weighting_method
+
+
+def _frame_factors(gate: frame_gate.GateResult | None, used: Sequence[int], found) -> list[float] | None:
+    """The stack's per-frame weight factors (``psf_snr``), in the order of ``used``; None otherwise."""
+    if gate is None or gate.factors is None:
+        return None
+    return [gate.factors.get(k, 1.0) for k in used]
 
 
 def _usable_frames(aligned, loaded: _LoadedGroup, tile_id, cfg, tr, failed, *, already=None) -> list[int] | None:
@@ -753,7 +812,7 @@ def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -
     used = [Path(f["path"]) for f in tr.frames if f.get("method") != "failed"]
     standard = headers.product_header(headers.facts_from_frames(headers.read_primary_headers(used)), bunit="ADU",
                                       bunit_comment="weighted stack of the frames, in their ADU",
-                                      history=headers.tile_history(cfg))
+                                      history=headers.tile_history(cfg) + frame_gate.quality_history(tr.frame_quality))
     standard.update(header)
     fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard, extensions=extensions)
     tr.path = str(path)

@@ -58,6 +58,9 @@ class TileReport:
     shape: list[int] | None = None
     canvas: dict | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
+    frame_quality: list[dict] = field(default_factory=list)  # per frame (slot order): measures and decision
+    quality_signature: list | None = None  # the gate's decisions, compared by --resume
+    quality_warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -86,6 +89,7 @@ class RunReport:
     targets: list[dict] = field(default_factory=list)  # groups far from all others: separate targets
     mosaic_check: dict | None = None  # the mosaic's size and coverage estimate, checked before allocation
     input_files: list[dict] = field(default_factory=list)  # every file of the input folder: used/rejected/ignored
+    frame_quality: dict | None = None  # the quality gate: frame_exclude list, frames.csv, counts
 
     def reject(self, path: Path | str, reason: str, phase: str) -> None:
         """Record a rejected input and log it as one WARNING line naming the file."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io.atomic import atomic_write_bytes
+from zemosaic.pipeline.frame_gate import decision_from_records
 from zemosaic.pipeline.report import TileReport
 
 __all__ = ["config_digest", "manifest_path", "write_tile_manifest", "reusable_tile", "file_sha256"]
@@ -30,10 +31,15 @@ _NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_id
                             "max_workers", "memory_budget_mb", "scheduler"})  # where a tile is built, not how
 
 
+# the quality gate's decision keys: a tile is rebuilt only when they change ITS decisions (compared by _mismatch on the
+# measures its manifest kept); frame_exclude acts on a group's members, which the manifest's inputs compare
+_GATE_KEYS = ("frame_reject_", "frame_partial_", "frame_exclude")
+
+
 def config_digest(cfg: ZeMosaicConfig) -> str:
-    """SHA-256 of the configuration keys that shape a master tile."""
+    """SHA-256 of the configuration keys that shape a master tile (the quality gate's decision keys aside)."""
     keys = {f.name: getattr(cfg, f.name) for f in fields(cfg)
-            if f.name not in _NOT_TILE_KEYS and not f.name.startswith(_AFTER_TILES)}
+            if f.name not in _NOT_TILE_KEYS and not f.name.startswith(_AFTER_TILES + _GATE_KEYS)}
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -94,6 +100,15 @@ def reusable_tile(tiles_dir: Path, tile_id: int, members: Sequence[Any], referen
     return tile_path, report, failed
 
 
+def _gate_changed(report: dict, cfg: ZeMosaicConfig) -> bool:
+    """Whether this run's quality settings decide the tile's frames differently (from the measures kept)."""
+    stored = report.get("quality_signature")
+    if stored is None:
+        return False
+    judged = [r for r in report.get("frame_quality", []) if r.get("judged")]
+    return decision_from_records(judged, cfg) != stored
+
+
 def _mismatch(manifest: dict, tiles_dir: Path, tile_id: int, members: Sequence[Any], reference: int,
               cfg: ZeMosaicConfig) -> str | None:
     """Why the manifest's tile cannot be reused for this group, or None."""
@@ -103,6 +118,8 @@ def _mismatch(manifest: dict, tiles_dir: Path, tile_id: int, members: Sequence[A
         return "settings changed"
     if manifest.get("inputs") != _inputs_record(members, reference):
         return "input frames changed"
+    if _gate_changed(manifest.get("report") or {}, cfg):
+        return "frame-quality decisions changed"
     tile_path = tiles_dir / str(manifest.get("tile_file", ""))
     if not tile_path.is_file() or file_sha256(tile_path) != manifest.get("tile_sha256"):
         return "tile file missing or changed"

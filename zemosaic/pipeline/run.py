@@ -33,7 +33,7 @@ from zemosaic.io import fits as fits_io
 from zemosaic.masks import CoverageDecision
 from zemosaic.mosaic.grid import grid_for_footprints
 from zemosaic.mosaic.tiles import TileInput, discover_master_tiles, tile_input_from_written
-from zemosaic.pipeline import clustering, guard, lock, mosaic_phases, tile_executor, tile_plan, tile_task
+from zemosaic.pipeline import clustering, frame_records, guard, lock, mosaic_phases, tile_executor, tile_plan, tile_task
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.frame_wcs import SolveSettings, assign_frame_wcs
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
@@ -343,6 +343,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
+    frames = frame_records.without_excluded(frames, cfg, report)
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
         groups = clustering.cluster_frames(
@@ -371,6 +372,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
                 tiles.append(tile_input_from_written(result.path, len(tiles), shape=result.report.shape,
                                                      n_frames=result.report.frames_used))
         emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
+        frame_records.record_quality(report, output_dir, frames)
         if resume:
             report.resume = reused_or_built
             _drop_stale_tiles(tiles_dir, {Path(t.path).name for t in report.tiles if t.path}, inputs)

@@ -180,6 +180,7 @@ def stack_aligned_images(
     noise_rows: int = 24,
     linear_fit_iterations: int = 4,
     rejection_max_iterations: int = 10,
+    frame_weights=None,
 ) -> StackResult:
     """Stack aligned frames with mask-aware normalisation, weighting, rejection and combination.
 
@@ -226,6 +227,9 @@ def stack_aligned_images(
         Clipping rounds of the ``linear_fit`` regression.
     rejection_max_iterations : int
         Trimming rounds of the rejection at most.
+    frame_weights : sequence of float, optional
+        One factor > 0 per frame multiplying its weights (e.g. the frame-quality sharpness term of
+        ``psf_snr``, :mod:`zemosaic.quality`); None: all 1.
 
     Returns
     -------
@@ -271,7 +275,8 @@ def stack_aligned_images(
         reference_index=reference_index, memory_budget_mb=memory_budget_mb, chunk_rows=chunk_rows,
         background_order=background_order, flatten_reference=flatten_reference, flatten_order=flatten_order,
         sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
-        rejection_max_iterations=rejection_max_iterations)
+        rejection_max_iterations=rejection_max_iterations,
+        frame_weights=None if frame_weights is None else tuple(frame_weights))
     return run_stack(frames, valid_masks, options, CpuBackend(), progress_callback)
 
 
@@ -698,8 +703,12 @@ def _fit_weights(frames, masks, normalizers, options: StackOptions, raw_noise: _
     noise is the raw noise over the gain.
     """
     n, channels = len(frames), _n_channels(frames[0])
+    factors = np.ones((n, 1)) if options.frame_weights is None else np.asarray(options.frame_weights)[:, None]
+    if factors.shape[0] != n:
+        raise ValueError(f"{factors.shape[0]} frame_weights for {n} frames")
     if options.weighting_method == "none":
-        return np.ones((n, channels)), np.full((n, channels), np.nan)
+        w = np.ones((n, channels)) * factors
+        return w / w.max(axis=0, keepdims=True), np.full((n, channels), np.nan)
     sigmas = np.array([raw_noise[i] / np.abs(np.asarray(nz.gain)) for i, nz in enumerate(normalizers)])
     good = np.isfinite(sigmas) & (sigmas > 0)
     for c in range(channels):
@@ -709,7 +718,7 @@ def _fit_weights(frames, masks, normalizers, options: StackOptions, raw_noise: _
             logger.warning("stack: no noise estimate for frames %s channel %d; using median sigma %.4g",
                            np.flatnonzero(bad).tolist(), c, fill)
             sigmas[bad, c] = fill
-    weights = 1.0 / sigmas**2
+    weights = factors / sigmas**2
     return weights / weights.max(axis=0, keepdims=True), sigmas
 
 

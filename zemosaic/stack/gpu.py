@@ -85,6 +85,7 @@ def stack_aligned_images_gpu(
     noise_rows: int = 24,
     linear_fit_iterations: int = 4,
     rejection_max_iterations: int = 10,
+    frame_weights=None,
 ) -> StackResult:
     """Same as :func:`zemosaic.stack.cpu.stack_aligned_images`, on a CUDA device.
 
@@ -93,7 +94,7 @@ def stack_aligned_images_gpu(
 
     Parameters
     ----------
-    frames, valid_masks, ..., rejection_max_iterations
+    frames, valid_masks, ..., rejection_max_iterations, frame_weights
         Every parameter is that of :func:`zemosaic.stack.cpu.stack_aligned_images`, with the same default
         (``tests/test_stacking.py`` checks that the two signatures are equal). ``memory_budget_mb`` bounds the
         host memory of the CPU path; the device path sizes its chunks from the device's free memory, and
@@ -118,7 +119,8 @@ def stack_aligned_images_gpu(
         reference_index=reference_index, memory_budget_mb=memory_budget_mb, chunk_rows=chunk_rows,
         background_order=background_order, flatten_reference=flatten_reference, flatten_order=flatten_order,
         sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
-        rejection_max_iterations=rejection_max_iterations)
+        rejection_max_iterations=rejection_max_iterations,
+        frame_weights=None if frame_weights is None else tuple(frame_weights))
     cupy = _import_cupy()
     if cupy is None:
         return _cpu_stack(frames, valid_masks, options, progress_callback)

@@ -60,6 +60,7 @@ class StackOptions:
     noise_rows: int = 24
     linear_fit_iterations: int = 4
     rejection_max_iterations: int = 10
+    frame_weights: tuple | None = None
 
     def __post_init__(self) -> None:
         _check_choice("normalize_method", self.normalize_method, NORMALIZE_METHODS)
@@ -79,6 +80,11 @@ class StackOptions:
         for name in ("background_order", "flatten_order"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.frame_weights is not None:
+            fw = tuple(float(v) for v in self.frame_weights)
+            if not all(math.isfinite(v) and v > 0 for v in fw):
+                raise ValueError(f"frame_weights must be finite and > 0, got {self.frame_weights!r}")
+            object.__setattr__(self, "frame_weights", fw)
         object.__setattr__(self, "sigma_clip_low", float(self.sigma_clip_low))
         object.__setattr__(self, "sigma_clip_high", float(self.sigma_clip_high))
         object.__setattr__(self, "winsor_limits", (low, high))

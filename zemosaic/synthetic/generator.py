@@ -46,6 +46,7 @@ from astropy.wcs import WCS
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
 from zemosaic.progress import ProgressCallback, emit
 from zemosaic.solve.index_catalogue import find_index_files, index_stars
+from zemosaic.synthetic import weather
 from zemosaic.synthetic.headers import (
     BAYER_PATTERN,
     OVERHEAD_S,
@@ -107,7 +108,9 @@ class SynthSpec:
     rotate by it, equatorial frames keep ``rotation_start_deg``. ``dither_px``: uniform random offset per axis.
     Stars: ``n_stars`` over the whole scene when given, else ``star_density_per_deg2``. Photometry: ``gain`` is in
     e-/ADU (the header's ``GAIN`` is the Seestar gain setting, ``EGAIN`` this value); levels are ADU per frame.
-    ``defects`` are names from :data:`DEFECT_NAMES`.
+    ``defects`` are names from :data:`DEFECT_NAMES`. ``bad_frame_fraction`` of the frames get one of the night's
+    defects ``quality_defects`` each (:mod:`zemosaic.synthetic.weather`: clouds, trails, focus drift, dew,
+    obstacles, satellites), with their truth in ``FrameTruth.details["quality"]``.
 
     Real-telescope headers: ``header_wcs=False`` writes frames without any WCS card, only the Seestar hints (``RA``,
     ``DEC`` in degrees, ``OBJCTRA``/``OBJCTDEC`` sexagesimal, ``FOCALLEN``, ``XPIXSZ``...), as a Seestar S50 does.
@@ -160,11 +163,14 @@ class SynthSpec:
     hint_same_for_all: bool = False
     real_stars: str | None = None
     zero_point_mag: float = REAL_STAR_ZERO_POINT
+    bad_frame_fraction: float = 0.0
+    quality_defects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "panels", tuple(int(v) for v in self.panels))
         object.__setattr__(self, "sky_colour", tuple(float(v) for v in self.sky_colour))
         object.__setattr__(self, "defects", tuple(self.defects))
+        object.__setattr__(self, "quality_defects", tuple(self.quality_defects))
         _validate_spec(self)
 
     @property
@@ -620,6 +626,9 @@ def _validate_spec(s: SynthSpec) -> None:
         ("real_stars", s.real_stars is None or (isinstance(s.real_stars, str) and s.real_stars.strip() != ""),
          "must be None, 'auto' or an index folder"),
         ("zero_point_mag", math.isfinite(s.zero_point_mag), "must be finite"),
+        ("bad_frame_fraction", 0.0 <= s.bad_frame_fraction <= 1.0, "must be in [0, 1]"),
+        ("quality_defects", all(d in weather.QUALITY_DEFECTS for d in s.quality_defects),
+         f"must be names from {', '.join(weather.QUALITY_DEFECTS)}"),
     ]
     for name, ok, why in checks:
         if not ok:
@@ -651,6 +660,7 @@ class _FramePlan:
     sky: SkyBackground
     transparency: float
     defects: tuple[str, ...]
+    quality: Mapping[str, Any] | None = None  # the night's defect of this frame (weather.py), None when good
 
 
 @dataclass(frozen=True, eq=False)
@@ -682,15 +692,18 @@ def _plan_session(spec: SynthSpec, seed: int) -> _Session:
     wcs_list = [tan_wcs(c) for c in cards]
     global_wcs, global_shape = _global_grid(prov, wcs_list, (spec.height, spec.width))
     skies = _plan_skies(spec, np.random.default_rng([seed, 4]), [p for p, _ in order], frac)
+    night = weather.plan_defects(n, spec.bad_frame_fraction, spec.quality_defects, (spec.height, spec.width),
+                                 np.random.default_rng([seed, 8]))
     plans = []
     for k, (panel, idx) in enumerate(order):
         defects = tuple(d for d, s in _FRAME_DEFECT_SEQUENCE.items() if d in spec.defects and s % n == k)
         sky, t = _apply_weather(skies[k], float(transparency[k]), defects)
+        sky, t, fwhm[k] = _apply_night(sky, t, float(fwhm[k]), night[k])
         plans.append(_FramePlan(sequence=k, panel=panel, index_in_panel=idx,
                                 time_s=k * (spec.exposure_s + OVERHEAD_S), rotation_deg=float(rotation[k]),
                                 dither=(float(dither[k, 0]), float(dither[k, 1])), wcs=wcs_list[k],
                                 wcs_cards=cards[k], fwhm_px=float(fwhm[k]), sky=sky, transparency=t,
-                                defects=defects))
+                                defects=defects + _night_kind(night[k]), quality=night[k]))
     return _Session(plans=tuple(plans), global_wcs=global_wcs, global_shape=global_shape)
 
 
@@ -753,6 +766,20 @@ def _plan_skies(spec: SynthSpec, rng: np.random.Generator, panels: Sequence[int]
 def _rgb(v: np.ndarray) -> tuple[float, float, float]:
     """A per-channel 3-vector as a tuple of Python floats."""
     return float(v[0]), float(v[1]), float(v[2])
+
+
+def _night_kind(truth: Mapping[str, Any] | None) -> tuple[str, ...]:
+    return (str(truth["kind"]),) if truth else ()
+
+
+def _apply_night(sky: SkyBackground, transparency: float, fwhm: float, truth: Mapping[str, Any] | None
+                 ) -> tuple[SkyBackground, float, float]:
+    """The whole-frame part of a night defect: transparency, sky level and FWHM (partial ones act in the signal)."""
+    if not truth or truth["kind"] in ("partial_cloud", "obstacle"):
+        return sky, transparency, fwhm
+    level = sky.level_adu * float(truth.get("sky_factor", 1.0))
+    return (dataclasses.replace(sky, level_adu=level), transparency * float(truth.get("transparency", 1.0)),
+            fwhm * float(truth.get("fwhm_factor", 1.0)))
 
 
 def _apply_weather(sky: SkyBackground, transparency: float,
@@ -991,11 +1018,31 @@ def _frame_signal(scene: SkyScene, plan: _FramePlan, spec: SynthSpec) -> np.ndar
     """Noiseless RGB signal of one frame above the pedestal: sky x transparency + light pollution (+ trail)."""
     shape = (spec.height, spec.width)
     signal = plan.sky.render(shape)
+    q = plan.quality or {}
     if plan.transparency > 0:
-        signal += plan.transparency * scene.render(plan.wcs, shape, nebula=spec.nebula, fwhm=plan.fwhm_px)
+        sky = scene.render(plan.wcs, shape, nebula=spec.nebula, fwhm=plan.fwhm_px)
+        if q.get("kind") == "trail":
+            sky = weather.smear(sky, q["length_px"], q["angle_deg"])
+        signal += plan.transparency * sky
     if "satellite_trail" in plan.defects:
         signal += _satellite_trail(shape, **_trail_params(spec, plan.sequence))
+    if q.get("kind") == "satellite":
+        signal += _satellite_trail(shape, **{k: q[k] for k in ("x0", "y0", "angle_deg", "peak_adu", "sigma_px")})
+    if "region" in q:
+        signal = _partial_defect(signal, plan, q, shape)
     return signal
+
+
+def _partial_defect(signal: np.ndarray, plan: _FramePlan, q: Mapping[str, Any], shape: tuple[int, int]) -> np.ndarray:
+    """A cloud over part of the frame (the sky's light dimmed, its own glow added) or an obstacle (a starless
+    silhouette) inside the defect's half-plane."""
+    m = weather.region_map(shape, q["region"])[..., None]
+    base = plan.sky.render(shape)
+    if q["kind"] == "obstacle":
+        return signal * (1.0 - m) + m * np.float32(q["level_factor"]) * base
+    above = signal - base  # stars and nebula
+    glow = base * (1.0 + m * np.float32(q["sky_factor"] - 1.0))
+    return glow + above * (1.0 - m * np.float32(1.0 - q["transparency"]))
 
 
 def _add_noise(signal: np.ndarray, gain: float, read_noise_e: float, rng: np.random.Generator) -> np.ndarray:
@@ -1069,9 +1116,11 @@ def _satellite_trail(shape: tuple[int, int], *, x0: float, y0: float, angle_deg:
 
 
 def _frame_truth(path: Path, plan: _FramePlan, spec: SynthSpec) -> FrameTruth:
-    details = {}
+    details: dict[str, Any] = {}
     if "satellite_trail" in plan.defects:
         details["satellite_trail"] = _trail_params(spec, plan.sequence)
+    if plan.quality:
+        details["quality"] = dict(plan.quality)
     return FrameTruth(path=path, panel=plan.panel, index_in_panel=plan.index_in_panel, sequence=plan.sequence,
                       date_obs=frame_time(spec, plan.sequence).isoformat(timespec="milliseconds"),
                       rotation_deg=plan.rotation_deg, dither_px=plan.dither, wcs=plan.wcs,

@@ -1,0 +1,1 @@
+"""Frame quality (placeholder init)"""
