@@ -3,9 +3,10 @@
     python docs/make_pictures.py                     # runs `zemosaic demo` into a temporary folder first
     python docs/make_pictures.py --demo zemosaic_demo  # or uses a demo folder already built
 
-Writes ``demo_preview.png`` (the demo mosaic's preview, 480 px wide) and ``master_tile.png`` (one master tile of the
-demo: the stacked image with the preview's stretch, its COVERAGE map and its ALPHA mask, side by side, each 240 px
-wide). Nothing here is generated at build time: the demo takes about a minute, so the pictures are made once and kept.
+Writes ``demo_preview.jpg`` (the demo mosaic's preview, 480 px wide, uncovered area black) and ``master_tile.jpg``
+(one master tile of the demo: the stacked image with the preview's stretch, its COVERAGE map and its ALPHA mask, side
+by side, each 240 px wide), JPEG files of a few tens of kB. Nothing here runs at build time: the demo takes about a
+minute, so the pictures are made once and kept.
 """
 from __future__ import annotations
 
@@ -56,12 +57,14 @@ def main(argv: list[str] | None = None) -> None:
             subprocess.run([sys.executable, "-m", "zemosaic", "demo", "-o", str(demo)], check=True)
         out = demo / "output"
         STATIC.mkdir(exist_ok=True)
-        preview = Image.open(out / "mosaic_preview.png")
-        preview.thumbnail((480, 480 * preview.height // preview.width))
-        preview.save(STATIC / "demo_preview.png", optimize=True)
-        master_tile_picture(out / "master_tiles" / "master_tile_000.fits", 240).save(STATIC / "master_tile.png",
-                                                                                      optimize=True)
-    for name in ("demo_preview.png", "master_tile.png"):
+        preview = Image.open(out / "mosaic_preview.png").convert("RGBA")
+        preview.thumbnail((480, 480 * preview.height // preview.width), Image.Resampling.LANCZOS)
+        on_black = Image.new("RGB", preview.size, "black")
+        on_black.paste(preview, mask=preview.getchannel("A"))
+        on_black.save(STATIC / "demo_preview.jpg", quality=85, optimize=True)
+        master_tile_picture(out / "master_tiles" / "master_tile_000.fits", 240).save(STATIC / "master_tile.jpg",
+                                                                                      quality=85, optimize=True)
+    for name in ("demo_preview.jpg", "master_tile.jpg"):
         print(f"{STATIC / name}: {(STATIC / name).stat().st_size // 1024} KB")
 
 

@@ -12,6 +12,7 @@ MODULES = [
     "zemosaic.config",
     "zemosaic.pipeline.run",
     "zemosaic.pipeline.in_memory",
+    "zemosaic.pipeline.master_tile",
     "zemosaic.stack.cpu",
     "zemosaic.synthetic.demo",
 ]

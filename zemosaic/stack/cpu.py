@@ -105,6 +105,7 @@ __all__ = [
     "StackOptions",
     "CpuBackend",
     "stack_aligned_images",
+    "stack_frames",
     "run_stack",
     "NORMALIZE_METHODS",
     "WEIGHTING_METHODS",
@@ -277,6 +278,19 @@ def stack_aligned_images(
         sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
         rejection_max_iterations=rejection_max_iterations,
         frame_weights=None if frame_weights is None else tuple(frame_weights))
+    return stack_frames(frames, options, valid_masks=valid_masks, progress_callback=progress_callback)
+
+
+def stack_frames(frames, options: StackOptions, *, valid_masks=None,
+                 progress_callback: Callable | None = None) -> StackResult:
+    """Stack aligned frames with options already resolved: what :func:`stack_aligned_images` does once its
+    keywords are a :class:`~zemosaic.stack.options.StackOptions`.
+
+    The pipeline makes its options once from the configuration
+    (:func:`zemosaic.pipeline.master_tile.stack_options`) and hands them here (or to the GPU twin,
+    :func:`zemosaic.stack.gpu.stack_frames_gpu`). Parameters, result and errors are those of
+    :func:`stack_aligned_images`.
+    """
     return run_stack(frames, valid_masks, options, CpuBackend(), progress_callback)
 
 
