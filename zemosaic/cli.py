@@ -19,6 +19,7 @@ from pathlib import Path
 from zemosaic import _numba_warmup
 from zemosaic import config as zemosaic_config
 from zemosaic._version import __version__ as _VERSION
+from zemosaic.io.atomic import os_error_text
 from zemosaic.progress import ProgressEvent
 
 __all__ = ["main", "build_parser", "ProgressPrinter"]
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("zemosaic: interrupted", file=sys.stderr)
         return EXIT_SIGINT
     except OSError as exc:  # a file system refusal (permissions, disk full...): one line, not a traceback
-        print(f"zemosaic: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"zemosaic: error: {os_error_text(exc)}", file=sys.stderr)
         return EXIT_OS_ERROR
 
 
@@ -388,7 +389,10 @@ def _cmd_gui(args) -> int:
 
 # --- progress ------------------------------------------------------------------------------------
 class ProgressPrinter:
-    """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr."""
+    """Turns :class:`ProgressEvent` objects into one text progress bar per phase on stderr (redrawn in place on a
+    terminal; elsewhere, a log file or a pipe, one line every ``NOT_TTY_EVERY_S`` seconds and one at the end)."""
+
+    NOT_TTY_EVERY_S = 10.0
 
     def __init__(self, stream=None, width: int = 30, clock=time.monotonic):
         self.stream = stream or sys.stderr
@@ -397,6 +401,7 @@ class ProgressPrinter:
         self._phase: str | None = None
         self._start: tuple[float, int] = (0.0, 0)  # time and units done at the phase's first event
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._last_line = 0.0  # when the last line was written (not on a terminal)
 
     def __enter__(self) -> ProgressPrinter:
         return self
@@ -410,6 +415,7 @@ class ProgressPrinter:
             self._finish_line()
             self._phase = event.phase
             self._start = (now, event.done)
+            self._last_line = now
         done = min(event.done, event.total) if event.total else event.done
         filled = int(self.width * event.fraction)
         bar = "#" * filled + "-" * (self.width - filled)
@@ -417,8 +423,9 @@ class ProgressPrinter:
                f"{event.message[:60]}"
         if self._tty:
             self.stream.write("\r" + line.ljust(110))
-        elif event.total and done >= event.total:
+        elif (event.total and done >= event.total) or now - self._last_line >= self.NOT_TTY_EVERY_S:
             self.stream.write(line + "\n")
+            self._last_line = now
         self.stream.flush()
 
     def _rate_and_eta(self, now: float, done: int, total: int) -> str:

@@ -98,6 +98,9 @@ class ZeMosaicConfig:
     solve_timeout_s: float = _key(60.0, "Longest time one plate solve may take (seconds).", low=1.0)
     solve_search_radius_deg: float = _key(
         3.0, "Hint-assisted solves search this far (degrees) around the header's pointing.", low=0.05, high=180.0)
+    solve_blind_budget_s: float = _key(
+        120.0, "Seconds of blind plate solving (frames without a usable pointing hint) one run may spend; the frames "
+        "left to solve blind once it is spent are rejected with that reason (0: no blind solve).", low=0.0)
     hint_pixel_scale_arcsec: float = _key(
         0.0, "Pixel scale (arcsec) for frames whose header gives none (no FOCALLEN/XPIXSZ); 0: search widely.",
         low=0.0)

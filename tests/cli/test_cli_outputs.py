@@ -67,6 +67,19 @@ class _Terminal(io.StringIO):
         return True
 
 
+def test_progress_in_a_log_file_is_a_line_every_ten_seconds():
+    """Not on a terminal (a pipe, a log file): a long phase still shows it moves (issue 31: never look hung)."""
+    stream, now = io.StringIO(), [0.0]
+    printer = cli.ProgressPrinter(stream=stream, clock=lambda: now[0])
+    with printer:
+        for k in range(0, 301):
+            now[0] = k * 0.1  # 10 events a second for 30 s
+            printer(ProgressEvent("solve", k, 300, f"frame {k}"))
+    lines = stream.getvalue().splitlines()
+    assert [line.split("]")[1].split()[0] for line in lines] == ["100/300", "200/300", "300/300"]
+    assert "ETA 0:20" in lines[0] and "in 0:30" in lines[-1]
+
+
 def test_progress_bars_show_rate_and_eta():
     stream, now = _Terminal(), [100.0]
     printer = cli.ProgressPrinter(stream=stream, clock=lambda: now[0])

@@ -153,7 +153,9 @@ def _run(args: argparse.Namespace, channel: _Channel) -> int:
         channel.send("error", kind="nothing_usable", message=str(exc), details=str(args.output / "run_report.json"))
         return 1
     except OSError as exc:
-        channel.send("error", kind="os_error", message=f"{exc.filename or ''}: {exc.strerror or exc}", details="")
+        from zemosaic.io.atomic import os_error_text  # process start: see main()
+
+        channel.send("error", kind="os_error", message=os_error_text(exc), details="")
         return 3
     tiles.check()
     channel.send("result", output_dir=str(result.output_dir), mosaic_path=str(result.mosaic_path),

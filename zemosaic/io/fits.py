@@ -40,6 +40,7 @@ from astropy.wcs import WCS
 
 from zemosaic.io import debayer as _debayer
 from zemosaic.io.atomic import atomic_output
+from zemosaic.io.keywords import keyword_problems
 
 __all__ = [
     "FitsInputError",
@@ -120,6 +121,9 @@ class FrameInfo:
         Header of the image HDU.
     wcs_problem : str or None
         Why ``wcs`` is None (the :class:`NoCelestialWcsError` message without the path).
+    keyword_problems : tuple of str
+        Keywords we use whose value is unparsable or impossible, each with what is done instead
+        (:func:`zemosaic.io.keywords.keyword_problems`).
     """
 
     path: Path
@@ -133,6 +137,7 @@ class FrameInfo:
     wcs: WCS | None
     header: fits.Header
     wcs_problem: str | None = None
+    keyword_problems: tuple[str, ...] = ()
 
     @property
     def celestial_wcs(self) -> WCS:
@@ -334,11 +339,12 @@ def write_fits_image(
     try:
         with atomic_output(path) as handle:
             fits.HDUList(hdus).writeto(handle)
-    except OSError as exc:  # a write to an open handle names no file: name it, with the size (disk full...)
-        if exc.filename is not None:
+    except OSError as exc:  # a write to an open handle (named by atomic_output): say the size (disk full...)
+        if exc.filename not in (None, str(path)):
             raise
         nbytes = sum(h.data.nbytes for h in hdus if h.data is not None)
-        raise OSError(exc.errno, f"{exc.strerror or exc} (writing {nbytes / 2**20:.0f} MB)", str(path)) from exc
+        reason = str(exc.strerror or exc).removesuffix(" (writing)")
+        raise OSError(exc.errno, f"{reason} (writing {nbytes / 2**20:.0f} MB)", str(path)) from exc
     return path
 
 
@@ -550,6 +556,9 @@ def _frame_info(path: Path, hdul: fits.HDUList, hdu, layout: str, *, require_wcs
         wcs=wcs,
         header=header.copy(),
         wcs_problem=problem,
+        keyword_problems=tuple(keyword_problems(
+            header if primary is header else {**dict(primary.items()), **dict(header.items())},
+            colour_planes=layout not in ("mono", "single_plane"), has_wcs=wcs is not None)),
     )
 
 
@@ -604,6 +613,9 @@ def _celestial_wcs(header: fits.Header, layout: str, path: Path) -> WCS:
     """The 2D celestial WCS whose pixel axes are the image's x and y; NoCelestialWcsError when unusable."""
     image_axes = [2, 3] if layout == "interleaved" else [1, 2]  # FITS axes holding x and y
     _check_wcs_cards(header, image_axes, path)
+    if not any(header.get(f"CTYPE{i}") for i in image_axes):  # no WCS at all: said without building one (a scan
+        names = "/".join(f"CTYPE{i}" for i in image_axes)       # of thousands of WCS-less files)
+        raise NoCelestialWcsError(f"{path}: no celestial WCS (no {names})")
     try:
         wcs = WCS(header, naxis=image_axes, relax=True, fix=True)
     except (ValueError, KeyError, MemoryError) as exc:

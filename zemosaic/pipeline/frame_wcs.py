@@ -36,6 +36,7 @@ from zemosaic.align.stars import detect_stars
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.clustering import cluster_frames
 from zemosaic.progress import ProgressCallback, emit
+from zemosaic.solve import prechecks
 from zemosaic.solve.cache import (
     CachedWcs,
     WcsCache,
@@ -85,6 +86,7 @@ class SolveSettings:
     sidecar_dir: Path | None = None
     debayer_method: str = "edge_aware"
     solve_strategy: str = "auto"
+    blind_budget_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,9 @@ class _Job:
         self.cache = WcsCache(settings.cache_dir) if settings.cache_dir else None
         self.solver: PlateSolver | None = None
         self.n_solves, self.solve_time = 0, 0.0
+        self.binned: dict[int, np.ndarray | None] = {}  # the stars of each frame's 2x2-binned copy, found once
+        self.blind = prechecks.BlindBudget(settings.blind_budget_s)
+        self.need: list[int] = []  # the frames this run solves or registers (for the progress events)
 
     # --- the steps -----------------------------------------------------------------------------------
     def run(self) -> None:
@@ -173,24 +178,91 @@ class _Job:
             for i in need:
                 self.rejected[i] = f"{self.frames[i].info.wcs_problem} and wcs_source=header"
             return
+        self.need = need
+        emit(self.progress, "solve", 0, len(need), f"{len(need)} frame(s) without a WCS")
+        need = [i for i in need if not self._too_small(i)]  # before the cache: a thumbnail costs no read
         need = [i for i in need if not self._from_cache(i)]
         if not need or not self._open_solver(need):
+            self._progress(None)
             return
         hints = {i: hint_from_header(self.frames[i].info.header,
                                      default_scale_arcsec=self.settings.default_scale_arcsec) for i in need}
+        need = self._pre_checked(need, hints)
         if self._every_frame():
-            for k, i in enumerate(need):
-                emit(self.progress, "solve", k, len(need), self.frames[i].path.name)
-                self._solve(i, hints[i], quick=True) or self._solve(i, hints[i])
+            for i in need:  # the binned stars first; the full-resolution ones when they do not solve
+                if not self._solve(i, hints[i], quick=True) and i not in self.rejected:
+                    self._solve(i, hints[i])
+                self._progress(i)
         else:
             hinted = [i for i in need if hints[i].has_position]
             alone = [i for i in need if i not in hinted]
             for group in _hint_groups(hinted, hints, self.frames):
                 alone += self._solve_group(group, hints)
-            for k, i in enumerate(alone):
-                emit(self.progress, "solve", k, len(alone), self.frames[i].path.name)
+            for i in alone:
                 self._solve(i, hints[i])
+                self._progress(i)
+        self._progress(None)
         log.info("plate solve: %s", self.outcome().summary())
+
+    def _progress(self, i: int | None) -> None:
+        """One ``solve`` event: the frames settled so far (solved, cached, registered or rejected) of those
+        without a header WCS; ``i`` the frame just settled (None: the end of Phase 1b)."""
+        done = sum(1 for k in self.need if k in self.wcs or k in self.rejected)
+        if i is None:
+            message = "plate solving done"
+        else:
+            message = f"{self.frames[i].path.name} {'solved' if i in self.wcs else 'rejected'}"
+        emit(self.progress, "solve", done, len(self.need), message)
+
+    def _too_small(self, i: int) -> bool:
+        """Reject (with the reason) a frame too small to plate-solve, from its header's shape."""
+        problem = prechecks.size_problem(self.frames[i].info.shape)
+        if problem is not None:
+            self._reject_unsolved(i, problem)
+        return problem is not None
+
+    def _pre_checked(self, need: list[int], hints: dict[int, PointingHint]) -> list[int]:
+        """The frames that pass the checks made before any solve (:mod:`zemosaic.solve.prechecks`); the others
+        are rejected with the reason, without a solve."""
+        kept = []
+        for i in need:
+            problem = prechecks.stars_problem(self._binned_count(i))
+            if problem is None:
+                kept.append(i)
+            else:
+                self._reject_unsolved(i, problem)
+        positions = {k: _position(self.wcs[k], self.frames[k].info.shape) for k in self.wcs}
+        positions.update({i: (float(hints[i].ra_deg), float(hints[i].dec_deg))  # type: ignore[arg-type]
+                          for i in kept if hints[i].has_position})
+        candidates = {i: positions[i] for i in kept if i in positions and i not in self.wcs}
+        fov = {i: _fov_deg(self.frames[i].info.shape, hints[i].scale_arcsec) for i in candidates}
+        far = prechecks.far_hints(candidates, positions, fov)
+        for i, reason in far.items():
+            self._reject_unsolved(i, reason)
+        n_out = len(need) - len(kept) + len(far)
+        if n_out:
+            log.info("plate solve: %d of %d frame(s) rejected before any solve (stars, far hint)", n_out, len(need))
+        return [i for i in kept if i not in far]
+
+    def _binned_count(self, i: int) -> int | None:
+        stars = self._binned(i)
+        return None if stars is None else len(stars)
+
+    def _binned(self, i: int) -> np.ndarray | None:
+        if i not in self.binned:
+            try:
+                self.binned[i] = _binned_stars(self.frames[i].path)
+            except Exception as exc:  # noqa: BLE001 - the star finder's failure on one frame rejects that frame
+                log.info("plate solve: star detection failed on %s: %s: %s", self.frames[i].path.name,
+                         type(exc).__name__, exc)
+                self.binned[i] = None
+        return self.binned[i]
+
+    def _reject_unsolved(self, i: int, reason: str) -> None:
+        problem = self.frames[i].info.wcs_problem
+        self.rejected[i] = f"{problem + '; ' if problem else ''}not plate-solved: {reason}"
+        log.info("plate solve: %s rejected: %s", self.frames[i].path.name, reason)
+        self._progress(i)
 
     def _every_frame(self) -> bool:
         """``solve_strategy``: ``auto`` solves every frame with an in-process solver (a solve costs ~20 ms there,
@@ -241,17 +313,32 @@ class _Job:
 
     def _solve_group(self, group: list[int], hints: dict[int, PointingHint]) -> list[int]:
         """Solve one frame of a hint group and register the others to it; return the frames left to solve alone."""
-        stars = {i: _binned_stars(self.frames[i].path) for i in group}
+        stars = {i: self._binned(i) for i in group}
         order = sorted(group, key=lambda i: _hint_distance(hints[i], hints, group))
         tried = order[:_SOLVE_TRIES]
         solved = next((ref for ref in tried if self._solve(ref, hints[ref])), None)
+        for ref in tried:
+            self._progress(ref)
         if solved is None:
             return order[_SOLVE_TRIES:]
         left = []
         for i in group:
-            if i not in self.wcs and not self._register(i, solved, stars) and i not in tried:
+            if i in self.wcs:
+                continue
+            if self._register_isolated(i, solved, stars):
+                self._progress(i)
+            elif i not in tried:
                 left.append(i)
         return left
+
+    def _register_isolated(self, i: int, ref: int, stars: dict[int, np.ndarray | None]) -> bool:
+        """:meth:`_register` behind a per-frame boundary: any failure leaves the frame to be solved alone."""
+        try:
+            return self._register(i, ref, stars)
+        except Exception as exc:  # noqa: BLE001 - one frame's failure must not stop Phase 1b
+            log.warning("plate solve: registering %s on %s failed (%s: %s); solving it alone",
+                        self.frames[i].path.name, self.frames[ref].path.name, type(exc).__name__, exc)
+            return False
 
     def _solve(self, i: int, hint: PointingHint, *, quick: bool = False) -> bool:
         """Plate-solve frame ``i`` on its own: from its full-resolution stars, or (``quick``) from the stars of
@@ -259,12 +346,16 @@ class _Job:
         frame = self.frames[i]
         t0 = time.perf_counter()
         try:
-            request = self._quick_request(frame, hint) if quick else self._full_request(frame, hint)
+            request = self._quick_request(i, hint) if quick else self._full_request(frame, hint)
             result = self._solve_request(request, blind_retry=not quick)
-        except (PlateSolveError, fits_io.FitsInputError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of any backend rejects this frame, not the run
             self.solve_time += time.perf_counter() - t0
             self.n_solves += 1
-            if quick:
+            if not isinstance(exc, (PlateSolveError, fits_io.FitsInputError, OSError)):
+                log.warning("plate solve: %s: the solver failed (%s: %s); frame rejected", frame.path.name,
+                            type(exc).__name__, exc)
+                exc = PlateSolveError(f"the solver failed on it ({type(exc).__name__}: {exc or 'no message'})")
+            if quick and not isinstance(exc, prechecks.BlindBudgetSpent):
                 return False
             problem = frame.info.wcs_problem
             self.rejected[i] = f"{problem + '; ' if problem else ''}plate solve failed: {exc}"
@@ -283,26 +374,39 @@ class _Job:
     def _solve_request(self, request: SolveRequest, *, blind_retry: bool) -> SolveResult:
         """Solve with the hint; when that fails and ``blind_retry``, solve blind (the hint may be wrong: a
         mount that was not synced, a panel of a mosaic given the mosaic's target)."""
+        if not request.hint.has_position:
+            return self._solve_blind(request)
         assert self.solver is not None
         try:
             return self.solver.solve(request)
         except SolveFailedError as exc:
-            if not (blind_retry and request.hint.has_position):
+            if not blind_retry:
                 raise
             log.info("plate solve: no solution near the hint (%s); solving blind", exc)
         blind = PointingHint(None, None, request.hint.scale_arcsec, f"{request.hint.source} (position ignored)")
-        return self.solver.solve(dataclasses.replace(request, hint=blind))
+        return self._solve_blind(dataclasses.replace(request, hint=blind))
+
+    def _solve_blind(self, request: SolveRequest) -> SolveResult:
+        """A blind solve, drawn on the run's budget (``solve_blind_budget_s``)."""
+        assert self.solver is not None
+        if not self.blind.allows():
+            raise prechecks.BlindBudgetSpent(self.blind.reason())
+        t0 = time.perf_counter()
+        try:
+            return self.solver.solve(request)
+        finally:
+            self.blind.charge(time.perf_counter() - t0)
 
     def _full_request(self, frame, hint: PointingHint) -> SolveRequest:
         image = fits_io.read_frame(frame.path, debayer_method=self.settings.debayer_method, require_wcs=False).data
         plane = image.mean(axis=2) if image.ndim == 3 else image
         return SolveRequest(_detect(plane), plane.shape, hint, plane)
 
-    def _quick_request(self, frame, hint: PointingHint) -> SolveRequest:
-        stars = _binned_stars(frame.path)
+    def _quick_request(self, i: int, hint: PointingHint) -> SolveRequest:
+        stars = self._binned(i)
         if stars is None:
             raise SolveFailedError("unreadable frame")
-        return SolveRequest(stars, frame.info.shape, hint, None)
+        return SolveRequest(stars, self.frames[i].info.shape, hint, None)
 
     def _register(self, i: int, ref: int, stars: dict[int, np.ndarray | None]) -> bool:
         t0 = time.perf_counter()
@@ -372,6 +476,18 @@ def carry_wcs(reference_wcs, matrix: np.ndarray, shape: tuple[int, int]):
     crpix0 = np.linalg.solve(a, np.asarray(ref.crpix, float) - 1.0 - t)
     return tan_wcs((float(ref.crval[0]), float(ref.crval[1])), (float(crpix0[0]), float(crpix0[1])),
                    cd_ref @ a, shape)
+
+
+def _position(wcs, shape: tuple[int, int]) -> tuple[float, float]:
+    """The sky position (RA, Dec degrees) of the centre of an image of ``shape`` (H, W)."""
+    height, width = shape
+    ra, dec = wcs.celestial.wcs_pix2world([[(width - 1) / 2.0, (height - 1) / 2.0]], 0)[0]
+    return float(ra), float(dec)
+
+
+def _fov_deg(shape: tuple[int, int], scale_arcsec: float | None) -> float:
+    """The diagonal of a frame's field (degrees), at its hinted scale (or the usual Seestar one)."""
+    return math.hypot(*shape) * (scale_arcsec or _DEFAULT_SCALE_ARCSEC) / 3600.0
 
 
 def _with_shape(wcs, shape: tuple[int, int]):

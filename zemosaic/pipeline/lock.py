@@ -1,8 +1,9 @@
 """One run per output folder: a lock file holding the owner's pid, and the clean-up of what our runs leave.
 
 :func:`output_folder_lock` creates ``OUT/.zemosaic.lock`` exclusively (``O_EXCL``) with the pid, host and start
-time of the run; a second run on the same folder stops with :class:`OutputFolderLockedError`. A lock whose pid no
-longer runs on this host (a run killed with ``kill -9``) is stale: it is taken over with a WARNING line.
+time of the run and the start time of its process (as the system counts it); a second run on the same folder stops
+with :class:`OutputFolderLockedError`. A lock whose pid no longer runs on this host (a run killed with ``kill -9``),
+or runs but as another process started since (the pid was reused), is stale: it is taken over with a WARNING line.
 
 :func:`remove_temporary_leftovers` deletes the temporary files a killed run may leave (frame caches, assembly
 memmaps, ``.*.part`` files of atomic writes); :func:`remove_previous_outputs` (``--overwrite``) deletes the files
@@ -29,6 +30,7 @@ __all__ = [
     "output_folder_lock",
     "remove_temporary_leftovers",
     "remove_previous_outputs",
+    "process_start",
     "foreign_entries",
 ]
 
@@ -62,7 +64,8 @@ def output_folder_lock(output_dir: Path) -> Iterator[Path]:
 
 def _acquire(path: Path) -> None:
     owner_text = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                             "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
+                             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                             "process_start": process_start(os.getpid())})
     for _ in range(3):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -73,7 +76,7 @@ def _acquire(path: Path) -> None:
                     f"output folder {path.parent} is in use by another zemosaic run (pid {owner.get('pid')} on "
                     f"{owner.get('host')}, started {owner.get('started')}); if no run is active, delete {path}"
                 ) from None
-            log.warning("stale lock %s (pid %s no longer runs): taken over", path, owner.get("pid"))
+            log.warning("stale lock %s (pid %s %s): taken over", path, owner.get("pid"), _why_stale(owner))
             path.unlink(missing_ok=True)
             continue
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -101,8 +104,38 @@ def _owner_alive(owner: dict) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # alive, owned by another user
-    return True
+        pass  # alive, owned by another user
+    recorded = owner.get("process_start")
+    return recorded is None or process_start(pid) in (None, recorded)  # unknown: the pid is taken as the owner
+
+
+def _why_stale(owner: dict) -> str:
+    pid = owner.get("pid")
+    if isinstance(pid, int) and pid > 0 and owner.get("process_start") is not None:
+        now = process_start(pid)
+        if now is not None and now != owner["process_start"]:
+            return "now belongs to another process, started after the run that wrote the lock"
+    return "no longer runs"
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started, as an opaque text that differs between two processes that had the same pid
+    (Linux: the boot id and the start time in clock ticks from ``/proc``; elsewhere psutil's creation time when
+    psutil is installed); None when it cannot be told (no such process, no way to ask)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"
+    except (OSError, IndexError):
+        pass
+    try:
+        import psutil  # optional: macOS, Windows
+    except ImportError:
+        return None
+    try:
+        return f"{psutil.Process(pid).create_time():.3f}"
+    except (psutil.Error, OSError):
+        return None
 
 
 def remove_temporary_leftovers(output_dir: Path, inputs: guard.RunInputs | None = None) -> list[Path]:

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -30,10 +31,21 @@ from typing import Any
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
+from zemosaic.io.atomic import add_note, os_error_text
 from zemosaic.masks import CoverageDecision
 from zemosaic.mosaic.grid import grid_for_footprints
 from zemosaic.mosaic.tiles import TileInput, discover_master_tiles, tile_input_from_written
-from zemosaic.pipeline import clustering, frame_records, guard, lock, mosaic_phases, tile_executor, tile_plan, tile_task
+from zemosaic.pipeline import (
+    clustering,
+    frame_records,
+    frame_sanity,
+    guard,
+    lock,
+    mosaic_phases,
+    tile_executor,
+    tile_plan,
+    tile_task,
+)
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.frame_wcs import SolveSettings, assign_frame_wcs
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
@@ -219,26 +231,47 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             lock.remove_temporary_leftovers(output_dir, inputs)
             raise RunInterrupted(sig, report.current_phase) from None
         except OSError as exc:  # disk full, permissions, I/O: the caches go first (they free the space)
+            named = _named_os_error(exc, report.current_phase, output_dir)
             report.status = "disk_error" if exc.errno == errno.ENOSPC else "os_error"
-            report.error = f"{exc.filename or ''}: {exc.strerror or exc}"
+            report.error = os_error_text(named)
             log.error("run stopped: %s", report.error)
             lock.remove_temporary_leftovers(output_dir, inputs)
-            raise
+            if named is exc:
+                raise
+            raise named from exc
         except BaseException as exc:
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
             lock.remove_temporary_leftovers(output_dir, inputs)
             raise
         finally:
             _account_inputs(report)
-            _write_report(report, output_dir / "run_report.json")
+            unwritten = _write_report(report, output_dir / "run_report.json")
+            pending = sys.exc_info()[1]
+            if unwritten is not None and pending is not None:  # the run's own error says it too
+                add_note(pending, f"run report not written: {os_error_text(unwritten)}")
+    if unwritten is not None:  # the mosaic is there, its report is not: the run did not end as it should
+        raise OSError(unwritten.errno, f"{unwritten.strerror or unwritten} (writing the run report; the mosaic "
+                      f"was written: {result.mosaic_path})", str(output_dir / "run_report.json")) from unwritten
     return result
 
 
-def _write_report(report: RunReport, path: Path) -> None:
+def _named_os_error(exc: OSError, phase: str | None, output_dir: Path) -> OSError:
+    """``exc``, or when it names no file (a write to an open handle, a memory map), the same error naming the
+    output folder and the phase it happened in."""
+    if exc.filename is not None:
+        return exc
+    return OSError(exc.errno, f"{exc.strerror or exc} (during phase {phase or 'setup'}, writing in the output "
+                   "folder)", str(output_dir))
+
+
+def _write_report(report: RunReport, path: Path) -> OSError | None:
+    """Write the report; the OSError when it could not be (logged), else None."""
     try:
         report.write(path)
     except OSError as exc:  # the disk is full even after the caches went: say so, keep the run's own error
-        log.error("run report not written: %s: %s", path, exc.strerror or exc)
+        log.error("run report not written: %s", os_error_text(exc))
+        return exc
+    return None
 
 
 class RunInterrupted(BaseException):
@@ -343,6 +376,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
+        frames = _without_run_outliers(frames, report)
     frames = frame_records.without_excluded(frames, cfg, report)
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
@@ -480,7 +514,7 @@ def solve_settings(cfg: ZeMosaicConfig, output_dir: Path):
         default_scale_arcsec=cfg.hint_pixel_scale_arcsec or None,
         cache_dir=Path(cfg.wcs_cache_dir).expanduser() if cfg.wcs_cache_dir else output_dir / "wcs_cache",
         sidecar_dir=output_dir / "wcs" if cfg.write_wcs_sidecars else None, debayer_method=cfg.debayer_method,
-        solve_strategy=cfg.solve_strategy)
+        solve_strategy=cfg.solve_strategy, blind_budget_s=cfg.solve_blind_budget_s)
 
 
 def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None, *, recursive: bool = False
@@ -504,12 +538,18 @@ def scan_input_folder(input_dir: Path, report: RunReport, progress_callback=None
     report.ignored_files = [str(p) for p, _ in ignored]
     report.frames_found = len(candidates)
     frames = []
+    entries = {entry["path"]: entry for entry in report.input_files}
     for k, path in enumerate(candidates):
         emit(progress_callback, "scan", k + 1, len(candidates), path.name)
         try:
             frames.append(ScannedFrame(path, fits_io.read_frame_info(path, require_wcs=False)))
         except fits_io.FitsInputError as exc:
             report.reject(path, exc.reason_for(path), "scan")
+            continue
+        for problem in frames[-1].info.keyword_problems:  # once per file, here where each file is read
+            log.warning("%s: %s", path, problem)
+        if frames[-1].info.keyword_problems:
+            entries[str(path)]["header_problems"] = list(frames[-1].info.keyword_problems)
     report.frames_scanned_ok = len(frames)
     log.info("scan: %d FITS files, %d usable, %d rejected, %d other entries ignored (%d duplicates)",
              len(candidates), len(frames), len(candidates) - len(frames), len(ignored), len(duplicates))
@@ -644,6 +684,16 @@ def _without_scale_outliers(groups: list[clustering.FrameGroup], frames: list[Sc
     return kept
 
 
+def _without_run_outliers(frames: list[ScannedFrame], report: RunReport) -> list[ScannedFrame]:
+    """The frames unlike the rest of the run (size, field of view: :mod:`zemosaic.pipeline.frame_sanity`) are
+    rejected with the reason before any whole-run decision is taken on them."""
+    outliers = dict(frame_sanity.run_outliers([f.info for f in frames]))
+    for k, reason in sorted(outliers.items()):
+        log.warning("frame rejected: %s: %s", frames[k].path, reason)
+        report.reject(frames[k].path, reason, "sanity")
+    return [f for k, f in enumerate(frames) if k not in outliers]
+
+
 def _report_targets(groups: list[clustering.FrameGroup], frames: list[ScannedFrame], cfg: ZeMosaicConfig,
                     report: RunReport) -> None:
     """Log and record the targets when the groups form more than one (a frame of another object in the folder)."""
@@ -671,7 +721,14 @@ def _check_mosaic_estimate(groups: list[clustering.FrameGroup], frames: list[Sca
     refs = [frames[g.reference].info for g in groups]
     footprints = [(tuple(info.shape), info.celestial_wcs) for info in refs]
     n_channels = max(info.n_channels for info in refs)
-    check_mosaic_sanity(grid_for_footprints(footprints), footprints, n_channels, cfg, report, stage="frames")
+    try:
+        check_mosaic_sanity(grid_for_footprints(footprints), footprints, n_channels, cfg, report, stage="frames")
+    except MosaicRefusedError as exc:  # say which frames make it so (the groups' references at its edges)
+        names = [f"{frames[g.reference].path.name}{f' (+{len(g) - 1} in its group)' if len(g) > 1 else ''}"
+                 for g in groups]
+        where = frame_sanity.extent_frames([g.center_radec for g in groups],
+                                           [frame_sanity.fov_deg(i) for i in refs], names)
+        raise MosaicRefusedError(f"{exc}; frames that set its extent: {where}") from None
 
 
 def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
