@@ -68,8 +68,9 @@ TARGETS: dict[str, tuple[str, ...]] = {
 }
 
 # The tests that guard the coverage path (files under tests/, found wherever the test tree puts them).
-TEST_FILES = ("test_lecropper.py", "test_create_master_tile_pipeline.py", "test_create_master_tile_coverage.py",
-              "test_upstream_compat.py", "test_alignment.py", "test_tile_canvas.py", "test_mutation_guards.py")
+TEST_FILES = ("test_coverage.py", "test_lecropper.py", "test_create_master_tile_pipeline.py",
+              "test_create_master_tile_coverage.py", "test_upstream_compat.py", "test_alignment.py",
+              "test_tile_canvas.py")
 
 # Mutants that do not change behaviour, by "module:function:line:operator" -> why.
 EQUIVALENT: dict[str, str] = {}
@@ -92,6 +93,11 @@ class Mutant:
     @property
     def key(self) -> str:
         return f"{self.module}:{self.function}:{self.line}:{self.operator}"
+
+    @property
+    def site(self) -> str:
+        """The mutant's name that survives edits elsewhere in the file: its site's rank in the function."""
+        return f"{self.module}:{self.function}#{self.index}:{self.operator}"
 
 
 # ------------------------------------------------------------------------------------------------ mutation sites
@@ -257,7 +263,8 @@ def _mutated_code(m: Mutant):
     _Replace(node, operator).visit(tree)
     ast.fix_missing_locations(tree)
     code = compile(tree, str(path), "exec")
-    return _find_code(code, m.function.split(".")[-1], fnode.lineno)
+    first = fnode.decorator_list[0].lineno if fnode.decorator_list else fnode.lineno  # a code object starts there
+    return _find_code(code, m.function.split(".")[-1], first)
 
 
 def _find_code(code, name: str, lineno: int):
@@ -376,6 +383,11 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write every mutant's outcome to this file")
     p.add_argument("--keys", help="run only the mutants whose key (module:function:line:operator) is listed in this "
                                   "file, one per line (e.g. the survivors of an earlier run)")
+    p.add_argument("--extra-tests", help="JSON {mutant key: [test node ids]} run first for those mutants (the tests "
+                                         "written for the survivors of an earlier run, not yet in the test map)")
+    p.add_argument("--test-budget", type=float, default=0.0,
+                   help="run, per mutant, only the fastest tests calling its function up to this many seconds of "
+                        "their unmutated duration (0: all of them)")
     p.add_argument("--jobs", type=int, default=1, help="mutants run at once (forked children)")
     p.add_argument("--map", help="the test map's file: reused when it exists, else written there")
     args = p.parse_args(argv)
@@ -392,7 +404,7 @@ def main(argv=None) -> int:
         return 0
     if args.keys:
         wanted = set(Path(args.keys).read_text().split())
-        mutants = [m for m in mutants if m.key in wanted]
+        mutants = [m for m in mutants if m.key in wanted or m.site in wanted]
     if args.max and len(mutants) > args.max:
         step = len(mutants) / args.max
         mutants = [mutants[int(i * step)] for i in range(args.max)]
@@ -408,11 +420,14 @@ def main(argv=None) -> int:
         for module in TARGETS:  # the parent imports everything once; children start from here
             importlib.import_module(module)
         importlib.import_module("pytest")
-        outcomes = _run_all(mutants, test_map, args.jobs)
+        if args.extra_tests:
+            for key, tests in json.loads(Path(args.extra_tests).read_text()).items():
+                test_map["calls"][key] = tests  # the mutant's own entry, looked up before its function's
+        outcomes = _run_all(mutants, test_map, args.jobs, args.test_budget)
     return _report(outcomes, args.json)
 
 
-def _run_all(mutants: list[Mutant], test_map: dict, jobs: int) -> list[tuple[Mutant, str]]:
+def _run_all(mutants: list[Mutant], test_map: dict, jobs: int, test_budget: float) -> list[tuple[Mutant, str]]:
     durations = test_map["durations"]
     outcomes: dict[int, str] = {}
     running: dict[int, tuple[int, float]] = {}  # mutant index -> (pid, deadline)
@@ -421,8 +436,9 @@ def _run_all(mutants: list[Mutant], test_map: dict, jobs: int) -> list[tuple[Mut
         while queue and len(running) < jobs:
             k = queue.pop(0)
             m = mutants[k]
-            tests = sorted(test_map["calls"].get(f"{m.module}:{m.function}", []),
-                           key=lambda t: durations.get(t, 1.0))
+            tests = test_map["calls"].get(m.key, []) + test_map["calls"].get(m.site, []) + _within_budget(
+                sorted(test_map["calls"].get(f"{m.module}:{m.function}", []), key=lambda t: durations.get(t, 1.0)),
+                durations, test_budget)
             if m.key in EQUIVALENT:
                 _record(outcomes, k, m, "equivalent", len(mutants), t0)
             elif not tests:
@@ -441,6 +457,19 @@ def _run_all(mutants: list[Mutant], test_map: dict, jobs: int) -> list[tuple[Mut
                 _record(outcomes, k, mutants[k], outcome, len(mutants), t0)
         time.sleep(0.05)
     return [(mutants[k], outcomes[k]) for k in range(len(mutants))]
+
+
+def _within_budget(tests: list[str], durations: dict, budget: float) -> list[str]:
+    """The fastest tests first, as many as fit in ``budget`` seconds (at least one); all when budget is 0."""
+    if budget <= 0:
+        return tests
+    kept, total = [], 0.0
+    for t in tests:
+        if kept and total + durations.get(t, 1.0) > budget:
+            break
+        kept.append(t)
+        total += durations.get(t, 1.0)
+    return kept
 
 
 def _record(outcomes: dict, k: int, m: Mutant, outcome: str, total: int, t0: float) -> None:
@@ -464,8 +493,8 @@ def _report(outcomes: list[tuple[Mutant, str]], json_path: str | None) -> int:
           f"equivalent {counts.get('equivalent', 0)}  error {counts.get('error', 0)}")
     print(f"mutation score (killed / non-equivalent): {100 * score:.1f} %")
     if json_path:
-        Path(json_path).write_text(json.dumps([{"key": m.key, "text": m.text, "outcome": o} for m, o in outcomes],
-                                              indent=1))
+        Path(json_path).write_text(json.dumps([{"key": m.key, "site": m.site, "text": m.text, "outcome": o}
+                                               for m, o in outcomes], indent=1))
     return 0
 
 

@@ -156,9 +156,11 @@ def _add_run_command(sub) -> None:
                        description="Scan INPUT, build master tiles, assemble the mosaic into OUT.")
     p.add_argument("input", type=Path, help="folder of raw FITS frames (never modified)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    p.add_argument("--mode", choices=("master-tiles", "existing-master-tiles"), default=None,
-                   help="master-tiles (default): stack raw frames; existing-master-tiles: INPUT holds "
-                        "finished master tiles")
+    p.add_argument("--mode", choices=("master-tiles", "tiles", "grid", "sds", "existing-master-tiles"), default=None,
+                   help="master-tiles or tiles (default; grid when INPUT holds stack_plan.csv): stack raw frames "
+                        "into master tiles; grid: a regular grid of tiles on the global WCS; sds: mosaic-first "
+                        "(frames stacked per pixel on the global grid, master tiles if that fails); "
+                        "existing-master-tiles: INPUT holds finished master tiles (same as --set mode=...)")
     p.add_argument("--wcs-cache", type=Path, metavar="DIR", default=None,
                    help="folder of cached plate solutions to use and fill (default OUT/wcs_cache); share it "
                         "between runs over the same frames (same as --set wcs_cache_dir=DIR)")
@@ -178,8 +180,9 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
     overrides = list(args.overrides)
     if args.mode == "existing-master-tiles":
         overrides.append("use_existing_master_tiles_mode=true")
-    elif args.mode == "master-tiles":
-        overrides.append("use_existing_master_tiles_mode=false")
+    elif args.mode is not None:
+        overrides += ["use_existing_master_tiles_mode=false",
+                      "mode=" + ("tiles" if args.mode == "master-tiles" else args.mode)]
     if args.wcs_cache is not None:
         overrides.append(f"wcs_cache_dir={args.wcs_cache}")
     if args.recursive:

@@ -62,6 +62,28 @@ class ZeMosaicConfig:
     use_existing_master_tiles_mode: bool = _key(
         False, "Input folder holds finished master tiles: skip scan/cluster/stack (Phases 1-3); "
         "the coverage feature is then a no-op.")
+    mode: str = _key(
+        "auto", "How the mosaic is built: 'tiles' (master tiles, the mission's coverage mask active), 'grid' (a "
+        "regular grid of overlapping tiles on the global WCS, each stacked from the frames touching it), 'sds' "
+        "(mosaic-first: frames stacked per pixel on the global grid; falls back to tiles on failure) or 'auto' "
+        "(grid when the input folder holds stack_plan.csv, else tiles).", choices=("auto", "tiles", "grid", "sds"))
+    grid_tile_size_px: int = _key(
+        0, "GRID: side of a grid tile in mosaic pixels (0: grid_size_factor x the frames' median short side).", low=0)
+    grid_size_factor: float = _key(
+        1.0, "GRID: grid tile side as a multiple of the frames' median short side (when grid_tile_size_px is 0).",
+        low=0.05, high=1000.0)
+    grid_overlap_fraction: float = _key(
+        0.1, "GRID: overlap between neighbouring grid tiles, as a fraction of the tile side (it feeds the "
+        "photometric matching of Phase 4.5).", low=0.0, high=0.5)
+    grid_min_frame_fraction: float = _key(
+        0.02, "GRID: a frame is stacked into a grid tile when it covers at least this fraction of the tile.",
+        low=0.0, high=1.0)
+    sds_chunk_px: int = _key(
+        1024, "SDS: side of the sky-region chunks stacked one at a time (memory is bounded by the chunk and "
+        "stack_memory_budget_mb, whatever the number of frames).", low=64)
+    sds_batch_gap_hours: float = _key(
+        4.0, "SDS: frames separated by a longer gap in DATE-OBS (another night or session) are stacked in separate "
+        "batches, matched and co-added by Phases 4.5-5 (a stack_plan.csv batch column takes precedence).", low=0.0)
     # --- Phase 1-2: scan and clustering ---------------------------------------------------
     input_recursive: bool = _key(
         False, "Scan the subfolders of the input folder too (`zemosaic run --recursive`); otherwise they are "

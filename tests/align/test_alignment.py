@@ -338,6 +338,15 @@ def test_fft_overlap_rect_numbers_and_kernel_agree():
     assert np.array_equal(valid, expected)
 
 
+def test_fft_overlap_rect_of_an_unmeasured_shift_and_on_a_canvas():
+    for bad in (float("nan"), float("inf")):
+        assert fft_overlap_rect((100, 200), bad, 1.0) == (0, 0, 0, 0)
+        assert fft_overlap_rect((100, 200), 1.0, bad) == (0, 0, 0, 0)
+    # on a canvas larger than the frame, the rectangle is where the shifted frame lands, clipped to the canvas
+    assert fft_overlap_rect((100, 200), 10.0, 20.0, (150, 260)) == (10, 20, 110, 220)
+    assert fft_overlap_rect((100, 200), 60.0, -30.0, (150, 260)) == (60, 0, 150, 170)
+
+
 # ----------------------------------------------------------------------------------------------
 # footprint helper
 # ----------------------------------------------------------------------------------------------

@@ -327,3 +327,34 @@ def test_quality_crop_nan_band_colour_cast_and_clean():
     mostly_bad = rgb_sky(seed=14)
     mostly_bad[:200] = 0.0
     assert lc.detect_quality_crop_rect(mostly_bad) is None
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("intersection", {1: 1.0, 2: 2.0, 3: 3.0, 4: 3.0, 6: 3.0, 10: 3.0}),
+    ("all_but_one", {1: 1.0, 2: 2.0, 3: 2.0, 4: 3.0, 6: 3.0, 10: 3.0}),
+    ("fraction", {1: 0.4, 2: 0.8, 3: 1.2, 4: 1.6, 6: 2.4, 10: 3.0}),
+])
+def test_small_group_rules_give_the_documented_threshold(rule, expected):
+    got = {n: lc.group_min_coverage_abs(3.0, n, rule, 0.4) for n in expected}
+    assert got == pytest.approx(expected)
+    assert lc.group_min_coverage_abs(2.0, 5, rule, 0.4) == 2.0  # a lower absolute minimum is never raised
+    with pytest.raises(ValueError, match="unknown small-group rule"):
+        lc.group_min_coverage_abs(3.0, 3, rule + "x")
+
+
+def test_coverage_decision_reasons_come_from_one_vocabulary():
+    assert lc.CoverageDecision(True, "used").reason == "coverage used"
+    d = lc.CoverageDecision.not_used("shape_mismatch", "99x160 vs 100x160")
+    assert not d.used and d.reason == "shape_mismatch: coverage shape does not match the tile (99x160 vs 100x160)"
+    assert lc.CoverageDecision.not_used("cleanup_off").reason == "cleanup_off: cleanup off"
+    with pytest.raises(ValueError, match="unknown coverage decision code"):
+        lc.CoverageDecision.not_used("typo")
+    with pytest.raises(ValueError, match="contradicts"):
+        lc.CoverageDecision(True, "empty")
+    with pytest.raises(ValueError, match="contradicts"):
+        lc.CoverageDecision(False, "used")
+    refused = lc.coverage_unusable(np.ones((4, 5)), (4, 6))
+    assert refused.code == "shape_mismatch" and refused.detail == "4x5 vs 4x6"
+    assert lc.coverage_unusable(np.zeros((4, 6)), (4, 6)).code == "empty"
+    assert lc.coverage_unusable(np.full((4, 6), np.inf), (4, 6)).detail == "24 non-finite values"
+    assert lc.coverage_unusable(np.ones((4, 6), np.uint8), (4, 6)) is None

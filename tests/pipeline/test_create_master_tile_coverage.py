@@ -149,6 +149,17 @@ def test_tile_with_cleanup_or_coverage_off_says_so(group, without_coverage):
     assert tile.header["COVUSED"] is False and tile.header["COVWHY"] == result.report.coverage_decision
 
 
+def test_field_fraction_kept_is_the_share_of_stacked_pixels_with_weight(group):
+    tile, result = _build(group, "uncropped", "quality_crop_enabled=false", "mt_edge_trim_enabled=false")
+    assert result.report.quality_crop_rect is None and result.report.edge_trim_rect is None
+    coverage, alpha = tile.extensions["COVERAGE"], tile.extensions["ALPHA"]
+    assert (coverage == 1).any()  # pixels seen by one frame only: counted as stacked
+    soft = resolve_config().altaz_alpha_soft_threshold
+    expected = np.count_nonzero(alpha > soft) / np.count_nonzero(coverage > 0)
+    assert result.report.field_fraction_kept == pytest.approx(expected, rel=1e-12)
+    assert result.report.shape == list(tile.data.shape)
+
+
 def test_quality_crop_moves_coverage_and_wcs_with_the_tile(group, monkeypatch):
     dataset = group[0]
     rect = (17, 11, 340, 229)

@@ -384,6 +384,18 @@ def test_warp_group_on_a_canvas_is_the_same_warp_moved_by_the_origin(small_group
         assert b.transform == a.transform     # still frame -> reference
 
 
+def test_the_reference_on_a_canvas_is_framed_by_its_own_sky_per_channel(small_group):
+    h, w = small_group[0].shape[:2]
+    found = alignment.find_group_transforms(small_group, 0)
+    ref = alignment.warp_group(small_group, found, Canvas((h + 20, w + 16), (-8, -10)), propagate_mask=True)[0]
+    outside = ref.image[~ref.valid]
+    assert outside.size and np.isfinite(ref.image).all()  # a finite fill, never NaN, where the reference has no data
+    sky = np.median(small_group[0].reshape(-1, 3), axis=0)
+    assert np.ptp(sky) > 0.1 * sky.mean()  # the channels' skies differ: one fill for all would be wrong
+    np.testing.assert_allclose(outside[0], sky, rtol=0.05)
+    assert (outside == outside[0]).all()
+
+
 def test_the_quality_crop_ignores_the_canvas_corners_no_frame_covers():
     rng = np.random.default_rng(2)
     img = (400.0 + rng.normal(0.0, 5.0, (300, 260, 3))).astype(np.float32)

@@ -34,6 +34,7 @@ __all__ = ["GROUPS", "SettingsPanel"]
 
 # (title, keys): the settings a user tunes, explained in place; every other key goes to "Advanced".
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Mode", ("mode", "grid_tile_size_px", "grid_overlap_fraction", "sds_chunk_px")),
     ("Alt-Az cleanup (coverage mask)", ("altaz_cleanup_enabled", "altaz_use_coverage", "altaz_min_coverage_abs",
                                         "altaz_min_coverage_frac", "altaz_morph_open_px", "altaz_margin_percent",
                                         "quality_crop_enabled")),

@@ -42,6 +42,7 @@ __all__ = [
     "MasterTileResult",
     "create_master_tile",
     "stack_options",
+    "stacker",
     "resolve_cleanup",
     "crop_wcs",
 ]
@@ -346,7 +347,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         coverage = _coverage_for_tile(aligned, used, canvas.shape, tile_id, need_coverage, tr)
         t0 = time.perf_counter()
         options = replace(stack_options(cfg), frame_weights=_frame_factors(gate, used, found))
-        stack = _stacker(cfg)(  # slot 0 is the reference (reference_index=0), which alignment never fails
+        stack = stacker(cfg)(  # slot 0 is the reference (reference_index=0), which alignment never fails
             [aligned[k].image for k in used], options,
             valid_masks=[_released(aligned[k].valid) for k in used], progress_callback=progress_callback)
         tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
@@ -470,7 +471,7 @@ def stack_options(cfg: ZeMosaicConfig) -> StackOptions:
         flatten_order=cfg.background_flatten_order)
 
 
-def _stacker(cfg: ZeMosaicConfig):
+def stacker(cfg: ZeMosaicConfig):
     """The CPU stacker, or its GPU twin when ``use_gpu`` (which falls back to the CPU by itself)."""
     return stack_gpu.stack_frames_gpu if cfg.use_gpu else stack_cpu.stack_frames
 

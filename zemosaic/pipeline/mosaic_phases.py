@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from zemosaic import mosaic
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import headers
@@ -41,12 +43,18 @@ class MosaicOutputs:
 
 
 def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, cfg: ZeMosaicConfig,
-                           report: RunReport, progress_callback: ProgressCallback | None = None) -> MosaicOutputs:
+                           report: RunReport, progress_callback: ProgressCallback | None = None, *,
+                           grid: mosaic.GlobalGrid | None = None, weight_map=None) -> MosaicOutputs:
     """Run Phases 4, 4.5, 5 and 6 on the master ``tiles`` handed over by Phase 3 (or found in the input folder
-    in existing-master-tiles mode).  The pixels are read tile by tile."""
-    log.info("PHASE_UPDATE:4 Phase 4: global grid for %d tiles", len(tiles))
+    in existing-master-tiles mode).  The pixels are read tile by tile.
+
+    GRID and SDS (:mod:`zemosaic.pipeline.modes`) hand over the ``grid`` their tiles were stacked on (Phase 4 keeps
+    it) and ``weight_map``, the per-pixel frame count written as the mosaic's WEIGHT instead of the co-addition's
+    weight sum."""
+    log.info("PHASE_UPDATE:4 Phase 4: global grid for %d tiles%s", len(tiles),
+             "" if grid is None else f" (the {report.mode} grid the tiles were stacked on)")
     with phase_timer(report, "4_grid"):
-        grid = mosaic.compute_global_grid(tiles)
+        grid = grid if grid is not None else mosaic.compute_global_grid(tiles)
         check_mosaic_sanity(grid, [(tuple(t.shape[:2]), t.wcs) for t in tiles], tiles[0].n_channels, cfg, report,
                             stage="tiles")
     log.info("Phase 4: mosaic grid %d x %d px", grid.shape[1], grid.shape[0])
@@ -59,6 +67,8 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
             tiles, grid, corrections=corrections, method=cfg.assembly_reproject,
             tile_weight=cfg.assembly_tile_weight, memmap_dir=output_dir,
             memmap_threshold_mb=cfg.assembly_memmap_mb, progress_callback=progress_callback)
+    if weight_map is not None:  # GRID / SDS: the frame count per pixel (the tiles' COVERAGE) is the weight product
+        result.weight[...] = np.where(result.weight > 0, weight_map, 0.0)
     sky_model = _remove_mosaic_sky(result, cfg, report)
     log.info("PHASE_UPDATE:6 Phase 6: writing outputs to %s", output_dir)
     with phase_timer(report, "6_outputs"):
@@ -84,7 +94,7 @@ def _mosaic_header(tiles: Sequence[mosaic.TileInput], cfg: ZeMosaicConfig, repor
     """The mosaic's standard keywords: the master tiles' frames and integration summed, earliest start, latest end,
     the keywords they agree on, one HISTORY line per phase."""
     facts = headers.facts_from_products(headers.read_primary_headers(t.path for t in tiles))
-    history = headers.mosaic_history(cfg, from_existing_tiles=report.mode != "master_tiles",
+    history = headers.mosaic_history(cfg, from_existing_tiles=report.mode == "existing_master_tiles",
                                      output_scale=cfg.output_scale, fill_value=float(cfg.output_fill_value))
     return headers.product_header(facts, bunit="ADU", bunit_comment="weighted mean of the master tiles",
                                   history=history)
@@ -165,6 +175,6 @@ def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report:
 
 def _drop_master_tiles_if_asked(output_dir: Path, cfg: ZeMosaicConfig, report: RunReport) -> None:
     tiles_dir = output_dir / "master_tiles"
-    if not cfg.keep_master_tiles and tiles_dir.is_dir() and report.mode == "master_tiles":
+    if not cfg.keep_master_tiles and tiles_dir.is_dir() and report.mode in ("master_tiles", "grid", "sds"):
         shutil.rmtree(tiles_dir)
         log.info("master tiles removed (keep_master_tiles=false)")

@@ -71,6 +71,7 @@ class RunReport:
     output_dir: str
     mode: str
     config: dict
+    mode_info: dict | None = None
     frames_found: int = 0
     frames_scanned_ok: int = 0
     rejected_inputs: list[RejectedInput] = field(default_factory=list)

@@ -41,12 +41,14 @@ from zemosaic.pipeline import (
     frame_sanity,
     guard,
     lock,
+    modes,
     mosaic_phases,
     tile_executor,
     tile_plan,
     tile_task,
 )
 from zemosaic.pipeline import resume as tile_resume
+from zemosaic.pipeline.errors import NothingUsableError
 from zemosaic.pipeline.frame_wcs import SolveSettings, assign_frame_wcs
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
 from zemosaic.pipeline.mosaic_phases import MosaicRefusedError, check_mosaic_sanity
@@ -72,10 +74,6 @@ log = logging.getLogger(__name__)
 FITS_SUFFIXES = (".fit", ".fits", ".fts")
 COMPRESSED_FITS_SUFFIXES = tuple(s + c for s in FITS_SUFFIXES for c in (".gz", ".fz")) + (".fz",)
 _OTHER_COMPRESSIONS = (".bz2", ".xz", ".zip", ".7z", ".rar", ".zst", ".lz4", ".z")
-
-
-class NothingUsableError(RuntimeError):
-    """The run found nothing it could turn into a mosaic (the message says why)."""
 
 
 class RunFolderError(ValueError):
@@ -205,16 +203,21 @@ def _guarded_inputs(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig) -> g
 
 def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress_callback, resume: bool,
                 inputs: guard.RunInputs | None = None) -> RunResult:
-    mode = "existing_master_tiles" if cfg.use_existing_master_tiles_mode else "master_tiles"
+    mode, plan = modes.resolve_mode(cfg, input_dir)
     report = RunReport(str(input_dir), str(output_dir), mode, asdict(cfg))
     log_path = output_dir / "zemosaic.log"
     with run_log_file(log_path, debug=bool(cfg.debug_tile_ids)):
         try:
-            if cfg.use_existing_master_tiles_mode:
-                tiles = _existing_master_tiles(input_dir, report)
-            else:
-                tiles = _build_master_tiles(input_dir, output_dir, cfg, report, progress_callback, resume, inputs)
-            result = _assemble_and_write(tiles, output_dir, cfg, report, progress_callback)
+            if mode == "existing_master_tiles":
+                built = modes.ModeTiles(_existing_master_tiles(input_dir, report))
+            elif mode == "master_tiles" and plan is None:
+                built = modes.ModeTiles(_build_master_tiles(input_dir, output_dir, cfg, report, progress_callback,
+                                                            resume, inputs))
+            else:  # GRID, SDS, or master tiles from the frames of a stack plan (zemosaic.pipeline.modes)
+                built = _frame_mode_tiles(mode, plan, input_dir, output_dir, cfg, report, progress_callback, resume,
+                                          inputs)
+            result = _assemble_and_write(built.tiles, output_dir, cfg, report, progress_callback,
+                                         grid=built.grid, weight_map=built.weight_map)
             report.status, report.current_phase = "ok", None
         except NothingUsableError as exc:
             report.status, report.error = "nothing_usable", str(exc)
@@ -364,11 +367,52 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
     return tiles
 
 
+def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig,
+                      report: RunReport, progress_callback, resume: bool, inputs: guard.RunInputs | None = None):
+    """Phases 1-1b (the folder's frames, or the stack plan's), then GRID / SDS / master tiles from them."""
+    plan = None
+    log.info("PHASE_UPDATE:1 Phase 1: scan of %s", plan_path or input_dir)
+    with phase_timer(report, "1_scan"):
+        if plan_path is not None:
+            frames, plan = modes.scan_plan_frames(plan_path, input_dir, report, progress_callback,
+                                                  lambda paths: _scan_paths(paths, report, progress_callback))
+        else:
+            frames = scan_input_folder(input_dir, report, progress_callback, recursive=cfg.input_recursive)
+    if not frames:
+        raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
+    with phase_timer(report, "1b_wcs"):
+        frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
+        frames = _without_run_outliers(frames, report)
+    frames = frame_records.without_excluded(frames, cfg, report)
+
+    def tiles_from_frames(scanned: list[ScannedFrame]) -> list[TileInput]:
+        return _master_tiles_from_frames(scanned, output_dir, cfg, report, progress_callback, resume, inputs)
+
+    if mode == "master_tiles":
+        return modes.ModeTiles(tiles_from_frames(frames))
+    return modes.run_frame_mode(mode, frames, plan, output_dir, cfg, report, progress_callback, resume,
+                                tiles_from_frames)
+
+
+def _scan_paths(paths: Sequence[Path], report: RunReport, progress_callback) -> list[ScannedFrame]:
+    """Phase 1 on the listed files (a stack plan's): headers read, unreadable files rejected with the reason."""
+    report.input_files += [{"path": str(p), "status": "pending", "reason": None} for p in paths]
+    report.frames_found = len(paths)
+    frames = []
+    for k, path in enumerate(paths):
+        emit(progress_callback, "scan", k + 1, len(paths), path.name)
+        try:
+            frames.append(ScannedFrame(path, fits_io.read_frame_info(path, require_wcs=False)))
+        except fits_io.FitsInputError as exc:
+            report.reject(path, exc.reason_for(path), "scan")
+    report.frames_scanned_ok = len(frames)
+    return frames
+
+
 def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
                         progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
                         ) -> list[TileInput]:
     """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation)."""
-    tiles_dir = output_dir / "master_tiles"
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
     with phase_timer(report, "1_scan"):
         frames = scan_input_folder(input_dir, report, progress_callback, recursive=cfg.input_recursive)
@@ -378,6 +422,14 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
         frames = _without_run_outliers(frames, report)
     frames = frame_records.without_excluded(frames, cfg, report)
+    return _master_tiles_from_frames(frames, output_dir, cfg, report, progress_callback, resume, inputs)
+
+
+def _master_tiles_from_frames(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
+                              progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
+                              ) -> list[TileInput]:
+    """Phases 2-3 on frames with a WCS; the written master tiles as Phase 4 needs them."""
+    tiles_dir = output_dir / "master_tiles"
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
         groups = clustering.cluster_frames(
@@ -732,9 +784,12 @@ def _check_mosaic_estimate(groups: list[clustering.FrameGroup], frames: list[Sca
 
 
 def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                        progress_callback) -> RunResult:
-    outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback)
+                        progress_callback, *, grid=None, weight_map=None) -> RunResult:
+    outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback, grid=grid,
+                                                   weight_map=weight_map)
     n_used = sum(t.frames_used for t in report.tiles) if report.tiles else 0
+    if report.mode in ("grid", "sds"):  # a frame is stacked into every grid tile it touches: count it once
+        n_used = len({f["path"] for t in report.tiles for f in t.frames})
     return RunResult(output_dir, outputs.mosaic_path, outputs.preview_path, output_dir / "run_report.json",
                      output_dir / "zemosaic.log", report.mode, len(tiles), n_used,
                      len(report.rejected_inputs), tuple(outputs.shape))
