@@ -20,6 +20,7 @@ import contextlib
 import errno
 import hashlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -28,6 +29,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
@@ -785,8 +788,13 @@ def _check_mosaic_estimate(groups: list[clustering.FrameGroup], frames: list[Sca
 
 def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
                         progress_callback, *, grid=None, weight_map=None) -> RunResult:
-    outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback, grid=grid,
-                                                   weight_map=weight_map)
+    try:
+        outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback, grid=grid,
+                                                       weight_map=weight_map)
+    except MosaicRefusedError as exc:  # refused on the tiles (Phase 4): say which tiles make it so
+        if (report.mosaic_check or {}).get("stage") != "tiles":
+            raise
+        raise MosaicRefusedError(f"{exc}; tiles that set its extent: {_extent_tiles(tiles)}") from None
     n_used = sum(t.frames_used for t in report.tiles) if report.tiles else 0
     if report.mode in ("grid", "sds"):  # a frame is stacked into every grid tile it touches: count it once
         n_used = len({f["path"] for t in report.tiles for f in t.frames})
@@ -795,3 +803,13 @@ def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMos
                      len(report.rejected_inputs), tuple(outputs.shape))
 
 
+def _extent_tiles(tiles: Sequence[TileInput]) -> str:
+    """The master tiles farthest out (:func:`zemosaic.pipeline.frame_sanity.extent_frames`), for a refusal."""
+    centres, fovs = [], []
+    for tile in tiles:
+        h, w = tile.shape
+        ra, dec = tile.wcs.celestial.wcs_pix2world([[(w - 1) / 2.0, (h - 1) / 2.0]], 0)[0]
+        centres.append((float(ra), float(dec)))
+        scale = math.sqrt(abs(np.linalg.det(tile.wcs.celestial.pixel_scale_matrix)))
+        fovs.append(math.hypot(h, w) * scale)
+    return frame_sanity.extent_frames(centres, fovs, [Path(t.path).name for t in tiles])
