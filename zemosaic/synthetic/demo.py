@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from zemosaic.solve.index_catalogue import find_index_files
+from zemosaic.solve import index_catalogue
 from zemosaic.solve.solvers import install_hint
 from zemosaic.synthetic.generator import SynthSpec, SynthSpecError
 
@@ -43,6 +43,6 @@ def demo_spec(seed: int, *, seestar_headers: bool = False) -> SynthSpec:
                      pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed)
     if not seestar_headers:
         return spec
-    if not find_index_files():
+    if not index_catalogue.find_index_files():
         raise SynthSpecError(f"--seestar-headers needs astrometry.net index files: {install_hint([])}")
     return dataclasses.replace(spec, header_wcs=False, hint_error_arcmin=5.0, real_stars="auto")
