@@ -170,8 +170,12 @@ def _add_run_command(sub) -> None:
     p.add_argument("--recursive", action="store_true",
                    help="also scan the subfolders of INPUT for frames (same as --set input_recursive=true)")
     p.add_argument("--export", metavar="FORMATS", default=None,
-                   help="also write 16-bit exports of the mosaic, comma-separated: tiff16 (mosaic.tif), png16 "
-                        "(mosaic.png); linear unless --set export_stretch=true (same as --set export_formats=[...])")
+                   help="also write exports of the mosaic for image editors, comma-separated: tiff16 (mosaic.tif), "
+                        "png16 (mosaic.png), tiff32 (mosaic_float32.tif); stretched unless --set "
+                        "export_stretch=false (same as --set export_formats=[...])")
+    p.add_argument("--preset", action="append", metavar="TOOL", default=None,
+                   help="also write the mosaic as TOOL takes it: siril, pixinsight, astropy or swarp; repeat it or "
+                        "give several comma-separated (same as --set output_presets=[...])")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -190,6 +194,9 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
     if args.export is not None:
         formats = [f.strip().lower() for f in args.export.split(",") if f.strip()]
         overrides.append("export_formats=" + json.dumps(formats))
+    if args.preset:
+        presets = [p.strip().lower() for text in args.preset for p in text.split(",") if p.strip()]
+        overrides.append("output_presets=" + json.dumps(list(dict.fromkeys(presets))))
     overrides += _engine_overrides(args)
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 

@@ -72,6 +72,22 @@ def test_align_failures_are_none_and_listed(rotated_group):
     assert aligned == [None, None] and failed == [0, 1]
 
 
+@pytest.mark.parametrize("ref", [-1, 3, 7])
+def test_a_reference_index_outside_the_group_fails_every_frame(rotated_group, ref):
+    frames = list(rotated_group.frames)
+    aligned, failed = zas.align_images_in_group(frames, ref)
+    assert aligned == [None, None, None] and failed == [0, 1, 2]
+    assert zas.align_images_in_group([], 0) == ([], [])
+
+
+def test_the_original_progress_callback_hears_every_frame(rotated_group):
+    calls = []
+    zas.align_images_in_group(list(rotated_group.frames), 0,
+                              progress_callback=lambda msg, pct, level: calls.append((msg, pct, level)))
+    assert len(calls) >= 2 and calls[-1][1] == pytest.approx(100.0)
+    assert all(isinstance(m, str) and level == "INFO_DETAIL" for m, _, level in calls)
+
+
 def test_a_frame_that_cannot_be_aligned_is_none_and_listed(rotated_group):
     frames = list(rotated_group.frames)
     rng = np.random.default_rng(9)

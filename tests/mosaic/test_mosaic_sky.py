@@ -281,7 +281,7 @@ def test_the_background_extension_gives_the_assembled_mosaic_back(runs, tmp_path
     before = np.asarray(out["none"][0].data, np.float64)
     path = out["plane"][1]["mosaic"]["path"]
     with fits.open(path) as hdul:
-        assert [h.name for h in hdul] == ["PRIMARY", "WEIGHT", "BACKGROUND"]
+        assert [h.name for h in hdul] == ["PRIMARY", "WEIGHT", "BACKGROUND", "MASK"]  # MASK: issue 27
         bkg = hdul["BACKGROUND"]
         step = bkg.header["BKGSTEP"]
         assert bkg.data.dtype.kind == "f" and bkg.data.shape == (3, -(-before.shape[0] // step),

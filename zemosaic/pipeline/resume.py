@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 # keys that only act after Phase 3 (or only on logs and what is kept): changing them does not change a master tile
-_AFTER_TILES = ("harmonize_", "assembly_", "output_", "export_")
+_AFTER_TILES = ("harmonize_", "assembly_", "output_", "export_", "colour_")
 _NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids", "mosaic_background",
                             "max_workers", "memory_budget_mb", "scheduler"})  # where a tile is built, not how
 

@@ -5,7 +5,7 @@ import dataclasses
 
 from zemosaic.solve import index_catalogue
 from zemosaic.solve.solvers import install_hint
-from zemosaic.synthetic.generator import SynthSpec, SynthSpecError
+from zemosaic.synthetic.generator import SENSOR_S50, SynthSpec, SynthSpecError
 
 __all__ = ["demo_spec"]
 
@@ -40,7 +40,8 @@ def demo_spec(seed: int, *, seestar_headers: bool = False) -> SynthSpec:
     ((2, 2), 10, (540, 960), 'altaz')
     """
     spec = SynthSpec(panels=(2, 2), overlap=0.3, frames_per_panel=10, width=540, height=960,
-                     pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed)
+                     pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed,
+                     sensor_response=SENSOR_S50)
     if not seestar_headers:
         return spec
     if not index_catalogue.find_index_files():
