@@ -10,11 +10,11 @@ from scipy import ndimage as ndi
 
 import sky_truth
 import zemosaic_worker as worker
-from zemosaic.cli import _demo_spec
 from zemosaic.config import resolve_config
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic import sky
 from zemosaic.synthetic import generator as synthetic
+from zemosaic.synthetic.demo import demo_spec
 
 # ---------------------------------------------------------------------------------------------------------------
 # unit tests: plane + stars + a large Gaussian blob, every term known
@@ -281,7 +281,7 @@ def test_the_background_extension_gives_the_assembled_mosaic_back(runs, tmp_path
     before = np.asarray(out["none"][0].data, np.float64)
     path = out["plane"][1]["mosaic"]["path"]
     with fits.open(path) as hdul:
-        assert [h.name for h in hdul] == ["PRIMARY", "WEIGHT", "BACKGROUND"]
+        assert [h.name for h in hdul] == ["PRIMARY", "WEIGHT", "BACKGROUND", "MASK"]  # MASK: issue 27
         bkg = hdul["BACKGROUND"]
         step = bkg.header["BKGSTEP"]
         assert bkg.data.dtype.kind == "f" and bkg.data.shape == (3, -(-before.shape[0] // step),
@@ -301,7 +301,7 @@ def test_the_demo_sky_against_truth(tmp_path):
     """The demo's dataset (``zemosaic demo``): the plane takes the sky left from ~560/370/235 ADU to ~2.7/1.0/1.3,
     below what the same statistic gives on a single debayered frame's noise, and keeps the nebula (which fills
     most of the mosaic and is wider than a tile)."""
-    out, truth, nebula, sigma = _runs(tmp_path, _demo_spec(1), ("none", "plane"))
+    out, truth, nebula, sigma = _runs(tmp_path, demo_spec(1), ("none", "plane"))
     figures = _figures(out, truth, nebula)
     single = sky_truth.single_debayered_frame_level(sigma)
     print(f"single-frame pixel sigma {sigma.round(2)}, same statistic on a single frame {single.round(2)}")
