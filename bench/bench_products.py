@@ -27,13 +27,14 @@ from zemosaic.mosaic.coadd import AssemblyTimings, MosaicResult  # noqa: E402
 from zemosaic.mosaic.grid import GlobalGrid  # noqa: E402
 from zemosaic.mosaic.outputs import write_mosaic_outputs  # noqa: E402
 from zemosaic.synthetic import generator as synthetic  # noqa: E402
+from zemosaic.synthetic.demo import demo_spec  # noqa: E402
 
 
 def _spec(small: bool) -> synthetic.SynthSpec:
     if small:
         return synthetic.SynthSpec(panels=(2, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8,
                                    seed=27, sensor_response=synthetic.SENSOR_S50)
-    return cli._demo_spec(1)
+    return demo_spec(1)
 
 
 def _colour_errors(out: Path, truth: Path) -> tuple[int, np.ndarray]:

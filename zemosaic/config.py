@@ -361,11 +361,36 @@ def resolve_config(
 ) -> ZeMosaicConfig:
     """Merge defaults, a mapping, a JSON file and ``key=value`` overrides into one validated config.
 
+    Parameters
+    ----------
+    base : mapping, optional
+        ``{key: value}`` over the defaults.
+    config_file : path, optional
+        A JSON file of ``{key: value}`` (``zemosaic run --config``), over ``base``.
+    overrides : sequence of str or mapping
+        ``"key=value"`` strings (``--set``; the value parsed for the key's type) or a mapping, applied last.
+
+    Returns
+    -------
+    ZeMosaicConfig
+        Every key of the run, validated (frozen).
+
     Raises
     ------
     ConfigError
         Unknown key (the message suggests the closest valid key), a value of the wrong type or
         outside its allowed range, or an unreadable JSON file.
+
+    Examples
+    --------
+    >>> from zemosaic import resolve_config
+    >>> cfg = resolve_config(overrides=["altaz_min_coverage_frac=0.5", "max_workers=2"])
+    >>> cfg.altaz_min_coverage_frac, cfg.max_workers, cfg.stack_rejection_algorithm
+    (0.5, 2, 'winsorized_sigma_clip')
+    >>> resolve_config(overrides=["altaz_min_coverage_fracc=0.5"])
+    Traceback (most recent call last):
+    ...
+    zemosaic.config.ConfigError: unknown configuration key 'altaz_min_coverage_fracc'; did you mean ...?
     """
     values: dict[str, Any] = {}
     if base:

@@ -25,7 +25,7 @@ from PIL import Image, ImageCms
 from reproject import reproject_adaptive, reproject_exact, reproject_interp
 
 from zemosaic import cli
-from zemosaic.io import exports
+from zemosaic.mosaic import exports
 from zemosaic.mosaic import framing as mosaic_framing
 from zemosaic.mosaic.coadd import AssemblyTimings, MosaicResult
 from zemosaic.mosaic.grid import GlobalGrid
@@ -380,7 +380,7 @@ def _colour_errors(out, truth_dir):
 def test_star_colours_against_truth_halved_and_the_sky_still_neutral(run, calibrated):
     """The S50 response makes the uncalibrated stars green (errors ~0.25 in log G/R, ~0.45 in log G/B); the
     calibration at least halves both; the factors are in the header and the report; the sky stays neutral."""
-    from zemosaic.io.preview import stretch_for_display
+    from zemosaic.mosaic.preview import stretch_for_display
 
     truth_dir = run[0].parent / "in" / "truth"
     n_before, before = _colour_errors(run[0], truth_dir)

@@ -11,11 +11,11 @@ from scipy import ndimage as ndi
 
 import sky_truth
 import zemosaic_worker as worker
-from zemosaic.cli import _demo_spec
 from zemosaic.config import resolve_config
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic import sky
 from zemosaic.synthetic import generator as synthetic
+from zemosaic.synthetic.demo import demo_spec
 
 # ---------------------------------------------------------------------------------------------------------------
 # unit tests: plane + stars + a large Gaussian blob, every term known
@@ -304,7 +304,7 @@ def test_the_demo_sky_against_truth(tmp_path):
     most of the mosaic and is wider than a tile)."""
     # the demo's frames as they were made before the demo took the S50 sensor response (issue 27): this test's
     # figures are of the sky model on those data
-    spec = dataclasses.replace(_demo_spec(1), sensor_response=None)
+    spec = dataclasses.replace(demo_spec(1), sensor_response=None)
     out, truth, nebula, sigma = _runs(tmp_path, spec, ("none", "plane"))
     figures = _figures(out, truth, nebula)
     single = sky_truth.single_debayered_frame_level(sigma)

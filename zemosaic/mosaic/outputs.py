@@ -3,7 +3,7 @@
 * ``mosaic.fits``, the science product: data in ADU (or unit scale), NaN where nothing was covered, the WCS, the
   extensions ``WEIGHT``, ``BACKGROUND`` (when a sky model was subtracted) and ``MASK`` (uint8, 1 where the pixel holds
   no data, the primary's shape: what ``CCDData.read`` takes as its mask by default).
-* ``mosaic_preview.png``, and the editor exports (:mod:`zemosaic.io.exports`).
+* ``mosaic_preview.png``, and the editor exports (:mod:`zemosaic.mosaic.exports`).
 * The tool presets (:mod:`zemosaic.io.presets`): files a named tool takes as they are.
 
 Every product is framed alike (``crop``, :mod:`zemosaic.mosaic.framing`), its WCS following the window.
@@ -20,9 +20,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from zemosaic.io import exports as fits_exports
 from zemosaic.io import fits as fits_io
 from zemosaic.io import presets as tool_presets
+from zemosaic.mosaic import exports as fits_exports
+from zemosaic.mosaic import preview
 from zemosaic.mosaic.coadd import MosaicResult
 from zemosaic.mosaic.framing import Framing, crop_wcs, frame_mosaic
 
@@ -83,7 +84,7 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     fill_value : float
         Written where the weight is 0 or the value is not finite (NaN by default); ``WEIGHT`` stays 0 there.
     export_formats : sequence of str
-        ``'tiff16'``, ``'png16'`` and/or ``'tiff32'``: :func:`zemosaic.io.exports.write_exports` (linear, or
+        ``'tiff16'``, ``'png16'`` and/or ``'tiff32'``: :func:`zemosaic.mosaic.exports.write_exports` (linear, or
         stretched with ``export_stretch``), with an alpha channel from ``WEIGHT``.
     background : callable or tuple, optional
         The sky model subtracted in Phase 5.5: :meth:`zemosaic.mosaic.sky.MosaicSky.background_image` (called with
@@ -130,8 +131,6 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
                     for name in dict.fromkeys(presets)}
     preview_path = None
     if write_preview:
-        from zemosaic.io import preview  # PIL only needed when a preview is written
-
         preview_path = preview.write_preview_png(out_dir / "mosaic_preview.png", data,
                                                  alpha=covered.astype(np.float32))
     log.info("mosaic written (crop=%s, %d x %d px): %s%s", crop, framing.shape[1], framing.shape[0], fits_path,

@@ -20,13 +20,17 @@ from zemosaic.io import headers
 from zemosaic.mosaic import colour, sky
 from zemosaic.mosaic import grid as mosaic_grid
 from zemosaic.pipeline.report import RunReport, phase_timer
-from zemosaic.pipeline.run import MosaicRefusedError
 from zemosaic.progress import ProgressCallback
 from zemosaic.stack.frame_cache import check_free_space
 
 __all__ = ["MosaicOutputs", "MosaicRefusedError", "assemble_mosaic_phases", "check_mosaic_sanity"]
 
 log = logging.getLogger(__name__)
+
+
+class MosaicRefusedError(RuntimeError):
+    """The mosaic would be absurd (a memory estimate over ``mosaic_max_memory_mb``, or mostly empty): the run stops
+    before allocating it; the one-line message gives the figures and the key that allows it."""
 
 
 @dataclass(frozen=True)

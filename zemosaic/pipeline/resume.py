@@ -17,6 +17,7 @@ from typing import Any
 
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io.atomic import atomic_write_bytes
+from zemosaic.pipeline.frame_gate import decision_from_records
 from zemosaic.pipeline.report import TileReport
 
 __all__ = ["config_digest", "manifest_path", "write_tile_manifest", "reusable_tile", "file_sha256"]
@@ -101,8 +102,6 @@ def reusable_tile(tiles_dir: Path, tile_id: int, members: Sequence[Any], referen
 
 def _gate_changed(report: dict, cfg: ZeMosaicConfig) -> bool:
     """Whether this run's quality settings decide the tile's frames differently (from the measures kept)."""
-    from zemosaic.pipeline.frame_gate import decision_from_records
-
     stored = report.get("quality_signature")
     if stored is None:
         return False

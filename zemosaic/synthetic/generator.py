@@ -45,6 +45,7 @@ from astropy.wcs import WCS
 
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
 from zemosaic.progress import ProgressCallback, emit
+from zemosaic.solve import index_catalogue
 from zemosaic.synthetic import weather
 from zemosaic.synthetic.headers import (
     BAYER_PATTERN,
@@ -872,9 +873,8 @@ def _real_stars(spec: SynthSpec, wcs: WCS, shape: tuple[int, int],
     SynthSpecError
         No index file at ``spec.real_stars``.
     """
-    from zemosaic.solve.index_catalogue import find_index_files, index_stars
-
-    paths = find_index_files() if spec.real_stars == "auto" else find_index_files(spec.real_stars)
+    folders = None if spec.real_stars == "auto" else spec.real_stars
+    paths = index_catalogue.find_index_files() if folders is None else index_catalogue.find_index_files(folders)
     if not paths:
         where = "the standard folders" if spec.real_stars == "auto" else spec.real_stars
         raise SynthSpecError(f"SynthSpec.real_stars={spec.real_stars!r}: no astrometry.net index file in {where}")
@@ -885,7 +885,7 @@ def _real_stars(spec: SynthSpec, wcs: WCS, shape: tuple[int, int],
     ra0, dec0 = wcs.wcs_pix2world([[cx, cy]], 0)[0]
     cra, cdec = wcs.wcs_pix2world(corners, 0).T
     radius = float(np.max(_separation_deg(ra0, dec0, cra, cdec))) * 1.01
-    stars = index_stars(float(ra0), float(dec0), radius, paths)
+    stars = index_catalogue.index_stars(float(ra0), float(dec0), radius, paths)
     x, y = wcs.wcs_world2pix(stars.ra, stars.dec, 0)
     inside = (x >= -margin) & (x <= w - 1 + margin) & (y >= -margin) & (y <= h - 1 + margin)
     mag = stars.mag[inside]

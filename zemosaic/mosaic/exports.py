@@ -2,7 +2,7 @@
 ``mosaic_float32.tif`` (``tiff32``).
 
 * Stretched (the pipeline's default, ``export_stretch=true``): the preview's automatic stretch
-  (:func:`zemosaic.io.preview.stretch_for_display`), tagged sRGB: an editor shows what the preview shows.
+  (:func:`zemosaic.mosaic.preview.stretch_for_display`), tagged sRGB: an editor shows what the preview shows.
 * Linear (``stretch=False``): black (0) at the lowest covered value, white (65535) at the highest, so the file holds
   the FITS values within one 16-bit step of that range (:func:`quantise_linear` says exactly how), tagged with a
   *linear* RGB ICC profile (sRGB primaries, gamma 1.0: :func:`linear_icc_profile`) so that a colour-managed editor
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
+from zemosaic.mosaic.preview import stretch_for_display
 
 __all__ = [
     "EXPORT_SUFFIXES",
@@ -80,8 +81,6 @@ def export_pixels(image: np.ndarray, valid: np.ndarray, *, stretch: bool = False
     """The uint16 pixels of an export, rows as in the FITS (not yet flipped): linear (:func:`quantise_linear`) or,
     with ``stretch``, the preview's stretch scaled to 0..65535."""
     if stretch:
-        from zemosaic.io.preview import stretch_for_display
-
         shown = stretch_for_display(image, valid=valid)
         return np.rint(shown * np.float32(_MAX16)).astype(np.uint16)
     return quantise_linear(image, valid)[0]

@@ -1,4 +1,4 @@
-"""16-bit TIFF/PNG exports (zemosaic.io.exports): re-read with tifffile and Pillow (and a plain PNG decode), 16-bit,
+"""16-bit TIFF/PNG exports (zemosaic.mosaic.exports): re-read with tifffile and Pillow (and a plain PNG decode), 16-bit,
 channel order, rows flipped as the preview's, values matching the FITS within one quantisation step."""
 import io
 import json
@@ -12,7 +12,7 @@ from astropy.io import fits
 from PIL import Image, ImageCms
 
 from zemosaic import cli
-from zemosaic.io import exports
+from zemosaic.mosaic import exports
 from zemosaic.synthetic.generator import SynthSpec, generate_dataset
 
 
@@ -82,7 +82,7 @@ def test_linear_values_match_the_image_within_one_step():
 
 
 def test_stretched_export_is_the_preview_stretch(tmp_path):
-    from zemosaic.io.preview import stretch_for_display
+    from zemosaic.mosaic.preview import stretch_for_display
 
     image, valid = _red_star_image()
     exports.write_exports(tmp_path, image, valid, ["png16"], stretch=True)
