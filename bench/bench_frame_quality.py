@@ -24,6 +24,7 @@ on ``--inspect`` frames (the night's files repeated under new names): wall time 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -47,7 +48,7 @@ from zemosaic.pipeline.inspect import inspect_frames  # noqa: E402
 from zemosaic.pipeline.run import run_mosaic  # noqa: E402
 from zemosaic.quality.group import partial_mask_on_grid  # noqa: E402
 from zemosaic.quality.measures import measure_frame  # noqa: E402
-from zemosaic.synthetic.generator import SynthSpec, generate_dataset  # noqa: E402
+from zemosaic.synthetic.generator import SynthSpec, generate_dataset, make_sky_scene  # noqa: E402
 from zemosaic.synthetic.weather import QUALITY_DEFECTS, region_map  # noqa: E402
 
 RUNS = {
@@ -66,14 +67,19 @@ def main() -> None:
     ap.add_argument("--fraction", type=float, default=0.22)
     ap.add_argument("--inspect", type=int, default=200, help="frames for the inspect timing (0: skip)")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--sweep-only", action="store_true",
+                    help="only the sweep of the rules' k over the reports an earlier run of this script left in --work")
     args = ap.parse_args()
+    if args.sweep_only:
+        _sweep(args.work)
+        return
     print("load:", os.getloadavg())
     work = args.work or Path(tempfile.mkdtemp(prefix="zemosaic_quality_"))
     rows, cols = (int(v) for v in args.panels.lower().split("x"))
     spec = SynthSpec(panels=(rows, cols), frames_per_panel=args.frames, seed=args.seed,
                      bad_frame_fraction=args.fraction, quality_defects=QUALITY_DEFECTS)
     t0 = time.perf_counter()
-    ds = generate_dataset(work / "in", spec) if not (work / "in" / "truth").is_dir() else _reuse(work, spec)
+    ds = _night(work / "in", spec)
     print(f"night: {len(ds.frames)} frames in {time.perf_counter() - t0:.0f} s -> {work / 'in'}")
     truth = {f.path.name: dict(f.details.get("quality") or {}) for f in ds.frames}
     good_dir = work / "good"
@@ -93,24 +99,50 @@ def main() -> None:
             results[name].update(_gate_figures(report, truth, ds))
         print(f"  {name}: done in {results[name]['seconds']:.0f} s")
     _print(results)
+    _sweep(work)
     if args.inspect:
         _inspect_timing(ds, work, args.inspect)
 
 
-def _reuse(work: Path, spec: SynthSpec):
-    shutil.rmtree(work / "in")
-    return generate_dataset(work / "in", spec)
+@dataclasses.dataclass
+class _Night:
+    frames: list
+    catalogue: object
+    scene: object
+    spec: SynthSpec
+
+
+@dataclasses.dataclass
+class _Frame:
+    path: Path
+    details: dict
+
+
+def _night(folder: Path, spec: SynthSpec) -> _Night:
+    """The generated night (written once; a folder already holding it for the same spec is reused)."""
+    truth_file = folder / "truth" / "frames.json"
+    if truth_file.is_file():
+        recorded = json.loads(truth_file.read_text(encoding="utf-8"))
+        if recorded["spec"] == json.loads(json.dumps(spec.to_dict())):
+            scene = make_sky_scene(spec)
+            frames = [_Frame(folder / f["file"], f["details"]) for f in recorded["frames"]]
+            return _Night(frames, scene.catalogue, scene, spec)
+        shutil.rmtree(folder)
+    ds = generate_dataset(folder, spec)
+    return _Night([_Frame(f.path, dict(f.details)) for f in ds.frames], ds.catalogue, ds.scene, spec)
 
 
 def _mosaic_figures(out: Path, ds) -> dict:
     image = fits_io.read_fits_image(out / "mosaic.fits")
     data = np.asarray(image.data, np.float64)
     shape = data.shape[:2]
-    lum = np.nanmean(data, axis=2)
+    lum = data.mean(axis=2)
     lum = np.where(np.isfinite(lum), lum, np.nanmedian(lum)).astype(np.float32)
     q = measure_frame(detect_stars_with_sky(lum, 3.0, 5))
     x, y, flux = measure.catalogue_pixels(ds.catalogue, image.wcs, shape, n_brightest=300, max_peak=20000.0)
     x, y = measure.refine_centroids(data[..., 1], x, y)
+    found = np.isfinite(x) & np.isfinite(y)
+    x, y, flux = x[found], y[found], flux[found]
     got = measure.aperture_flux(data[..., 1], x, y, r=7.0)
     ok = np.isfinite(got) & (got > 0)
     log_ratio = np.log(got[ok] / flux[ok])
@@ -167,16 +199,51 @@ def _print(results: dict) -> None:
     print(f"{'run':14s} {'FWHM px':>8s} {'ratio':>6s} {'elong':>6s} {'diff':>6s} {'phot %':>7s} {'ratio':>6s} "
           f"{'sky left':>8s} {'recall':>6s} {'good lost':>9s}")
     for name, r in results.items():
-        gate = f"{r['recall']:.2f} ({r['n_bad']})" if "recall" in r else "-"
-        lost = f"{r['good_lost']:.3f} ({r['n_good']})" if "good_lost" in r else "-"
+        judged = "recall" in r and name != "today"  # today: every frame stacked at full weight
+        gate = f"{r['recall']:.2f} ({r['n_bad']})" if judged else "-"
+        lost = f"{r['good_lost']:.3f} ({r['n_good']})" if judged else "-"
         print(f"{name:14s} {r['fwhm']:8.3f} {r['fwhm'] / base['fwhm']:6.3f} {r['elongation']:6.3f} "
               f"{r['elongation'] - base['elongation']:+6.3f} {100 * r['phot_scatter']:7.2f} "
               f"{r['phot_scatter'] / base['phot_scatter']:6.2f} {r['sky_left']:8.2f} {gate:>6s} {lost:>9s}")
-        if r.get("missed") or r.get("lost"):
+        if judged and (r.get("missed") or r.get("lost")):
             print(f"{'':14s} missed {r.get('missed')} lost {r.get('lost')}")
     print("\npartial defects (gate): covered fraction (truth) / left out of it / clear part kept")
     for name, p in results["gate"]["partial"].items():
         print(f"  {name}: {p['truth']:.3f} / {p['left_out']:.3f} / {p['clear_kept']:.3f} ({p['decision']})")
+
+
+def _sweep(work: Path) -> None:
+    """Recall and good frames lost for several k (every rule's k at once; the sky's at k + 2), re-deciding the
+    groups from the measures the ``gate`` run recorded; and the good frames lost on the good frames alone (the
+    ``good only`` run: a night without defects)."""
+    from zemosaic.quality.group import QualitySettings, decide_group
+    from zemosaic.quality.measures import FrameQuality
+
+    truth = {f["file"]: f["details"].get("quality") or {} for f in
+             json.loads((work / "in" / "truth" / "frames.json").read_text(encoding="utf-8"))["frames"]}
+    print("\nsweep of k (recall of bad frames / good frames lost, on the night; good frames lost on the good frames "
+          "alone)")
+    for k in (2.0, 2.5, 3.0, 4.0, 5.0):
+        s = QualitySettings(fwhm_k=k, elongation_k=k, transparency_k=k, sky_k=k + 2, stars_k=k)
+        figures = []
+        for run in ("gate", "good_only"):
+            caught = lost = n_bad = n_good = 0
+            report = json.loads((work / run / "run_report.json").read_text(encoding="utf-8"))
+            for tile in report["tiles"]:
+                recs = [r for r in tile["frame_quality"] if r.get("judged")]
+                qs = [FrameQuality(**{a: b for a, b in r.items() if a in FrameQuality.__dataclass_fields__})
+                      for r in recs]
+                d = decide_group(qs, [Path(r["path"]).name for r in recs], s, protect=0)
+                for r, q, cells in zip(recs, qs, d.bad_cells, strict=True):
+                    bad = bool(truth[Path(r["path"]).name].get("bad"))
+                    n_bad, n_good = n_bad + bad, n_good + (not bad)
+                    hit = q.decision != "kept" or (q.weight or 1) < 0.5 or cells is not None
+                    caught += bad and hit
+                    lost += (not bad) and q.decision != "kept"
+            figures.append((caught / max(n_bad, 1), lost / max(n_good, 1), n_bad, n_good))
+        (rec, lost_n, nb, ng), (_, lost_clean, _, ngc) = figures
+        print(f"  k={k:3.1f}: recall {rec:.2f} ({nb} bad), good lost {lost_n:.3f} ({ng}); clean night: good lost "
+              f"{lost_clean:.3f} ({ngc})")
 
 
 def _inspect_timing(ds, work: Path, n: int) -> None:
@@ -188,11 +255,13 @@ def _inspect_timing(ds, work: Path, n: int) -> None:
         os.symlink(src, folder / f"{src.stem}_{k:04d}.fit")
     inspect_frames(folder)  # warm (numba caches, imports)
     print("load:", os.getloadavg())
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = inspect_frames(folder)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    n = max(len(result.rows), 1)
     print(f"\ninspect: {len(result.rows)} frames of {ds.spec.width}x{ds.spec.height} in {wall:.1f} s = "
-          f"{wall / max(len(result.rows), 1):.3f} s/frame (target <= 0.15 s/frame)")
+          f"{wall / n:.3f} s/frame wall, {cpu / n:.3f} CPU s/frame (all threads; target <= 0.15 s/frame)")
+    print("load:", os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -115,5 +115,5 @@ def test_a_setting_that_changes_the_decisions_invalidates_the_tile(night):
     _, _, report = night
     tile = report["tiles"][0]
     assert not _gate_changed(tile, resolve_config(overrides=["frame_reject_fwhm_k=2.5"]))
-    assert _gate_changed(tile, resolve_config(overrides=['frame_reject_rules=["elongation"]']))
+    assert _gate_changed(tile, resolve_config(overrides=["frame_reject_enabled=false"]))
     assert _gate_changed(tile, resolve_config(overrides=["frame_partial_enabled=false"]))

@@ -100,14 +100,16 @@ class StarDetection:
 
     ``xy`` (N, 2) as (x, y), brightest first; ``residual`` the plane minus ``sky`` (float32, H x W), ``sky`` the
     smooth sky mesh interpolated to every pixel; ``noise`` the robust sigma of the residual (0 on a flat plane,
-    then ``xy`` is empty). The frame-quality measures (:mod:`zemosaic.quality`) read the stars from here, so a
-    frame's stars are found once.
+    then ``xy`` is empty); ``capped`` True when ``max_stars`` cut the list (fainter stars were found, not kept).
+    The frame-quality measures (:mod:`zemosaic.quality`) read the stars from here, so a frame's stars are found
+    once.
     """
 
     xy: np.ndarray
     residual: np.ndarray
     sky: np.ndarray
     noise: float
+    capped: bool = False  # more candidates than ``max_stars``: the faintest stars are not in ``xy``
 
 
 def detect_stars_with_sky(plane: np.ndarray, detection_sigma: float = 3.0, min_area: int = 5, *,
@@ -118,7 +120,8 @@ def detect_stars_with_sky(plane: np.ndarray, detection_sigma: float = 3.0, min_a
     noise = _noise_sigma(resid)
     if not noise > 0:
         return StarDetection(np.empty((0, 2)), resid, sky, 0.0)
-    return StarDetection(_stars_in_residual(resid, detection_sigma * noise, min_area, max_stars), resid, sky, noise)
+    xy, capped = _stars_in_residual(resid, detection_sigma * noise, min_area, max_stars)
+    return StarDetection(xy, resid, sky, noise, capped)
 
 
 def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int,
@@ -135,8 +138,9 @@ def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int,
     return detect_stars_with_sky(plane, detection_sigma, min_area, max_stars=max_stars).xy
 
 
-def _stars_in_residual(resid: np.ndarray, thr: float, min_area: int, max_stars: int) -> np.ndarray:
-    """The stars of a background-subtracted plane above ``thr`` (see :func:`_detect_stars`)."""
+def _stars_in_residual(resid: np.ndarray, thr: float, min_area: int, max_stars: int) -> tuple[np.ndarray, bool]:
+    """The stars of a background-subtracted plane above ``thr`` (see :func:`_detect_stars`), and whether
+    ``max_stars`` cut the candidates."""
     r = _STAMP_R
     peaks = np.zeros(resid.shape, dtype=np.bool_)
     _peak_map(resid, np.float32(thr), int(min_area), r, peaks)
@@ -150,7 +154,7 @@ def _stars_in_residual(resid: np.ndarray, thr: float, min_area: int, max_stars: 
     order = np.argsort(-stamps.sum(axis=(1, 2)), kind="stable")[:max_stars]
     cx, cy, ok = _window_centroids(stamps[order])
     xy = np.column_stack([xs[order] + cx, ys[order] + cy])[ok]
-    return xy[_isolated(xy, 2.0)]
+    return xy[_isolated(xy, 2.0)], len(stamps) > max_stars
 
 
 def _isolated(xy: np.ndarray, radius: float) -> np.ndarray:

@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, eq=False)
 class MeasuredFrame:
-    """A loaded frame's one detection pass: the star positions (for the aligner), their measures and the frame's
-    :class:`FrameQuality`."""
+    """A loaded frame's one detection pass: the star positions (for the aligner; pieces of a line left out), their
+    measures and the frame's :class:`FrameQuality`."""
 
     xy: np.ndarray
     stars: StarMeasures
@@ -44,8 +44,11 @@ class MeasuredFrame:
 def measure_loaded(lum: np.ndarray, detection_sigma: float, min_area: int) -> MeasuredFrame:
     """Detect the stars of a luminance plane once and measure the frame from them."""
     detection = detect_stars_with_sky(lum, detection_sigma, min_area)
-    stars = measure_stars(detection, max_stars=400)
-    return MeasuredFrame(detection.xy, stars, measure_frame(detection, stars))
+    stars = measure_stars(detection)  # every detected star (at most 800): a satellite's pieces do not crowd them out
+    # pieces of a satellite trail are bright "stars" on a line: the aligner's brightest control points would be
+    # them, and a transform matched on them is wrong; they are no stars for the aligner either
+    xy = np.delete(detection.xy, stars.index[stars.line_like()], axis=0)
+    return MeasuredFrame(xy, stars, measure_frame(detection, stars))
 
 
 def measure_frame_data(data: np.ndarray, detection_sigma: float, min_area: int) -> MeasuredFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from zemosaic.io import headers
 from zemosaic.mosaic.grid import GlobalGrid
 from zemosaic.mosaic.harmony import TileCorrection
 from zemosaic.pipeline.global_frames import AlignedFrame, RegionView
+from zemosaic.pipeline.master_tile import stack_options, stacker
 
 __all__ = ["RegionStack", "stack_region", "window_wcs", "write_region_tile"]
 
@@ -49,18 +50,11 @@ def stack_region(members: Sequence[AlignedFrame], region: tuple[int, int, int, i
     ``normalize_method`` defaults to ``cfg.stack_normalize_method``; ``corrections`` (frame index ->
     ``TileCorrection``) are applied to the frames' values as they are read (SDS: the frames' photometric solve).
     """
-    from zemosaic.pipeline.master_tile import _stack_weighting, _stacker
-
     views = [RegionView(f, region, None if corrections is None else corrections[f.index].apply) for f in members]
     h = region[1] - region[0]
-    stack = _stacker(cfg)(
-        views, valid_masks=None, normalize_method=normalize_method or cfg.stack_normalize_method,
-        weighting_method=_stack_weighting(cfg), rejection_algorithm=cfg.stack_rejection_algorithm,
-        final_combine_method=cfg.stack_final_combine, sigma_clip_low=cfg.stack_sigma_low,
-        sigma_clip_high=cfg.stack_sigma_high, winsor_limits=tuple(cfg.stack_winsor_limits), reference_index=0,
-        memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
-        flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order,
-        noise_rows=max(24, h // 8))
+    options = replace(stack_options(cfg), normalize_method=normalize_method or cfg.stack_normalize_method,
+                      noise_rows=max(24, h // 8))
+    stack = stacker(cfg)(views, options, valid_masks=None)
     image = np.asarray(stack.image, dtype=np.float32)
     image = image[..., None] if image.ndim == 2 else image
     coverage = np.asarray(stack.coverage, dtype=np.float32)

@@ -145,7 +145,10 @@ def relate_to_reference(stars: StarMeasures, ref: StarMeasures, matrix: np.ndarr
     if len(strong) < 10:  # a sparse field: the fainter stars vote too
         strong = [r for j, r in ratios.items() if ref.snr[j] >= _VOTE_SNR]
     transparency = float(np.median(strong)) if len(strong) >= _MIN_VOTES else None
-    return transparency, len(pairs), _grid_votes(ref, matrix, shape, cell_px, ratios)
+    # a reference star the frame should have measured (brighter than where its measured list is complete) and did
+    # not is lost; a fainter one is unknown (the list was cut) and does not vote
+    seen = 1.5 * stars.complete_above / (transparency or 1.0) if len(stars) else 0.0
+    return transparency, len(pairs), _grid_votes(ref, matrix, shape, cell_px, ratios, seen)
 
 
 def grid_shape(frame_shape: Sequence[int], cell_px: int) -> tuple[int, int]:
@@ -154,12 +157,12 @@ def grid_shape(frame_shape: Sequence[int], cell_px: int) -> tuple[int, int]:
 
 
 def _grid_votes(ref: StarMeasures, matrix: np.ndarray, shape: tuple[int, int], cell_px: int,
-                ratios: dict[int, float]) -> list:
+                ratios: dict[int, float], min_ref_flux: float = 0.0) -> list:
     """Per cell of the frame, the median ratio of the bright reference stars that map into it (0 if unmatched)."""
     h, w = shape
     rows, cols = grid_shape(shape, cell_px)
     inv = np.linalg.inv(np.asarray(matrix, dtype=np.float64))
-    bright = np.flatnonzero(ref.snr >= _VOTE_SNR)
+    bright = np.flatnonzero((ref.snr >= _VOTE_SNR) & (ref.flux >= min_ref_flux))
     pos = ref.xy[bright] @ inv[:2, :2].T + inv[:2, 2]
     margin = 12.0  # a star this close to the frame's edge may be cut: it does not vote
     inside = (pos[:, 0] >= margin) & (pos[:, 1] >= margin) & (pos[:, 0] <= w - 1 - margin) & \

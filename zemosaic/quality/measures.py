@@ -41,7 +41,9 @@ class StarMeasures:
 
     ``xy`` positions (frame pixels), ``flux`` aperture flux (radius 2 FWHM), ``snr`` the signal-to-noise ratio of the
     star's Gaussian-window-weighted sum (sigma 3 px),
-    ``cxx, cyy, cxy`` the window-corrected second moments (px^2).
+    ``cxx, cyy, cxy`` the window-corrected second moments (px^2); ``index`` each star's row in the detection's
+    ``xy``; ``complete_above``: the flux above which the list is complete (its faint end: the frame's own
+    detection limit, or where ``max_stars`` cut it); 0 when fewer than 10 stars were measured.
     """
 
     xy: np.ndarray
@@ -50,6 +52,15 @@ class StarMeasures:
     cxx: np.ndarray
     cyy: np.ndarray
     cxy: np.ndarray
+    index: np.ndarray
+    complete_above: float = 0.0
+
+    def line_like(self) -> np.ndarray:
+        """True for the "stars" that are pieces of a line (satellite, plane): elongation above 0.8."""
+        trace = self.cxx + self.cyy
+        half = np.hypot((self.cxx - self.cyy) / 2.0, self.cxy)
+        minor = np.clip(trace / 2.0 - half, 0.0, None)
+        return 1.0 - np.sqrt(minor / np.maximum(trace / 2.0 + half, 1e-12)) > _LINE_ELONGATION
 
     def __len__(self) -> int:
         return len(self.flux)
@@ -109,14 +120,16 @@ def measure_stars(detection: StarDetection, *, max_stars: int | None = None) -> 
     Stars whose corrected moments are not positive definite (a noise peak, a blend) are dropped.
     """
     resid, r = detection.residual, _STAMP_R
+    truncated = detection.capped or (max_stars is not None and len(detection.xy) > max_stars)
     xy = np.asarray(detection.xy, dtype=np.float64)[: max_stars or None]
     h, w = resid.shape
     ix, iy = np.rint(xy[:, 0]).astype(int), np.rint(xy[:, 1]).astype(int)
     inside = (ix >= r) & (iy >= r) & (ix < w - r) & (iy < h - r)
+    index = np.flatnonzero(inside)
     xy, ix, iy = xy[inside], ix[inside], iy[inside]
     if len(xy) == 0:
         empty = np.empty(0)
-        return StarMeasures(np.empty((0, 2)), empty, empty, empty, empty, empty)
+        return StarMeasures(np.empty((0, 2)), empty, empty, empty, empty, empty, np.empty(0, dtype=int))
     off = np.arange(-r, r + 1)
     stamps = resid[iy[:, None, None] + off[None, :, None], ix[:, None, None] + off[None, None, :]].astype(np.float64)
     ring = np.concatenate([stamps[:, 0, :], stamps[:, -1, :], stamps[:, 1:-1, 0], stamps[:, 1:-1, -1]], axis=1)
@@ -133,7 +146,10 @@ def measure_stars(detection: StarDetection, *, max_stars: int | None = None) -> 
     # aperture of 2 FWHM: a star profile of any width keeps the same fraction of its flux in it
     radius = min(max(2.0 * _FWHM_PER_SIGMA * sigma, 4.0), r - 1.0)
     flux = (stamps * (r2 <= radius * radius)).sum(axis=(1, 2))
-    return StarMeasures(xy[ok], flux[ok], snr[ok], cxx[ok], cyy[ok], cxy[ok])
+    # the flux above which the frame's list is complete: its faint end (its own detection limit: a defocused frame
+    # loses the faint stars a sharp one keeps), or where max_stars cut it
+    complete = float(np.percentile(flux[ok], 10 if truncated else 5)) if ok.sum() >= 10 else 0.0
+    return StarMeasures(xy[ok], flux[ok], snr[ok], cxx[ok], cyy[ok], cxy[ok], index[ok], complete)
 
 
 def _moments(stamps, dx, dy, r2, window: float):
@@ -177,11 +193,7 @@ def measure_frame(detection: StarDetection, stars: StarMeasures | None = None, *
 
 def _frame_shape(stars: StarMeasures) -> tuple[float | None, float | None, float | None]:
     """Median FWHM of the bright stars, elongation and major-axis angle of their median normalised tensor."""
-    trace_all = stars.cxx + stars.cyy
-    half = np.hypot((stars.cxx - stars.cyy) / 2.0, stars.cxy)
-    minor = np.clip(trace_all / 2.0 - half, 0.0, None)
-    line = 1.0 - np.sqrt(minor / np.maximum(trace_all / 2.0 + half, 1e-12)) > _LINE_ELONGATION
-    bright = np.flatnonzero((stars.snr >= _MIN_SNR) & ~line)[:_SHAPE_STARS]
+    bright = np.flatnonzero((stars.snr >= _MIN_SNR) & ~stars.line_like())[:_SHAPE_STARS]
     if len(bright) < 3:
         return None, None, None
     cxx, cyy, cxy = stars.cxx[bright], stars.cyy[bright], stars.cxy[bright]
