@@ -41,13 +41,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 import sky_truth  # noqa: E402
 from measure import aperture_flux, catalogue_pixels, refine_centroids  # noqa: E402
-from zemosaic.cli import _demo_spec  # noqa: E402
 from zemosaic.io import fits as fits_io  # noqa: E402
 from zemosaic.mosaic import GlobalGrid, discover_master_tiles, seam_step_sigma  # noqa: E402
 from zemosaic.mosaic.resample import footprint_window, reproject_planes  # noqa: E402
 from zemosaic.synthetic import generator as synthetic  # noqa: E402
+from zemosaic.synthetic.demo import demo_spec  # noqa: E402
 
-DEMO = _demo_spec(1)
+DEMO = demo_spec(1)
 SCENES = {
     "altaz2x2": DEMO,
     "eq3x1": dataclasses.replace(DEMO, panels=(3, 1), mount="equatorial", rotation_drift_deg=0.0, seed=2),

@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 import sky_truth  # noqa: E402
 import zemosaic_worker as worker  # noqa: E402
-from zemosaic.cli import _demo_spec  # noqa: E402
 from zemosaic.config import resolve_config  # noqa: E402
 from zemosaic.io import fits as fits_io  # noqa: E402
 from zemosaic.synthetic import generator as synthetic  # noqa: E402
+from zemosaic.synthetic.demo import demo_spec  # noqa: E402
 
-DEMO = _demo_spec(1)
+DEMO = demo_spec(1)
 SCENES = {
     "demo": DEMO,
     "strong": synthetic.SynthSpec(panels=(2, 2), frames_per_panel=6, width=240, height=360, pixel_scale_arcsec=4.8,
@@ -43,9 +43,9 @@ SCENES = {
     "bright": dataclasses.replace(DEMO, nebula_peak_adu=480.0),
     "flat": dataclasses.replace(DEMO, gradient_frac=0.0, panel_sky_offsets=False),
     "steep": dataclasses.replace(DEMO, gradient_frac=0.5),
-    "demo2": _demo_spec(2),
-    "demo3": _demo_spec(3),
-    "demo4": _demo_spec(4),
+    "demo2": demo_spec(2),
+    "demo3": demo_spec(3),
+    "demo4": demo_spec(4),
 }
 
 

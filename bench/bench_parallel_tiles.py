@@ -92,7 +92,7 @@ def identical_outputs(a: Path, b: Path) -> bool:
 
 
 def main(argv=None) -> int:
-    from zemosaic.pipeline.tile_executor import usable_cores
+    from zemosaic.pipeline.tile_plan import usable_cores
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=12, help="frames per tile (default 12)")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # document this checkout's code, not another installed copy
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # the project's own directives (zemosaic_settings)
 
 import zemosaic  # noqa: E402  (after the path set-up above)
 
@@ -21,6 +22,7 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
     "numpydoc",
+    "zemosaic_settings",
 ]
 
 # numpydoc: the docstrings' Parameters/Returns/Raises sections; no class member tables (autodoc lists members)

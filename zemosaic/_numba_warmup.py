@@ -149,6 +149,7 @@ def _rehearse(settings: dict) -> None:
     """Run the pipeline with ``settings`` on a thumbnail dataset in a temporary folder."""
     import logging
 
+    # fast start: the CLI imports this module at every command; the pipeline loads only in the rehearsal child
     from zemosaic import config as zemosaic_config
     from zemosaic.pipeline import run as pipeline_run
     from zemosaic.synthetic import generator as synthetic

@@ -16,9 +16,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from zemosaic import __version__ as _VERSION
 from zemosaic import _numba_warmup
 from zemosaic import config as zemosaic_config
+from zemosaic._version import __version__ as _VERSION
 from zemosaic.io.atomic import os_error_text
 from zemosaic.progress import ProgressEvent
 
@@ -74,7 +74,7 @@ def _reader_gone(args) -> int:
 
 
 def _spec_error() -> type[Exception]:
-    from zemosaic.synthetic import generator as synthetic
+    from zemosaic.synthetic import generator as synthetic  # fast start: only when an error is reported
 
     return synthetic.SynthSpecError
 
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- synth ---------------------------------------------------------------------------------------
 def _add_synth_command(sub) -> None:
-    from zemosaic.synthetic import options as synthetic_options
+    from zemosaic.synthetic import options as synthetic_options  # fast start: the command module loads alone
 
     p = sub.add_parser("synth", help="write a synthetic Seestar-like dataset with ground truth",
                        description="Write synthetic raw FITS frames (several overlapping panels) and their "
@@ -109,7 +109,7 @@ def _add_synth_command(sub) -> None:
 
 
 def _cmd_synth(args) -> int:
-    from zemosaic.synthetic import generator as synthetic
+    from zemosaic.synthetic import generator as synthetic  # fast start: loaded when the subcommand runs
     from zemosaic.synthetic import options as synthetic_options
 
     spec = synthetic_options.spec_from_args(args)
@@ -170,8 +170,12 @@ def _add_run_command(sub) -> None:
     p.add_argument("--recursive", action="store_true",
                    help="also scan the subfolders of INPUT for frames (same as --set input_recursive=true)")
     p.add_argument("--export", metavar="FORMATS", default=None,
-                   help="also write 16-bit exports of the mosaic, comma-separated: tiff16 (mosaic.tif), png16 "
-                        "(mosaic.png); linear unless --set export_stretch=true (same as --set export_formats=[...])")
+                   help="also write exports of the mosaic for image editors, comma-separated: tiff16 (mosaic.tif), "
+                        "png16 (mosaic.png), tiff32 (mosaic_float32.tif); stretched unless --set "
+                        "export_stretch=false (same as --set export_formats=[...])")
+    p.add_argument("--preset", action="append", metavar="TOOL", default=None,
+                   help="also write the mosaic as TOOL takes it: siril, pixinsight, astropy or swarp; repeat it or "
+                        "give several comma-separated (same as --set output_presets=[...])")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -190,6 +194,9 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
     if args.export is not None:
         formats = [f.strip().lower() for f in args.export.split(",") if f.strip()]
         overrides.append("export_formats=" + json.dumps(formats))
+    if args.preset:
+        presets = [p.strip().lower() for text in args.preset for p in text.split(",") if p.strip()]
+        overrides.append("output_presets=" + json.dumps(list(dict.fromkeys(presets))))
     overrides += _engine_overrides(args)
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 
@@ -249,7 +256,7 @@ def _tile_marks(path: Path) -> str:
 
 def _run_and_summarise(input_dir: Path, output_dir: Path, cfg, *, verbose: bool, overwrite: bool = False,
                        resume: bool = False) -> int:
-    from zemosaic.pipeline import run as pipeline_run
+    from zemosaic.pipeline import run as pipeline_run  # fast start: the pipeline loads when a run starts
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -297,7 +304,8 @@ def _add_demo_command(sub) -> None:
 
 
 def _cmd_demo(args) -> int:
-    from zemosaic.synthetic import generator as synthetic
+    from zemosaic.synthetic import generator as synthetic  # fast start: loaded when the subcommand runs
+    from zemosaic.synthetic.demo import demo_spec
 
     cfg = zemosaic_config.resolve_config(config_file=args.config,
                                          overrides=list(args.overrides) + _engine_overrides(args))
@@ -305,7 +313,7 @@ def _cmd_demo(args) -> int:
     if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not args.overwrite)):
         raise CliError(f"demo folder {root} is not an empty folder (use --overwrite)")
     input_dir, output_dir = root / "input", root / "output"
-    spec = _demo_spec(args.seed, seestar_headers=args.seestar_headers)
+    spec = demo_spec(args.seed, seestar_headers=args.seestar_headers)
     _numba_warmup.start(dataclasses.asdict(cfg))  # first run after installing: compile while the data are made
     print(f"generating the demo dataset in {input_dir} ...")
     with ProgressPrinter() as printer:
@@ -315,22 +323,6 @@ def _cmd_demo(args) -> int:
         print(f"look at {output_dir / 'mosaic_preview.png'} and {output_dir / 'run_report.json'}; "
               f"the ground truth is in {input_dir / 'truth'}")
     return code
-
-
-def _demo_spec(seed: int, *, seestar_headers: bool = False):
-    """The built-in demo: 2x2 Alt-Az panels, small frames, enough of them to show the coverage mask. With
-    ``seestar_headers`` the frames carry no WCS, only Seestar hints, and real catalogue stars."""
-    from zemosaic.solve.index_catalogue import find_index_files
-    from zemosaic.solve.solvers import install_hint
-    from zemosaic.synthetic import generator as synthetic
-
-    spec = synthetic.SynthSpec(panels=(2, 2), overlap=0.3, frames_per_panel=10, width=540, height=960,
-                               pixel_scale_arcsec=4.8, mount="altaz", rotation_drift_deg=25.0, seed=seed)
-    if not seestar_headers:
-        return spec
-    if not find_index_files():
-        raise CliError(f"--seestar-headers needs astrometry.net index files: {install_hint([])}")
-    return dataclasses.replace(spec, header_wcs=False, hint_error_arcmin=5.0, real_stars="auto")
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -360,7 +352,7 @@ def _add_inspect_command(sub) -> None:
 
 
 def _cmd_inspect(args) -> int:
-    from zemosaic.pipeline.frame_records import frames_csv_text
+    from zemosaic.pipeline.frame_records import frames_csv_text  # fast start: loaded when the subcommand runs
     from zemosaic.pipeline.inspect import format_table, inspect_frames
 
     cfg = zemosaic_config.resolve_config(config_file=args.config, overrides=list(args.overrides))
@@ -397,7 +389,7 @@ def _add_gui_command(sub) -> None:
 
 
 def _cmd_gui(args) -> int:
-    from zemosaic.gui import run_gui
+    from zemosaic.gui import run_gui  # fast start: the window's module loads when it opens
 
     try:
         return run_gui(args)

@@ -23,6 +23,7 @@ from zemosaic.stack.options import COMBINE_METHODS, NORMALIZE_METHODS, REJECTION
 __all__ = [
     "ConfigError",
     "EXPORT_FORMATS",
+    "OUTPUT_PRESETS",
     "ZeMosaicConfig",
     "resolve_config",
     "as_config",
@@ -33,8 +34,11 @@ __all__ = [
 ]
 
 
-EXPORT_FORMATS = ("tiff16", "png16")
+EXPORT_FORMATS = ("tiff16", "png16", "tiff32")
 """The values ``export_formats`` accepts."""
+
+OUTPUT_PRESETS = ("siril", "pixinsight", "astropy", "swarp")
+"""The values ``output_presets`` accepts (``zemosaic run --preset NAME``)."""
 
 
 class ConfigError(ValueError):
@@ -292,6 +296,15 @@ class ZeMosaicConfig:
         "(frames of distant targets in one folder), unless allow_sparse_mosaic is true.", low=0.0, high=1.0)
     allow_sparse_mosaic: bool = _key(
         False, "Build the mosaic even when it is mostly empty (below mosaic_min_covered_frac).")
+    colour_calibration: str = _key(
+        "stars", "Phase 5.6: white-balance the mosaic on its stars: 'stars' (default: isolated, unsaturated stars "
+        "measured in R, G and B; their average colour made white, the sky's neutral point kept; a factor within "
+        "its noise or 2 % of 1 is left at 1; factors in the header, COLFAC1..3) or 'none' (the sensor's colour "
+        "balance).", choices=("none", "stars"))
+    colour_catalogue: str = _key(
+        "", "Table of stars with a colour (CSV/ECSV/FITS: columns ra, dec in degrees and bv = B-V, or Tycho-2 BT "
+        "and VT) for colour_calibration=stars: the white reference is then the solar-type stars (B-V 0.55-0.75) "
+        "matched in the mosaic instead of the average star. Empty (default): the average star.")
     # --- outputs -----------------------------------------------------------------------------
     keep_master_tiles: bool = _key(True, "Keep master_tiles/ in the output folder.")
     write_preview: bool = _key(True, "Write mosaic_preview.png.")
@@ -306,11 +319,23 @@ class ZeMosaicConfig:
         "tell it from data) or a number such as 0 for tools whose statistics stop at NaN; the WEIGHT extension "
         "is 0 there either way.")
     export_formats: list = _key(
-        [], "Extra 16-bit RGB/grey exports of the mosaic (`zemosaic run --export tiff16,png16`): any of "
-        "'tiff16' (mosaic.tif) and 'png16' (mosaic.png), linear, sRGB-tagged, first FITS row at the bottom.")
+        [], "Extra exports of the mosaic for image editors (`zemosaic run --export tiff16,png16,tiff32`): any of "
+        "'tiff16' (mosaic.tif) and 'png16' (mosaic.png), 16-bit, and 'tiff32' (mosaic_float32.tif, float in "
+        "[0, 1], linear); deflate-compressed, an alpha channel from WEIGHT, first FITS row at the bottom.")
     export_stretch: bool = _key(
-        False, "Apply the preview's automatic stretch to the 16-bit exports (default: linear, black at the "
-        "mosaic's minimum and white at its maximum).")
+        True, "Apply the preview's automatic stretch to the 16-bit exports, tagged sRGB (default: an editor shows "
+        "them as the preview); false: linear (black at the mosaic's minimum, white at its maximum) tagged with a "
+        "linear ICC profile.")
+    output_presets: list = _key(
+        [], "Also write the mosaic as a named tool takes it (`zemosaic run --preset siril --preset swarp`): any "
+        "of 'siril' (mosaic_siril.fits: one HDU, 3 planes, unit scale, 0 fill), 'pixinsight' "
+        "(mosaic_pixinsight.fits, the same layout), 'astropy' (mosaic_astropy_R/G/B.fits: 2D, 2D WCS, WEIGHT, "
+        "MASK) and 'swarp' (mosaic_swarp_R/G/B.fits + .weight.fits). The GUI's preset boxes set this key.")
+    output_crop: str = _key(
+        "covered", "Framing of every product: 'none' (the whole grid), 'covered' (default: empty rows and "
+        "columns trimmed, no data lost) or 'rectangle' (the largest rectangle whose pixels all hold data with at "
+        "least the tiles' alpha threshold, altaz_alpha_soft_threshold, relative to the median weight; the "
+        "staircase edge is cut off). The WCS follows.", choices=("none", "covered", "rectangle"))
 
 
 def config_keys() -> tuple[str, ...]:
@@ -336,11 +361,36 @@ def resolve_config(
 ) -> ZeMosaicConfig:
     """Merge defaults, a mapping, a JSON file and ``key=value`` overrides into one validated config.
 
+    Parameters
+    ----------
+    base : mapping, optional
+        ``{key: value}`` over the defaults.
+    config_file : path, optional
+        A JSON file of ``{key: value}`` (``zemosaic run --config``), over ``base``.
+    overrides : sequence of str or mapping
+        ``"key=value"`` strings (``--set``; the value parsed for the key's type) or a mapping, applied last.
+
+    Returns
+    -------
+    ZeMosaicConfig
+        Every key of the run, validated (frozen).
+
     Raises
     ------
     ConfigError
         Unknown key (the message suggests the closest valid key), a value of the wrong type or
         outside its allowed range, or an unreadable JSON file.
+
+    Examples
+    --------
+    >>> from zemosaic import resolve_config
+    >>> cfg = resolve_config(overrides=["altaz_min_coverage_frac=0.5", "max_workers=2"])
+    >>> cfg.altaz_min_coverage_frac, cfg.max_workers, cfg.stack_rejection_algorithm
+    (0.5, 2, 'winsorized_sigma_clip')
+    >>> resolve_config(overrides=["altaz_min_coverage_fracc=0.5"])
+    Traceback (most recent call last):
+    ...
+    zemosaic.config.ConfigError: unknown configuration key 'altaz_min_coverage_fracc'; did you mean ...?
     """
     values: dict[str, Any] = {}
     if base:
@@ -468,6 +518,9 @@ def _check_consistency(cfg: ZeMosaicConfig) -> None:
     unknown = [f for f in cfg.export_formats if f not in EXPORT_FORMATS]
     if unknown:
         raise ConfigError(f"export_formats: {unknown[0]!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    unknown = [p for p in cfg.output_presets if p not in OUTPUT_PRESETS]
+    if unknown:
+        raise ConfigError(f"output_presets: {unknown[0]!r} is not one of {', '.join(OUTPUT_PRESETS)}")
     rules = ("fwhm", "elongation", "transparency", "sky", "stars")
     unknown_rules = [r for r in cfg.frame_reject_rules if r not in rules]
     if unknown_rules:

@@ -72,6 +72,24 @@ def test_align_failures_are_none_and_listed(rotated_group):
     assert aligned == [None, None] and failed == [0, 1]
 
 
+@pytest.mark.parametrize("ref", [-1, 3, 7])
+def test_a_reference_index_outside_the_group_fails_every_frame(rotated_group, ref):
+    frames = list(rotated_group.frames)
+    aligned, failed = zas.align_images_in_group(frames, ref)
+    assert aligned == [None, None, None] and failed == [0, 1, 2]
+    assert zas.align_images_in_group([], 0) == ([], [])
+
+
+def test_the_original_progress_callback_hears_every_frame(rotated_group):
+    calls = []
+    zas.align_images_in_group(list(rotated_group.frames), 0,
+                              progress_callback=lambda msg, pct, level: calls.append((msg, pct, level)))
+    assert len(calls) >= 2 and calls[-1][1] == pytest.approx(100.0)
+    percents = [pct for _, pct, _ in calls]
+    assert all(0.0 <= p <= 100.0 for p in percents) and percents == sorted(percents)
+    assert all(isinstance(m, str) and level == "INFO_DETAIL" for m, _, level in calls)
+
+
 def test_a_frame_that_cannot_be_aligned_is_none_and_listed(rotated_group):
     frames = list(rotated_group.frames)
     rng = np.random.default_rng(9)
@@ -107,6 +125,43 @@ def test_stack_defaults_and_positional_options_are_the_originals():
     np.testing.assert_array_equal(by_default, ours.image)
     np.testing.assert_array_equal(positional, ours.image)
     assert zas.stack_aligned_images([None, None]) is None
+
+
+def test_the_original_combine_option_and_refused_options_reach_the_stacker():
+    frames = _noisy_frames(n=7, seed=6)
+    frames[0][3:6, 3:6] += 40.0
+    median = zas.stack_aligned_images(frames, "none", "none", "none", "median")
+    mean = zas.stack_aligned_images(frames, "none", "none", "none", "mean")
+    np.testing.assert_array_equal(median, package_stack(frames, normalize_method="none", weighting_method="none",
+                                                        rejection_algorithm="none",
+                                                        final_combine_method="median").image)
+    assert not np.array_equal(median, mean)
+    for target in (0.5, 1.0, 2.0):
+        with pytest.raises(NotImplementedError, match="minimum_signal_adu_target"):
+            zas.stack_aligned_images(frames, minimum_signal_adu_target=target)
+    with pytest.raises(NotImplementedError, match="apply_radial_weight"):
+        zas.stack_aligned_images(frames, apply_radial_weight=True)
+
+
+@pytest.mark.parametrize("zconfig, gpu", [
+    (None, False), (SimpleNamespace(use_gpu=True), True), (SimpleNamespace(use_gpu_stack=True), True),
+    (SimpleNamespace(stack_use_gpu=False, use_gpu=True), False), (SimpleNamespace(use_gpu=False), False)])
+def test_the_original_zconfig_gpu_switch_picks_the_stacker(monkeypatch, zconfig, gpu):
+    import zemosaic.stack.gpu as gpu_module
+
+    used = []
+
+    def twin(frames, **kw):
+        used.append("gpu")
+        return package_stack(frames, **kw)
+
+    monkeypatch.setattr(gpu_module, "stack_aligned_images_gpu", twin)
+    frames = _noisy_frames(n=5, seed=8)
+    image = zas.stack_aligned_images(frames, zconfig=zconfig)
+    image2, _ = zas.stack_kappa_sigma_clip(frames, zconfig=zconfig)
+    assert used == (["gpu", "gpu"] if gpu else [])
+    np.testing.assert_array_equal(image, package_stack(frames, normalize_method="none", weighting_method="none",
+                                                       rejection_algorithm="kappa_sigma").image)
 
 
 def test_winsorized_stack_of_a_memmap_with_winsor_limits_none(tmp_path):

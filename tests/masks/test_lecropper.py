@@ -358,3 +358,19 @@ def test_coverage_decision_reasons_come_from_one_vocabulary():
     assert lc.coverage_unusable(np.zeros((4, 6)), (4, 6)).code == "empty"
     assert lc.coverage_unusable(np.full((4, 6), np.inf), (4, 6)).detail == "24 non-finite values"
     assert lc.coverage_unusable(np.ones((4, 6), np.uint8), (4, 6)) is None
+
+
+def test_fallback_ignores_border_specks_smaller_than_a_region():
+    rng = np.random.default_rng(12)
+    img = (500.0 + rng.normal(0.0, 5.0, (200, 300))).astype(np.float32)
+    clean = lc.compute_alpha_mask(img).alpha
+    specked = img.copy()
+    specked[100:102, 0] = np.nan  # 2 px on the border: far below _MIN_REGION_FRAC of the image
+    alpha = lc.compute_alpha_mask(specked).alpha
+    assert np.all(alpha[100:102, 0] == 0.0)  # the non-finite pixels themselves carry no weight
+    untouched = np.ones_like(alpha, bool)
+    untouched[100:102, 0] = False
+    np.testing.assert_array_equal(alpha[untouched], clean[untouched])  # no feather around a speck
+    region = img.copy()
+    region[60:140, :6] = np.nan  # a real border region: feathered
+    assert lc.compute_alpha_mask(region).alpha[100, 10] < 0.9 * clean[100, 10]

@@ -76,6 +76,9 @@ def test_alpha_follows_coverage(with_coverage):
     assert np.all(alpha[deep & (coverage == coverage.max())] == 1.0)
     assert result.report.coverage_used and result.report.coverage_decision == "coverage used"
     assert int(tile.header["NFRAMES"]) == N_FRAMES and tile.header["COVUSED"]
+    assert result.failed_inputs == [] and result.report.frames_failed == [] and int(tile.header["NFAILED"]) == 0
+    # the canvas corners no frame covers are not bad bands: the synthetic tile has nothing to crop
+    assert result.report.quality_crop_rect is None and not np.isfinite(tile.data).all()
     # the report's summary of the mission's coverage (before any crop: the canvas the frames were warped onto)
     stats = result.report.coverage_stats
     assert stats["max"] == N_FRAMES and stats["n_frames"] == N_FRAMES and 0 <= stats["min"] < thr

@@ -82,3 +82,15 @@ def test_a_refusal_that_remains_names_the_frames(session, tmp_path, capsys):
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("zemosaic:")]
     assert code == cli.EXIT_MOSAIC_REFUSED and len(err) == 1 and frames[0].name in err[0]
     assert os.path.exists(tmp_path / "out2" / "run_report.json")
+
+
+def test_a_refusal_on_existing_tiles_names_the_tiles(session, tmp_path):
+    run_mosaic(session, tmp_path / "out")
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    for p in sorted((tmp_path / "out" / "master_tiles").glob("master_tile_*.fits")):
+        shutil.copy2(p, tiles / p.name)
+    with fits.open(tiles / "master_tile_001.fits", mode="update") as hdul:  # 40 degrees away
+        hdul[0].header["CRVAL1"] = (hdul[0].header["CRVAL1"] + 40.0) % 360.0
+    with pytest.raises(MosaicRefusedError, match="tiles that set its extent: master_tile_00[01].fits \\("):
+        run_mosaic(tiles, tmp_path / "out2", {"use_existing_master_tiles_mode": True})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -135,3 +136,26 @@ def test_the_gui_overwrite_keeps_the_tiles_it_reads(earlier_run, tmp_path):
     messages = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     assert [m for m in messages if m.get("type") == "result"], stdout[-2000:]
     assert _hashes(tiles) == before
+
+
+def test_inputs_are_recognised_through_a_bind_mount(tmp_path):
+    """The input folder reached through a bind mount of OUT/master_tiles (same device and inode numbers): its files
+    are kept by --overwrite. Needs the right to mount (root on Linux); skipped elsewhere."""
+    out = tmp_path / "out"
+    tiles = out / "master_tiles"
+    tiles.mkdir(parents=True)
+    (tiles / "master_tile_000.fits").write_bytes(b"tile")
+    (out / "mosaic.fits").write_bytes(b"old mosaic")
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    if shutil.which("mount") is None or subprocess.run(["mount", "--bind", str(tiles), str(mounted)],
+                                                       capture_output=True).returncode != 0:
+        pytest.skip("cannot bind-mount here")
+    try:
+        assert os.path.realpath(mounted) != os.path.realpath(tiles)  # no path comparison can see it
+        inputs = guard.run_inputs(mounted)
+        removed = lock.remove_previous_outputs(out, inputs)
+        assert [p.name for p in removed] == ["mosaic.fits"]
+        assert (tiles / "master_tile_000.fits").read_bytes() == b"tile"
+    finally:
+        subprocess.run(["umount", str(mounted)], check=True)

@@ -22,7 +22,7 @@ from astropy.io import fits
 from run_folders import read_report
 from zemosaic import cli
 from zemosaic.config import ConfigError, resolve_config
-from zemosaic.pipeline import tile_executor
+from zemosaic.pipeline import tile_plan, tile_task
 from zemosaic.pipeline.master_tile import ScannedFrame
 from zemosaic.pipeline.run import run_mosaic
 
@@ -200,17 +200,17 @@ def test_a_script_without_main_guard_gets_a_one_line_hint(tiny_run, tmp_path):
 
 
 # --- how many workers ---------------------------------------------------------------------------------
-def _tasks(n_tasks: int, n_frames: int = 20, shape=(1080, 1920), cfg=None) -> list[tile_executor.TileTask]:
+def _tasks(n_tasks: int, n_frames: int = 20, shape=(1080, 1920), cfg=None) -> list[tile_task.TileTask]:
     info = SimpleNamespace(shape=shape, n_channels=3, wcs=None)
     cfg = cfg or resolve_config()
-    return [tile_executor.TileTask(k, tuple(ScannedFrame(Path(f"f{i}.fit"), info) for i in range(n_frames)), 0, cfg,
+    return [tile_task.TileTask(k, tuple(ScannedFrame(Path(f"f{i}.fit"), info) for i in range(n_frames)), 0, cfg,
                                    Path("tiles")) for k in range(n_tasks)]
 
 
 def test_worker_count_from_max_workers_cores_and_memory_budget():
     def plan(n_tasks=4, ram=100_000.0, cores=8, **keys):
         cfg = resolve_config(overrides=keys)
-        return tile_executor.plan_workers(cfg, _tasks(n_tasks, cfg=cfg), cores=cores, ram_available_mb=ram)
+        return tile_plan.plan_workers(cfg, _tasks(n_tasks, cfg=cfg), cores=cores, ram_available_mb=ram)
 
     assert plan().engine == "serial" and plan().workers == 1  # the default: one tile after another
     auto = plan(max_workers=0)
@@ -218,7 +218,7 @@ def test_worker_count_from_max_workers_cores_and_memory_budget():
     assert plan(n_tasks=16, max_workers=0).workers == 8
     assert plan(n_tasks=16, max_workers=3).numba_threads == 2
     # a Seestar tile of 20 frames: 250 + 8 x 23.73 + min(768, 20 x 23.73 x 1.5) = ~1152 MB
-    per_tile = tile_executor.estimate_tile_peak_mb(_tasks(1)[0].members, resolve_config())
+    per_tile = tile_task.estimate_tile_peak_mb(_tasks(1)[0].members, resolve_config())
     assert 1100 < per_tile < 1200
     capped = plan(n_tasks=16, max_workers=0, memory_budget_mb=2500.0)
     assert capped.workers == 2 and "memory_budget_mb=2500 / ~1152 MB per tile" in capped.reason
@@ -233,7 +233,7 @@ def test_worker_count_from_max_workers_cores_and_memory_budget():
 
 def test_engine_settings_are_checked_before_the_run(tmp_path, capsys):
     with pytest.raises(ConfigError, match="neither 'local' nor a scheduler address"):
-        tile_executor.check_engine_settings(resolve_config(overrides=["scheduler=myhost"]))
+        tile_plan.check_engine_settings(resolve_config(overrides=["scheduler=myhost"]))
     code = cli.main(["run", str(tmp_path), "-o", str(tmp_path / "out"), "--scheduler", "myhost"])
     assert code == cli.EXIT_BAD_ARGS and "scheduler" in capsys.readouterr().err
     code = cli.main(["run", str(tmp_path), "-o", str(tmp_path / "out"), "--workers", "0"])
@@ -269,15 +269,15 @@ def test_frame_wcs_travels_to_a_worker_to_the_last_bit():
     wcss.append(sip)
     astropy_exact = 0
     for wcs in wcss:
-        got = tile_executor.decode_wcs(pickle.loads(pickle.dumps(tile_executor.encode_wcs(wcs))))
-        assert tile_executor._same_wcs(wcs, got)
-        astropy_exact += tile_executor._same_wcs(wcs, pickle.loads(pickle.dumps(wcs)))
+        got = tile_task.decode_wcs(pickle.loads(pickle.dumps(tile_task.encode_wcs(wcs))))
+        assert tile_task._same_wcs(wcs, got)
+        astropy_exact += tile_task._same_wcs(wcs, pickle.loads(pickle.dumps(wcs)))
     assert astropy_exact < len(wcss)  # astropy's own pickle (FITS text) rounds them: why the task has its own
     frame = ScannedFrame(Path("a.fit"), _FrameInfoLike((1080, 1920), 3, wcss[0]))
-    task = tile_executor.TileTask(0, (frame,), 0, resolve_config(), Path("tiles"))
+    task = tile_task.TileTask(0, (frame,), 0, resolve_config(), Path("tiles"))
     back = pickle.loads(pickle.dumps(task))
     assert back.cfg == task.cfg and back.members[0].path == frame.path
-    assert tile_executor._same_wcs(back.members[0].info.wcs, wcss[0])
+    assert tile_task._same_wcs(back.members[0].info.wcs, wcss[0])
 
 
 def test_readme_documents_the_engines():
@@ -297,5 +297,5 @@ def test_a_replaced_masker_keeps_the_tiles_in_the_run_process(monkeypatch):
 
     monkeypatch.setattr(lecropper, "mask_altaz_artifacts", my_masker)
     for keys in (["max_workers=0"], ["scheduler=tcp://sched:8786"]):
-        plan = tile_executor.plan_workers(resolve_config(overrides=keys), _tasks(4), cores=8, ram_available_mb=1e5)
+        plan = tile_plan.plan_workers(resolve_config(overrides=keys), _tasks(4), cores=8, ram_available_mb=1e5)
         assert plan.engine == "serial" and "test_parallel_tiles" in plan.reason and "my_masker" in plan.reason

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from zemosaic.pipeline.frame_wcs import _register_star_lists, carry_wcs
 from zemosaic.solve import solvers
 from zemosaic.solve.cache import CachedWcs, WcsCache, file_sha256, wcs_to_header, write_wcs_sidecar
-from zemosaic.solve.frames import _register_star_lists, carry_wcs
 from zemosaic.solve.hints import PointingHint, hint_from_header, parse_dec_text, parse_ra_text
 from zemosaic.solve.index_catalogue import find_index_files, index_stars
 from zemosaic.solve.refine import refine_tan_wcs, tan_wcs

@@ -17,10 +17,10 @@ import pytest
 from astropy.io import fits
 
 from zemosaic.io import fits as fits_io
+from zemosaic.pipeline import frame_wcs as solve_frames
+from zemosaic.pipeline.frame_wcs import SolveSettings, assign_frame_wcs
 from zemosaic.pipeline.master_tile import ScannedFrame
-from zemosaic.solve import frames as solve_frames
 from zemosaic.solve import prechecks
-from zemosaic.solve.frames import SolveSettings, assign_frame_wcs
 from zemosaic.solve.solvers import SolveFailedError, SolveFieldSolver, SolveRequest, SolveResult
 from zemosaic.synthetic.generator import SynthSpec, generate_dataset
 

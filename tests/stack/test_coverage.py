@@ -42,3 +42,11 @@ def test_nothing_covered_is_no_coverage_and_a_wrong_shape_is_refused_not_resized
     with pytest.raises(CoverageShapeError, match=r"\(3, 4\)"):
         acc.add(np.ones((3, 4), bool))
     assert acc.stats().n_frames == 1  # the refused mask was not counted
+
+
+def test_the_report_summary_keeps_six_decimals_of_the_covered_share():
+    acc = CoverageAccumulator((3, 3))
+    one = np.zeros((3, 3), bool)
+    one[1, 1] = True
+    acc.add(one)
+    assert acc.stats().as_dict()["nonzero_frac"] == 0.111111

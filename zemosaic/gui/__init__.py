@@ -41,7 +41,7 @@ def run_gui(args: argparse.Namespace) -> int:
         import PySide6  # noqa: F401  (checked here so the message names the extra)
     except ImportError as exc:
         raise ImportError("the desktop GUI needs PySide6: pip install \"zemosaic[gui]\"") from exc
-    from zemosaic.gui.app import run_app
+    from zemosaic.gui.app import run_app  # PySide6: imported only when the window opens
 
     return run_app(args)
 

@@ -11,6 +11,8 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from zemosaic.gui.main_window import MainWindow
+from zemosaic.synthetic.demo import demo_spec
+from zemosaic.synthetic.generator import generate_dataset
 
 __all__ = ["application", "dark_palette", "run_app", "grab_to_png"]
 
@@ -87,15 +89,12 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def _start_demo(window: MainWindow, demo_dir: Path | None) -> None:
-    from zemosaic.cli import _demo_spec
-    from zemosaic.synthetic.generator import generate_dataset
-
     root = Path(demo_dir) if demo_dir is not None else Path(tempfile.mkdtemp(prefix="zemosaic_gui_demo_"))
     input_dir, output_dir = root / "input", root / "output"
     if not input_dir.is_dir() or not any(input_dir.iterdir()):
         window.statusBar().showMessage(window.tr("Generating the demo dataset in %1...").replace("%1", str(input_dir)))
         QApplication.processEvents()
-        generate_dataset(input_dir, _demo_spec(1))
+        generate_dataset(input_dir, demo_spec(1))
     window.set_folders(input_dir, output_dir, existing_output="overwrite")
     window.start_run()
 

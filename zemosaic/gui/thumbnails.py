@@ -1,6 +1,6 @@
 """Thumbnails of a written master tile for the window, as PNG bytes (computed in the run process, Qt-free).
 
-The picture is the preview the pipeline writes for a mosaic (:func:`zemosaic.io.preview.write_preview_png`:
+The picture is the preview the pipeline writes for a mosaic (:func:`zemosaic.mosaic.preview.write_preview_png`:
 stretched, transparent where ALPHA is 0); the ALPHA and COVERAGE overlays are RGBA pictures of the same size,
 to be drawn over it: ALPHA in red where the tile is feathered out (opaque red = alpha 0), COVERAGE as a
 blue (few frames) to yellow (most frames) ramp.
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from zemosaic.io.fits import read_fits_image
-from zemosaic.io.preview import write_preview_png
+from zemosaic.mosaic.preview import write_preview_png
 
 __all__ = ["TileThumbnails", "tile_thumbnails"]
 

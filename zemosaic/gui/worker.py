@@ -64,7 +64,7 @@ class _TileWatcher:
         self._sent: set[str] = set()
 
     def check(self) -> None:
-        from zemosaic.gui.thumbnails import tile_thumbnails
+        from zemosaic.gui.thumbnails import tile_thumbnails  # process start: see main()
 
         if not self._dir.is_dir():
             return
@@ -106,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     channel = _Channel(sys.stdout)
     sys.stdout = sys.stderr  # stray prints of libraries must not mix with the protocol
+    # process start: the pipeline loads after stdout became the protocol channel (no stray print can corrupt it)
     from zemosaic.pipeline.run import RunInterrupted
 
     def _raise_interrupted(signum, frame):
@@ -127,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, channel: _Channel) -> int:
-    from zemosaic.config import ConfigError, resolve_config
+    from zemosaic.config import ConfigError, resolve_config  # process start: see main()
     from zemosaic.pipeline import run as pipeline_run
 
     try:
@@ -152,7 +153,7 @@ def _run(args: argparse.Namespace, channel: _Channel) -> int:
         channel.send("error", kind="nothing_usable", message=str(exc), details=str(args.output / "run_report.json"))
         return 1
     except OSError as exc:
-        from zemosaic.io.atomic import os_error_text
+        from zemosaic.io.atomic import os_error_text  # process start: see main()
 
         channel.send("error", kind="os_error", message=os_error_text(exc), details="")
         return 3

@@ -291,6 +291,7 @@ def write_fits_image(
     header_extra: Mapping | None = None,
     extensions: Mapping[str, np.ndarray] | None = None,
     extra_hdus: Sequence[fits.ImageHDU] = (),
+    channel_axis: bool = False,
 ) -> Path:
     """Write a float32 image with its WCS and named image extensions, atomically.
 
@@ -313,6 +314,11 @@ def write_fits_image(
     extra_hdus : sequence of astropy.io.fits.ImageHDU, optional
         Ready-made image HDUs (their own header and WCS, any shape) written after ``extensions`` in the same
         atomic write, e.g. the mosaic's decimated ``BACKGROUND`` model.
+    channel_axis : bool
+        Colour data with a ``wcs``: also describe the plane axis (``WCSAXES = 3``, ``CTYPE3 = 'CHANNEL'``, world
+        value 1, 2, 3 for R, G, B), so that ``WCS(header)`` is exactly what the header says: RA, Dec and the
+        channel (wcslib gives a 3-plane image 3 WCS axes whatever ``WCSAXES`` says; ``.celestial`` is the 2D
+        WCS).  Off, the header carries the 2D keywords only.
 
     Returns
     -------
@@ -332,6 +338,11 @@ def write_fits_image(
     primary_header = fits.Header()
     _add_extra_cards(primary_header, header_extra, skip_wcs=wcs is not None)
     primary_header.update(wcs_header)
+    if channel_axis and wcs is not None and cube.ndim == 3:
+        primary_header["WCSAXES"] = 3
+        for key, value, comment in (("CTYPE3", "CHANNEL", "colour plane: 1 = R, 2 = G, 3 = B"),
+                                    ("CRPIX3", 1.0, ""), ("CRVAL3", 1.0, ""), ("CD3_3", 1.0, "")):
+            primary_header[key] = (value, comment)
     primary_header.setdefault("ORIGIN", "ZeMosaic")
     hdus = [fits.PrimaryHDU(data=cube, header=primary_header)]
     hdus += _extension_hdus(extensions or {}, cube.shape[-2:], wcs_header)

@@ -24,7 +24,9 @@ from datetime import datetime, timedelta
 
 from astropy.io import fits
 
-import zemosaic
+from zemosaic._version import __version__
+from zemosaic.io import fits as fits_io
+from zemosaic.io.keywords import fits_date
 
 __all__ = [
     "AGREED_TEXT_KEYS",
@@ -80,7 +82,7 @@ class ObservationFacts:
 
 def software_name() -> str:
     """``ZeMosaic <version>``."""
-    return f"ZeMosaic {zemosaic.__version__}"
+    return f"ZeMosaic {__version__}"
 
 
 def facts_from_frames(headers: Sequence[fits.Header]) -> ObservationFacts:
@@ -89,8 +91,8 @@ def facts_from_frames(headers: Sequence[fits.Header]) -> ObservationFacts:
     ``EXPTIME`` (else ``EXPOSURE``) is summed; the start is ``DATE-OBS``, the end ``DATE-END`` or start + exposure.
     """
     exposures = [_exposure(h) for h in headers]
-    starts = [_date(h.get("DATE-OBS")) for h in headers]
-    ends = [_date(h.get("DATE-END")) for h in headers]
+    starts = [fits_date(h.get("DATE-OBS")) for h in headers]
+    ends = [fits_date(h.get("DATE-END")) for h in headers]
     for k, (start, end, exposure) in enumerate(zip(starts, ends, exposures, strict=True)):
         if end is None and start is not None:
             ends[k] = start + timedelta(seconds=exposure or 0.0)
@@ -113,8 +115,8 @@ def facts_from_products(headers: Sequence[fits.Header]) -> ObservationFacts:
         count = h.get("NCOMBINE", h.get("NFRAMES", 1))
         n_frames += int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else 1
         exposures.append(_exposure(h))
-    starts = [d for d in (_date(h.get("DATE-OBS")) for h in headers) if d is not None]
-    ends = [d for d in (_date(h.get("DATE-END")) for h in headers) if d is not None]
+    starts = [d for d in (fits_date(h.get("DATE-OBS")) for h in headers) if d is not None]
+    ends = [d for d in (fits_date(h.get("DATE-END")) for h in headers) if d is not None]
     known = [e for e in exposures if e is not None]
     return ObservationFacts(
         n_frames=n_frames,
@@ -128,8 +130,6 @@ def facts_from_products(headers: Sequence[fits.Header]) -> ObservationFacts:
 def read_primary_headers(paths: Iterable[str | os.PathLike]) -> list[fits.Header]:
     """The header of each file's image HDU (the primary, else the first image extension, as the readers take it);
     headers only, no pixels."""
-    from zemosaic.io import fits as fits_io  # the reader validates and finds the image HDU
-
     return [fits_io.read_frame_info(p, require_wcs=False).header for p in paths]
 
 
@@ -208,21 +208,6 @@ def _exposure(header: fits.Header) -> float | None:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
             return float(value)
     return None
-
-
-def _date(value) -> datetime | None:
-    """A FITS date (``YYYY-MM-DD[Thh:mm:ss[.s...]]``, optional ``Z``) as a naive UTC datetime, or None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().rstrip("Z")
-    if "." in text:  # Python 3.10's fromisoformat takes 3 or 6 fractional digits only
-        main, frac = text.split(".", 1)
-        text = f"{main}.{(frac + '000000')[:6]}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=None)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import datetime
 
-from zemosaic.io.headers import _date as _fits_date  # the products' own reading of DATE-OBS: the same verdict
-
-__all__ = ["keyword_problems"]
+__all__ = ["keyword_problems", "fits_date"]
 
 
 def keyword_problems(header: Mapping, *, colour_planes: bool, has_wcs: bool) -> list[str]:
@@ -65,7 +64,7 @@ def _date_problem(header: Mapping) -> list[str]:
     value = header.get("DATE-OBS")
     if value is None or not str(value).strip():
         return []
-    if _fits_date(value) is None:
+    if fits_date(value) is None:
         return [f"DATE-OBS = {value!r} is not a date and time that exists (ISO 8601): start time unknown (left out "
                 "of the products' DATE-OBS/DATE-END)"]
     return []
@@ -86,3 +85,19 @@ def _hint_problems(header: Mapping) -> list[str]:
             problems.append(f"{key} = {value!r} is not a number > 0: no pixel scale from the optics (PIXSCALE/SCALE "
                             "if present, else hint_pixel_scale_arcsec, else a wide scale search)")
     return problems
+
+
+def fits_date(value) -> datetime | None:
+    """A FITS date (``YYYY-MM-DD[Thh:mm:ss[.s...]]``, optional ``Z``) as a naive UTC datetime, or None (the one
+    reading of DATE-OBS / DATE-END: the frames' checks here and the products' headers, :mod:`zemosaic.io.headers`)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().rstrip("Z")
+    if "." in text:  # Python 3.10's fromisoformat takes 3 or 6 fractional digits only
+        main, frac = text.split(".", 1)
+        text = f"{main}.{(frac + '000000')[:6]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=None)

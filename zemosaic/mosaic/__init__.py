@@ -11,6 +11,8 @@
 * :mod:`~zemosaic.mosaic.sky`: the smooth sky left in the mosaic, fitted and removed, then neutralised (Phase 5.5,
   :func:`fit_mosaic_sky`, ``mosaic_background``).
 * :mod:`~zemosaic.mosaic.outputs`: ``mosaic.fits`` and the preview (Phase 6, :func:`write_mosaic_outputs`).
+* :mod:`~zemosaic.mosaic.preview`: the automatic display stretch (its sky level is Phase 5.5's) and the PNG preview.
+* :mod:`~zemosaic.mosaic.exports`: the 16-bit TIFF / PNG exports for image editors.
 * :mod:`~zemosaic.mosaic.seams`: seam steps measured on a finished mosaic (:func:`seam_step_sigma`).
 
 A tile is designated everywhere (overlaps, corrections, seam steps) by its index in the ``tiles`` list.

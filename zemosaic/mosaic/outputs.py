@@ -1,12 +1,18 @@
-"""The mosaic's files (Phase 6): ``mosaic.fits`` (data, WCS, ``WEIGHT`` extension, and ``BACKGROUND`` when a sky
-model was subtracted), ``mosaic_preview.png`` and the 16-bit exports (``mosaic.tif``, ``mosaic.png``), each written
-atomically: :func:`write_mosaic_outputs`.
+"""The mosaic's files (Phase 6), each written atomically: :func:`write_mosaic_outputs`.
+
+* ``mosaic.fits``, the science product: data in ADU (or unit scale), NaN where nothing was covered, the WCS, the
+  extensions ``WEIGHT``, ``BACKGROUND`` (when a sky model was subtracted) and ``MASK`` (uint8, 1 where the pixel holds
+  no data, the primary's shape: what ``CCDData.read`` takes as its mask by default).
+* ``mosaic_preview.png``, and the editor exports (:mod:`zemosaic.mosaic.exports`).
+* The tool presets (:mod:`zemosaic.io.presets`): files a named tool takes as they are.
+
+Every product is framed alike (``crop``, :mod:`zemosaic.mosaic.framing`), its WCS following the window.
 """
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +20,12 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from zemosaic.io import exports as fits_exports
 from zemosaic.io import fits as fits_io
+from zemosaic.io import presets as tool_presets
+from zemosaic.mosaic import exports as fits_exports
+from zemosaic.mosaic import preview
 from zemosaic.mosaic.coadd import MosaicResult
+from zemosaic.mosaic.framing import Framing, crop_wcs, frame_mosaic
 
 __all__ = [
     "MosaicOutputs",
@@ -25,34 +34,42 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+BackgroundSource = Callable[..., tuple[np.ndarray, WCS | None, fits.Header]] | tuple[np.ndarray, WCS | None,
+                                                                                     fits.Header]
+
 
 @dataclass(frozen=True)
 class MosaicOutputs:
-    """Files written by :func:`write_mosaic_outputs`."""
+    """Files written by :func:`write_mosaic_outputs`, and the window of the assembled grid they hold."""
 
     fits: Path
+    framing: Framing
     preview: Path | None = None
     exports: tuple[Path, ...] = ()
+    presets: dict[str, tuple[Path, ...]] | None = None
 
     @property
     def paths(self) -> tuple[Path, ...]:
         """Every file written."""
-        return tuple(p for p in (self.fits, self.preview, *self.exports) if p is not None)
+        preset_paths = tuple(p for paths in (self.presets or {}).values() for p in paths)
+        return tuple(p for p in (self.fits, self.preview, *self.exports, *preset_paths) if p is not None)
 
 
 def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, write_preview: bool = True,
                          header_extra: Mapping | fits.Header | None = None, output_scale: str = "adu",
                          fill_value: float = float("nan"), export_formats: Sequence[str] = (),
                          export_stretch: bool = False,
-                         background: tuple[np.ndarray, WCS | None, fits.Header] | None = None) -> MosaicOutputs:
+                         background: BackgroundSource | None = None,
+                         presets: Sequence[str] = (), crop: str = "none",
+                         alpha_threshold: float = 1e-3) -> MosaicOutputs:
     """Write ``OUT/mosaic.fits`` (float32 ``3 x H x W`` or ``H x W`` + WCS, extension ``WEIGHT``, then
-    ``BACKGROUND`` when given), ``OUT/mosaic_preview.png`` (stretched, transparent where the weight is 0) and the
-    16-bit exports, each atomically.
+    ``BACKGROUND`` when given, then ``MASK``), ``OUT/mosaic_preview.png`` (stretched, transparent where the weight
+    is 0), the exports and the tool presets, each atomically, all framed by ``crop``.
 
     Parameters
     ----------
     result : MosaicResult
-        Not modified: the scale and fill value are applied to the written copy only.
+        Not modified: the scale, fill value and framing are applied to the written copies only.
     out_dir : str or os.PathLike
         Output folder (created if missing).
     write_preview : bool
@@ -67,13 +84,20 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     fill_value : float
         Written where the weight is 0 or the value is not finite (NaN by default); ``WEIGHT`` stays 0 there.
     export_formats : sequence of str
-        ``'tiff16'`` and/or ``'png16'``: :func:`zemosaic.io.exports.write_exports` (linear, or stretched with
-        ``export_stretch``).
-    background : tuple, optional
-        ``(image, wcs, header)`` of the sky model subtracted in Phase 5.5
-        (:meth:`zemosaic.mosaic.sky.MosaicSky.background_image`): written as the image extension ``BACKGROUND``
-        (float32, laid out as the primary, decimated, with its own WCS and the header's cards), scaled as the
-        primary is by ``output_scale``.
+        ``'tiff16'``, ``'png16'`` and/or ``'tiff32'``: :func:`zemosaic.mosaic.exports.write_exports` (linear, or
+        stretched with ``export_stretch``), with an alpha channel from ``WEIGHT``.
+    background : callable or tuple, optional
+        The sky model subtracted in Phase 5.5: :meth:`zemosaic.mosaic.sky.MosaicSky.background_image` (called with
+        the written window's WCS, ``origin`` and ``shape``), or its ``(image, wcs, header)`` for the whole grid
+        (``crop='none'`` only): written as the image extension ``BACKGROUND`` (float32, laid out as the primary,
+        decimated, with its own WCS and the header's cards), scaled as the primary is by ``output_scale``.
+    presets : sequence of str
+        Tool presets (:data:`zemosaic.io.presets.PRESETS`) written beside ``mosaic.fits``.
+    crop : {'none', 'covered', 'rectangle'}
+        Framing of every product (:func:`zemosaic.mosaic.framing.frame_mosaic`); ``CROPMODE``, ``CROPX0`` and
+        ``CROPY0`` say where the window lies in the assembled grid.
+    alpha_threshold : float
+        ``crop='rectangle'``: the least weight of a pixel inside, relative to the median covered weight.
 
     Returns
     -------
@@ -82,13 +106,41 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     Raises
     ------
     ValueError
-        An unknown ``output_scale`` or export format.
+        An unknown ``output_scale``, export format, preset or crop mode.
     """
     if output_scale not in ("adu", "unit"):
         raise ValueError(f"output_scale must be 'adu' or 'unit', got {output_scale!r}")
+    tool_presets.check_presets(presets)
     out_dir = Path(out_dir)
-    covered = result.weight > 0
-    written, scale = _written_copy(result.data, covered, output_scale, float(fill_value))
+    framing = frame_mosaic(result.data, result.weight, crop, alpha_threshold=alpha_threshold)
+    rows, cols = framing.window
+    data, weight = result.data[rows, cols], result.weight[rows, cols]
+    wcs = crop_wcs(result.grid.wcs, framing.y0, framing.x0, framing.shape)
+    covered = weight > 0
+    if callable(background):
+        background = background(wcs, origin=(framing.y0, framing.x0), shape=framing.shape)
+    header = _primary_header(result, header_extra, output_scale, fill_value, background, framing)
+    written, scale = _written_copy(data, covered, output_scale, float(fill_value))
+    header["ADUSCALE"] = (scale, "ADU = pixel value * ADUSCALE")
+    fits_path = _write_fits(out_dir / "mosaic.fits", written, wcs, weight, header,
+                            None if background is None else _scaled_background(background, scale))
+    del written
+    exports = tuple(fits_exports.write_exports(out_dir, data, covered, list(export_formats),
+                                               stretch=export_stretch, alpha=covered.astype(np.float32)))
+    preset_files = {name: tuple(tool_presets.write_preset(name, out_dir, data, weight, wcs, header))
+                    for name in dict.fromkeys(presets)}
+    preview_path = None
+    if write_preview:
+        preview_path = preview.write_preview_png(out_dir / "mosaic_preview.png", data,
+                                                 alpha=covered.astype(np.float32))
+    log.info("mosaic written (crop=%s, %d x %d px): %s%s", crop, framing.shape[1], framing.shape[0], fits_path,
+             "".join(f", {p}" for p in (preview_path, *exports) if p))
+    return MosaicOutputs(fits=fits_path, preview=preview_path, exports=exports, presets=preset_files,
+                         framing=framing)
+
+
+def _primary_header(result: MosaicResult, header_extra, output_scale: str, fill_value: float, background,
+                    framing: Framing) -> fits.Header:
     header = fits.Header()
     header["NTILES"] = (int(result.n_tiles), "master tiles co-added")
     header["BUNIT"] = ("ADU", "weighted mean of the master tiles")
@@ -96,31 +148,25 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     if output_scale == "unit":
         header["BUNIT"] = ("", "dimensionless: ADU / ADUSCALE")
     header["OUTSCALE"] = (output_scale, "adu (as co-added) or unit (peak 1)")
-    header["ADUSCALE"] = (scale, "ADU = pixel value * ADUSCALE")
     header["FILLVAL"] = (repr(float(fill_value)), "value of the uncovered pixels (WEIGHT = 0)")
+    header["CROPMODE"] = (framing.mode, "framing: none, covered or rectangle")
+    header["CROPX0"] = (framing.x0, "window x0 in the assembled grid")
+    header["CROPY0"] = (framing.y0, "window y0 in the assembled grid")
     if background is not None:
         header["BKGMODEL"] = (str(background[2].get("BKGMODEL", "")), "sky model subtracted, see BACKGROUND")
-    fits_path = _write_fits(out_dir / "mosaic.fits", written, result, header,
-                            None if background is None else _scaled_background(background, scale))
-    exports = tuple(fits_exports.write_exports(out_dir, written, covered, list(export_formats),
-                                               stretch=export_stretch))
-    del written
-    preview_path = None
-    if write_preview:
-        from zemosaic.io import preview  # PIL only needed when a preview is written
-
-        preview_path = preview.write_preview_png(out_dir / "mosaic_preview.png", result.data,
-                                                 alpha=covered.astype(np.float32))
-    log.info("mosaic written: %s%s", fits_path, "".join(f", {p}" for p in (preview_path, *exports) if p))
-    return MosaicOutputs(fits=fits_path, preview=preview_path, exports=exports)
+    return header
 
 
-def _write_fits(path: Path, written: np.ndarray, result: MosaicResult, header: fits.Header,
+def _write_fits(path: Path, written: np.ndarray, wcs: WCS, weight: np.ndarray, header: fits.Header,
                 background: fits.ImageHDU | None) -> Path:
-    """``mosaic.fits`` with ``WEIGHT``, and ``BACKGROUND`` after it when given, in one atomic write."""
-    return fits_io.write_fits_image(path, written, wcs=result.grid.wcs, header_extra=header,
-                                    extensions={"WEIGHT": result.weight},
-                                    extra_hdus=() if background is None else (background,))
+    """``mosaic.fits`` with ``WEIGHT``, ``BACKGROUND`` when given and ``MASK``, in one atomic write."""
+    empty = ~(weight > 0)
+    mask = np.broadcast_to(empty, (written.shape[2], *empty.shape)) if written.ndim == 3 else empty
+    mask_hdu = fits.ImageHDU(data=np.ascontiguousarray(mask, dtype=np.uint8), name="MASK")
+    mask_hdu.header["COMMENT"] = "1 where the pixel holds no data (WEIGHT = 0), 0 elsewhere; the primary's shape"
+    extra = (mask_hdu,) if background is None else (background, mask_hdu)
+    return fits_io.write_fits_image(path, written, wcs=wcs, header_extra=header, extensions={"WEIGHT": weight},
+                                    extra_hdus=extra, channel_axis=True)
 
 
 def _scaled_background(background: tuple[np.ndarray, WCS | None, fits.Header], scale: float) -> fits.ImageHDU:

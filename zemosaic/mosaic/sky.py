@@ -119,12 +119,15 @@ class MosaicSky:
             raise ValueError(f"chunk of shape {chunk.shape} at row {row0} does not fit a mosaic of {self.shape}")
         return (chunk - self.model_rows(row0, row0 + chunk.shape[0])).astype(np.float32)
 
-    def background_image(self, wcs: WCS | None = None) -> tuple[np.ndarray, WCS | None, fits.Header]:
+    def background_image(self, wcs: WCS | None = None, *, origin: tuple[int, int] = (0, 0),
+                         shape: tuple[int, int] | None = None) -> tuple[np.ndarray, WCS | None, fits.Header]:
         """The subtracted model decimated by :attr:`step` for the ``BACKGROUND`` extension of ``mosaic.fits``.
 
-        Sample ``(i, j)`` is the model at full-grid pixel ``(i s + (s - 1) / 2, j s + (s - 1) / 2)`` (``s`` the step,
+        Sample ``(i, j)`` is the model at written pixel ``(i s + (s - 1) / 2, j s + (s - 1) / 2)`` (``s`` the step,
         0-based), i.e. the mean of the model over the block of ``s x s`` pixels it stands for; a bilinear upsampling
         gives the model back exactly for a plane. The mosaic as assembled is the written mosaic plus that model.
+        The written mosaic is the window of ``shape`` (default: the whole grid) starting at grid pixel ``origin``
+        ``(y0, x0)`` (the framing, ``crop``); ``wcs`` is the window's.
 
         Returns
         -------
@@ -137,8 +140,9 @@ class MosaicSky:
             ``BKGSKY<c>``, ``BKGOFF<c>`` and comments).
         """
         s = self.step
-        rows = np.arange(-(-self.shape[0] // s), dtype=np.float64) * s + (s - 1) / 2.0
-        cols = np.arange(-(-self.shape[1] // s), dtype=np.float64) * s + (s - 1) / 2.0
+        height, width = (self.shape if shape is None else shape)[:2]
+        rows = origin[0] + np.arange(-(-height // s), dtype=np.float64) * s + (s - 1) / 2.0
+        cols = origin[1] + np.arange(-(-width // s), dtype=np.float64) * s + (s - 1) / 2.0
         image = self._evaluate(rows, cols)
         small_wcs = None if wcs is None else _decimated_wcs(wcs, s)
         header = fits.Header()
@@ -146,8 +150,8 @@ class MosaicSky:
         header["BKGORDER"] = (self.order, "polynomial order fitted")
         header["BKGQUANT"] = (self.quantile, "fitted as this quantile of the cells")
         header["BKGSTEP"] = (s, "1 pixel here = STEP x STEP mosaic pixels")
-        header["BKGFULLH"] = (int(self.shape[0]), "mosaic rows")
-        header["BKGFULLW"] = (int(self.shape[1]), "mosaic columns")
+        header["BKGFULLH"] = (int(height), "mosaic rows")
+        header["BKGFULLW"] = (int(width), "mosaic columns")
         for c, (level, off) in enumerate(zip(self.sky_level, self.offsets, strict=True), start=1):
             header[f"BKGSKY{c}"] = (round(float(level), 4), f"sky level of channel {c}, ADU")
             header[f"BKGOFF{c}"] = (round(float(off), 4), f"offset added to channel {c}, ADU")

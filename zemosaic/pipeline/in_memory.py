@@ -25,6 +25,7 @@ from astropy.wcs import WCS
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
+from zemosaic.pipeline.run import run_mosaic
 from zemosaic.progress import ProgressCallback
 
 __all__ = ["InMemoryFrame", "MosaicProducts", "mosaic_from_frames", "read_product"]
@@ -110,9 +111,30 @@ def mosaic_from_frames(frames: Sequence[InMemoryFrame | CCDData | tuple], config
         No frame, or a frame whose data is not ``H x W`` or ``H x W x 3``.
     zemosaic.pipeline.run.NothingUsableError, MosaicRefusedError
         As ``run_mosaic`` raises them.
-    """
-    from zemosaic.pipeline.run import run_mosaic
 
+    Examples
+    --------
+    Frames read into memory (any array with its header, or ``wcs=``), mosaicked and returned as ``CCDData``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from astropy.io import fits
+    >>> import zemosaic
+    >>> from zemosaic.synthetic.generator import SynthSpec, generate_dataset
+    >>> folder = Path(tempfile.mkdtemp()) / "frames"
+    >>> dataset = generate_dataset(folder, SynthSpec(panels=(1, 2), frames_per_panel=3, width=240, height=360,
+    ...                                              pixel_scale_arcsec=4.8))
+    >>> frames = []
+    >>> for path in sorted(folder.glob("*.fit")):
+    ...     with fits.open(path) as hdul:
+    ...         frames.append(zemosaic.InMemoryFrame(hdul[0].data.copy(), hdul[0].header.copy()))
+    >>> products = zemosaic.mosaic_from_frames(frames, {"output_fill_value": 0})
+    >>> mosaic = products.mosaic
+    >>> mosaic.shape[0], mosaic.wcs.naxis, mosaic.meta["NCOMBINE"], len(products.master_tiles)
+    (3, 2, 6, 2)
+    >>> mosaic.mask.shape == mosaic.shape, products.weight.shape == mosaic.shape[1:]
+    (True, True)
+    """
     if not frames:
         raise ValueError("mosaic_from_frames needs at least one frame")
     cfg = as_config(config)

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from zemosaic.align.stars import detect_stars_with_sky
-from zemosaic.align.transform import _refine
+from zemosaic.align.transform import _fit_similarity, _refine
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
+from zemosaic.pipeline.clustering import cluster_frames
 from zemosaic.progress import ProgressCallback, emit
 from zemosaic.quality.group import (
     QualitySettings,
@@ -33,6 +34,7 @@ from zemosaic.quality.group import (
     relate_to_reference,
 )
 from zemosaic.quality.measures import FrameQuality, StarMeasures, measure_frame, measure_stars
+from zemosaic.solve.hints import hint_from_header
 
 __all__ = ["InspectResult", "inspect_frames", "format_table"]
 
@@ -98,8 +100,6 @@ def inspect_frames(input_dir: str | Path, config: ZeMosaicConfig | dict | None =
 
 
 def _scan(paths: Sequence[Path]) -> tuple[list[_Frame], list[tuple[str, str]]]:
-    from zemosaic.solve.hints import hint_from_header
-
     frames, bad = [], []
     for path in paths:
         try:
@@ -128,8 +128,6 @@ def _measure(path: Path, cfg: ZeMosaicConfig) -> tuple[FrameQuality, StarMeasure
 
 
 def _groups(frames: Sequence[_Frame], cfg: ZeMosaicConfig) -> list[list[int]]:
-    from zemosaic.pipeline.clustering import cluster_frames
-
     groups = cluster_frames(frames, threshold_fov_frac=cfg.cluster_threshold_fov_frac,
                             split_by_mount=cfg.split_by_mount_mode, max_frames=cfg.max_frames_per_tile)
     return [[g.reference] + [m for m in g.members if m != g.reference] for g in groups]
@@ -172,8 +170,6 @@ def _to_reference(frame: _Frame, ref: _Frame, stars: StarMeasures, ref_stars: St
 
 def _wcs_guess(frame: _Frame, ref: _Frame, stars: StarMeasures) -> np.ndarray | None:
     """The similarity through the WCSs, fitted on a few binned star positions."""
-    from zemosaic.align.transform import _fit_similarity
-
     xy = stars.xy[:50]
     full = xy * _BIN + (_BIN - 1) / 2.0
     sky = frame.wcs.pixel_to_world_values(full[:, 0], full[:, 1])

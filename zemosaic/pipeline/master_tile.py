@@ -14,7 +14,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,21 @@ from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
 from zemosaic.masks import CoverageDecision
 from zemosaic.pipeline import frame_gate, tile_canvas
+from zemosaic.pipeline.clustering import unit_vectors
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback, ProgressEvent
 from zemosaic.stack import coverage as align_stack
+from zemosaic.stack import cpu as stack_cpu
+from zemosaic.stack import gpu as stack_gpu
 from zemosaic.stack.frame_cache import FrameCache, ReleasedOnRead, release_rows
+from zemosaic.stack.options import StackOptions
 
 __all__ = [
     "ScannedFrame",
     "MasterTileResult",
     "create_master_tile",
+    "stack_options",
+    "stacker",
     "resolve_cleanup",
     "crop_wcs",
 ]
@@ -199,8 +205,6 @@ def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[in
 
 def _central_order(frames, reference) -> list[int]:
     """Frame indices: ``reference`` first, then by angular distance to the group's mean pointing."""
-    from zemosaic.pipeline.clustering import unit_vectors
-
     radec = np.array([f.info.center_radec for f in frames], dtype=float)
     if radec.ndim != 2 or not np.all(np.isfinite(radec)):
         return [reference] + [k for k in range(len(frames)) if k != reference]
@@ -342,16 +346,10 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
                 tr.frame_quality[k]["masked_valid_fraction"] = round(frac, 4)
         coverage = _coverage_for_tile(aligned, used, canvas.shape, tile_id, need_coverage, tr)
         t0 = time.perf_counter()
-        stack = _stacker(cfg)(
-            [aligned[k].image for k in used], valid_masks=[_released(aligned[k].valid) for k in used],
-            normalize_method=cfg.stack_normalize_method, weighting_method=_stack_weighting(cfg),
-            rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
-            sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
-            winsor_limits=tuple(cfg.stack_winsor_limits), progress_callback=progress_callback,
-            reference_index=0,  # slot 0 is the reference, which alignment never fails
-            memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
-            flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order,
-            frame_weights=_frame_factors(gate, used, found))
+        options = replace(stack_options(cfg), frame_weights=_frame_factors(gate, used, found))
+        stack = stacker(cfg)(  # slot 0 is the reference (reference_index=0), which alignment never fails
+            [aligned[k].image for k in used], options,
+            valid_masks=[_released(aligned[k].valid) for k in used], progress_callback=progress_callback)
         tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
     tr.frames_used = len(used)
     tr.stack = {"normalize": cfg.stack_normalize_method, "rejection": cfg.stack_rejection_algorithm,
@@ -389,11 +387,11 @@ def _stack_weighting(cfg: ZeMosaicConfig) -> str:
     return "noise_variance" if cfg.stack_weighting_method == "psf_snr" else cfg.stack_weighting_method
 
 
-def _frame_factors(gate: frame_gate.GateResult | None, used: Sequence[int], found) -> list[float] | None:
+def _frame_factors(gate: frame_gate.GateResult | None, used: Sequence[int], found) -> tuple[float, ...] | None:
     """The stack's per-frame weight factors (``psf_snr``), in the order of ``used``; None otherwise."""
     if gate is None or gate.factors is None:
         return None
-    return [gate.factors.get(k, 1.0) for k in used]
+    return tuple(gate.factors.get(k, 1.0) for k in used)
 
 
 def _usable_frames(aligned, loaded: _LoadedGroup, tile_id, cfg, tr, failed, *, already=None) -> list[int] | None:
@@ -451,13 +449,31 @@ def _frame_record(path: Path, aligned) -> dict:
     return record
 
 
-def _stacker(cfg: ZeMosaicConfig):
-    """The CPU stacker, or its GPU twin when ``use_gpu`` (which falls back to the CPU by itself)."""
-    if cfg.use_gpu:
-        from zemosaic.stack import gpu as zemosaic_align_stack_gpu
+def stack_options(cfg: ZeMosaicConfig) -> StackOptions:
+    """The stacker's options of a run, made from its configuration in this one place (the ``stack_*`` and
+    ``background_*`` keys), for :func:`zemosaic.stack.cpu.stack_frames` or its GPU twin; a tile adds its frames'
+    weight factors (``psf_snr``).
 
-        return zemosaic_align_stack_gpu.stack_aligned_images_gpu
-    return align_stack.stack_aligned_images
+    Examples
+    --------
+    >>> from zemosaic.config import resolve_config
+    >>> from zemosaic.pipeline.master_tile import stack_options
+    >>> options = stack_options(resolve_config(overrides=["stack_rejection_algorithm=kappa_sigma"]))
+    >>> options.rejection_algorithm, options.normalize_method, options.winsor_limits
+    ('kappa_sigma', 'background_match', (0.05, 0.05))
+    """
+    return StackOptions(
+        normalize_method=cfg.stack_normalize_method, weighting_method=_stack_weighting(cfg),
+        rejection_algorithm=cfg.stack_rejection_algorithm, final_combine_method=cfg.stack_final_combine,
+        sigma_clip_low=cfg.stack_sigma_low, sigma_clip_high=cfg.stack_sigma_high,
+        winsor_limits=tuple(cfg.stack_winsor_limits), memory_budget_mb=cfg.stack_memory_budget_mb,
+        background_order=cfg.background_poly_order, flatten_reference=cfg.background_flatten_reference,
+        flatten_order=cfg.background_flatten_order)
+
+
+def stacker(cfg: ZeMosaicConfig):
+    """The CPU stacker, or its GPU twin when ``use_gpu`` (which falls back to the CPU by itself)."""
+    return stack_gpu.stack_frames_gpu if cfg.use_gpu else stack_cpu.stack_frames
 
 
 def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> np.ndarray | None:

@@ -27,8 +27,13 @@ from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import fits as fits_io
 from zemosaic.io.atomic import atomic_write_bytes
 from zemosaic.masks import CoverageDecision
+from zemosaic.mosaic.grid import grid_for_footprints
+from zemosaic.mosaic.tiles import tile_input_from_written
+from zemosaic.pipeline import global_frames, grid_mode, sds_mode
 from zemosaic.pipeline import resume as tile_resume
-from zemosaic.pipeline.report import RunReport, phase_timer
+from zemosaic.pipeline.errors import NothingUsableError
+from zemosaic.pipeline.mosaic_phases import MosaicRefusedError, check_mosaic_sanity
+from zemosaic.pipeline.report import RunReport, TileReport, phase_timer
 from zemosaic.pipeline.stack_plan import StackPlan, find_stack_plan, load_stack_plan
 from zemosaic.progress import ProgressCallback
 
@@ -87,15 +92,13 @@ def run_frame_mode(mode: str, frames: list, plan: StackPlan | None, output_dir: 
         log.info("[GRID] Invoking grid_mode.run_grid_mode(...): no Phase 3 (master tiles are not built); the "
                  "master-tile lecropper coverage path is a no-op in GRID mode")
         return _frames_to_tiles("grid", frames, plan, output_dir, cfg, report, progress_callback, resume)
-    from zemosaic.pipeline.run import MosaicRefusedError
-    from zemosaic.pipeline.sds_mode import SdsFailed
 
     log.info("[SDS] mosaic-first: frames stacked per pixel on the global grid")
     try:
         built = _frames_to_tiles("sds", frames, plan, output_dir, cfg, report, progress_callback, resume)
     except MosaicRefusedError:  # an absurd mosaic is refused in every mode
         raise
-    except (SdsFailed, ValueError, RuntimeError, ArithmeticError, LookupError, fits_io.FitsInputError) as exc:
+    except (sds_mode.SdsFailed, ValueError, RuntimeError, ArithmeticError, LookupError, fits_io.FitsInputError) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         log.warning("%s: SDS (mosaic-first) failed: %s; building master tiles instead (Phase 3, coverage mask "
                     "active)", FALLBACK_TAG, reason)
@@ -110,7 +113,6 @@ def run_frame_mode(mode: str, frames: list, plan: StackPlan | None, output_dir: 
 
 def _frames_to_tiles(mode: str, frames: list, plan: StackPlan | None, output_dir: Path, cfg: ZeMosaicConfig,
                      report: RunReport, progress_callback, resume: bool) -> ModeTiles:
-    from zemosaic.mosaic.grid import grid_for_footprints
 
     tiles_dir = output_dir / "master_tiles"
     with phase_timer(report, f"2_{mode}_grid"):
@@ -130,37 +132,33 @@ def _frames_to_tiles(mode: str, frames: list, plan: StackPlan | None, output_dir
 
 
 def _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report, progress_callback) -> list[dict]:
-    from zemosaic.pipeline.global_frames import align_frames_to_grid
-    from zemosaic.pipeline.grid_mode import stack_grid_tiles
-    from zemosaic.pipeline.sds_mode import SdsFailed, stack_sds_batches
 
     _clear_mode_tiles(tiles_dir)
     with phase_timer(report, f"3_{mode}_align"):
-        frameset = align_frames_to_grid(frames, grid, cfg, output_dir, progress_callback)
+        frameset = global_frames.align_frames_to_grid(frames, grid, cfg, output_dir, progress_callback)
     with frameset:
         for path, reason in frameset.failed:
             report.reject(path, reason, mode)
         with phase_timer(report, f"3_{mode}_stack"):
             if mode == "grid":
                 if not frameset.frames:
-                    from zemosaic.pipeline.run import NothingUsableError
 
                     raise NothingUsableError("no frame could be aligned on the global grid (see run_report.json)")
-                records = stack_grid_tiles(frameset, cfg, tiles_dir, progress_callback)
+                records = grid_mode.stack_grid_tiles(frameset, cfg, tiles_dir, progress_callback)
                 report.mode_info = {"n_grid_tiles": len(records)}
             else:
                 batches = {str(r.path): r.batch for r in plan.rows} if plan is not None and any(
                     r.batch for r in plan.rows) else None
-                records, summary = stack_sds_batches(frameset, cfg, tiles_dir, batches, progress_callback)
+                records, summary = sds_mode.stack_sds_batches(frameset, cfg, tiles_dir, batches, progress_callback)
                 report.mode_info = summary
     if not records:
-        raise SdsFailed("no tile could be stacked") if mode == "sds" else RuntimeError("[GRID] no tile stacked")
+        if mode == "sds":
+            raise sds_mode.SdsFailed("no tile could be stacked")
+        raise RuntimeError("[GRID] no tile stacked")
     return records
 
 
 def _hand_over(records: list[dict], grid, report: RunReport, mode: str) -> ModeTiles:
-    from zemosaic.mosaic.tiles import tile_input_from_written
-    from zemosaic.pipeline.report import TileReport
 
     tiles: list = []
     weight = np.zeros(grid.shape, dtype=np.float32)
@@ -195,7 +193,6 @@ def _add_coverage(weight: np.ndarray, path: str, mode: str) -> None:
 
 
 def _check_estimate(grid, frames, cfg: ZeMosaicConfig, report: RunReport) -> None:
-    from zemosaic.pipeline.mosaic_phases import check_mosaic_sanity
 
     footprints = [(tuple(f.info.shape[:2]), f.info.wcs) for f in frames]
     check_mosaic_sanity(grid, footprints, max(f.info.n_channels for f in frames), cfg, report, stage="frames")

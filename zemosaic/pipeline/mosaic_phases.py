@@ -17,16 +17,20 @@ import numpy as np
 from zemosaic import mosaic
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import headers
+from zemosaic.mosaic import colour, sky
 from zemosaic.mosaic import grid as mosaic_grid
-from zemosaic.mosaic import sky
 from zemosaic.pipeline.report import RunReport, phase_timer
-from zemosaic.pipeline.run import MosaicRefusedError
 from zemosaic.progress import ProgressCallback
 from zemosaic.stack.frame_cache import check_free_space
 
 __all__ = ["MosaicOutputs", "MosaicRefusedError", "assemble_mosaic_phases", "check_mosaic_sanity"]
 
 log = logging.getLogger(__name__)
+
+
+class MosaicRefusedError(RuntimeError):
+    """The mosaic would be absurd (a memory estimate over ``mosaic_max_memory_mb``, or mostly empty): the run stops
+    before allocating it; the one-line message gives the figures and the key that allows it."""
 
 
 @dataclass(frozen=True)
@@ -66,34 +70,51 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
     if weight_map is not None:  # GRID / SDS: the frame count per pixel (the tiles' COVERAGE) is the weight product
         result.weight[...] = np.where(result.weight > 0, weight_map, 0.0)
     sky_model = _remove_mosaic_sky(result, cfg, report)
+    calibration = _calibrate_colour(result, cfg, report)
     log.info("PHASE_UPDATE:6 Phase 6: writing outputs to %s", output_dir)
     with phase_timer(report, "6_outputs"):
         h, w = grid.shape
         check_free_space(output_dir, h * w * (tiles[0].n_channels + 1) * 4 + h * w * 4, "writing mosaic.fits")
         outputs = mosaic.write_mosaic_outputs(
-            result, output_dir, write_preview=cfg.write_preview, header_extra=_mosaic_header(tiles, cfg, report),
+            result, output_dir, write_preview=cfg.write_preview,
+            header_extra=_mosaic_header(tiles, cfg, report, calibration),
             output_scale=cfg.output_scale, fill_value=float(cfg.output_fill_value),
             export_formats=cfg.export_formats, export_stretch=cfg.export_stretch,
-            background=None if sky_model is None else sky_model.background_image(result.grid.wcs))
+            background=None if sky_model is None else sky_model.background_image,
+            presets=cfg.output_presets, crop=cfg.output_crop, alpha_threshold=cfg.altaz_alpha_soft_threshold)
         _drop_master_tiles_if_asked(output_dir, cfg, report)
-    covered = float((result.weight > 0).mean())
-    report.mosaic = {"path": str(outputs.fits), "shape": list(result.data.shape),
-                     "covered_fraction": round(covered, 4), "n_tiles": len(tiles)}
+    framing = outputs.framing
+    covered = 1.0 - framing.empty_after
+    log.info("Phase 6: framing crop=%s: %d x %d px of %d x %d, empty pixels %.1f%% -> %.1f%%, %d data pixels left "
+             "out", framing.mode, framing.shape[1], framing.shape[0], grid.shape[1], grid.shape[0],
+             100 * framing.empty_before, 100 * framing.empty_after, framing.data_pixels_dropped)
+    shape = list(framing.shape) + list(result.data.shape[2:])
+    report.mosaic = {"path": str(outputs.fits), "shape": shape, "assembled_shape": list(result.data.shape),
+                     "covered_fraction": round(covered, 4), "n_tiles": len(tiles), "framing": framing.as_dict()}
+    if calibration is not None:
+        report.mosaic["colour_calibration"] = calibration.as_dict()
+    if outputs.presets:
+        report.mosaic["presets"] = {name: [str(p) for p in paths] for name, paths in outputs.presets.items()}
     report.mosaic["background"] = {"model": "none"} if sky_model is None else {
         **sky_model.as_dict(), "extension": "BACKGROUND"}
     if outputs.exports:
         report.mosaic["exports"] = [str(p) for p in outputs.exports]
-    return MosaicOutputs(outputs.fits, outputs.preview, tuple(result.data.shape))
+    return MosaicOutputs(outputs.fits, outputs.preview, tuple(shape))
 
 
-def _mosaic_header(tiles: Sequence[mosaic.TileInput], cfg: ZeMosaicConfig, report: RunReport):
+def _mosaic_header(tiles: Sequence[mosaic.TileInput], cfg: ZeMosaicConfig, report: RunReport,
+                   calibration: colour.ColourCalibration | None = None):
     """The mosaic's standard keywords: the master tiles' frames and integration summed, earliest start, latest end,
     the keywords they agree on, one HISTORY line per phase."""
     facts = headers.facts_from_products(headers.read_primary_headers(t.path for t in tiles))
     history = headers.mosaic_history(cfg, from_existing_tiles=report.mode == "existing_master_tiles",
                                      output_scale=cfg.output_scale, fill_value=float(cfg.output_fill_value))
-    return headers.product_header(facts, bunit="ADU", bunit_comment="weighted mean of the master tiles",
-                                  history=history)
+    header = headers.product_header(facts, bunit="ADU", bunit_comment="weighted mean of the master tiles",
+                                    history=history)
+    if calibration is not None:
+        for key, value in calibration.header_cards().items():
+            header[key] = value
+    return header
 
 
 def check_mosaic_sanity(grid: mosaic.GlobalGrid, footprints, n_channels: int, cfg: ZeMosaicConfig,
@@ -167,6 +188,29 @@ def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report:
         sky.subtract_mosaic_sky(result.data, model, result.weight)
     log.info("Phase 5.5: %s sky removed: %s", cfg.mosaic_background, model.summary())
     return model
+
+
+def _calibrate_colour(result: mosaic.MosaicResult, cfg: ZeMosaicConfig,
+                      report: RunReport) -> colour.ColourCalibration | None:
+    """Phase 5.6: white balance on the stars (``colour_calibration``), in place; the calibration measured (None
+    when off or for a mono mosaic)."""
+    if cfg.colour_calibration == "none" or result.data.ndim != 3:
+        why = "colour_calibration=none" if cfg.colour_calibration == "none" else "mono mosaic"
+        log.info("PHASE_UPDATE:5.6 Phase 5.6: colour calibration skipped (%s)", why)
+        return None
+    catalogue = colour.read_colour_catalogue(cfg.colour_catalogue) if cfg.colour_catalogue else None
+    log.info("PHASE_UPDATE:5.6 Phase 5.6: colour calibration on the stars (white reference: %s)",
+             "solar-type stars of " + cfg.colour_catalogue if catalogue is not None else "their average colour")
+    with phase_timer(report, "5.6_colour"):
+        covered = result.weight > 0
+        calibration = colour.calibrate_star_colours(result.data, covered, wcs=result.grid.wcs,
+                                                    catalogue=catalogue)
+        calibration.apply(result.data, covered)
+    log.info("Phase 5.6: reference %s; %d stars, G/R %.3f G/B %.3f measured; factors R %.4f G %.4f B %.4f about "
+             "the sky (%.1f, %.1f, %.1f)%s", calibration.reference, calibration.n_stars, calibration.measured[0],
+             calibration.measured[2], *calibration.factors, *calibration.sky,
+             f"; not applied: {calibration.reason}" if calibration.reason else "")
+    return calibration
 
 
 def _drop_master_tiles_if_asked(output_dir: Path, cfg: ZeMosaicConfig, report: RunReport) -> None:

@@ -6,14 +6,13 @@ mask-aware normalisation, weighting, rejection and combination, streamed over ro
 
 The tiles they write are ``master_tiles/master_tile_NNN.fits`` with the master-tile layout (data, WCS, ``ALPHA``,
 ``COVERAGE``) so that Phases 4 to 6 read them as they read master tiles: ``COVERAGE`` is the number of frames
-stacked at each pixel, ``ALPHA = COVERAGE / NFRAMES`` with ``NFRAMES`` the tile's largest coverage, so the
-co-addition's weight ``ALPHA x NFRAMES`` is the per-pixel frame count.
+stacked at each pixel, ``NFRAMES`` the tile's largest coverage (see :func:`write_region_tile` for ``ALPHA``).
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from zemosaic.io import headers
 from zemosaic.mosaic.grid import GlobalGrid
 from zemosaic.mosaic.harmony import TileCorrection
 from zemosaic.pipeline.global_frames import AlignedFrame, RegionView
+from zemosaic.pipeline.master_tile import stack_options, stacker
 
 __all__ = ["RegionStack", "stack_region", "window_wcs", "write_region_tile"]
 
@@ -50,18 +50,11 @@ def stack_region(members: Sequence[AlignedFrame], region: tuple[int, int, int, i
     ``normalize_method`` defaults to ``cfg.stack_normalize_method``; ``corrections`` (frame index ->
     ``TileCorrection``) are applied to the frames' values as they are read (SDS: the frames' photometric solve).
     """
-    from zemosaic.pipeline.master_tile import _stack_weighting, _stacker
-
     views = [RegionView(f, region, None if corrections is None else corrections[f.index].apply) for f in members]
     h = region[1] - region[0]
-    stack = _stacker(cfg)(
-        views, valid_masks=None, normalize_method=normalize_method or cfg.stack_normalize_method,
-        weighting_method=_stack_weighting(cfg), rejection_algorithm=cfg.stack_rejection_algorithm,
-        final_combine_method=cfg.stack_final_combine, sigma_clip_low=cfg.stack_sigma_low,
-        sigma_clip_high=cfg.stack_sigma_high, winsor_limits=tuple(cfg.stack_winsor_limits), reference_index=0,
-        memory_budget_mb=cfg.stack_memory_budget_mb, background_order=cfg.background_poly_order,
-        flatten_reference=cfg.background_flatten_reference, flatten_order=cfg.background_flatten_order,
-        noise_rows=max(24, h // 8))
+    options = replace(stack_options(cfg), normalize_method=normalize_method or cfg.stack_normalize_method,
+                      noise_rows=max(24, h // 8))
+    stack = stacker(cfg)(views, options, valid_masks=None)
     image = np.asarray(stack.image, dtype=np.float32)
     image = image[..., None] if image.ndim == 2 else image
     coverage = np.asarray(stack.coverage, dtype=np.float32)
@@ -83,8 +76,13 @@ def window_wcs(grid: GlobalGrid, y0: int, x0: int, shape: tuple[int, int]):
 
 def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid: GlobalGrid,
                       origin: tuple[int, int], frames: Sequence[Path], cfg: ZeMosaicConfig, *, mode: str,
-                      tile_id: int) -> tuple[Path, tuple[int, ...], int] | None:
+                      tile_id: int, binary_alpha: bool = False, normalize: str | None = None
+                      ) -> tuple[Path, tuple[int, ...], int] | None:
     """Write a stacked region as a master-tile file, cropped to the bounding box of its coverage.
+
+    ``ALPHA`` is ``COVERAGE / NFRAMES`` (the co-addition then weighs each pixel by its frame count), or, with
+    ``binary_alpha``, 1 wherever a frame was stacked (GRID: overlapping grid tiles hold the same frames, and
+    Phase 4.5 needs their whole overlap as kept pixels, ``ALPHA > 0.5``).
 
     Returns ``(path, shape, n_frames)`` (``n_frames`` = the largest coverage, the file's ``NFRAMES``), or None
     when nothing is covered."""
@@ -95,7 +93,7 @@ def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid:
     data = np.ascontiguousarray(image[r0:r1, c0:c1])
     cov = np.ascontiguousarray(coverage[r0:r1, c0:c1], dtype=np.float32)
     n_frames = max(1, int(round(float(cov.max()))))
-    alpha = np.clip(cov / n_frames, 0.0, 1.0).astype(np.float32)
+    alpha = (cov > 0).astype(np.float32) if binary_alpha else np.clip(cov / n_frames, 0.0, 1.0).astype(np.float32)
     wcs = window_wcs(grid, origin[0] + r0, origin[1] + c0, data.shape[:2])
     standard = headers.product_header(headers.facts_from_frames(headers.read_primary_headers(list(frames))),
                                       bunit="ADU", bunit_comment=f"{mode} stack of the frames, in their ADU",
@@ -104,7 +102,7 @@ def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid:
                      "ZMODE": (mode, "zemosaic mode that built this tile"),
                      "GRIDY0": (origin[0] + r0, "first row on the global grid"),
                      "GRIDX0": (origin[1] + c0, "first column on the global grid"),
-                     "STKNORM": (cfg.stack_normalize_method, "stack normalisation"),
+                     "STKNORM": (normalize or cfg.stack_normalize_method, "stack normalisation"),
                      "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection")})
     out = data[..., 0] if data.shape[2] == 1 else data
     fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard,

@@ -17,6 +17,7 @@ from typing import Any
 
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io.atomic import atomic_write_bytes
+from zemosaic.pipeline.frame_gate import decision_from_records
 from zemosaic.pipeline.report import TileReport
 
 __all__ = ["config_digest", "manifest_path", "write_tile_manifest", "reusable_tile", "file_sha256"]
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 # keys that only act after Phase 3 (or only on logs and what is kept): changing them does not change a master tile
-_AFTER_TILES = ("harmonize_", "assembly_", "output_", "export_")
+_AFTER_TILES = ("harmonize_", "assembly_", "output_", "export_", "colour_")
 _NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids", "mosaic_background",
                             "max_workers", "memory_budget_mb", "scheduler"})  # where a tile is built, not how
 
@@ -101,8 +102,6 @@ def reusable_tile(tiles_dir: Path, tile_id: int, members: Sequence[Any], referen
 
 def _gate_changed(report: dict, cfg: ZeMosaicConfig) -> bool:
     """Whether this run's quality settings decide the tile's frames differently (from the measures kept)."""
-    from zemosaic.pipeline.frame_gate import decision_from_records
-
     stored = report.get("quality_signature")
     if stored is None:
         return False

@@ -20,6 +20,7 @@ import contextlib
 import errno
 import hashlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -27,21 +28,37 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io.atomic import add_note, os_error_text
 from zemosaic.masks import CoverageDecision
-from zemosaic.pipeline import clustering, frame_records, guard, lock, tile_executor
+from zemosaic.mosaic.grid import grid_for_footprints
+from zemosaic.mosaic.tiles import TileInput, discover_master_tiles, tile_input_from_written
+from zemosaic.pipeline import (
+    clustering,
+    frame_records,
+    frame_sanity,
+    guard,
+    lock,
+    modes,
+    mosaic_phases,
+    tile_executor,
+    tile_plan,
+    tile_task,
+)
 from zemosaic.pipeline import resume as tile_resume
+from zemosaic.pipeline.errors import NothingUsableError
+from zemosaic.pipeline.frame_wcs import SolveSettings, assign_frame_wcs
 from zemosaic.pipeline.master_tile import MasterTileResult, ScannedFrame, create_master_tile
+from zemosaic.pipeline.mosaic_phases import MosaicRefusedError, check_mosaic_sanity
 from zemosaic.pipeline.report import RunReport, TileReport, phase_timer, run_log_file
-from zemosaic.pipeline.tile_executor import TileEngineError
+from zemosaic.pipeline.tile_task import TileEngineError
 from zemosaic.progress import ProgressCallback, emit
-
-if TYPE_CHECKING:  # the mosaic modules are imported when a run reaches them (numba, reproject)
-    from zemosaic.mosaic.tiles import TileInput
+from zemosaic.solve.solvers import SolverUnavailableError
 
 __all__ = [
     "MosaicRefusedError",
@@ -60,15 +77,6 @@ log = logging.getLogger(__name__)
 FITS_SUFFIXES = (".fit", ".fits", ".fts")
 COMPRESSED_FITS_SUFFIXES = tuple(s + c for s in FITS_SUFFIXES for c in (".gz", ".fz")) + (".fz",)
 _OTHER_COMPRESSIONS = (".bz2", ".xz", ".zip", ".7z", ".rar", ".zst", ".lz4", ".z")
-
-
-class NothingUsableError(RuntimeError):
-    """The run found nothing it could turn into a mosaic (the message says why)."""
-
-
-class MosaicRefusedError(RuntimeError):
-    """The mosaic would be absurd (a memory estimate over ``mosaic_max_memory_mb``, or mostly empty): the run stops
-    before allocating it; the one-line message gives the figures and the key that allows it."""
 
 
 class RunFolderError(ValueError):
@@ -112,7 +120,26 @@ def run_mosaic(
     overwrite: bool = False,
     resume: bool = False,
 ) -> RunResult:
-    """Build the mosaic of ``input_dir`` into ``output_dir`` (layout in DESIGN.md §4).
+    """Build the mosaic of ``input_dir`` into ``output_dir``: ``mosaic.fits``, ``mosaic_preview.png``,
+    ``master_tiles/``, ``run_report.json`` and ``zemosaic.log``.
+
+    Parameters
+    ----------
+    input_dir : path
+        A folder of raw FITS frames (or of master tiles with ``use_existing_master_tiles_mode``).
+    output_dir : path
+        Where the outputs go (created).
+    config : ZeMosaicConfig or mapping, optional
+        The run's settings (:func:`zemosaic.config.resolve_config`); a mapping is resolved over the defaults.
+    progress_callback : callable, optional
+        Called with each :class:`zemosaic.progress.ProgressEvent` (phase, done, total, message).
+    overwrite, resume : bool
+        What to do with a non-empty output folder (below).
+
+    Returns
+    -------
+    RunResult
+        The output paths and the run's figures (tiles, frames used, inputs rejected, mosaic shape).
 
     The input folder is only read. ``output_dir`` must not be the input folder or inside it. One run
     per output folder at a time (``OUT/.zemosaic.lock``). Temporary files a killed run left are removed
@@ -135,9 +162,24 @@ def run_mosaic(
         a dask worker does not see the run's folders); the run report is still written.
     zemosaic.config.ConfigError
         ``scheduler`` is set to something that is not an address, or dask.distributed is not installed.
+
+    Examples
+    --------
+    Two panels of three small synthetic frames, built into a mosaic of two master tiles:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import zemosaic
+    >>> from zemosaic.synthetic.generator import SynthSpec, generate_dataset
+    >>> root = Path(tempfile.mkdtemp())
+    >>> spec = SynthSpec(panels=(1, 2), frames_per_panel=3, width=240, height=360, pixel_scale_arcsec=4.8)
+    >>> frames = generate_dataset(root / "frames", spec)
+    >>> result = zemosaic.run_mosaic(root / "frames", root / "out", {"write_preview": False})
+    >>> result.n_tiles, result.n_frames_used, result.n_inputs_rejected, result.mosaic_path.name
+    (2, 6, 0, 'mosaic.fits')
     """
     cfg = as_config(config)
-    tile_executor.check_engine_settings(cfg)
+    tile_plan.check_engine_settings(cfg)
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if cfg.scheduler.strip() and not cfg.use_existing_master_tiles_mode:
         # dask workers may run in other working directories, or on other machines: they get absolute paths
@@ -164,8 +206,6 @@ def _guarded_inputs(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig) -> g
 
 def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress_callback, resume: bool,
                 inputs: guard.RunInputs | None = None) -> RunResult:
-    from zemosaic.pipeline import modes
-
     mode, plan = modes.resolve_mode(cfg, input_dir)
     report = RunReport(str(input_dir), str(output_dir), mode, asdict(cfg))
     log_path = output_dir / "zemosaic.log"
@@ -314,8 +354,6 @@ def prepare_output_folder(input_dir: Path, output_dir: Path, *, overwrite: bool,
 
 
 def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput]:
-    from zemosaic.mosaic.tiles import discover_master_tiles
-
     log.info("existing_master_tiles_mode: input %s holds master tiles; Phases 1-3 skipped, "
              "no intra-cluster coverage (coverage feature is a no-op)", input_dir)
     log.info("run_info_existing_master_tiles_mode: enabled")
@@ -335,8 +373,6 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
 def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig,
                       report: RunReport, progress_callback, resume: bool, inputs: guard.RunInputs | None = None):
     """Phases 1-1b (the folder's frames, or the stack plan's), then GRID / SDS / master tiles from them."""
-    from zemosaic.pipeline import modes
-
     plan = None
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", plan_path or input_dir)
     with phase_timer(report, "1_scan"):
@@ -396,8 +432,6 @@ def _master_tiles_from_frames(frames: list[ScannedFrame], output_dir: Path, cfg:
                               progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
                               ) -> list[TileInput]:
     """Phases 2-3 on frames with a WCS; the written master tiles as Phase 4 needs them."""
-    from zemosaic.mosaic.tiles import tile_input_from_written
-
     tiles_dir = output_dir / "master_tiles"
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
@@ -445,7 +479,7 @@ def _master_tiles_phase(groups: list[clustering.FrameGroup], frames: list[Scanne
     choose (:mod:`zemosaic.pipeline.tile_executor`), put in ``results`` by tile id as it finishes; each built
     tile's resume manifest is written then, whatever the order. Returns the tile ids reused and rebuilt."""
     reused_or_built: dict[str, list[int]] = {"reused": [], "rebuilt": []}
-    tasks: list[tile_executor.TileTask] = []
+    tasks: list[tile_task.TileTask] = []
     for tile_id, group in enumerate(groups):
         members = [frames[i] for i in group.members]
         ref = group.members.index(group.reference)
@@ -455,24 +489,24 @@ def _master_tiles_phase(groups: list[clustering.FrameGroup], frames: list[Scanne
             reused_or_built["reused"].append(tile_id)
             continue
         tile_resume.manifest_path(tiles_dir, tile_id).unlink(missing_ok=True)
-        tasks.append(tile_executor.make_task(tile_id, members, ref, cfg, tiles_dir,
+        tasks.append(tile_task.make_task(tile_id, members, ref, cfg, tiles_dir,
                                              send_progress=progress_callback is not None))
         reused_or_built["rebuilt"].append(tile_id)
     if not tasks:
         return reused_or_built
     tiles_dir.mkdir(parents=True, exist_ok=True)  # before any worker looks for it (a dask worker checks it)
 
-    def on_start(task: tile_executor.TileTask) -> None:
+    def on_start(task: tile_task.TileTask) -> None:
         emit(progress_callback, "tiles", len(results), len(groups), f"master tile {task.tile_id}")
 
-    def on_done(task: tile_executor.TileTask, result: MasterTileResult) -> None:
+    def on_done(task: tile_task.TileTask, result: MasterTileResult) -> None:
         if result.path is not None:
             tile_resume.write_tile_manifest(tiles_dir, task.tile_id, result.path, task.members, task.reference,
                                             cfg, result.report, result.failed_inputs)
         results[task.tile_id] = result
         emit(progress_callback, "tiles", len(results), len(groups), f"master tile {task.tile_id} done")
 
-    def serial_build(task: tile_executor.TileTask, callback) -> MasterTileResult:
+    def serial_build(task: tile_task.TileTask, callback) -> MasterTileResult:
         return _master_tile_or_failure(list(task.members), task.tile_id, cfg, tiles_dir, task.reference, callback)
 
     with tile_executor.open_tile_engine(cfg, tasks, serial_build, progress_callback) as engine:
@@ -503,17 +537,14 @@ def _drop_stale_tiles(tiles_dir: Path, kept: set[str], inputs: guard.RunInputs |
 def _master_tile_or_failure(members: list[ScannedFrame], tile_id: int, cfg: ZeMosaicConfig, tiles_dir: Path,
                             reference: int, progress_callback) -> MasterTileResult:
     """:func:`create_master_tile` (looked up here, so a test or script may replace it for a serial run) behind the
-    per-tile failure boundary (:func:`zemosaic.pipeline.tile_executor.tile_or_failure`)."""
-    return tile_executor.tile_or_failure(create_master_tile, members, tile_id, cfg, tiles_dir, reference,
+    per-tile failure boundary (:func:`zemosaic.pipeline.tile_task.tile_or_failure`)."""
+    return tile_task.tile_or_failure(create_master_tile, members, tile_id, cfg, tiles_dir, reference,
                                          progress_callback)
 
 
 def _frames_with_wcs(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
                      progress_callback) -> list[ScannedFrame]:
     """Phase 1b: every frame gets a WCS (header, plate solve, or carried from a solved frame of its field)."""
-    from zemosaic.solve.frames import assign_frame_wcs
-    from zemosaic.solve.solvers import SolverUnavailableError
-
     settings = solve_settings(cfg, output_dir)
     try:
         outcome = assign_frame_wcs(frames, settings, progress_callback)
@@ -530,8 +561,6 @@ def _frames_with_wcs(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaic
 
 def solve_settings(cfg: ZeMosaicConfig, output_dir: Path):
     """The Phase 1b settings of a run: the config keys, with the cache and sidecar folders in ``output_dir``."""
-    from zemosaic.solve.frames import SolveSettings
-
     return SolveSettings(
         wcs_source=cfg.wcs_source, plate_solver=cfg.plate_solver, index_dirs=tuple(cfg.solver_index_dirs),
         astap_path=cfg.astap_path or None, astap_database_dir=cfg.astap_database_dir or None,
@@ -713,8 +742,6 @@ def _without_scale_outliers(groups: list[clustering.FrameGroup], frames: list[Sc
 def _without_run_outliers(frames: list[ScannedFrame], report: RunReport) -> list[ScannedFrame]:
     """The frames unlike the rest of the run (size, field of view: :mod:`zemosaic.pipeline.frame_sanity`) are
     rejected with the reason before any whole-run decision is taken on them."""
-    from zemosaic.pipeline import frame_sanity
-
     outliers = dict(frame_sanity.run_outliers([f.info for f in frames]))
     for k, reason in sorted(outliers.items()):
         log.warning("frame rejected: %s: %s", frames[k].path, reason)
@@ -746,29 +773,28 @@ def _check_mosaic_estimate(groups: list[clustering.FrameGroup], frames: list[Sca
                            report: RunReport) -> None:
     """Before Phase 3: the mosaic the groups would make (their reference frames' footprints), refused early when
     it is absurd (:func:`zemosaic.pipeline.mosaic_phases.check_mosaic_sanity`)."""
-    from zemosaic.mosaic.grid import grid_for_footprints
-    from zemosaic.pipeline.mosaic_phases import check_mosaic_sanity
-
     refs = [frames[g.reference].info for g in groups]
     footprints = [(tuple(info.shape), info.celestial_wcs) for info in refs]
     n_channels = max(info.n_channels for info in refs)
     try:
         check_mosaic_sanity(grid_for_footprints(footprints), footprints, n_channels, cfg, report, stage="frames")
     except MosaicRefusedError as exc:  # say which frames make it so (the groups' references at its edges)
-        from zemosaic.pipeline.frame_sanity import extent_frames, fov_deg
-
         names = [f"{frames[g.reference].path.name}{f' (+{len(g) - 1} in its group)' if len(g) > 1 else ''}"
                  for g in groups]
-        where = extent_frames([g.center_radec for g in groups], [fov_deg(i) for i in refs], names)
+        where = frame_sanity.extent_frames([g.center_radec for g in groups],
+                                           [frame_sanity.fov_deg(i) for i in refs], names)
         raise MosaicRefusedError(f"{exc}; frames that set its extent: {where}") from None
 
 
 def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
                         progress_callback, *, grid=None, weight_map=None) -> RunResult:
-    from zemosaic.pipeline import mosaic_phases
-
-    outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback, grid=grid,
-                                                   weight_map=weight_map)
+    try:
+        outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback, grid=grid,
+                                                       weight_map=weight_map)
+    except MosaicRefusedError as exc:  # refused on the tiles (Phase 4): say which tiles make it so
+        if (report.mosaic_check or {}).get("stage") != "tiles":
+            raise
+        raise MosaicRefusedError(f"{exc}; tiles that set its extent: {_extent_tiles(tiles)}") from None
     n_used = sum(t.frames_used for t in report.tiles) if report.tiles else 0
     if report.mode in ("grid", "sds"):  # a frame is stacked into every grid tile it touches: count it once
         n_used = len({f["path"] for t in report.tiles for f in t.frames})
@@ -777,3 +803,13 @@ def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMos
                      len(report.rejected_inputs), tuple(outputs.shape))
 
 
+def _extent_tiles(tiles: Sequence[TileInput]) -> str:
+    """The master tiles farthest out (:func:`zemosaic.pipeline.frame_sanity.extent_frames`), for a refusal."""
+    centres, fovs = [], []
+    for tile in tiles:
+        h, w = tile.shape
+        ra, dec = tile.wcs.celestial.wcs_pix2world([[(w - 1) / 2.0, (h - 1) / 2.0]], 0)[0]
+        centres.append((float(ra), float(dec)))
+        scale = math.sqrt(abs(np.linalg.det(tile.wcs.celestial.pixel_scale_matrix)))
+        fovs.append(math.hypot(h, w) * scale)
+    return frame_sanity.extent_frames(centres, fovs, [Path(t.path).name for t in tiles])

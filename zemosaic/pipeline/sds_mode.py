@@ -147,7 +147,7 @@ def _stack_batch(k: int, batch: SdsBatch, regions, frameset: FrameSet, correctio
         emit(progress_callback, "sds", r + 1, len(regions), f"SDS {batch.key} chunk {r + 1}/{len(regions)}")
     path = tiles_dir / f"master_tile_{k:03d}.fits"
     written = write_region_tile(path, image, coverage, grid, (0, 0), [f.path for f in batch.frames], cfg,
-                                mode="sds", tile_id=k)
+                                mode="sds", tile_id=k, normalize="none (frames matched globally)")
     if written is None:
         return None
     log.info("[SDS] %s: %d frame(s) stacked per pixel in %d chunk(s), rejected %.2f%% (median), written %s",

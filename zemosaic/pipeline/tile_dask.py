@@ -4,7 +4,7 @@ scheduler, for the runs that outgrow one machine.
 ``scheduler='tcp://host:8786'`` connects to a running scheduler; ``scheduler='local'`` starts a ``LocalCluster`` of
 ``max_workers`` processes for the run (and stops it after Phase 3). The workers read the frames and write the tiles
 on a file system they share with the run, at the same paths (the run passes absolute paths; a worker that does not
-see the tiles folder stops the run with :class:`~zemosaic.pipeline.tile_executor.TileEngineError`), and must run the
+see the tiles folder stops the run with :class:`~zemosaic.pipeline.tile_task.TileEngineError`), and must run the
 same zemosaic version. A tile's log records come back with its result, tagged ``[tile N]``; its progress events come
 as dask worker events (``Worker.log_event`` / ``Client.subscribe_topic``) while it runs. Each task limits its numba
 threads to its host's cores divided by the dask threads on that host. dask cannot stop a task that is running: an
@@ -22,19 +22,15 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zemosaic.pipeline.tile_executor import (
-    POLL_S,
-    TileEngine,
+from zemosaic.pipeline.tile_plan import WorkerPlan, usable_cores
+from zemosaic.pipeline.tile_task import (
     TileEngineError,
-    TileTagHandler,
     TileTask,
-    WorkerPlan,
     build_task,
     check_worker_version,
     limit_numba_threads,
-    replay_record,
-    usable_cores,
 )
+from zemosaic.pipeline.tile_workers import POLL_S, TileEngine, TileTagHandler, replay_record
 from zemosaic.progress import ProgressCallback, ProgressEvent
 
 if TYPE_CHECKING:

@@ -87,6 +87,7 @@ from typing import Any
 
 import numpy as np
 
+from zemosaic import background
 from zemosaic._stats import diff_noise_sigma, mad_sigma
 from zemosaic.progress import emit
 from zemosaic.stack import kernels
@@ -104,6 +105,7 @@ __all__ = [
     "StackOptions",
     "CpuBackend",
     "stack_aligned_images",
+    "stack_frames",
     "run_stack",
     "NORMALIZE_METHODS",
     "WEIGHTING_METHODS",
@@ -246,6 +248,26 @@ def stack_aligned_images(
     Notes
     -----
     Non-finite input is reported once per stack at INFO with the tag ``STACK_IMG_PREP``.
+
+    Examples
+    --------
+    Eight frames of a noisy flat sky, one with a hot pixel and one missing its left half: the hot pixel is
+    rejected, the missing half is left out of the mean (never averaged in as zeros), and the coverage counts the
+    frames behind each pixel:
+
+    >>> import numpy as np
+    >>> from zemosaic.stack.cpu import stack_aligned_images
+    >>> rng = np.random.default_rng(0)
+    >>> frames = [rng.normal(100.0, 1.0, (6, 8)).astype(np.float32) for _ in range(8)]
+    >>> frames[2][3, 5] = 10000.0
+    >>> valid = [np.ones((6, 8), bool) for _ in range(8)]
+    >>> valid[7][:, :4] = False
+    >>> frames[7][:, :4] = 0.0
+    >>> result = stack_aligned_images(frames, valid_masks=valid, normalize_method="none", weighting_method="none")
+    >>> bool(abs(result.image[3, 5] - 100.0) < 2.0), bool(abs(result.image[0, 0] - 100.0) < 2.0)
+    (True, True)
+    >>> float(result.coverage[0, 0]), float(result.coverage[0, 7])
+    (7.0, 8.0)
     """
     options = StackOptions(
         normalize_method=normalize_method, weighting_method=weighting_method,
@@ -256,6 +278,19 @@ def stack_aligned_images(
         sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
         rejection_max_iterations=rejection_max_iterations,
         frame_weights=None if frame_weights is None else tuple(frame_weights))
+    return stack_frames(frames, options, valid_masks=valid_masks, progress_callback=progress_callback)
+
+
+def stack_frames(frames, options: StackOptions, *, valid_masks=None,
+                 progress_callback: Callable | None = None) -> StackResult:
+    """Stack aligned frames with options already resolved: what :func:`stack_aligned_images` does once its
+    keywords are a :class:`~zemosaic.stack.options.StackOptions`.
+
+    The pipeline makes its options once from the configuration
+    (:func:`zemosaic.pipeline.master_tile.stack_options`) and hands them here (or to the GPU twin,
+    :func:`zemosaic.stack.gpu.stack_frames_gpu`). Parameters, result and errors are those of
+    :func:`stack_aligned_images`.
+    """
     return run_stack(frames, valid_masks, options, CpuBackend(), progress_callback)
 
 
@@ -511,8 +546,6 @@ def _fit_normalizers(frames, masks, ref: int, options: StackOptions, raw_noise: 
 
 
 def _fit_background(frames, masks, ref: int, options: StackOptions) -> list:
-    from zemosaic import background  # lazy: the module is optional until the background helper lands
-
     step = int(options.sample_step or 8)
     flatten = None
     # only the masks are combined here: the background fit reads a decimated grid and drops the

@@ -52,6 +52,7 @@ from zemosaic.stack.gpu_xp import is_numpy, to_host
 
 __all__ = [
     "stack_aligned_images_gpu",
+    "stack_frames_gpu",
     "stack_aligned_images_xp",
     "run_stack_device",
     "XpBackend",
@@ -121,6 +122,14 @@ def stack_aligned_images_gpu(
         sample_step=sample_step, noise_rows=noise_rows, linear_fit_iterations=linear_fit_iterations,
         rejection_max_iterations=rejection_max_iterations,
         frame_weights=None if frame_weights is None else tuple(frame_weights))
+    return stack_frames_gpu(frames, options, valid_masks=valid_masks, progress_callback=progress_callback)
+
+
+def stack_frames_gpu(frames, options: StackOptions, *, valid_masks=None,
+                     progress_callback: Callable | None = None) -> StackResult:
+    """:func:`stack_aligned_images_gpu` with options already resolved (the GPU twin of
+    :func:`zemosaic.stack.cpu.stack_frames`): the device path, or the CPU stacker with one log line when CuPy or a
+    device is missing, or when the device runs out of memory or fails."""
     cupy = _import_cupy()
     if cupy is None:
         return _cpu_stack(frames, valid_masks, options, progress_callback)

@@ -28,16 +28,15 @@ import math
 
 import numpy as np
 
+from zemosaic import background as bg
 from zemosaic._stats import MAD_TO_SIGMA, to_blocks
+from zemosaic.stack import cpu
 from zemosaic.stack.frame_cache import release_rows
 from zemosaic.stack.gpu_xp import cholesky_solve, is_numpy, masked_median_lastaxis, sort_axis0, to_host
 
 __all__ = [
-    "noise_row_picks",
-    "read_noise_rows",
     "xp_noise_sigma",
     "xp_block_medians",
-    "xp_fit_match",
     "fit_background_device",
     "ChunkNormalizer",
     "device_noise",
@@ -399,9 +398,6 @@ def fit_background_device(xp, frames, masks, ref: int, options) -> list:
     Same models as ``cpu._fit_background`` (``background.fit_background_match`` per frame against the reference,
     ``background.fit_reference_flattening`` once when ``options.flatten_reference``).
     """
-    from zemosaic import background as bg
-    from zemosaic.stack import cpu
-
     order = int(options.background_order)
     bg._check_order(order)
     step_opt = bg._check_step(int(options.sample_step or 8))
@@ -431,8 +427,6 @@ def fit_background_device(xp, frames, masks, ref: int, options) -> list:
 
 
 def _fit_others(xp, bg, frames, masks, ref, others, ref_valid, shape, order, step_opt) -> dict:
-    from zemosaic.stack import cpu
-
     height, width = shape[:2]
     step = max(1, min(step_opt, min(height, width) // bg._MIN_GRID_SAMPLES))
     ref_dec = _hwc(np.asarray(frames[ref][::step, ::step], dtype=np.float32))
@@ -526,8 +520,6 @@ def _sample_blocks(bg, host: dict, k: int, grid_shape):
 
 
 def _cpu_fit(bg, frames, masks, ref, i, ref_valid, order, step):
-    from zemosaic.stack import cpu
-
     both = cpu._both_masks(cpu._mask_copy(masks[i]), ref_valid)
     logger.debug("stack: background_match frame %d fitted on the CPU (outside the device batch)", i)
     return bg.fit_background_match(frames[i], frames[ref], both, order=order, sample_step=step)
@@ -546,8 +538,6 @@ class ChunkNormalizer:
     """
 
     def __init__(self, xp, normalizers, shape):
-        from zemosaic.stack import cpu
-
         self.xp = xp
         self.n = len(normalizers)
         self.height, self.width = shape[:2]

@@ -43,7 +43,7 @@ from zemosaic.stack.gpu_xp import (
 )
 from zemosaic.stack.options import StackOptions
 
-__all__ = ["SortedColumns", "sort_columns", "xp_reject_range", "xp_combine", "reject_and_combine"]
+__all__ = ["xp_reject_range", "xp_combine", "reject_and_combine"]
 
 _HUBER_MAX_ITER = 20
 _HUBER_TOL = 1e-3

@@ -31,7 +31,6 @@ __all__ = [
     "cholesky_solve",
     "to_host",
     "is_numpy",
-    "NETWORK_MAX_N",
 ]
 
 #: Above this many frames the library sort is used instead of the sorting network.

@@ -45,6 +45,7 @@ from astropy.wcs import WCS
 
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
 from zemosaic.progress import ProgressCallback, emit
+from zemosaic.solve import index_catalogue
 from zemosaic.synthetic import weather
 from zemosaic.synthetic.headers import (
     BAYER_PATTERN,
@@ -60,6 +61,7 @@ __all__ = [
     "DEFECT_NAMES",
     "MOUNT_MODES",
     "REAL_STAR_ZERO_POINT",
+    "SENSOR_S50",
     "SynthSpecError",
     "SynthSpec",
     "SkyBackground",
@@ -85,6 +87,9 @@ _BAD_FILE_DEFECTS = ("truncated_file", "not_fits", "no_wcs", "all_nan", "wrong_s
 _FRAME_DEFECT_SEQUENCE = {"satellite_trail": 1, "cloudy_frame": 2, "starless_frame": 3}  # modulo frame count
 _LAMBDA_UM = (0.60, 0.53, 0.46)  # effective R, G, B wavelengths used for star colours
 _HC_OVER_K_UM_K = 14387.77
+SENSOR_S50 = (0.78, 1.0, 0.62)
+"""Relative R, G, B response of the Seestar S50's sensor behind its IR-cut filter (``SynthSpec.sensor_response``):
+green strongest, as real S50 stacks show (median star G/R ~1.27 and G/B ~1.64 on one public set of sub-frames)."""
 REAL_STAR_ZERO_POINT = 20.7
 """Default ``SynthSpec.zero_point_mag``: a star of magnitude ``m`` gives ``10 ** (-0.4 * (m - 20.7))`` ADU per frame.
 
@@ -119,6 +124,12 @@ class SynthSpec:
     files, or ``"auto"`` for :func:`zemosaic.solve.index_catalogue.find_index_files`) puts the index's stars at their
     catalogue positions, with ADU fluxes ``10 ** (-0.4 * (MAG_VT - zero_point_mag))`` per frame (see
     :data:`REAL_STAR_ZERO_POINT`); synthetic stars fill in below the index's faint limit.
+
+    Sensor: ``sensor_response`` (R, G, B gains, e.g. :data:`SENSOR_S50`) multiplies the light of the sky scene
+    (stars and nebula) between the truth and the raw frames, as a real sensor's colour response does; the truth
+    (``catalogue.csv`` fluxes, ``truth_sky.fits``) keeps the scene's true colours (a 5800 K star is 1 : 1 : 1), and
+    ``sky_colour`` stays the light pollution's colour as recorded.  None (the default) records the scene's true
+    colours (the data every test written before this option was made from).
     """
 
     panels: tuple[int, int] = (2, 2)
@@ -164,8 +175,11 @@ class SynthSpec:
     zero_point_mag: float = REAL_STAR_ZERO_POINT
     bad_frame_fraction: float = 0.0
     quality_defects: tuple[str, ...] = ()
+    sensor_response: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.sensor_response is not None:
+            object.__setattr__(self, "sensor_response", tuple(float(v) for v in self.sensor_response))
         object.__setattr__(self, "panels", tuple(int(v) for v in self.panels))
         object.__setattr__(self, "sky_colour", tuple(float(v) for v in self.sky_colour))
         object.__setattr__(self, "defects", tuple(self.defects))
@@ -625,6 +639,9 @@ def _validate_spec(s: SynthSpec) -> None:
         ("real_stars", s.real_stars is None or (isinstance(s.real_stars, str) and s.real_stars.strip() != ""),
          "must be None, 'auto' or an index folder"),
         ("zero_point_mag", math.isfinite(s.zero_point_mag), "must be finite"),
+        ("sensor_response", s.sensor_response is None or (len(s.sensor_response) == 3
+                                                          and min(s.sensor_response) > 0),
+         "must be None or three values > 0 (R, G, B)"),
         ("bad_frame_fraction", 0.0 <= s.bad_frame_fraction <= 1.0, "must be in [0, 1]"),
         ("quality_defects", all(d in weather.QUALITY_DEFECTS for d in s.quality_defects),
          f"must be names from {', '.join(weather.QUALITY_DEFECTS)}"),
@@ -856,9 +873,8 @@ def _real_stars(spec: SynthSpec, wcs: WCS, shape: tuple[int, int],
     SynthSpecError
         No index file at ``spec.real_stars``.
     """
-    from zemosaic.solve.index_catalogue import find_index_files, index_stars
-
-    paths = find_index_files() if spec.real_stars == "auto" else find_index_files(spec.real_stars)
+    folders = None if spec.real_stars == "auto" else spec.real_stars
+    paths = index_catalogue.find_index_files() if folders is None else index_catalogue.find_index_files(folders)
     if not paths:
         where = "the standard folders" if spec.real_stars == "auto" else spec.real_stars
         raise SynthSpecError(f"SynthSpec.real_stars={spec.real_stars!r}: no astrometry.net index file in {where}")
@@ -869,7 +885,7 @@ def _real_stars(spec: SynthSpec, wcs: WCS, shape: tuple[int, int],
     ra0, dec0 = wcs.wcs_pix2world([[cx, cy]], 0)[0]
     cra, cdec = wcs.wcs_pix2world(corners, 0).T
     radius = float(np.max(_separation_deg(ra0, dec0, cra, cdec))) * 1.01
-    stars = index_stars(float(ra0), float(dec0), radius, paths)
+    stars = index_catalogue.index_stars(float(ra0), float(dec0), radius, paths)
     x, y = wcs.wcs_world2pix(stars.ra, stars.dec, 0)
     inside = (x >= -margin) & (x <= w - 1 + margin) & (y >= -margin) & (y <= h - 1 + margin)
     mag = stars.mag[inside]
@@ -1022,6 +1038,8 @@ def _frame_signal(scene: SkyScene, plan: _FramePlan, spec: SynthSpec) -> np.ndar
     q = plan.quality or {}
     if plan.transparency > 0:
         sky = scene.render(plan.wcs, shape, nebula=spec.nebula, fwhm=plan.fwhm_px)
+        if spec.sensor_response is not None:
+            sky *= np.asarray(spec.sensor_response, dtype=np.float32)
         if q.get("kind") == "trail":
             sky = weather.smear(sky, q["length_px"], q["angle_deg"])
         signal += plan.transparency * sky

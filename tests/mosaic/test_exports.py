@@ -1,4 +1,4 @@
-"""16-bit TIFF/PNG exports (zemosaic.io.exports): re-read with tifffile and Pillow (and a plain PNG decode), 16-bit,
+"""16-bit TIFF/PNG exports (zemosaic.mosaic.exports): re-read with tifffile and Pillow (and a plain PNG decode), 16-bit,
 channel order, rows flipped as the preview's, values matching the FITS within one quantisation step."""
 import io
 import json
@@ -12,7 +12,7 @@ from astropy.io import fits
 from PIL import Image, ImageCms
 
 from zemosaic import cli
-from zemosaic.io import exports
+from zemosaic.mosaic import exports
 from zemosaic.synthetic.generator import SynthSpec, generate_dataset
 
 
@@ -29,7 +29,7 @@ def _png16(path):
         idat += payload if kind == b"IDAT" else b""
         pos += 12 + length
     width, height, depth, colour = struct.unpack(">IIBB", chunks[0][1][:10])
-    channels = {0: 1, 2: 3}[colour]
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
     assert depth == 16
     rows = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, 1 + width * channels * 2)
     assert np.all(rows[:, 0] == 0)
@@ -47,7 +47,8 @@ def _red_star_image():
     return image, valid
 
 
-def test_linear_exports_are_16_bit_srgb_tagged_flipped_and_red_where_the_star_is_red(tmp_path):
+def test_linear_exports_are_16_bit_linear_profile_tagged_flipped_and_red_where_the_star_is_red(tmp_path):
+    """Linear exports carry a linear ICC profile (issue 27: tagged sRGB they opened black in editors)."""
     image, valid = _red_star_image()
     paths = exports.write_exports(tmp_path, image, valid, ["tiff16", "png16"])
     assert [p.name for p in paths] == ["mosaic.tif", "mosaic.png"]
@@ -57,9 +58,9 @@ def test_linear_exports_are_16_bit_srgb_tagged_flipped_and_red_where_the_star_is
         assert tiff.dtype == np.uint16 and tiff.shape == (20, 30, 3)
         assert page.photometric == tifffile.PHOTOMETRIC.RGB
         icc = page.tags["InterColorProfile"].value
-        assert "sRGB" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc))))
+        assert "gamma 1.0" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(bytes(icc))))
     png, chunks = _png16(tmp_path / "mosaic.png")
-    assert chunks[b"sRGB"] == b"\x00" and b"gAMA" in chunks
+    assert b"sRGB" not in chunks and struct.unpack(">I", chunks[b"gAMA"])[0] == 100000 and b"iCCP" in chunks
     np.testing.assert_array_equal(png, tiff)
     # FITS row 0 at the bottom: the star of FITS row 4 is on image row 20 - 1 - 4
     assert tuple(tiff[15, 7]) == (65535, 0, 0)  # red only, in the R channel
@@ -81,7 +82,7 @@ def test_linear_values_match_the_image_within_one_step():
 
 
 def test_stretched_export_is_the_preview_stretch(tmp_path):
-    from zemosaic.io.preview import stretch_for_display
+    from zemosaic.mosaic.preview import stretch_for_display
 
     image, valid = _red_star_image()
     exports.write_exports(tmp_path, image, valid, ["png16"], stretch=True)
@@ -103,7 +104,8 @@ def test_grey_image_and_unknown_format(tmp_path):
 def test_cli_export_writes_tiff_and_png_matching_the_fits(tmp_path, capsys):
     generate_dataset(tmp_path / "in", SynthSpec(panels=(2, 1), frames_per_panel=3, width=240, height=360,
                                                 pixel_scale_arcsec=4.8))
-    code = cli.main(["run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--export", "tiff16,png16"])
+    code = cli.main(["run", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--export", "tiff16,png16",
+                     "--set", "export_stretch=false"])  # linear: stretched is the default since issue 27
     assert code == 0
     out = tmp_path / "out"
     report = json.loads((out / "run_report.json").read_text())
@@ -114,6 +116,7 @@ def test_cli_export_writes_tiff_and_png_matching_the_fits(tmp_path, capsys):
     tiff = tifffile.imread(out / "mosaic.tif")
     png, _ = _png16(out / "mosaic.png")
     np.testing.assert_array_equal(png, tiff)
+    tiff = tiff[..., :3]  # the fourth channel is the alpha from WEIGHT (issue 27)
     values = data[covered]
     black, white = float(values.min()), float(values.max())
     back = black + tiff[::-1].astype(np.float64) / 65535.0 * (white - black)  # unflip: FITS rows

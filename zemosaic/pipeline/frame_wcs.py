@@ -1,4 +1,5 @@
-"""Phase 1b: give every frame of a run a WCS, solving as few fields as possible.
+"""Phase 1b: give every frame of a run a WCS, solving as few fields as possible (with the solvers of
+:mod:`zemosaic.solve` and the grouping of Phase 2, :mod:`zemosaic.pipeline.clustering`).
 
 What is done, in order:
 
@@ -31,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from zemosaic.align.stars import detect_stars
 from zemosaic.io import fits as fits_io
+from zemosaic.pipeline.clustering import cluster_frames
 from zemosaic.progress import ProgressCallback, emit
 from zemosaic.solve import prechecks
 from zemosaic.solve.cache import (
@@ -504,8 +507,6 @@ class _HintedFrame:
 
 
 def _hint_groups(indices: list[int], hints: dict[int, PointingHint], frames) -> list[list[int]]:
-    from zemosaic.pipeline.clustering import cluster_frames
-
     if not indices:
         return []
     proxies = [_HintedFrame(frames[i].info.shape, frames[i].info.mount_mode, frames[i].info.date_obs,
@@ -526,8 +527,6 @@ def _hint_distance(hint: PointingHint, hints: dict[int, PointingHint], group: li
 
 def _detect(plane: np.ndarray) -> np.ndarray:
     """Star positions (N, 2), 0-based x, y, brightest first: ZeMosaic's one star finder."""
-    from zemosaic.align.stars import detect_stars
-
     return detect_stars(np.ascontiguousarray(plane, dtype=np.float32))
 
 

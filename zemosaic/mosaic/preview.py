@@ -33,6 +33,7 @@ from PIL import Image
 
 from zemosaic._stats import block_sums, diff_noise_sigma, mad_sigma
 from zemosaic.io.atomic import atomic_output
+from zemosaic.mosaic.sky import fit_mosaic_sky
 
 __all__ = ["stretch_for_display", "write_preview_png"]
 
@@ -159,8 +160,6 @@ def _sample(colour: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _sky_level(colour: np.ndarray, mask: np.ndarray, samples: np.ndarray) -> np.ndarray:
     """(C,) sky level: Phase 5.5's estimate (:func:`zemosaic.mosaic.sky.fit_mosaic_sky`, plane model, on the
     image as it is), the median of the samples when the image is too small for it."""
-    from zemosaic.mosaic.sky import fit_mosaic_sky  # the mosaic package: only when a stretch is computed
-
     level = fit_mosaic_sky(colour, mask.astype(np.float32), model="plane", neutralise=False).sky_level
     if level.shape != (colour.shape[2],) or not np.all(np.isfinite(level)):
         return np.median(samples, axis=0)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zemosaic.io.preview import _block_mean, stretch_for_display, write_preview_png
+from zemosaic.mosaic.preview import _block_mean, stretch_for_display, write_preview_png
 
 
 def sky_with_star(shape=(120, 160), star_rgb=(3000.0, 2000.0, 1000.0), seed=0):
@@ -145,7 +145,7 @@ def test_the_sky_is_grey_and_the_faint_nebula_shows_when_a_nebula_fills_the_fiel
 def test_the_image_median_would_have_tinted_that_sky(monkeypatch):
     """What the sky reference changes: with the image median as the sky (the stretch before issue 16), the red
     nebula's share of the median is taken for a colour cast and the clear sky comes out cyan."""
-    from zemosaic.io import preview
+    from zemosaic.mosaic import preview
 
     image, nebula, stars = nebula_field()
     monkeypatch.setattr(preview, "_sky_level", lambda colour, mask, samples: np.median(samples, axis=0))

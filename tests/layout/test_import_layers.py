@@ -1,0 +1,134 @@
+"""The package's import graph (read with ast by ``docs/import_graph.py``): no loop, no import running back up the
+layers, and imports inside functions only where a reason allows them.
+
+The layer order is written once, here: a module may import its own part of the package and any part of a LOWER
+layer; parts of one layer do not import each other. An import inside a function counts as much as one at the top of
+a module (it runs when the function does), an import for the type checker only (``if TYPE_CHECKING:``) does not.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# lowest first; a part is a sub-package or a top-level module of ``zemosaic`` (``zemosaic`` itself: the front door)
+LAYERS: list[tuple[str, ...]] = [
+    ("_version", "_stats", "_numba_cache", "_numba_pool", "progress"),
+    ("io",),
+    ("align", "background", "masks"),
+    ("stack", "solve", "quality"),
+    ("mosaic", "config", "synthetic"),
+    ("pipeline", "compat"),
+    ("gui", "_numba_warmup"),  # the window; the compile-ahead rehearsal (a small run in a child process)
+    ("cli",),  # the command opens the window (`zemosaic gui`), never the other way round
+    ("__main__", "zemosaic"),
+]
+
+# An import of a package module inside a function is allowed for two reasons only, and says which in a comment on
+# its line or just above its block of imports: the module imported needs an optional dependency at its top
+# (PySide6, CuPy, dask.distributed, the astrometry solver), or the importer is where a process or a command starts
+# and loads the rest only when it is used (the command line, the front door, the window's run process, the
+# compile-ahead rehearsal, a master-tile task, which a spawned worker imports before it sets numba's thread count).
+OPTIONAL_DEPENDENCIES = ("PySide6", "cupy", "cupyx", "distributed", "dask", "astrometry")
+STARTS = ("zemosaic", "zemosaic.cli", "zemosaic.__main__", "zemosaic._numba_warmup", "zemosaic.gui.worker",
+          "zemosaic.pipeline.tile_task")
+
+def _graph():
+    spec = importlib.util.spec_from_file_location("zemosaic_import_graph", REPO / "docs" / "import_graph.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return _graph()
+
+
+@pytest.fixture(scope="module")
+def edges(graph):
+    return [e for e in graph.import_graph(REPO / "zemosaic") if e.kind != "typing"]
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return "zemosaic" if len(parts) == 1 else parts[1]
+
+
+def _layer(part: str) -> int:
+    for k, layer in enumerate(LAYERS):
+        if part in layer:
+            return k
+    raise AssertionError(f"zemosaic.{part} has no layer: add it to LAYERS in {Path(__file__).name}")
+
+
+def test_every_part_of_the_package_has_a_layer(graph):
+    parts = {_part(m) for m in graph.module_names(REPO / "zemosaic")}
+    assert {p for p in parts if not any(p in layer for layer in LAYERS)} == set()
+
+
+def test_no_import_loop(graph, edges):
+    assert graph.import_loops(edges) == []
+
+
+def test_no_import_runs_back_up_the_layers(edges):
+    upward = [f"{e.source}:{e.line} imports {e.target} (layer {_layer(_part(e.source))} -> {_layer(_part(e.target))})"
+              for e in edges
+              if _part(e.source) != _part(e.target) and _layer(_part(e.target)) >= _layer(_part(e.source))]
+    assert upward == []
+
+
+def _needs_optional_dependency(graph, module: str) -> bool:
+    """Whether ``module`` imports an optional dependency when it loads."""
+    path = graph.module_names(REPO / "zemosaic")[module]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        if any(n.split(".")[0] in OPTIONAL_DEPENDENCIES for n in names):
+            return True
+    return False
+
+
+def _commented(lines: list[str], line: int) -> bool:
+    """Whether the import at ``line`` (1-based), or its block of imports, or the line above the block, has a
+    comment."""
+    k = line - 1
+    while k > 0 and lines[k - 1].strip().startswith(("from ", "import ")):
+        k -= 1
+    block = lines[k:line] + ([lines[k - 1]] if k > 0 else [])
+    return any("#" in text for text in block)
+
+
+def test_imports_inside_functions_have_an_allowed_reason(graph, edges):
+    names = graph.module_names(REPO / "zemosaic")
+    unexplained, silent = [], []
+    for e in (e for e in edges if e.kind == "function"):
+        if not (e.source in STARTS or _needs_optional_dependency(graph, e.target)):
+            unexplained.append(f"{e.source}:{e.line} -> {e.target}")
+        if not _commented(names[e.source].read_text(encoding="utf-8").splitlines(), e.line):
+            silent.append(f"{e.source}:{e.line} -> {e.target}")
+    assert unexplained == []
+    assert silent == []  # the reason is written where the import stands
+
+
+def test_the_checks_catch_a_loop_and_an_upward_import(graph, tmp_path):
+    """The same checks on a tiny package with one loop and one import from io up to mosaic."""
+    pkg = tmp_path / "zemosaic"
+    for rel, text in {"__init__.py": "", "io/__init__.py": "", "mosaic/__init__.py": "",
+                      "io/a.py": "def f():\n    from zemosaic.mosaic import b\n",
+                      "mosaic/b.py": "from zemosaic.mosaic import c\n",
+                      "mosaic/c.py": "from zemosaic.mosaic import b\n"}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    found = graph.import_graph(pkg)
+    assert graph.import_loops(found) == [["zemosaic.mosaic.b", "zemosaic.mosaic.c"]]
+    assert [(e.source, e.target, e.kind) for e in found
+            if _layer(_part(e.target)) > _layer(_part(e.source))] == [("zemosaic.io.a", "zemosaic.mosaic.b",
+                                                                      "function")]
