@@ -151,8 +151,8 @@ def align_frames_to_grid(frames: Sequence[Any], grid: GlobalGrid, cfg: ZeMosaicC
         else:
             with ThreadPoolExecutor(workers) as pool:
                 list(pool.map(one, range(len(frames))))
-    except BaseException:
-        shutil.rmtree(cache_dir, ignore_errors=True)
+    except BaseException:  # deliberate: any failure or interrupt (Ctrl-C, SIGTERM) removes the half-written cache,
+        shutil.rmtree(cache_dir, ignore_errors=True)  # then propagates unchanged (nothing is swallowed)
         raise
     kept = [f for f in done if f is not None]
     log.info("frames aligned on the global grid once: %d of %d (%d failed), cache %.0f MB", len(kept), len(frames),
