@@ -283,11 +283,17 @@ class ZeMosaicConfig:
     assembly_memmap_mb: float = _key(
         1024.0, "Mosaic accumulators larger than this live in a disk memmap.", low=1.0)
     mosaic_background: str = _key(
-        "plane", "Phase 5.5: remove the light-pollution gradient left in the assembled mosaic, per channel, as the "
-        "lower envelope of its sky (only the darkest cells steer it, so a nebula is kept), then neutralise the sky "
-        "(R and B brought to green's): 'plane' (default), 'surface' (cubic: follows curved gradients, bends into "
-        "the faint floor of a large nebula) or 'none'. The model subtracted is the BACKGROUND extension of "
-        "mosaic.fits.", choices=("none", "plane", "surface"))
+        "motion", "Phase 5.5: remove the light-pollution gradient left in the assembled mosaic, per channel, then "
+        "neutralise the sky (R and B brought to green's). 'motion' (default): the gradient is told from the sky "
+        "by the frames' own motion: every frame stacked in this run gets its own plane in its own pixels, fitted "
+        "jointly with one common sky on the mosaic grid; the frames of a tile share one camera gradient, so their "
+        "field rotation (Alt-Az) fixes the sky's plane; the mosaic's smooth difference to that common sky (a cubic) "
+        "is removed. Without rotation (equatorial: dithers only) or without frames (existing master tiles, GRID, "
+        "SDS) it falls back to 'plane', said in the log. 'plane': the lower envelope of the mosaic's sky (only the "
+        "darkest cells steer it, a nebula that fills the field tilts it), 'surface' (cubic lower envelope: follows "
+        "curved gradients, bends into the faint floor of a large nebula) or 'none'. The model subtracted is the "
+        "BACKGROUND extension of mosaic.fits; docs/guide/sky_background.rst.",
+        choices=("none", "plane", "surface", "motion"))
     mosaic_max_memory_mb: float = _key(
         16384.0, "Stop before allocating the mosaic when its memory estimate (H x W x (2 x channels + 1) x 4 "
         "bytes: accumulators and the written copy) exceeds this many MB; 0 = no limit.", low=0.0)

@@ -31,15 +31,18 @@ from astropy.wcs import WCS
 
 from zemosaic._stats import diff_noise_sigma
 from zemosaic.background import block_medians, check_images
+from zemosaic.mosaic.sky_motion import MotionSky
 
-__all__ = ["MOSAIC_BACKGROUND_MODELS", "MosaicSky", "fit_mosaic_sky", "subtract_mosaic_sky"]
+__all__ = ["MOSAIC_BACKGROUND_MODELS", "MosaicSky", "fit_mosaic_sky", "fit_mosaic_sky_to", "subtract_mosaic_sky"]
 
 log = logging.getLogger(__name__)
 
-MOSAIC_BACKGROUND_MODELS = ("none", "plane", "surface")
+MOSAIC_BACKGROUND_MODELS = ("none", "plane", "surface", "motion")
 """Values of the ``mosaic_background`` configuration key."""
 
 _ORDERS = {"plane": 1, "surface": 3}
+_MOTION_ORDER = 3            # the mosaic's difference to the frames' common sky (no nebula in it: a cubic is safe)
+_MOTION_CLIP = 3.0           # cells this far (robust sigmas) from that fit are left out, iterated
 _MAX_DECIMATED_SIDE = 512    # the decimated copy has at most this many samples on its long side
 _CELL = 4                    # cell side in decimated samples
 _QUANTILE = 0.02             # the surface is the 2 % quantile of the cells: their lower envelope
@@ -62,7 +65,7 @@ class MosaicSky:
     Attributes
     ----------
     model : str
-        ``"plane"`` or ``"surface"``.
+        ``"plane"``, ``"surface"`` or ``"motion"`` (:func:`fit_mosaic_sky_to`).
     order : int
         Polynomial order fitted (lowered from the model's when too few cells cover the mosaic; 0 with all
         coefficients 0 is the identity, see ``reason``).
@@ -263,6 +266,68 @@ def fit_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None, *, model:
     return out
 
 
+def fit_mosaic_sky_to(data: np.ndarray, weight: np.ndarray | None, reference: MotionSky, *,
+                      order: int = _MOTION_ORDER,
+                      neutralise: bool = True) -> MosaicSky:
+    """Fit the smooth difference between a mosaic and a reference sky that holds the nebula, per channel.
+
+    ``reference`` is the frames' common sky of a joint fit (:class:`zemosaic.mosaic.sky_motion.MotionSky`: the
+    nebula, without the light pollution, up to a constant per channel). The mosaic is reduced as in
+    :func:`fit_mosaic_sky` (block means, then star-clipped cell medians), and at every cell
+    ``mosaic = gain * reference + P(x, y)`` is fitted with ``P`` a polynomial of ``order`` (robust least squares:
+    cells far from the fit are clipped, iterated). ``P`` minus its median over the cells is what is subtracted
+    (the sky level stays); the neutralising offsets are then taken as in :func:`fit_mosaic_sky`, on the darkest
+    cells of the corrected mosaic. Because the nebula is in the reference, ``P`` does not follow it whatever its
+    order: the order only bounds how curved the light pollution left in the mosaic may be.
+
+    Returns
+    -------
+    MosaicSky
+        ``model="motion"``, ``quantile=0.5`` (a least-squares fit); the identity with a ``reason`` when too few
+        cells are covered by both.
+
+    Raises
+    ------
+    ValueError
+        On a bad shape or order.
+    """
+    if not 0 <= order <= 3:
+        raise ValueError(f"order must be 0-3, got {order}")
+    shape = check_images(data, None, weight)
+    n_ch = 1 if len(shape) == 2 else shape[2]
+    step = max(1, -(-max(shape[:2]) // _MAX_DECIMATED_SIDE))
+    dec, ok = _decimate(data, weight, step)
+    rows = np.arange(dec.shape[0], dtype=np.float64) * step + (step - 1) / 2.0
+    cols = np.arange(dec.shape[1], dtype=np.float64) * step + (step - 1) / 2.0
+    blocks = block_medians([dec], ok, rows, cols, _CELL) if ok.any() else None
+    ref = None if blocks is None else reference.sky_at(blocks.cols, blocks.rows)
+    both = None if ref is None else np.isfinite(ref).all(axis=1)
+    fit_order = _affordable_order(0 if both is None else int(both.sum()), order)
+    bounds = (0.0, shape[0] - 1.0, 0.0, shape[1] - 1.0) if not ok.any() else _covered_bounds(ok, step, shape)
+    if blocks is None or ref is None or both is None or fit_order is None:
+        n = 0 if both is None else int(both.sum())
+        return MosaicSky(model="motion", order=0, coeffs=np.zeros((n_ch, 1)), bounds=bounds, shape=shape,
+                         offsets=np.zeros(n_ch), sky_level=np.full(n_ch, np.nan), quantile=0.5, step=step,
+                         n_cells=n, n_sky_cells=0, reason=f"only {n} cells covered by the mosaic and the frames' sky")
+    z = blocks.values[0].astype(np.float64)[both]
+    design = _design(_normalise(blocks.cols[both], bounds[2], bounds[3]),
+                     _normalise(blocks.rows[both], bounds[0], bounds[1]), fit_order)
+    coeffs = np.stack([_fit_to_reference(design, z[:, c], ref[both, c]) for c in range(n_ch)])
+    surface = design @ coeffs.T
+    centre = np.median(surface, axis=0)
+    coeffs[:, 0] -= centre
+    corrected = z - surface + centre
+    sky = _darkest_cells(corrected - np.median(corrected, axis=0))
+    level = np.median(corrected[sky], axis=0)
+    offsets = level[_GREEN] - level if neutralise and n_ch == 3 else np.zeros(n_ch)
+    reason = None if fit_order == order else f"order lowered from {order} to {fit_order}: {int(both.sum())} cells"
+    out = MosaicSky(model="motion", order=fit_order, coeffs=coeffs, bounds=bounds, shape=shape, offsets=offsets,
+                    sky_level=level, quantile=0.5, step=step, n_cells=int(both.sum()), n_sky_cells=int(sky.sum()),
+                    reason=reason)
+    log.debug("mosaic sky (motion): %s", out.summary())
+    return out
+
+
 def subtract_mosaic_sky(data: np.ndarray, sky: MosaicSky, weight: np.ndarray | None = None, *,
                         chunk_rows: int = 256) -> None:
     """Remove ``sky`` from ``data`` in place, ``chunk_rows`` rows at a time (a memmap stays a memmap).
@@ -364,6 +429,23 @@ def _quantile_fit(design: np.ndarray, z: np.ndarray, quantile: float, floor: flo
         if moved < tol:
             break
     return coef
+
+
+def _fit_to_reference(design: np.ndarray, z: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Polynomial coefficients of ``z = gain * ref + design @ coef``, clipped least squares (the gain is fitted
+    and dropped: a gain error on the nebula must not bend the polynomial)."""
+    full = np.column_stack([ref - np.median(ref), design])
+    keep = np.ones(z.size, bool)
+    coef = np.zeros(full.shape[1])
+    for _ in range(5):
+        coef = np.linalg.lstsq(full[keep], z[keep], rcond=None)[0]
+        resid = z - full @ coef
+        sigma = 1.4826 * float(np.median(np.abs(resid[keep] - np.median(resid[keep])))) + 1e-9
+        new = np.abs(resid - np.median(resid[keep])) <= _MOTION_CLIP * sigma
+        if np.array_equal(new, keep) or new.sum() < full.shape[1] * _MIN_CELLS_PER_TERM:
+            break
+        keep = new
+    return coef[1:]
 
 
 def _darkest_cells(above: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class ModeTiles:
     tiles: list
     grid: Any = None
     weight_map: np.ndarray | None = None
+    sky_frames: list = field(default_factory=list)  # master tiles built here: their frames (Phase 5.5 motion)
 
 
 def resolve_mode(cfg: ZeMosaicConfig, input_dir: Path) -> tuple[str, Path | None]:

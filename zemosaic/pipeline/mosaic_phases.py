@@ -17,8 +17,9 @@ import numpy as np
 from zemosaic import mosaic
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import headers
-from zemosaic.mosaic import colour, sky
+from zemosaic.mosaic import colour, sky, sky_motion
 from zemosaic.mosaic import grid as mosaic_grid
+from zemosaic.pipeline import frame_skies
 from zemosaic.pipeline.report import RunReport, phase_timer
 from zemosaic.progress import ProgressCallback
 from zemosaic.stack.frame_cache import check_free_space
@@ -44,7 +45,8 @@ class MosaicOutputs:
 
 def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, cfg: ZeMosaicConfig,
                            report: RunReport, progress_callback: ProgressCallback | None = None, *,
-                           grid: mosaic.GlobalGrid | None = None, weight_map=None) -> MosaicOutputs:
+                           grid: mosaic.GlobalGrid | None = None, weight_map=None,
+                           sky_frames: Sequence[frame_skies.SkyFrame] = ()) -> MosaicOutputs:
     """Run Phases 4, 4.5, 5 and 6 on the master ``tiles`` handed over by Phase 3 (or found in the input folder
     in existing-master-tiles mode).  The pixels are read tile by tile.
 
@@ -69,7 +71,7 @@ def assemble_mosaic_phases(tiles: Sequence[mosaic.TileInput], output_dir: Path, 
             memmap_threshold_mb=cfg.assembly_memmap_mb, progress_callback=progress_callback)
     if weight_map is not None:  # GRID / SDS: the frame count per pixel (the tiles' COVERAGE) is the weight product
         result.weight[...] = np.where(result.weight > 0, weight_map, 0.0)
-    sky_model = _remove_mosaic_sky(result, cfg, report)
+    sky_model = _remove_mosaic_sky(result, cfg, report, sky_frames)
     calibration = _calibrate_colour(result, cfg, report)
     log.info("PHASE_UPDATE:6 Phase 6: writing outputs to %s", output_dir)
     with phase_timer(report, "6_outputs"):
@@ -176,18 +178,52 @@ def _harmonise(tiles, grid, cfg: ZeMosaicConfig, report: RunReport):
     return solution.corrections
 
 
-def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report: RunReport) -> sky.MosaicSky | None:
+def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report: RunReport,
+                       sky_frames: Sequence[frame_skies.SkyFrame] = ()) -> sky.MosaicSky | None:
     """Phase 5.5: fit and subtract the mosaic's smooth sky in place (``mosaic_background``); the model subtracted
     (None with ``mosaic_background=none``)."""
     if cfg.mosaic_background == "none":
         log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background skipped (mosaic_background=none)")
         return None
-    log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background (%s, lower envelope of the sky)", cfg.mosaic_background)
+    how = ("joint fit of the frames' own gradients and the common sky" if cfg.mosaic_background == "motion"
+           else "lower envelope of the sky")
+    log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background (%s, %s)", cfg.mosaic_background, how)
     with phase_timer(report, "5.5_background"):
-        model = sky.fit_mosaic_sky(result.data, result.weight, model=cfg.mosaic_background)
+        model = _motion_sky(result, sky_frames, report) if cfg.mosaic_background == "motion" else None
+        if model is None:
+            fallback = "plane" if cfg.mosaic_background == "motion" else cfg.mosaic_background
+            model = sky.fit_mosaic_sky(result.data, result.weight, model=fallback)
         sky.subtract_mosaic_sky(result.data, model, result.weight)
-    log.info("Phase 5.5: %s sky removed: %s", cfg.mosaic_background, model.summary())
+    log.info("Phase 5.5: %s sky removed: %s", model.model, model.summary())
     return model
+
+
+def _motion_sky(result: mosaic.MosaicResult, sky_frames: Sequence[frame_skies.SkyFrame],
+                report: RunReport) -> sky.MosaicSky | None:
+    """The ``motion`` model (:mod:`zemosaic.mosaic.sky_motion`), or None after a log line saying why it falls back
+    to the ``plane`` lower envelope (no frames, too few, no rotation to tell the sky's plane from the camera's)."""
+    record: dict = {"model": "motion"}
+    report.sky_motion = record
+    if len(sky_frames) < 3:
+        why = ("no frames to fit (existing master tiles, GRID or SDS: only master tiles built in this run keep "
+               "their frames)" if not sky_frames else f"only {len(sky_frames)} frames")
+        record.update(fallback="plane", reason=why)
+        log.info("Phase 5.5: motion sky falls back to the plane lower envelope: %s", why)
+        return None
+    cells, cell = frame_skies.motion_frame_cells(sky_frames, result.grid.wcs)
+    if len(cells) < 3:
+        record.update(fallback="plane", reason="fewer than 3 frames readable")
+        log.info("Phase 5.5: motion sky falls back to the plane lower envelope: fewer than 3 frames readable")
+        return None
+    node_step = cell * frame_skies.frame_to_grid_scale(sky_frames[0].wcs, result.grid.wcs)
+    joint = sky_motion.fit_motion_sky(cells, node_step=node_step)
+    record.update(joint.as_dict())
+    log.info("Phase 5.5: joint sky fit: %s", joint.summary())
+    if not joint.identified:
+        record.update(fallback="plane")
+        log.info("Phase 5.5: motion sky falls back to the plane lower envelope: %s", joint.reason)
+        return None
+    return sky.fit_mosaic_sky_to(result.data, result.weight, joint)
 
 
 def _calibrate_colour(result: mosaic.MosaicResult, cfg: ZeMosaicConfig,

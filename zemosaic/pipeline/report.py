@@ -80,6 +80,7 @@ class RunReport:
     groups: list[dict] = field(default_factory=list)
     tiles: list[TileReport] = field(default_factory=list)
     harmony: dict | None = None
+    sky_motion: dict | None = None  # Phase 5.5, mosaic_background=motion: the joint sky fit, or why it fell back
     mosaic: dict | None = None
     phase_timings_s: dict[str, float] = field(default_factory=dict)
     status: str = "running"  # ok, nothing_usable, refused, interrupted, disk_error, os_error, failed

@@ -42,6 +42,7 @@ from zemosaic.pipeline import (
     clustering,
     frame_records,
     frame_sanity,
+    frame_skies,
     guard,
     lock,
     modes,
@@ -214,13 +215,14 @@ def _locked_run(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, progress
             if mode == "existing_master_tiles":
                 built = modes.ModeTiles(_existing_master_tiles(input_dir, report))
             elif mode == "master_tiles" and plan is None:
+                sky_frames: list = []
                 built = modes.ModeTiles(_build_master_tiles(input_dir, output_dir, cfg, report, progress_callback,
-                                                            resume, inputs))
+                                                            resume, inputs, sky_frames), sky_frames=sky_frames)
             else:  # GRID, SDS, or master tiles from the frames of a stack plan (zemosaic.pipeline.modes)
                 built = _frame_mode_tiles(mode, plan, input_dir, output_dir, cfg, report, progress_callback, resume,
                                           inputs)
             result = _assemble_and_write(built.tiles, output_dir, cfg, report, progress_callback,
-                                         grid=built.grid, weight_map=built.weight_map)
+                                         grid=built.grid, weight_map=built.weight_map, sky_frames=built.sky_frames)
             report.status, report.current_phase = "ok", None
         except NothingUsableError as exc:
             report.status, report.error = "nothing_usable", str(exc)
@@ -388,11 +390,14 @@ def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output
         frames = _without_run_outliers(frames, report)
     frames = frame_records.without_excluded(frames, cfg, report)
 
+    sky_frames: list = []
+
     def tiles_from_frames(scanned: list[ScannedFrame]) -> list[TileInput]:
-        return _master_tiles_from_frames(scanned, output_dir, cfg, report, progress_callback, resume, inputs)
+        return _master_tiles_from_frames(scanned, output_dir, cfg, report, progress_callback, resume, inputs,
+                                         sky_frames)
 
     if mode == "master_tiles":
-        return modes.ModeTiles(tiles_from_frames(frames))
+        return modes.ModeTiles(tiles_from_frames(frames), sky_frames=sky_frames)
     return modes.run_frame_mode(mode, frames, plan, output_dir, cfg, report, progress_callback, resume,
                                 tiles_from_frames)
 
@@ -413,9 +418,10 @@ def _scan_paths(paths: Sequence[Path], report: RunReport, progress_callback) -> 
 
 
 def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                        progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
-                        ) -> list[TileInput]:
-    """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation)."""
+                        progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None,
+                        sky_frames: list | None = None) -> list[TileInput]:
+    """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation) and puts their
+    frames in ``sky_frames`` (for Phase 5.5)."""
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
     with phase_timer(report, "1_scan"):
         frames = scan_input_folder(input_dir, report, progress_callback, recursive=cfg.input_recursive)
@@ -425,13 +431,14 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
         frames = _without_run_outliers(frames, report)
     frames = frame_records.without_excluded(frames, cfg, report)
-    return _master_tiles_from_frames(frames, output_dir, cfg, report, progress_callback, resume, inputs)
+    return _master_tiles_from_frames(frames, output_dir, cfg, report, progress_callback, resume, inputs, sky_frames)
 
 
 def _master_tiles_from_frames(frames: list[ScannedFrame], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                              progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None
-                              ) -> list[TileInput]:
-    """Phases 2-3 on frames with a WCS; the written master tiles as Phase 4 needs them."""
+                              progress_callback, resume: bool = False, inputs: guard.RunInputs | None = None,
+                              sky_frames: list | None = None) -> list[TileInput]:
+    """Phases 2-3 on frames with a WCS; the written master tiles as Phase 4 needs them. The frames stacked into
+    them are added to ``sky_frames`` (:func:`zemosaic.pipeline.frame_skies.used_sky_frames`)."""
     tiles_dir = output_dir / "master_tiles"
     log.info("PHASE_UPDATE:2 Phase 2: clustering %d frames", len(frames))
     with phase_timer(report, "2_cluster"):
@@ -461,6 +468,10 @@ def _master_tiles_from_frames(frames: list[ScannedFrame], output_dir: Path, cfg:
                 tiles.append(tile_input_from_written(result.path, len(tiles), shape=result.report.shape,
                                                      n_frames=result.report.frames_used))
         emit(progress_callback, "tiles", len(groups), len(groups), "master tiles done")
+        if sky_frames is not None:
+            failed = {str(p) for r in results.values() for p, _ in r.failed_inputs}
+            written = [results[t].report for t in range(len(groups)) if results[t].path is not None]
+            sky_frames.extend(frame_skies.used_sky_frames(written, {str(f.path): f for f in frames}, failed))
         frame_records.record_quality(report, output_dir, frames)
         if resume:
             report.resume = reused_or_built
@@ -787,10 +798,10 @@ def _check_mosaic_estimate(groups: list[clustering.FrameGroup], frames: list[Sca
 
 
 def _assemble_and_write(tiles: Sequence[TileInput], output_dir: Path, cfg: ZeMosaicConfig, report: RunReport,
-                        progress_callback, *, grid=None, weight_map=None) -> RunResult:
+                        progress_callback, *, grid=None, weight_map=None, sky_frames=()) -> RunResult:
     try:
         outputs = mosaic_phases.assemble_mosaic_phases(tiles, output_dir, cfg, report, progress_callback, grid=grid,
-                                                       weight_map=weight_map)
+                                                       weight_map=weight_map, sky_frames=sky_frames)
     except MosaicRefusedError as exc:  # refused on the tiles (Phase 4): say which tiles make it so
         if (report.mosaic_check or {}).get("stage") != "tiles":
             raise

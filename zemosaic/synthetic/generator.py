@@ -130,6 +130,13 @@ class SynthSpec:
     (``catalogue.csv`` fluxes, ``truth_sky.fits``) keeps the scene's true colours (a 5800 K star is 1 : 1 : 1), and
     ``sky_colour`` stays the light pollution's colour as recorded.  None (the default) records the scene's true
     colours (the data every test written before this option was made from).
+
+    Nebula: ``nebula_floor_frac`` > 0 adds a field-filling floor that rises to one side (a blob wider than the scene
+    centred beyond one of its sides, random direction: that fraction of ``nebula_peak_adu`` on that side, about
+    half of it in the middle, a tenth on the far side), the case where the darkest part of a mosaic is still
+    nebula; 0 (the default) adds none and leaves every earlier spec's frames as they were. Light pollution:
+    ``gradient_jitter`` (relative, default 0.1) and ``gradient_angle_jitter_deg`` (default 3) are the random
+    frame-to-frame changes of each frame's gradient (its amplitude and direction in the frame) around its panel's.
     """
 
     panels: tuple[int, int] = (2, 2)
@@ -153,10 +160,13 @@ class SynthSpec:
     moffat_beta: float = 2.5
     nebula: bool = True
     nebula_peak_adu: float = 120.0
+    nebula_floor_frac: float = 0.0
     sky_level_adu: float = 400.0
     sky_colour: tuple[float, float, float] = (1.12, 1.0, 0.78)
     gradient_frac: float = 0.2
     gradient_colour_jitter: float = 0.0
+    gradient_jitter: float = 0.1
+    gradient_angle_jitter_deg: float = 3.0
     panel_sky_offsets: bool = True
     transparency_jitter: float = 0.0
     read_noise_e: float = 1.6
@@ -197,8 +207,14 @@ class SynthSpec:
         return self.n_panels * self.frames_per_panel
 
     def to_dict(self) -> dict:
-        """JSON-ready dictionary of the fields."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        """JSON-ready dictionary of the fields (those of ``_LATER_DEFAULTS`` only when not at their default: the
+        truth written for the specs made before they existed stays as it was)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()
+                if _LATER_DEFAULTS.get(k, object()) != v}
+
+
+_LATER_DEFAULTS = {"nebula_floor_frac": 0.0, "gradient_jitter": 0.1, "gradient_angle_jitter_deg": 3.0}
+"""Fields added after datasets were made, left out of :meth:`SynthSpec.to_dict` at their default."""
 
 
 @dataclass(frozen=True)
@@ -630,6 +646,9 @@ def _validate_spec(s: SynthSpec) -> None:
         ("fwhm_px", s.fwhm_px > 0.3, "must be > 0.3"),
         ("moffat_beta", s.moffat_beta > 1.0, "must be > 1"),
         ("gradient_frac", 0.0 <= s.gradient_frac < 1.0, "must be in [0, 1)"),
+        ("nebula_floor_frac", 0.0 <= s.nebula_floor_frac <= 10.0, "must be in [0, 10]"),
+        ("gradient_jitter", 0.0 <= s.gradient_jitter <= 1.0, "must be in [0, 1]"),
+        ("gradient_angle_jitter_deg", 0.0 <= s.gradient_angle_jitter_deg <= 180.0, "must be in [0, 180]"),
         ("gradient_colour_jitter", 0.0 <= s.gradient_colour_jitter <= 1.0, "must be in [0, 1]"),
         ("gain", s.gain > 0, "must be > 0 (e-/ADU)"),
         ("sky_colour", len(s.sky_colour) == 3 and min(s.sky_colour) >= 0, "must be three values >= 0"),
@@ -765,14 +784,14 @@ def _plan_skies(spec: SynthSpec, rng: np.random.Generator, panels: Sequence[int]
     level = spec.sky_level_adu * level_f[pan] * (1.0 + 0.15 * frac) * (1.0 + 0.03 * rng.standard_normal(n))
     colour = np.asarray(spec.sky_colour) * (1.0 + 0.04 * rng.standard_normal((n, 3)))
     colour *= 1.0 + np.outer(frac, [0.06, 0.0, -0.06])
-    grad = spec.gradient_frac * (grad_f[pan] * (1.0 + 0.1 * rng.standard_normal(n)))[:, None]
+    grad = spec.gradient_frac * (grad_f[pan] * (1.0 + spec.gradient_jitter * rng.standard_normal(n)))[:, None]
     grad = grad * np.array([1.25, 1.0, 0.8])
     if spec.gradient_colour_jitter > 0:  # e.g. Moon vs city glow: the gradient's colour changes per frame
         grad = grad * (1.0 + spec.gradient_colour_jitter * rng.standard_normal((n, 3)))
     grad = np.clip(grad, 0.0, 0.9)
     phi0 = rng.uniform(0.0, 360.0)
     turn = spec.rotation_drift_deg * frac if spec.mount == "equatorial" else 0.0 * frac
-    angle = (phi0 - turn + 3.0 * rng.standard_normal(n)) % 360.0
+    angle = (phi0 - turn + spec.gradient_angle_jitter_deg * rng.standard_normal(n)) % 360.0
     centre = ((spec.width - 1) / 2.0, (spec.height - 1) / 2.0)
     half_diag = 0.5 * math.hypot(spec.width, spec.height)
     return [SkyBackground(level_adu=float(level[k]), colour=_rgb(colour[k]), gradient=_rgb(grad[k]),
@@ -933,6 +952,8 @@ def _make_nebula(spec: SynthSpec, shape: tuple[int, int],
         rows.append([rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h,
                      max(24.0, rng.uniform(0.1, 0.2) * size), max(16.0, rng.uniform(0.05, 0.1) * size),
                      rng.uniform(0, math.pi), rng.uniform(0.4, 1.0), *palette[1 + k % 3]])
+    if spec.nebula_floor_frac > 0:  # drawn after the others: a spec without a floor keeps its nebula
+        rows.append(_nebula_floor(spec.nebula_floor_frac, w, h, rng, palette[0]))
     blobs = np.array(rows)
     blobs[:, 5] *= spec.nebula_peak_adu
     n_waves = 7
@@ -942,6 +963,15 @@ def _make_nebula(spec: SynthSpec, shape: tuple[int, int],
     waves = np.column_stack([2 * math.pi / wavelength * np.cos(theta), 2 * math.pi / wavelength * np.sin(theta),
                              rng.uniform(0, 2 * math.pi, n_waves), weight / weight.sum()])
     return blobs, waves
+
+
+def _nebula_floor(frac: float, w: int, h: int, rng: np.random.Generator, colour: np.ndarray) -> list[float]:
+    """A blob wider than the scene centred beyond one side of it: the nebula's floor, ``frac`` (of the peak) on
+    that side, about half of it in the middle and a tenth on the far side."""
+    diag = math.hypot(w, h)
+    phi = rng.uniform(0, 2 * math.pi)
+    return [w / 2 + 0.6 * diag * math.cos(phi), h / 2 + 0.6 * diag * math.sin(phi), 0.5 * diag, 0.5 * diag, 0.0,
+            frac, *colour]
 
 
 def _nebula_rgb(gx: np.ndarray, gy: np.ndarray, blobs: np.ndarray, waves: np.ndarray) -> np.ndarray:

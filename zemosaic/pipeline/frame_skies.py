@@ -1,0 +1,103 @@
+"""Phase 5.5 with ``mosaic_background=motion``: the frames' background samples for the joint sky fit.
+
+The frames stacked into the master tiles are read again (debayered bilinearly: only their smooth background is
+used), reduced to star-clipped cell medians in their own pixels (:func:`zemosaic.mosaic.sky_motion.frame_cells`)
+and placed on the mosaic grid through their WCS (the one Phase 1b gave them). The fit itself is
+:func:`zemosaic.mosaic.sky_motion.fit_motion_sky`; this module only gathers its inputs.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.wcs import WCS
+
+from zemosaic.io import fits as fits_io
+from zemosaic.mosaic.sky_motion import FrameCells, frame_cells
+
+__all__ = ["SkyFrame", "used_sky_frames", "motion_frame_cells", "cell_size", "frame_to_grid_scale"]
+
+log = logging.getLogger(__name__)
+
+_CELLS_ON_SHORT_SIDE = 16    # a frame is cut into cells of about 1/16 of its short side ...
+_CELL_RANGE = (16, 64)       # ... within these sizes (frame pixels)
+
+
+@dataclass(frozen=True)
+class SkyFrame:
+    """A frame stacked into master tile ``tile`` (its index in the mosaic's tile list), with its WCS."""
+
+    path: Path
+    wcs: Any
+    tile: int
+
+
+def used_sky_frames(tile_reports: Sequence[Any], frames_by_path: Mapping[str, Any],
+                    failed: set[str]) -> list[SkyFrame]:
+    """The frames of the written tiles, in tile order: those aligned (a transform in the tile's record), not in
+    ``failed`` and with a WCS; ``tile_reports`` are the written tiles' :class:`~zemosaic.pipeline.report.TileReport`
+    in the order of the mosaic's tile list."""
+    out = []
+    for k, tr in enumerate(tile_reports):
+        for record in tr.frames:
+            path = record.get("path")
+            frame = frames_by_path.get(path)
+            if record.get("rotation_deg") is None or path in failed or frame is None or frame.info.wcs is None:
+                continue
+            out.append(SkyFrame(Path(path), frame.info.wcs, k))
+    return out
+
+
+def cell_size(frame_shape: Sequence[int]) -> int:
+    """The cell side (frame pixels) for frames of ``frame_shape``: 1/16 of the short side, within 16-64 px."""
+    return int(np.clip(round(min(frame_shape[:2]) / _CELLS_ON_SHORT_SIDE), *_CELL_RANGE))
+
+
+def motion_frame_cells(frames: Sequence[SkyFrame], grid_wcs: WCS) -> tuple[list[FrameCells], int]:
+    """Read every frame, reduce it to cell medians and map the cells onto the mosaic grid of ``grid_wcs``.
+
+    A frame that cannot be read again is left out with a warning naming it (the fit goes on without it).
+
+    Returns
+    -------
+    cells : list of FrameCells
+    cell : int
+        The cell side used (frame pixels; that of the first frame).
+    """
+    out: list[FrameCells] = []
+    cell = 0
+    for f in frames:
+        try:
+            frame = fits_io.read_frame(f.path, debayer_method="bilinear", require_wcs=False)
+        except (fits_io.FitsInputError, OSError) as exc:
+            log.warning("Phase 5.5: %s left out of the joint sky fit: %s", f.path.name, exc)
+            continue
+        data = frame.data
+        image = data[..., None] if data.ndim == 2 else data
+        cell = cell or cell_size(image.shape)
+        values, x, y = frame_cells(image, cell)
+        ra, dec = f.wcs.all_pix2world(x, y, 0)
+        gx, gy = grid_wcs.all_world2pix(ra, dec, 0)
+        good = np.isfinite(gx) & np.isfinite(gy)
+        out.append(FrameCells(values=values[good], x=x[good], y=y[good], gx=np.asarray(gx)[good],
+                              gy=np.asarray(gy)[good], group=f.tile, zero=_zero_level(frame.info.header)))
+    return out, cell
+
+
+def frame_to_grid_scale(frame_wcs: WCS, grid_wcs: WCS) -> float:
+    """Mosaic pixels per frame pixel (the ratio of the two WCS' pixel scales)."""
+    def scale(w: WCS) -> float:
+        return float(np.sqrt(abs(np.linalg.det(w.celestial.pixel_scale_matrix))))
+    return scale(frame_wcs) / scale(grid_wcs)
+
+
+def _zero_level(header) -> float:
+    """The frame's pedestal (``PEDESTAL``, ADU) when its header says it, else 0."""
+    try:
+        return float(header.get("PEDESTAL", 0.0))
+    except (TypeError, ValueError):
+        return 0.0
