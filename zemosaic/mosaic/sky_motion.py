@@ -26,13 +26,12 @@ identifiable; nor is anything a frame's plane cannot express (curved light pollu
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.linalg import splu
 
 from zemosaic._stats import MAD_TO_SIGMA
 
@@ -46,6 +45,7 @@ _SMOOTH = 0.05               # weight of the sky's second differences (zero on a
 _MIN_ROTATION_DEG = 1.0      # pooled within-group spread of the frames' angles needed to identify the sky's plane
 _MIN_FRAMES = 3
 _STAR_CLIP = 3.0             # samples this far above a cell's median (in its robust sigmas) are stars
+_IQR_TO_SIGMA = 1.349       # interquartile range of a unit Gaussian
 _DARK_PERCENTILE = 1.0       # the sky's zero: this percentile of its nodes
 _MAX_PLANE_SPAN = 0.02       # the sky's plane must be pinned to 2 % of the sky level across the mosaic (1 sigma)
 _MIN_SUPPORT = 0.25          # nodes with less bilinear weight than this share of the median node's are left out
@@ -160,7 +160,8 @@ def frame_cells(image: np.ndarray, cell: int, *, scale: float = 1.0) -> tuple[np
     Returns
     -------
     values, x, y : numpy.ndarray
-        ``(n, C)`` block medians after clipping samples more than 3 robust sigmas above the block's median, and
+        ``(n, C)`` block medians after clipping samples more than 3 robust sigmas (interquartile) above the
+        block's median, and
         the block centres in frame pixels.
 
     Raises
@@ -173,12 +174,11 @@ def frame_cells(image: np.ndarray, cell: int, *, scale: float = 1.0) -> tuple[np
     ny, nx = image.shape[0] // cell, image.shape[1] // cell
     blocks = image[:ny * cell, :nx * cell].reshape(ny, cell, nx, cell, -1).transpose(0, 2, 4, 1, 3)
     blocks = blocks.reshape(ny, nx, image.shape[2], cell * cell).astype(np.float32)
-    with warnings.catch_warnings():  # all-NaN blocks (outside the frame's valid area) are dropped below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(blocks, axis=3, keepdims=True)
-        sigma = MAD_TO_SIGMA * np.nanmedian(np.abs(blocks - med), axis=3, keepdims=True)
-        clipped = np.where(blocks > med + _STAR_CLIP * sigma, np.nan, blocks)
-        values = np.nanmedian(clipped, axis=3)                                    # (ny, nx, C)
+    ranked = np.sort(blocks, axis=3)                                              # NaN sort last
+    n = np.isfinite(blocks).sum(axis=3)
+    sigma = (_ranked(ranked, n, 0.75) - _ranked(ranked, n, 0.25)) / _IQR_TO_SIGMA
+    keep = (ranked <= (_ranked(ranked, n, 0.5) + _STAR_CLIP * sigma)[..., None]).sum(axis=3)
+    values = 0.5 * (_pick(ranked, (keep - 1) // 2) + _pick(ranked, keep // 2))      # median of the kept samples
     fill = np.isfinite(blocks).all(axis=2).mean(axis=2)
     ok = (fill >= 0.5) & np.isfinite(values).all(axis=2)
     rows, cols = np.nonzero(ok)
@@ -230,7 +230,7 @@ def fit_motion_sky(frames: Sequence[FrameCells], *, node_step: float, min_rotati
     n_nodes, n_ch = shape[0] * shape[1], values.shape[1]
     support = np.asarray(design[:, :n_nodes].sum(axis=0)).ravel()                  # bilinear weight per node
     reached = support >= _MIN_SUPPORT * float(np.median(support[support > 0]))
-    solved = np.stack([_robust_solve(design, values[:, c], shape) for c in range(n_ch)], axis=1)
+    solved = _robust_solve(design, values, shape)                                    # (nodes + 3 N, C)
     nodes = np.where(reached[:, None], solved[:n_nodes], np.nan)                     # (nodes, C)
     per_frame = solved[n_nodes:].reshape(len(frames), 3, n_ch)
     offsets, gradients = per_frame[:, 0], per_frame[:, 1:].transpose(0, 2, 1) / _FRAME_NORM  # (N, C), (N, C, 2)
@@ -292,6 +292,17 @@ def _node_xy(origin: tuple, step: float, shape: tuple) -> np.ndarray:
 _FRAME_NORM = 1000.0         # frame coordinates are divided by this in the design (conditioning)
 
 
+def _ranked(ranked: np.ndarray, n: np.ndarray, q: float) -> np.ndarray:
+    """The ``q`` quantile (nearest rank) of the ``n`` finite sorted samples along the last axis."""
+    return _pick(ranked, np.floor(q * np.maximum(n - 1, 0)).astype(int))
+
+
+def _pick(ranked: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``ranked[..., index]`` per block (NaN where the block has no sample)."""
+    out = np.take_along_axis(ranked, np.clip(index, 0, ranked.shape[-1] - 1)[..., None], axis=-1)[..., 0]
+    return np.where(index >= 0, out, np.nan)
+
+
 def _bilinear(gx: np.ndarray, gy: np.ndarray, origin: tuple, step: float, shape: tuple) -> tuple[np.ndarray,
                                                                                                    np.ndarray]:
     """Indices ``(n, 4)`` of the 4 nodes around each point and their bilinear weights ``(n, 4)``."""
@@ -345,24 +356,23 @@ def _smoothness(shape: tuple, n_cols: int) -> sparse.csr_matrix:
 
 
 def _robust_solve(design: sparse.csr_matrix, z: np.ndarray, shape: tuple) -> np.ndarray:
-    """Iteratively clipped least squares with a light smoothness prior on the nodes and a tiny ridge (the
-    degenerate directions, the sky's plane and level, come out at their minimum norm)."""
+    """Iteratively clipped least squares of every channel of ``z`` ``(cells, C)``, with a light smoothness prior on
+    the nodes and a tiny ridge (the degenerate directions, the sky's plane and level, come out at their minimum
+    norm). A cell clipped in one channel is clipped in all (a star, a trail: the channels share one factorisation)."""
     smooth = _smoothness(shape, design.shape[1])
-    weight = np.ones(z.size)
-    x = np.zeros(design.shape[1])
+    prior = smooth.T @ smooth
+    weight = np.ones(z.shape[0])
+    sigma = np.std(z, axis=0) + 1e-6
+    x = np.zeros((design.shape[1], z.shape[1]))
     for _ in range(_ITERATIONS):
         wd = sparse.diags(weight) @ design
+        lam = _SMOOTH * float(np.median(np.maximum(sigma, 1e-3)))
+        normal = (wd.T @ wd + (lam * lam) * prior).tocsc()
+        normal = normal + 1e-9 * float(normal.diagonal().max()) * sparse.identity(design.shape[1], format="csc")
+        x = splu(normal).solve(np.asarray(wd.T @ (weight[:, None] * z)))
         resid = z - design @ x
-        sigma = MAD_TO_SIGMA * float(np.median(np.abs(resid[weight > 0] - np.median(resid[weight > 0])))) if \
-            x.any() else float(np.std(z)) + 1e-6
-        lam = _SMOOTH * max(sigma, 1e-3)
-        normal = (wd.T @ wd + (lam * lam) * (smooth.T @ smooth)).tocsc()
-        ridge = 1e-9 * float(normal.diagonal().max())
-        normal = normal + ridge * sparse.identity(design.shape[1], format="csc")
-        x = spsolve(normal, wd.T @ (weight * z))
-        resid = z - design @ x
-        sigma = MAD_TO_SIGMA * float(np.median(np.abs(resid - np.median(resid))))
-        weight = (np.abs(resid) <= _CLIP * max(sigma, 1e-6)).astype(float)
+        sigma = MAD_TO_SIGMA * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)
+        weight = np.all(np.abs(resid) <= _CLIP * np.maximum(sigma, 1e-6), axis=1).astype(float)
     return x
 
 

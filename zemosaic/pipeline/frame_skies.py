@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _CELLS_ON_SHORT_SIDE = 16    # a frame is cut into cells of about 1/16 of its short side ...
 _CELL_RANGE = (16, 64)       # ... within these sizes (frame pixels)
+_MAX_FRAMES_PER_TILE = 32    # frames of a tile read again for the fit (evenly spread: the rotation is kept)
 
 
 @dataclass(frozen=True)
@@ -39,16 +40,21 @@ class SkyFrame:
 def used_sky_frames(tile_reports: Sequence[Any], frames_by_path: Mapping[str, Any],
                     failed: set[str]) -> list[SkyFrame]:
     """The frames of the written tiles, in tile order: those aligned (a transform in the tile's record), not in
-    ``failed`` and with a WCS; ``tile_reports`` are the written tiles' :class:`~zemosaic.pipeline.report.TileReport`
-    in the order of the mosaic's tile list."""
+    ``failed`` and with a WCS, at most 32 per tile (evenly spread over the tile's frames, so its rotation is kept);
+    ``tile_reports`` are the written tiles' :class:`~zemosaic.pipeline.report.TileReport` in the order of the
+    mosaic's tile list."""
     out = []
     for k, tr in enumerate(tile_reports):
+        mine = []
         for record in tr.frames:
             path = record.get("path")
             frame = frames_by_path.get(path)
             if record.get("rotation_deg") is None or path in failed or frame is None or frame.info.wcs is None:
                 continue
-            out.append(SkyFrame(Path(path), frame.info.wcs, k))
+            mine.append(SkyFrame(Path(path), frame.info.wcs, k))
+        pick = np.unique(np.linspace(0, len(mine) - 1, min(len(mine), _MAX_FRAMES_PER_TILE)).round().astype(int))
+        if mine:
+            out.extend(mine[i] for i in pick)
     return out
 
 

@@ -216,7 +216,12 @@ def _motion_sky(result: mosaic.MosaicResult, sky_frames: Sequence[frame_skies.Sk
         log.info("Phase 5.5: motion sky falls back to the plane lower envelope: fewer than 3 frames readable")
         return None
     node_step = cell * frame_skies.frame_to_grid_scale(sky_frames[0].wcs, result.grid.wcs)
-    joint = sky_motion.fit_motion_sky(cells, node_step=node_step)
+    try:
+        joint = sky_motion.fit_motion_sky(cells, node_step=node_step)
+    except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:  # a singular or degenerate system
+        record.update(fallback="plane", reason=f"joint fit failed: {exc}")
+        log.warning("Phase 5.5: motion sky falls back to the plane lower envelope: joint fit failed: %s", exc)
+        return None
     record.update(joint.as_dict())
     log.info("Phase 5.5: joint sky fit: %s", joint.summary())
     if not joint.identified:
