@@ -14,7 +14,7 @@ from zemosaic.gui.main_window import MainWindow
 from zemosaic.synthetic.demo import demo_spec
 from zemosaic.synthetic.generator import generate_dataset
 
-__all__ = ["application", "dark_palette", "run_app", "grab_to_png"]
+__all__ = ["application", "dark_palette", "light_palette", "run_app", "grab_to_png"]
 
 _I18N_DIR = Path(__file__).with_name("i18n")
 
@@ -27,8 +27,7 @@ def application(*, dark: bool = False) -> QApplication:
     app.setApplicationName("ZeMosaic")
     app.setOrganizationName("ZeMosaic")
     app.setStyle("Fusion")
-    if dark:
-        app.setPalette(dark_palette())
+    app.setPalette(dark_palette() if dark else light_palette())
     locale = QLocale.system()
     for folder, name in ((_I18N_DIR, "zemosaic"),
                          (Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)), "qtbase")):
@@ -38,20 +37,36 @@ def application(*, dark: bool = False) -> QApplication:
     return app
 
 
-def dark_palette() -> QPalette:
-    """A dark palette whose text, disabled text and links keep a readable contrast."""
+def _palette(colours: dict) -> QPalette:
     p = QPalette()
-    base, window, text = QColor(30, 30, 32), QColor(45, 45, 48), QColor(225, 225, 225)
-    for role, colour in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
-                         (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, window),
-                         (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, window),
-                         (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
-                         (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(42, 130, 218)),
-                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
-                         (QPalette.ColorRole.Link, QColor(110, 170, 255)),
-                         (QPalette.ColorRole.PlaceholderText, QColor(150, 150, 150))):
-        p.setColor(role, colour)
-    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+    for role, colour in colours.items():
+        p.setColor(role, QColor(*colour))
+    return p
+
+
+_R = QPalette.ColorRole
+
+
+def light_palette() -> QPalette:
+    """A light palette whose every text colour keeps a 4.5:1 contrast on its background (WCAG AA)."""
+    p = _palette({_R.Window: (239, 239, 239), _R.WindowText: (0, 0, 0), _R.Base: (255, 255, 255),
+                  _R.AlternateBase: (247, 247, 247), _R.Text: (0, 0, 0), _R.Button: (239, 239, 239),
+                  _R.ButtonText: (0, 0, 0), _R.ToolTipBase: (255, 255, 220), _R.ToolTipText: (0, 0, 0),
+                  _R.Highlight: (38, 112, 196), _R.HighlightedText: (255, 255, 255), _R.Link: (0, 80, 170),
+                  _R.PlaceholderText: (110, 110, 110)})
+    for role in (_R.WindowText, _R.Text, _R.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 120))
+    return p
+
+
+def dark_palette() -> QPalette:
+    """A dark palette whose every text colour keeps a 4.5:1 contrast on its background (WCAG AA)."""
+    p = _palette({_R.Window: (45, 45, 48), _R.WindowText: (225, 225, 225), _R.Base: (30, 30, 32),
+                  _R.AlternateBase: (45, 45, 48), _R.Text: (225, 225, 225), _R.Button: (45, 45, 48),
+                  _R.ButtonText: (225, 225, 225), _R.ToolTipBase: (30, 30, 32), _R.ToolTipText: (225, 225, 225),
+                  _R.Highlight: (30, 100, 180), _R.HighlightedText: (255, 255, 255), _R.Link: (110, 170, 255),
+                  _R.PlaceholderText: (150, 150, 150)})
+    for role in (_R.WindowText, _R.Text, _R.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, role, QColor(150, 150, 150))
     return p
 
