@@ -32,8 +32,9 @@ from zemosaic.gui.folders import EXISTING_OUTPUT_POLICIES, folder_problems
 from zemosaic.gui.frame_list import add_footprints, exclude_list_path, read_frames_csv, write_exclude_list
 from zemosaic.gui.frames_view import FramesTab, SkyMap
 from zemosaic.gui.i18n import LANGUAGES
-from zemosaic.gui.image_views import MosaicPreview, TileGallery
+from zemosaic.gui.image_views import TileGallery
 from zemosaic.gui.log_view import LogView
+from zemosaic.gui.preview import MosaicPreview
 from zemosaic.gui.run_controller import RunController
 from zemosaic.gui.settings_panel import SettingsPanel
 from zemosaic.progress import ProgressEvent
@@ -410,8 +411,10 @@ class MainWindow(QMainWindow):
 
     def _on_success(self, result: dict) -> None:
         self.last_result, self.last_status = result, "ok"
-        if result.get("preview_path"):
-            self.preview.load(str(result["preview_path"]))
+        shown = bool(result.get("mosaic_path")) and self.preview.load_fits(str(result["mosaic_path"]))
+        if not shown and result.get("preview_path"):
+            shown = self.preview.load(str(result["preview_path"]))
+        if shown:
             self.tabs.setCurrentWidget(self.preview)
         self._show_summary(result.get("summary", ""), result.get("report_path"))
         self._load_run_frames(Path(str(result.get("output_dir") or self.output_edit.text().strip())))
