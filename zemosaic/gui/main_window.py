@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -35,73 +33,13 @@ from zemosaic.gui.i18n import LANGUAGES
 from zemosaic.gui.image_views import TileGallery
 from zemosaic.gui.log_view import LogView
 from zemosaic.gui.preview import MosaicPreview
+from zemosaic.gui.progress_view import PhaseProgress
 from zemosaic.gui.run_controller import RunController
 from zemosaic.gui.settings_panel import SettingsPanel
-from zemosaic.progress import ProgressEvent
 
-__all__ = ["MainWindow", "PhaseProgress"]
+__all__ = ["MainWindow", "PhaseProgress"]  # PhaseProgress: from zemosaic.gui.progress_view
 
 RECENT_FOLDERS = 8
-
-_PHASE_TITLES = {"synth": "Demo data", "scan": "Phase 1: scan", "solve": "Phase 1b: plate solving",
-                 "tiles": "Phase 3: master tiles", "align": "  align (current tile)",
-                 "stack": "  stack (current tile)", "assemble": "Phase 5: assembly"}
-
-
-class PhaseProgress(QWidget):
-    """One progress bar per phase, in the order the phases start, each with its ETA."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._grid = QGridLayout(self)
-        self._grid.setColumnStretch(1, 1)
-        self._rows: dict[str, tuple[QLabel, QProgressBar, QLabel, list[float]]] = {}
-        self._empty = QLabel(self.tr("Progress appears here when a run starts."))
-        self._grid.addWidget(self._empty, 0, 0, 1, 3)
-
-    def clear(self) -> None:
-        for title, bar, eta, _ in self._rows.values():
-            for w in (title, bar, eta):
-                self._grid.removeWidget(w)
-                w.deleteLater()
-        self._rows.clear()
-        self._empty.show()
-
-    def bar(self, phase: str) -> QProgressBar | None:
-        row = self._rows.get(phase)
-        return row[1] if row else None
-
-    def phases(self) -> list[str]:
-        return list(self._rows)
-
-    def update_event(self, event: ProgressEvent) -> None:
-        row = self._rows.get(event.phase)
-        if row is None:
-            self._empty.hide()
-            bar, eta = QProgressBar(), QLabel()
-            bar.setRange(0, 1000)
-            bar.setFormat("%p%")
-            eta.setMinimumWidth(110)
-            n = len(self._rows) + 1
-            title = QLabel(self.tr(_PHASE_TITLES.get(event.phase, event.phase)))
-            self._grid.addWidget(title, n, 0)
-            self._grid.addWidget(bar, n, 1)
-            self._grid.addWidget(eta, n, 2)
-            row = self._rows[event.phase] = (title, bar, eta, [time.monotonic(), 0.0])
-        _, bar, eta, state = row
-        if event.done < state[1]:  # the phase restarted (align / stack run once per tile)
-            state[0] = time.monotonic()
-        state[1] = event.done
-        bar.setValue(int(round(1000 * min(event.fraction, 1.0))) if event.total else 0)
-        bar.setToolTip(event.message)
-        if event.total and event.done >= event.total:
-            eta.setText(self.tr("done"))
-        elif event.total and event.done > 0:
-            left = (time.monotonic() - state[0]) / event.done * (event.total - event.done)
-            eta.setText(self.tr("ETA %1 s").replace("%1", f"{left:.0f}"))
-        else:
-            eta.setText("")
-
 
 class MainWindow(QMainWindow):
     """The ZeMosaic window. ``settings`` is where the window keeps its state between sessions."""
@@ -179,7 +117,7 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         progress_box = QGroupBox(self.tr("Progress"))
-        QVBoxLayout(progress_box).addWidget(self.progress)
+        QVBoxLayout(progress_box).addWidget(self.progress.area)
         right_layout.addWidget(progress_box)
         right_layout.addWidget(self.tabs, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
