@@ -2,6 +2,7 @@
 window's and ``zemosaic run --preset``'s), and the text contrast of both palettes (pytest-qt, offscreen)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from zemosaic.cli import _resolve_run_config, build_parser  # noqa: E402
 from zemosaic.config import RUN_PRESETS, ZeMosaicConfig, config_keys, resolve_config  # noqa: E402
-from zemosaic.gui.labels import LABELS, SECTIONS, section_of  # noqa: E402
+from zemosaic.gui.labels import CHOICE_LABELS, LABELS, SECTIONS, section_of  # noqa: E402
 from zemosaic.gui.settings_panel import PRESET_TITLES, SettingsPanel, help_colour  # noqa: E402
 
 SECTION_TITLES = ["Input", "Plate solving", "Frames", "Stacking", "Tiles and mask", "Mosaic", "Output"]
@@ -32,6 +33,9 @@ def test_every_key_has_a_label_an_explanation_and_one_section():
         text, explanation = LABELS[key]
         assert text and "_" not in text and text != key, key
         assert explanation.endswith(".") and len(explanation) < 120, key
+    for f in dataclasses.fields(ZeMosaicConfig):  # every choice a box offers has its name
+        for choice in f.metadata.get("choices", ()):
+            assert (f.name, choice) in CHOICE_LABELS, (f.name, choice)
     assert section_of("altaz_min_coverage_abs") == ("Tiles and mask", False)
     assert section_of("frame_reject_fwhm_k") == ("Frames", True)
 

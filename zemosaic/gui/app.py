@@ -6,35 +6,50 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QTimer, QTranslator
+from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QSettings, QTimer, QTranslator
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from zemosaic.gui import i18n
 from zemosaic.gui.main_window import MainWindow
 from zemosaic.synthetic.demo import demo_spec
 from zemosaic.synthetic.generator import generate_dataset
 
-__all__ = ["application", "dark_palette", "light_palette", "run_app", "grab_to_png"]
-
-_I18N_DIR = Path(__file__).with_name("i18n")
+__all__ = ["application", "set_language", "dark_palette", "light_palette", "run_app", "grab_to_png"]
 
 
-def application(*, dark: bool = False) -> QApplication:
-    """The QApplication (created once): Fusion style, translations of the system locale when present
-    (``zemosaic/gui/i18n/zemosaic_<locale>.qm`` and Qt's own), a dark palette on request."""
+
+def application(*, dark: bool = False, language: str = "") -> QApplication:
+    """The QApplication (created once): Fusion style, a light or dark palette of readable contrast, and the
+    translation of ``language`` (a code of :data:`zemosaic.gui.i18n.LANGUAGES`; '' is the system locale's), with
+    Qt's own for its dialogs. Calling it again changes the language (the translators are replaced)."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ZeMosaic")
     app.setOrganizationName("ZeMosaic")
     app.setStyle("Fusion")
     app.setPalette(dark_palette() if dark else light_palette())
-    locale = QLocale.system()
-    for folder, name in ((_I18N_DIR, "zemosaic"),
-                         (Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)), "qtbase")):
-        translator = QTranslator(app)
-        if translator.load(locale, name, "_", str(folder)):
-            app.installTranslator(translator)
+    set_language(app, language)
     return app
+
+
+def set_language(app: QApplication, language: str) -> str:
+    """Install the translation of ``language`` ('' : the system locale's); returns the code shown ('en' when
+    there is no translation). Widgets made afterwards are translated."""
+    for old in app.findChildren(QTranslator):
+        app.removeTranslator(old)
+        old.deleteLater()
+    code = i18n.pick_language(language, QLocale.system().name())
+    if code == "en":
+        return code
+    qm = i18n.compiled_qm(code)
+    translator = QTranslator(app)
+    if qm is not None and translator.load(str(qm)):
+        app.installTranslator(translator)
+    qt_own = QTranslator(app)
+    if qt_own.load(QLocale(code), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt_own)
+    return code
 
 
 def _palette(colours: dict) -> QPalette:
@@ -82,7 +97,10 @@ def grab_to_png(window: MainWindow, path: str | Path) -> Path:
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the window for ``zemosaic gui`` (options in :func:`zemosaic.gui.add_gui_arguments`)."""
-    app = application(dark=args.dark)
+    stored = QSettings("ZeMosaic", "ZeMosaic")
+    dark = bool(args.dark) or str(stored.value("ui/dark", "false")).lower() == "true"
+    language = args.lang if getattr(args, "lang", None) is not None else str(stored.value("ui/language", "") or "")
+    app = application(dark=dark, language=language)
     window = MainWindow()
     if args.config is not None:
         window.load_settings(args.config)
@@ -107,7 +125,8 @@ def _start_demo(window: MainWindow, demo_dir: Path | None) -> None:
     root = Path(demo_dir) if demo_dir is not None else Path(tempfile.mkdtemp(prefix="zemosaic_gui_demo_"))
     input_dir, output_dir = root / "input", root / "output"
     if not input_dir.is_dir() or not any(input_dir.iterdir()):
-        window.statusBar().showMessage(window.tr("Generating the demo dataset in %1...").replace("%1", str(input_dir)))
+        text = QApplication.translate("MainWindow", "Generating the demo dataset in %1...")
+        window.statusBar().showMessage(text.replace("%1", str(input_dir)))
         QApplication.processEvents()
         generate_dataset(input_dir, demo_spec(1))
     window.set_folders(input_dir, output_dir, existing_output="overwrite")

@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.gui.frame_list import SOLVE_STATUS, add_footprints, tangent_xy
 from zemosaic.gui.stretch import auto_levels, stretch_to_rgba
+from zemosaic.io import fits as fits_io
+from zemosaic.pipeline.inspect import inspect_frames
 
 __all__ = ["FramesTab", "FrameTableModel", "SkyMap", "COLUMNS"]
 
@@ -189,8 +191,6 @@ class _Inspector(QObject):
         self.input_dir, self.config = input_dir, config
 
     def run(self) -> None:
-        from zemosaic.pipeline.inspect import inspect_frames  # the pipeline loads when frames are first measured
-
         try:
             result = inspect_frames(self.input_dir, self.config,
                                     progress_callback=lambda e: self.progress.emit(e.done, e.total))
@@ -413,8 +413,6 @@ class FramesTab(QWidget):
         if not rows:
             return False
         row = self.model.rows[self.proxy.mapToSource(rows[0]).row()]
-        from zemosaic.io import fits as fits_io  # loaded when a thumbnail is first asked for
-
         try:
             info = fits_io.read_frame_info(Path(row["path"]), require_wcs=False)
             binning = max(1, int(max(info.shape[:2]) // 400))

@@ -5,7 +5,7 @@ context ``Settings``); ``tests/gui/test_labels.py`` checks that every key of the
 """
 from __future__ import annotations
 
-__all__ = ["LABELS", "SECTIONS", "CHOICE_LABELS", "TR_CONTEXT", "section_of", "label", "choice_label"]
+__all__ = ["LABELS", "PRESET_TITLES", "SECTIONS", "CHOICE_LABELS", "TR_CONTEXT", "section_of", "label", "choice_label"]
 
 TR_CONTEXT = "Settings"
 """The translation context of every string of this module."""
@@ -41,6 +41,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
                 "keep_master_tiles"),
      ("output_scale", "output_fill_value")),
 )
+
+PRESET_TITLES = {"seestar-altaz": "Seestar Alt-Az", "seestar-eq": "Seestar equatorial",
+                 "quick-look": "Quick look", "best-quality": "Best quality"}
+"""The names the window gives the run presets (:data:`zemosaic.config.RUN_PRESETS`, ``zemosaic run --preset``)."""
 
 # key: (label, one-line explanation)
 LABELS: dict[str, tuple[str, str]] = {
@@ -190,6 +194,11 @@ CHOICE_LABELS: dict[tuple[str, str], str] = {
     ("wcs_source", "auto"): "Header, else plate solve", ("wcs_source", "header"): "Header only",
     ("wcs_source", "solve"): "Always plate solve",
     ("plate_solver", "auto"): "Automatic", ("plate_solver", "none"): "None",
+    ("plate_solver", "astrometry"): "astrometry.net (built in)", ("plate_solver", "solve-field"):
+    "solve-field (astrometry.net)", ("plate_solver", "astap"): "ASTAP",
+    ("altaz_small_group_rule", "intersection"): "Every frame", ("altaz_small_group_rule", "all_but_one"):
+    "All but one frame", ("altaz_small_group_rule", "fraction"): "Fraction only",
+    ("assembly_tile_weight", "frames"): "By number of frames", ("assembly_tile_weight", "none"): "Equal",
     ("altaz_cleanup_enabled", "auto"): "Automatic (Alt-Az frames)", ("altaz_cleanup_enabled", "true"): "On",
     ("altaz_cleanup_enabled", "false"): "Off",
     ("mosaic_background", "none"): "None", ("mosaic_background", "plane"): "Plane (default)",

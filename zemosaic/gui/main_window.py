@@ -36,6 +36,7 @@ from zemosaic.gui.preview import MosaicPreview
 from zemosaic.gui.progress_view import PhaseProgress
 from zemosaic.gui.run_controller import RunController
 from zemosaic.gui.settings_panel import SettingsPanel
+from zemosaic.quality.group import read_exclude_list
 
 __all__ = ["MainWindow", "PhaseProgress"]  # PhaseProgress: from zemosaic.gui.progress_view
 
@@ -306,8 +307,6 @@ class MainWindow(QMainWindow):
             return cfg
         extra: list[str] = []
         if cfg.frame_exclude and Path(cfg.frame_exclude).resolve() != path.resolve():
-            from zemosaic.quality.group import read_exclude_list  # the user's own list, merged
-
             extra = read_exclude_list(cfg.frame_exclude)
         write_exclude_list(path, excluded, input_dir=folder, extra_patterns=extra)
         return dataclasses.replace(cfg, frame_exclude=str(path))
@@ -376,6 +375,8 @@ class MainWindow(QMainWindow):
         self.runFinished.emit(kind)
 
     def _show_summary(self, headline: str, report_path: str | None, details: str = "") -> None:
+        words = (self.tr("Master tiles"), self.tr("file"), self.tr("frames used"), self.tr("coverage"),
+                 self.tr("Rejected inputs"), self.tr("none"), self.tr("Details"))
         parts = [f"<pre>{html.escape(headline)}</pre>"]
         report = None
         if report_path:
@@ -389,19 +390,19 @@ class MainWindow(QMainWindow):
                 f"<td>{t.get('frames_used')}/{t.get('frames_in_group')}</td>"
                 f"<td>{html.escape(str(t.get('coverage_decision', '')))}</td></tr>"
                 for t in report.get("tiles", []))
-            parts.append(f"<h3>{self.tr('Master tiles')} ({len(report.get('tiles', []))})</h3>"
-                         f"<table border=1 cellpadding=3><tr><th>id</th><th>{self.tr('file')}</th>"
-                         f"<th>{self.tr('frames used')}</th><th>{self.tr('coverage')}</th></tr>{rows}</table>")
+            parts.append(f"<h3>{words[0]} ({len(report.get('tiles', []))})</h3>"
+                         f"<table border=1 cellpadding=3><tr><th>id</th><th>{words[1]}</th>"
+                         f"<th>{words[2]}</th><th>{words[3]}</th></tr>{rows}</table>")
             rejected = report.get("rejected_inputs", [])
-            parts.append(f"<h3>{self.tr('Rejected inputs')} ({len(rejected)})</h3>")
+            parts.append(f"<h3>{words[4]} ({len(rejected)})</h3>")
             if rejected:
                 parts.append("<ul>" + "".join(
                     f"<li><b>{html.escape(Path(str(r.get('path'))).name)}</b> ({html.escape(str(r.get('phase')))})"
                     f": {html.escape(str(r.get('reason')))}</li>" for r in rejected) + "</ul>")
             else:
-                parts.append(f"<p>{self.tr('none')}</p>")
+                parts.append(f"<p>{words[5]}</p>")
         if details:
-            parts.append(f"<h3>{self.tr('Details')}</h3><pre>{html.escape(details[-8000:])}</pre>")
+            parts.append(f"<h3>{words[6]}</h3><pre>{html.escape(details[-8000:])}</pre>")
         self.summary.setHtml("".join(parts))
 
     def summary_text(self) -> str:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from zemosaic.gui.image_views import ZoomableImageView
-from zemosaic.gui.stretch import Levels, auto_levels, histograms, stretch_to_rgba
+from zemosaic.gui.stretch import Levels, auto_levels, channels_of, histograms, mtf, stretch_to_rgba
 
 __all__ = ["MosaicPreview", "Histogram", "MAX_SIDE"]
 
@@ -419,8 +419,6 @@ class MosaicPreview(QWidget):
 def _stretched(block: np.ndarray, levels: list[Levels], sixteen: bool) -> np.ndarray:
     if not sixteen:
         return stretch_to_rgba(block, levels)
-    from zemosaic.gui.stretch import channels_of, mtf
-
     planes = channels_of(block)
     if len(planes) == 1:
         planes *= 3

@@ -38,13 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from zemosaic.config import EXPORT_FORMATS, OUTPUT_PRESETS, RUN_PRESETS, ZeMosaicConfig, resolve_config
-from zemosaic.gui.labels import SECTIONS, TR_CONTEXT, choice_label, label
+from zemosaic.gui.labels import PRESET_TITLES, SECTIONS, TR_CONTEXT, choice_label, label
 
 __all__ = ["SECTIONS", "PRESET_TITLES", "SettingsPanel", "help_colour"]
-
-PRESET_TITLES = {"seestar-altaz": "Seestar Alt-Az", "seestar-eq": "Seestar equatorial",
-                 "quick-look": "Quick look", "best-quality": "Best quality"}
-"""The names the window gives the run presets (``zemosaic run --preset NAME``)."""
 
 _TYPES = typing.get_type_hints(ZeMosaicConfig)
 _FIELDS = {f.name: f for f in dataclasses.fields(ZeMosaicConfig)}
