@@ -1470,8 +1470,12 @@
         <translation>Aus</translation>
     </message>
     <message>
-        <source>Plane (default)</source>
-        <translation>Ebene (Standard)</translation>
+        <source>Plane (lower envelope)</source>
+        <translation>Ebene (untere Hülle)</translation>
+    </message>
+    <message>
+        <source>From the frames&apos; rotation (default)</source>
+        <translation>Aus der Drehung der Aufnahmen (Standard)</translation>
     </message>
     <message>
         <source>Curved surface</source>

@@ -1470,8 +1470,12 @@
         <translation>Desactivado</translation>
     </message>
     <message>
-        <source>Plane (default)</source>
-        <translation>Plano (por defecto)</translation>
+        <source>Plane (lower envelope)</source>
+        <translation>Plano (envolvente inferior)</translation>
+    </message>
+    <message>
+        <source>From the frames&apos; rotation (default)</source>
+        <translation>Por la rotación de las tomas (por defecto)</translation>
     </message>
     <message>
         <source>Curved surface</source>

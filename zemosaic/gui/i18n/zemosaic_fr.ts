@@ -1470,8 +1470,12 @@
         <translation>Désactivé</translation>
     </message>
     <message>
-        <source>Plane (default)</source>
-        <translation>Plan (par défaut)</translation>
+        <source>Plane (lower envelope)</source>
+        <translation>Plan (enveloppe inférieure)</translation>
+    </message>
+    <message>
+        <source>From the frames&apos; rotation (default)</source>
+        <translation>Par la rotation des poses (par défaut)</translation>
     </message>
     <message>
         <source>Curved surface</source>

@@ -1470,8 +1470,12 @@
         <translation>Slökkt</translation>
     </message>
     <message>
-        <source>Plane (default)</source>
-        <translation>Flötur (sjálfgefið)</translation>
+        <source>Plane (lower envelope)</source>
+        <translation>Flötur (neðri hjúpur)</translation>
+    </message>
+    <message>
+        <source>From the frames&apos; rotation (default)</source>
+        <translation>Út frá snúningi myndanna (sjálfgefið)</translation>
     </message>
     <message>
         <source>Curved surface</source>

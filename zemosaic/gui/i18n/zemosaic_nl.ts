@@ -1470,8 +1470,12 @@
         <translation>Uit</translation>
     </message>
     <message>
-        <source>Plane (default)</source>
-        <translation>Vlak (standaard)</translation>
+        <source>Plane (lower envelope)</source>
+        <translation>Vlak (onderste omhullende)</translation>
+    </message>
+    <message>
+        <source>From the frames&apos; rotation (default)</source>
+        <translation>Uit de draaiing van de opnamen (standaard)</translation>
     </message>
     <message>
         <source>Curved surface</source>

@@ -1470,8 +1470,12 @@
         <translation>Wyłączone</translation>
     </message>
     <message>
-        <source>Plane (default)</source>
-        <translation>Płaszczyzna (domyślnie)</translation>
+        <source>Plane (lower envelope)</source>
+        <translation>Płaszczyzna (dolna obwiednia)</translation>
+    </message>
+    <message>
+        <source>From the frames&apos; rotation (default)</source>
+        <translation>Z obrotu klatek (domyślnie)</translation>
     </message>
     <message>
         <source>Curved surface</source>
