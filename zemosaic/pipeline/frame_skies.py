@@ -43,7 +43,7 @@ def used_sky_frames(tile_reports: Sequence[Any], frames_by_path: Mapping[str, An
     ``failed`` and with a WCS, at most 32 per tile (evenly spread over the tile's frames, so its rotation is kept);
     ``tile_reports`` are the written tiles' :class:`~zemosaic.pipeline.report.TileReport` in the order of the
     mosaic's tile list."""
-    out = []
+    out: list[SkyFrame] = []
     for k, tr in enumerate(tile_reports):
         mine = []
         for record in tr.frames:
