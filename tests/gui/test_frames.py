@@ -110,7 +110,7 @@ def test_an_unticked_frame_is_left_out_of_the_run_and_the_report_says_why(window
     victim = next(r["file"] for r in rows if r["decision"] == "kept" and r["tile_id"] == 0)
     window.frames.set_included(victim, False)
     assert list(window.frames.excluded()) == [victim]
-    assert window.sky_map.frame_items[victim].pen().color().red() == 140  # grey: excluded
+    assert window.sky_map.frame_items[victim].pen().color().red() == 170  # grey: excluded
     out = tmp_path / "out"
     window.set_folders(None, out)
     with qtbot.waitSignal(window.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
