@@ -258,7 +258,7 @@ def test_weights_are_alpha_times_frames_and_alpha_zero_ignored(tmp_path):
     _write_tile(tmp_path / "b.fits", b, wb, alpha_b, n_frames=3)
     tiles = _tiles_from(tmp_path)
     grid = ma.compute_global_grid(tiles)
-    res = ma.assemble_mosaic(tiles, grid)
+    res = ma.assemble_mosaic(tiles, grid, tile_weight="frames")  # the default weighs by COVERAGE (test below)
     ax, _ = pixel_to_pixel(wa, grid.wcs, np.arange(80.0), np.full(80, 30.0))
     row = int(round(float(pixel_to_pixel(wa, grid.wcs, 40.0, 30.0)[1])))
     col = lambda xa: int(round(ax[xa]))  # noqa: E731 - grid column of A's column xa
@@ -317,10 +317,11 @@ def test_adaptive_method_matches_truth_on_smooth_sky(sky, clean_tiles, clean_mos
 def test_interp_kernel_equals_reproject_interp(clean_tiles, clean_mosaic):
     grid = clean_mosaic.grid
     ref = ma.assemble_mosaic(clean_tiles, grid, method="reproject_interp")
-    both = ndimage_erode((ref.weight > 0) & (clean_mosaic.weight > 0), 2)
-    assert both.sum() > 0.8 * (clean_mosaic.weight > 0).sum()
-    np.testing.assert_allclose(clean_mosaic.data[both], ref.data[both], rtol=1e-5)
-    np.testing.assert_allclose(clean_mosaic.weight[both], ref.weight[both], rtol=1e-5)
+    interp = ma.assemble_mosaic(clean_tiles, grid, method="interp")  # the default is Lanczos-3 (test_lanczos.py)
+    both = ndimage_erode((ref.weight > 0) & (interp.weight > 0), 2)
+    assert both.sum() > 0.8 * (interp.weight > 0).sum()
+    np.testing.assert_allclose(interp.data[both], ref.data[both], rtol=1e-5)
+    np.testing.assert_allclose(interp.weight[both], ref.weight[both], rtol=1e-5)
 
 
 def test_pixel_map_refines_until_accurate():
