@@ -153,6 +153,19 @@ class ZeMosaicConfig:
         "sky, at most 4 x the reference frame's area, so the coverage alpha decides what is kept) or 'reference' "
         "(the reference frame's own grid, as before: the field the rotated and dithered frames cover outside it "
         "is lost).", choices=("group", "reference"))
+    master_tile_stack: str = _key(
+        "debayer", "How a master tile turns raw Bayer frames into colour: 'debayer' (each frame debayered, warped "
+        "and stacked with the stacker's normalisation and rejection) or 'cfa_drizzle' (each raw pixel's one colour "
+        "dropped onto the tile grid through its frame's alignment transform, no colour interpolation; "
+        "zemosaic.stack.cfa_drizzle). Frames that are not Bayer mosaics always use 'debayer'.",
+        choices=("debayer", "cfa_drizzle"))
+    drizzle_scale: float = _key(
+        1.0, "CFA drizzle output sampling: 1, 1.5 or 2 output pixels per raw pixel a side (the S50's 2.4\"/px "
+        "undersamples its stars); the coverage, the alpha and the WCS are those of the drizzled grid.",
+        choices=(1.0, 1.5, 2.0))
+    drizzle_pixfrac: float = _key(
+        1.0, "CFA drizzle drop size, in raw pixels a side (smaller keeps more resolution but leaves channel pixels "
+        "no drop reached, filled from their neighbours, with few frames).", low=0.3, high=3.0)
     # --- Phase 3: stack --------------------------------------------------------------------
     stack_normalize_method: str = _key(
         "background_match", "Per-frame normalisation against the reference frame before combining.",

@@ -56,6 +56,7 @@ __all__ = [
     "read_frame",
     "read_luminance",
     "write_fits_image",
+    "read_cfa_frame",
     "read_fits_image",
 ]
 
@@ -253,6 +254,18 @@ def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware", r
         data = _debayer.debayer(data, info.bayer_pattern, debayer_method)
         log.debug("%s: debayered (%s, %s)", path, info.bayer_pattern, debayer_method)
     return Frame(data=data, info=info)
+
+
+def read_cfa_frame(path: str | os.PathLike) -> tuple[np.ndarray, str | None]:
+    """A raw frame's pixels as stored, float32 ``H x W`` (never debayered), and its effective Bayer pattern
+    (``BAYERPAT`` shifted by ``XBAYROFF``/``YBAYROFF``; None for a frame that is not a Bayer mosaic).  For CFA
+    drizzle (:mod:`zemosaic.stack.cfa_drizzle`); raises the :func:`read_frame_info` errors."""
+    path = Path(path)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, layout = _first_image_hdu(hdul, path, file_size)
+        info = _frame_info(path, hdul, hdu, layout, require_wcs=False)
+        data = _read_pixels(hdu, layout, path)
+    return data, info.bayer_pattern
 
 
 def read_luminance(path: str | os.PathLike, *, binning: int = 2) -> np.ndarray:

@@ -27,7 +27,7 @@ from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
 from zemosaic.masks import CoverageDecision
-from zemosaic.pipeline import frame_gate, tile_canvas
+from zemosaic.pipeline import frame_gate, tile_canvas, tile_drizzle
 from zemosaic.pipeline.clustering import unit_vectors
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback, ProgressEvent
@@ -331,6 +331,12 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         tile_id=tile_id)
     tr.canvas = plan.as_dict()
     canvas = plan.canvas
+    if cfg.master_tile_stack == "cfa_drizzle":
+        drizzled = tile_drizzle.drizzle_group(loaded.paths, found, canvas, loaded.wcs, cfg, tile_id, tr)
+        if drizzled is not None:
+            tr.frames_used = drizzled.n_used
+            return _StackedTile(drizzled.image, drizzled.coverage if need_coverage else None, drizzled.coverage,
+                                drizzled.wcs, drizzled.n_used)
     with FrameCache(n, canvas.shape + tuple(frame_shape[2:]), parent=tiles_dir, name="aligned") as aligned_store, \
             FrameCache(n, canvas.shape, parent=tiles_dir, name="valid", dtype=bool) as mask_store:
         aligned = align_stack.warp_group(
