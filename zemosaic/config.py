@@ -183,9 +183,9 @@ class ZeMosaicConfig:
         "zemosaic.stack.cfa_drizzle). Frames that are not Bayer mosaics always use 'debayer'.",
         choices=("debayer", "cfa_drizzle"))
     drizzle_scale: float = _key(
-        1.0, "CFA drizzle output sampling: 1, 1.5 or 2 output pixels per raw pixel a side (the S50's 2.4\"/px "
-        "undersamples its stars); the coverage, the alpha and the WCS are those of the drizzled grid.",
-        choices=(1.0, 1.5, 2.0))
+        1.0, "CFA drizzle output sampling, output pixels per raw pixel a side: 1, 1.5 or 2 (the S50's 2.4\"/px "
+        "undersamples its stars; any value from 1 to 3 works); the coverage, the alpha and the WCS are those of the "
+        "drizzled grid.", low=1.0, high=3.0)
     drizzle_pixfrac: float = _key(
         1.0, "CFA drizzle drop size, in raw pixels a side (smaller keeps more resolution but leaves channel pixels "
         "no drop reached, filled from their neighbours, with few frames).", low=0.3, high=3.0)
