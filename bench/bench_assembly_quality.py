@@ -2,9 +2,9 @@
 
 The frames are generated once per scene and the master tiles built once per Phase 3 variant (``--tiles``: the
 debayer-then-stack default, and CFA drizzle when asked); Phases 4-6 then run on those tiles once per assembly
-variant (``--variants``: ``before`` = bilinear resampling + weight ALPHA x NFRAMES, ``lanczos`` = Lanczos-3 +
-NFRAMES, ``after`` = Lanczos-3 + ALPHA x COVERAGE, the defaults).  Each mosaic is measured against the generator's
-truth:
+variant (``--variants``: ``before`` = bilinear resampling + weight ALPHA x NFRAMES, the defaults; ``lanczos`` =
+Lanczos-3 + ALPHA x NFRAMES; ``coverage`` = Lanczos-3 + ALPHA x COVERAGE).  Each mosaic is measured against the
+generator's truth:
 
 * **star FWHM**: a Gaussian fitted (``tests/measure.py``'s ``gaussian_fwhm``) to the G plane of isolated
   unsaturated catalogue stars, in each master tile and at the same stars in the mosaic; the median of the per-star
@@ -22,15 +22,14 @@ truth:
   (inside the tile) over pixels more than 40 px from every tile's edge, raw and noise-equalised by the effective
   frame count ``(sum w)^2 / sum(w^2 / C)`` of the co-addition's own weights; and the chroma RMS (ADU) of the
   pixels where a tile's border lies over another tile's interior (the overlaps the COVERAGE weighting is for);
-* **ideal-tile chroma**: the tile's border chroma RMS, per pixel and averaged over 5 x 5 px (colour blotches),
-  over that of an ideal tile of the same frames: every channel of every pixel measured by each frame with its own
-  photon and read noise, independent between pixels and channels (no colour interpolation), averaged over the
-  COVERAGE frames: ``var = (sky_c x gain + read^2) / gain^2 / N`` per channel, R-G and B-G, and / 25 for the
-  5 x 5 mean.  Resampling correlates neighbouring pixels in any real tile, so the per-pixel figure can be below 1;
-  the 5 x 5 figure shows the colour noise that survives smoothing, what debayering adds.
+* **ideal-tile chroma**: the tile's border chroma averaged over 5 x 5 px (the colour blotches that survive
+  smoothing) over that of an ideal Bayer stack of the same frames: each colour measured only where the sensor has
+  it (R and B on 1/4 of the pixels, G on 1/2), with each frame's photon and read noise, nothing interpolated, so a
+  5 x 5 mean holds ``25 d_c N`` samples of channel ``c`` (``N`` = COVERAGE): ``var_c = (sky_c x gain + read^2) /
+  gain^2 / (25 d_c N)``, R-G and B-G.  (Interpolation kernels reaching past the 5 x 5 box smooth below it.)
 
-Usage: ``python bench/bench_assembly_quality.py [--scenes altaz2x2,eq2x1] [--variants before,lanczos,after]
-[--tiles debayer] [--keep DIR]``
+Usage: ``python bench/bench_assembly_quality.py [--scenes demo,altaz2x2,eq2x1] [--variants before,lanczos,coverage]
+[--tiles debayer,cfa_drizzle] [--keep DIR]``
 """
 import argparse
 import dataclasses
@@ -68,7 +67,7 @@ SCENES = {
 VARIANTS = {
     "before": ["assembly_reproject=interp", "assembly_tile_weight=frames"],
     "lanczos": ["assembly_reproject=lanczos3", "assembly_tile_weight=frames"],
-    "after": ["assembly_reproject=lanczos3", "assembly_tile_weight=coverage"],
+    "coverage": ["assembly_reproject=lanczos3", "assembly_tile_weight=coverage"],
 }
 TILE_BUILDS = {"debayer": [], "cfa_drizzle": ["master_tile_stack=cfa_drizzle"]}
 BORDER_PX, INTERIOR_PX = 20, 60
@@ -147,16 +146,16 @@ def mosaic_chroma(mosaic, scene, tiles_dir: Path, weight_mode: str) -> dict:
 
 
 def ideal_border_chroma(spec, tile) -> float:
-    """Chroma RMS of an ideal stack of the tile's frames on its border: independent photon + read noise per
-    channel of ``N`` frames (N = COVERAGE), R-G and B-G of the sky level the frames saw (sky + pedestal-free)."""
+    """5 x 5 mean chroma RMS of an ideal Bayer stack of the tile's frames on its border (module docstring)."""
     alpha, cov = tile.extensions["ALPHA"], tile.extensions["COVERAGE"]
     kept = alpha > 0.5
     border = kept & (ndi.distance_transform_edt(kept) <= BORDER_PX)
     sky = spec.sky_level_adu * np.array(spec.sky_colour)
     var = (sky * spec.gain + spec.read_noise_e ** 2) / spec.gain ** 2  # ADU^2 per frame, per channel
-    n = np.clip(cov[border], 1, None)
-    chroma_var = (var[0] + var[1]) / n, (var[2] + var[1]) / n
-    return float(np.sqrt(np.mean(np.concatenate(chroma_var))))  # the 5 x 5 mean: this / 5
+    n = 25.0 * np.clip(cov[border], 1, None)
+    density = (0.25, 0.5, 0.25)
+    chroma_var = (var[0] / density[0] + var[1] / density[1]) / n, (var[2] / density[2] + var[1] / density[1]) / n
+    return float(np.sqrt(np.mean(np.concatenate(chroma_var))))
 
 
 def star_fwhm(dataset, tiles, mosaic) -> dict:
@@ -240,7 +239,7 @@ def tile_figures(dataset, tiles_dir: Path) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scenes", default="demo,altaz2x2,eq2x1")
-    ap.add_argument("--variants", default="before,lanczos,after")
+    ap.add_argument("--variants", default="before,lanczos,coverage")
     ap.add_argument("--tiles", default="debayer")
     ap.add_argument("--keep", type=Path)
     args = ap.parse_args()
@@ -255,9 +254,9 @@ def main():
             print(f"\n== {scene}, master tiles by {build}: Phases 1-6 {cost['tiles_wall_s']:.1f} s wall, "
                   f"{cost['tiles_cpu_s']:.1f} s CPU, peak RSS {cost['peak_rss_mb']:.0f} MB (child process)")
             for k in range(len(tf["ratio"])):
-                print(f"  tile {k}: border chroma {tf['border'][k]:.2f} ADU (x{tf['border'][k] / tf['ideal'][k]:.2f} "
-                      f"ideal; 5x5 {tf['border_5x5'][k]:.2f}, x{5 * tf['border_5x5'][k] / tf['ideal'][k]:.2f} "
-                      f"ideal), interior {tf['interior'][k]:.2f}, border/interior "
+                print(f"  tile {k}: border chroma {tf['border'][k]:.2f} ADU (5x5 {tf['border_5x5'][k]:.2f}, "
+                      f"x{tf['border_5x5'][k] / tf['ideal'][k]:.2f} the ideal Bayer stack's), interior "
+                      f"{tf['interior'][k]:.2f}, border/interior "
                       f"{tf['ratio'][k]:.3f}, noise-equalised {tf['ratio_eq'][k]:.3f}")
             print(f"  {'variant':8s} {'seam sig':>8s} {'floor':>5s} {'stars':>5s} {'FWHM tile':>9s} {'mosaic':>6s} "
                   f"{'ratio':>6s} {'chroma border/int':>17s} {'noise-eq':>8s} {'overlap-border chroma':>21s}")

@@ -317,10 +317,10 @@ class ZeMosaicConfig:
         "'adaptive' (anti-aliased, for tiles whose scale differs from the grid's; slower).",
         choices=("interp", "lanczos3", "adaptive"))
     assembly_tile_weight: str = _key(
-        "coverage", "Weight of a tile's pixel in the mosaic besides its ALPHA: 'coverage' (default: the frames "
-        "stacked into that pixel, the tile's COVERAGE, so an overlap takes the better-covered tile and a border "
-        "built from few frames counts for what it holds; NFRAMES for tiles without COVERAGE), 'frames' (the "
-        "tile's frame count, the same for all its pixels) or 'none'.", choices=("coverage", "frames", "none"))
+        "frames", "Weight of a tile's pixel in the mosaic besides its ALPHA: 'frames' (the tile's frame count, the "
+        "same for all its pixels), 'coverage' (the frames stacked into that pixel, the tile's COVERAGE: an overlap "
+        "leans further on the better-covered tile; NFRAMES for tiles without COVERAGE) or 'none'.",
+        choices=("frames", "coverage", "none"))
     assembly_memmap_mb: float = _key(
         1024.0, "Mosaic accumulators larger than this live in a disk memmap.", low=1.0)
     mosaic_background: str = _key(

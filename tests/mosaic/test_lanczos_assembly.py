@@ -140,7 +140,7 @@ def test_overlap_weights_follow_each_tiles_coverage(tmp_path):
     _constant_tile(tmp_path / "b.fits", 200.0, wb, shape, cov_b, 8)
     tiles, _ = ma.discover_master_tiles(tmp_path)
     grid = ma.compute_global_grid(tiles)
-    res = ma.assemble_mosaic(tiles, grid, method="interp")  # the weighting alone
+    res = ma.assemble_mosaic(tiles, grid, method="interp", tile_weight="coverage")  # the weighting alone
     frames = ma.assemble_mosaic(tiles, grid, method="interp", tile_weight="frames")
     ax, ay = pixel_to_pixel(wa, grid.wcs, np.array([50.0, 70.0]), np.array([30.0, 30.0]))
     both8 = res.data[int(round(ay[0])), int(round(ax[0]))]
@@ -155,5 +155,5 @@ def test_overlap_weights_follow_each_tiles_coverage(tmp_path):
     (tmp_path / "b.fits").unlink()
     _constant_tile(tmp_path / "b.fits", 200.0, wb, shape, None, 24)
     tiles, _ = ma.discover_master_tiles(tmp_path)
-    res = ma.assemble_mosaic(tiles, grid, method="interp")
+    res = ma.assemble_mosaic(tiles, grid, method="interp", tile_weight="coverage")
     assert res.data[int(round(ay[0])), int(round(ax[0]))] == pytest.approx((8 * 100.0 + 24 * 200.0) / 32, abs=1e-3)

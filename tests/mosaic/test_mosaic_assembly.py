@@ -258,7 +258,7 @@ def test_weights_are_alpha_times_frames_and_alpha_zero_ignored(tmp_path):
     _write_tile(tmp_path / "b.fits", b, wb, alpha_b, n_frames=3)
     tiles = _tiles_from(tmp_path)
     grid = ma.compute_global_grid(tiles)
-    res = ma.assemble_mosaic(tiles, grid, tile_weight="frames")  # the default weighs by COVERAGE (test below)
+    res = ma.assemble_mosaic(tiles, grid)
     ax, _ = pixel_to_pixel(wa, grid.wcs, np.arange(80.0), np.full(80, 30.0))
     row = int(round(float(pixel_to_pixel(wa, grid.wcs, 40.0, 30.0)[1])))
     col = lambda xa: int(round(ax[xa]))  # noqa: E731 - grid column of A's column xa

@@ -86,7 +86,7 @@ def assemble_mosaic(
     *,
     corrections: Sequence | None = None,
     method: str = "interp",
-    tile_weight: str = "coverage",
+    tile_weight: str = "frames",
     memmap_dir: str | os.PathLike | None = None,
     memmap_threshold_mb: float = 1024,
     progress_callback: ProgressCallback | None = None,
@@ -122,8 +122,8 @@ def assemble_mosaic(
         from the grid's; several times slower.  ``"reproject_interp"``: reproject's own bilinear (reference).
     tile_weight : {"frames", "coverage", "none"}
         Factor of the weight besides the alpha: ``"frames"``: the tile's ``n_frames`` (inverse-variance-like for
-        tiles of equal exposures); ``"coverage"`` (default): the tile's ``COVERAGE`` per pixel (``n_frames`` for a
-        tile without one); ``"none"``: 1.
+        tiles of equal exposures; the default); ``"coverage"``: the tile's ``COVERAGE`` per pixel (``n_frames`` for
+        a tile without one); ``"none"``: 1.
     memmap_dir : str or os.PathLike, optional
         Folder for memory-mapped accumulators (default: the system temp folder).
     memmap_threshold_mb : float
