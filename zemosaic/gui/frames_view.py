@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -52,12 +53,13 @@ _CTX = "Frames"
 
 # (field, header): the table's columns after the include box
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("file", "File"), ("date_obs", "Time"), ("tile_id", "Tile"), ("solve", "Position"), ("n_stars", "Stars"),
+    ("file", "File"), ("date_obs", "Time"), ("tile_id", "Tile"), ("decision", "Decision"), ("n_stars", "Stars"),
     ("fwhm_px", "FWHM (px)"), ("elongation", "Elongation"), ("sky_level", "Sky (ADU)"),
-    ("transparency", "Transparency"), ("weight", "Weight"), ("decision", "Decision"), ("reason", "Reason"))
+    ("transparency", "Transparency"), ("weight", "Weight"), ("solve", "Position"), ("reason", "Reason"))
 _DIGITS = {"fwhm_px": 2, "elongation": 2, "sky_level": 0, "transparency": 2, "weight": 2}
 _DECISION_COLOURS = {"kept": QColor(46, 160, 67), "rejected": QColor(214, 39, 40), "excluded": QColor(140, 140, 140)}
 _USER_REASON = "unticked in the Frames tab"
+_THUMB = 320  # the thumbnail's longest side on screen
 
 
 def _tr(text: str) -> str:
@@ -307,8 +309,13 @@ class FramesTab(QWidget):
         self.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # by time
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)  # file names: elided in the middle
+        header.resizeSection(1, 190)
+        header.setStretchLastSection(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.measure_button = QPushButton(self.tr("Measure frames"))
         self.measure_button.setToolTip(self.tr("Measure every frame's quality as a run would (zemosaic inspect), "
@@ -323,6 +330,7 @@ class FramesTab(QWidget):
         self.thumbnail = QLabel()
         self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thumbnail.setMinimumWidth(200)
+        self.thumbnail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # never grows the window
         bar = QHBoxLayout()
         for w in (self.measure_button, self.rejected_only, QLabel(self.tr("Tile")), self.tile_box,
                   self.thumb_button):
@@ -422,7 +430,9 @@ class FramesTab(QWidget):
             return False
         rgba = np.ascontiguousarray(stretch_to_rgba(plane, auto_levels(plane)))
         image = QImage(rgba.data, rgba.shape[1], rgba.shape[0], 4 * rgba.shape[1], QImage.Format.Format_RGBA8888)
-        self.thumbnail.setPixmap(QPixmap.fromImage(image.copy()))
+        pixmap = QPixmap.fromImage(image.copy())
+        self.thumbnail.setPixmap(pixmap.scaled(_THUMB, _THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation))
         self.thumbnail.setToolTip(row["file"])
         split = self.thumbnail.parentWidget()
         if isinstance(split, QSplitter) and split.sizes()[1] == 0:

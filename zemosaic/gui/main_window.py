@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.settings_panel)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([430, 770])
+        self.splitter.setSizes([460, 780])
 
         central = QWidget()
         layout = QVBoxLayout(central)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QScrollArea, QWidget
 
 from zemosaic.progress import ProgressEvent
@@ -20,7 +20,7 @@ PHASE_TITLES = {"synth": "Demo data", "scan": "Phase 1: scan", "solve": "Phase 1
 PHASE_WEIGHTS = {"scan": 0.05, "solve": 0.2, "frames": 0.25, "tiles": 0.55, "sds": 0.55, "assemble": 0.2}
 """The share of a run's time each phase is expected to take (sub-phases and the demo data count nothing)."""
 _EXPECTED = ("scan", "tiles", "assemble")  # phases every run is expected to go through (sds replaces tiles)
-_ROWS_SHOWN = 5  # the area is this many rows tall
+_ROWS_SHOWN = 6  # the area is this many rows tall
 
 
 def overall_fraction(fractions: dict[str, float]) -> float:
@@ -136,6 +136,7 @@ class PhaseProgress(QWidget):
         self._grid.addWidget(bar, n, 1)
         self._grid.addWidget(eta, n, 2)
         row = self._rows[phase] = (title, bar, eta, [now, 0.0])
+        QTimer.singleShot(0, lambda: self.area.ensureWidgetVisible(title, 0, 0))  # the newest phase in view
         return row
 
     def _update_overall(self, now: float) -> None:

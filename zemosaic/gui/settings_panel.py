@@ -147,7 +147,7 @@ class SettingsPanel(QWidget):
         for key, value in keys.items():
             self.set_value(key, value)
         self.preset_box.setCurrentIndex(max(0, self.preset_box.findData(name)))
-        self.preset_text.setText(self.preset_description(name))
+        self._set_preset_text(self.preset_description(name))
         return dict(keys)
 
     @staticmethod
@@ -199,8 +199,15 @@ class SettingsPanel(QWidget):
 
     def _preview_preset(self) -> None:
         name = str(self.preset_box.currentData() or "")
-        self.preset_text.setText(self.tr("Sets:") + "\n" + self.preset_description(name) if name else
-                                 self.tr("A preset sets several settings at once; choose one to see which."))
+        self._set_preset_text(self.tr("Sets:") + "\n" + self.preset_description(name) if name else
+                              self.tr("A preset sets several settings at once; choose one to see which."))
+
+    def _set_preset_text(self, text: str) -> None:
+        """Show ``text`` in a label tall enough for it (a wrapped label in a scroll area may otherwise keep its
+        old height)."""
+        self.preset_text.setText(text)
+        width = max(self.preset_text.width(), 240)
+        self.preset_text.setMinimumHeight(self.preset_text.heightForWidth(width))
 
     def _show_advanced(self, shown: bool) -> None:
         for part in self.expert_parts:
