@@ -21,9 +21,21 @@ from PySide6.QtCore import (
     QThread,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF, QWheelEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QGraphicsPolygonItem,
@@ -47,7 +59,7 @@ from zemosaic.gui.stretch import auto_levels, stretch_to_rgba
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.inspect import inspect_frames
 
-__all__ = ["FramesTab", "FrameTableModel", "SkyMap", "COLUMNS"]
+__all__ = ["FramesTab", "FrameTableModel", "SkyMap", "COLUMNS", "decision_colour"]
 
 _CTX = "Frames"
 
@@ -57,7 +69,15 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("fwhm_px", "FWHM (px)"), ("elongation", "Elongation"), ("sky_level", "Sky (ADU)"),
     ("transparency", "Transparency"), ("weight", "Weight"), ("solve", "Position"), ("reason", "Reason"))
 _DIGITS = {"fwhm_px": 2, "elongation": 2, "sky_level": 0, "transparency": 2, "weight": 2}
-_DECISION_COLOURS = {"kept": QColor(46, 160, 67), "rejected": QColor(214, 39, 40), "excluded": QColor(140, 140, 140)}
+# the decision's colour on a light and on a dark background (>= 4.5:1 on the palettes' Base and AlternateBase)
+_DECISION_LIGHT = {"kept": QColor(0, 120, 40), "rejected": QColor(190, 20, 20), "excluded": QColor(105, 105, 105)}
+_DECISION_DARK = {"kept": QColor(90, 200, 110), "rejected": QColor(255, 110, 110), "excluded": QColor(170, 170, 170)}
+
+
+def decision_colour(decision: str, background: QColor) -> QColor:
+    """The colour of a decision written on ``background``."""
+    table = _DECISION_DARK if background.lightness() < 128 else _DECISION_LIGHT
+    return table.get(decision, table["kept"])
 _USER_REASON = "unticked in the Frames tab"
 _THUMB = 320  # the thumbnail's longest side on screen
 
@@ -115,7 +135,8 @@ class FrameTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(name, value, index.row())
         if role == Qt.ItemDataRole.ForegroundRole and name == "decision":
-            return QBrush(_DECISION_COLOURS.get(self._decision(index.row()), QColor(0, 0, 0)))
+            base = QApplication.palette().color(QPalette.ColorRole.Base)
+            return QBrush(decision_colour(self._decision(index.row()), base))
         if role == Qt.ItemDataRole.ToolTipRole and name in ("reason", "file", "decision"):
             return str(row.get("reason") or row.get("path") or "")
         return None
@@ -242,7 +263,7 @@ class SkyMap(QGraphicsView):
             xy[:, 0] *= -1.0  # east to the left
             xy[:, 1] *= -1.0  # north up (screen y grows downwards)
             decision = "excluded" if not keep else str(row.get("decision") or "kept")
-            colour = _DECISION_COLOURS.get(decision, QColor(46, 160, 67))
+            colour = decision_colour(decision, self.backgroundBrush().color())
             item = scene.addPolygon(QPolygonF([QPointF(*p) for p in xy]), QPen(colour, 1.5),
                                     QBrush(QColor(colour.red(), colour.green(), colour.blue(), 28)))
             item.setToolTip(f"{row['file']}: {_tr(decision)}")

@@ -19,7 +19,7 @@ from PySide6.QtGui import QDropEvent  # noqa: E402
 from zemosaic.gui.frame_list import exclude_list_path, sky_footprint, tangent_xy, write_exclude_list  # noqa: E402
 from zemosaic.gui.main_window import MainWindow  # noqa: E402
 from zemosaic.pipeline.inspect import inspect_frames  # noqa: E402
-from zemosaic.quality.group import read_exclude_list  # noqa: E402
+from zemosaic.quality.group import read_exclude_list, read_exclude_notes  # noqa: E402
 from zemosaic.synthetic.generator import SynthSpec, generate_dataset  # noqa: E402
 
 RUN_TIMEOUT_MS = 180_000
@@ -110,7 +110,7 @@ def test_an_unticked_frame_is_left_out_of_the_run_and_the_report_says_why(window
     victim = next(r["file"] for r in rows if r["decision"] == "kept" and r["tile_id"] == 0)
     window.frames.set_included(victim, False)
     assert list(window.frames.excluded()) == [victim]
-    assert window.sky_map.frame_items[victim].pen().color().red() == 140  # grey: excluded
+    assert window.sky_map.frame_items[victim].pen().color().red() == 170  # grey: excluded
     out = tmp_path / "out"
     window.set_folders(None, out)
     with qtbot.waitSignal(window.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
@@ -122,7 +122,7 @@ def test_an_unticked_frame_is_left_out_of_the_run_and_the_report_says_why(window
     assert read_exclude_list(listed) == [victim] and "unticked in the Frames tab" in listed.read_text()
     report = json.loads((out / "run_report.json").read_text())
     reasons = {Path(r["path"]).name: r["reason"] for r in report["rejected_inputs"]}
-    assert "excluded by the user" in reasons[victim]
+    assert reasons[victim] == "excluded by the user (frame_exclude list): unticked in the Frames tab"
     assert report["frame_quality"]["excluded"] == [str(cloudy_dataset / victim)]
     frames_csv = (out / "frames.csv").read_text()
     assert victim not in frames_csv and frames_csv.count("\n") == len(rows)  # header + 11 frames
@@ -144,6 +144,7 @@ def test_the_exclusion_list_keeps_the_users_own_patterns(tmp_path):
     path = write_exclude_list(tmp_path / "x.txt", {"a.fit": "unticked; FWHM 7 px"}, input_dir=tmp_path,
                               extra_patterns=["*_bad.fit"])
     assert read_exclude_list(path) == ["a.fit", "*_bad.fit"]
+    assert read_exclude_notes(path) == {"a.fit": "unticked; FWHM 7 px"}
 
 
 def test_a_dropped_folder_becomes_the_input(window, qtbot, cloudy_dataset, tmp_path):

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from zemosaic.cli import _resolve_run_config, build_parser  # noqa: E402
 from zemosaic.config import RUN_PRESETS, ZeMosaicConfig, config_keys, resolve_config  # noqa: E402
+from zemosaic.gui.frames_view import decision_colour  # noqa: E402
 from zemosaic.gui.labels import CHOICE_LABELS, LABELS, SECTIONS, section_of  # noqa: E402
 from zemosaic.gui.settings_panel import PRESET_TITLES, SettingsPanel, help_colour  # noqa: E402
 
@@ -133,6 +134,10 @@ def test_text_contrast_is_at_least_4_5_in_both_themes(qtbot, theme):
     ratios = {name: contrast(palette.color(fg), palette.color(bg)) for name, (fg, bg) in pairs.items()}
     ratios["help text"] = contrast(help_colour(palette), palette.color(R.Window))
     ratios["help on base"] = contrast(help_colour(palette), palette.color(R.Base))
+    for decision in ("kept", "rejected", "excluded"):  # the Frames tab's decision column, on plain and alternate rows
+        for role in (R.Base, R.AlternateBase):
+            ratios[f"{decision} on {role.name}"] = contrast(decision_colour(decision, palette.color(role)),
+                                                            palette.color(role))
     assert min(ratios.values()) >= 4.5, ratios
     # the panel really paints its explanations in that colour
     QApplication.instance().setPalette(palette)
