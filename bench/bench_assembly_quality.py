@@ -26,7 +26,8 @@ generator's truth:
   smoothing) over that of an ideal Bayer stack of the same frames: each colour measured only where the sensor has
   it (R and B on 1/4 of the pixels, G on 1/2), with each frame's photon and read noise, nothing interpolated, so a
   5 x 5 mean holds ``25 d_c N`` samples of channel ``c`` (``N`` = COVERAGE): ``var_c = (sky_c x gain + read^2) /
-  gain^2 / (25 d_c N)``, R-G and B-G.  (Interpolation kernels reaching past the 5 x 5 box smooth below it.)
+  gain^2 / (25 d_c N)``, R-G and B-G.  (Interpolation kernels reaching past the 5 x 5 box smooth below it.  On a
+  ``cfa_drizzle_2x`` tile the box spans 2.5 x 2.5 raw pixels: its ideal is 2x the printed one.)
 
 Usage: ``python bench/bench_assembly_quality.py [--scenes demo,altaz2x2,eq2x1] [--variants before,lanczos,coverage]
 [--tiles debayer,cfa_drizzle] [--keep DIR]``
@@ -69,7 +70,8 @@ VARIANTS = {
     "lanczos": ["assembly_reproject=lanczos3", "assembly_tile_weight=frames"],
     "coverage": ["assembly_reproject=lanczos3", "assembly_tile_weight=coverage"],
 }
-TILE_BUILDS = {"debayer": [], "cfa_drizzle": ["master_tile_stack=cfa_drizzle"]}
+TILE_BUILDS = {"debayer": [], "cfa_drizzle": ["master_tile_stack=cfa_drizzle"],
+               "cfa_drizzle_2x": ["master_tile_stack=cfa_drizzle", "drizzle_scale=2"]}
 BORDER_PX, INTERIOR_PX = 20, 60
 
 
