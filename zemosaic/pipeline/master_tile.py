@@ -23,6 +23,7 @@ import numpy as np
 from zemosaic import masks as lecropper
 from zemosaic._stats import mad_sigma
 from zemosaic.align.stars import luminance_plane
+from zemosaic.align.transform import wcs_transform
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
@@ -143,6 +144,13 @@ class _LoadedGroup:
     paths: list[Path]
     wcs: Any
     measured: list[frame_gate.MeasuredFrame] = field(default_factory=list)  # one detection pass per frame
+    frame_wcs: list[Any] = field(default_factory=list)  # per slot: the frame's WCS from Phase 1b (None: unknown)
+
+    def predicted_transforms(self) -> list[np.ndarray | None]:
+        """Per slot, the frame -> reference mapping the frames' WCS predict (Phase 1b's registration, reused)."""
+        shape = self.cache.shape[1:3]
+        return [wcs_transform(w, self.wcs, shape) for w in self.frame_wcs] if self.frame_wcs else \
+            [None] * len(self.paths)
 
 
 def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | None:
@@ -186,7 +194,8 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
         infos[0], infos[slot] = infos[slot], infos[0]
         quality[0], quality[slot] = quality[slot], quality[0]
     measured = [q.measured for q in quality]
-    return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None])
+    return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None],
+                        [getattr(info, "wcs", None) for info in infos])
 
 
 def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[int]]:
@@ -318,7 +327,8 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
         progress_callback=_progress_part(progress_callback, 0, 2 * n),
         max_control_points=cfg.align_max_control_points, debug=debug,
-        star_lists=[m.xy for m in loaded.measured] if len(loaded.measured) == n else None)
+        star_lists=[m.xy for m in loaded.measured] if len(loaded.measured) == n else None,
+        predicted=loaded.predicted_transforms())
     if _usable_frames(found, loaded, tile_id, cfg, tr, failed) is None:
         return None
     gate = _quality_gate(found, loaded, frame_shape, cfg, tile_id, tr, failed)
