@@ -232,7 +232,7 @@ def _load_frame(path: Path, cfg: ZeMosaicConfig, shape) -> tuple[np.ndarray | No
     """
     try:
         # the frame's WCS is known from Phase 1b (its header's, or a plate solution)
-        data = fits_io.read_frame(path, debayer_method=cfg.debayer_method, require_wcs=False).data
+        data = fits_io.read_frame_pixels(path, debayer_method=cfg.debayer_method)
     except fits_io.FitsInputError as exc:
         return None, exc.reason_for(path)
     except MemoryError:
