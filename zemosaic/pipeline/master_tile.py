@@ -13,7 +13,8 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -167,9 +168,8 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
     infos: list[Any] = []
     quality: list[_FrameQuality] = []
     try:
-        for k in order:
+        for k, (data, reason) in zip(order, _read_ahead([frames[k].path for k in order], cfg, shape), strict=True):
             path = frames[k].path
-            data, reason = _load_frame(path, cfg, shape)
             q = None if data is None else _frame_quality(data, cfg)
             if reason is None and q is not None and q.problem is not None:
                 reason = q.problem
@@ -196,6 +196,21 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
     measured = [q.measured for q in quality]
     return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None],
                         [getattr(info, "wcs", None) for info in infos])
+
+
+def _read_ahead(paths: Sequence[Path], cfg: ZeMosaicConfig, shape) -> Iterator[tuple[np.ndarray | None, str | None]]:
+    """:func:`_load_frame` of each path in order, the next frame read and debayered in a thread while the caller
+    measures this one (FITS decoding and numpy's array work release the GIL: the two cores overlap). At most two
+    frames are in RAM; an interruption waits for the frame being read, then goes on."""
+    if not paths:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zemosaic-read") as pool:
+        pending = pool.submit(_load_frame, paths[0], cfg, shape)
+        for nxt in list(paths[1:]) + [None]:
+            current = pending.result()
+            if nxt is not None:
+                pending = pool.submit(_load_frame, nxt, cfg, shape)
+            yield current
 
 
 def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[int]]:
