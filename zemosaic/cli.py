@@ -173,15 +173,20 @@ def _add_run_command(sub) -> None:
                    help="also write exports of the mosaic for image editors, comma-separated: tiff16 (mosaic.tif), "
                         "png16 (mosaic.png), tiff32 (mosaic_float32.tif); stretched unless --set "
                         "export_stretch=false (same as --set export_formats=[...])")
-    p.add_argument("--preset", action="append", metavar="TOOL", default=None,
-                   help="also write the mosaic as TOOL takes it: siril, pixinsight, astropy or swarp; repeat it or "
-                        "give several comma-separated (same as --set output_presets=[...])")
+    p.add_argument("--preset", action="append", metavar="NAME", default=None,
+                   help="a run preset setting several keys at once (seestar-altaz, seestar-eq, quick-look, "
+                        "best-quality; --set still wins), or a tool the mosaic is also written for (siril, "
+                        "pixinsight, astropy, swarp: same as --set output_presets=[...]); repeat it or give several "
+                        "comma-separated")
     _add_config_options(p)
     p.set_defaults(handler=_cmd_run)
 
 
 def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
-    overrides = list(args.overrides)
+    names = [p.strip().lower() for text in (args.preset or ()) for p in text.split(",") if p.strip()]
+    run_presets = [n for n in names if n in zemosaic_config.RUN_PRESETS]
+    overrides = [f"{key}={value if isinstance(value, str) else json.dumps(value)}" for n in run_presets
+                 for key, value in zemosaic_config.RUN_PRESETS[n].items()] + list(args.overrides)
     if args.mode == "existing-master-tiles":
         overrides.append("use_existing_master_tiles_mode=true")
     elif args.mode is not None:
@@ -194,9 +199,9 @@ def _resolve_run_config(args) -> zemosaic_config.ZeMosaicConfig:
     if args.export is not None:
         formats = [f.strip().lower() for f in args.export.split(",") if f.strip()]
         overrides.append("export_formats=" + json.dumps(formats))
-    if args.preset:
-        presets = [p.strip().lower() for text in args.preset for p in text.split(",") if p.strip()]
-        overrides.append("output_presets=" + json.dumps(list(dict.fromkeys(presets))))
+    tools = [n for n in names if n not in zemosaic_config.RUN_PRESETS]
+    if tools:
+        overrides.append("output_presets=" + json.dumps(list(dict.fromkeys(tools))))
     overrides += _engine_overrides(args)
     return zemosaic_config.resolve_config(config_file=args.config, overrides=overrides)
 

@@ -24,6 +24,7 @@ __all__ = [
     "ConfigError",
     "EXPORT_FORMATS",
     "OUTPUT_PRESETS",
+    "RUN_PRESETS",
     "ZeMosaicConfig",
     "resolve_config",
     "as_config",
@@ -39,6 +40,28 @@ EXPORT_FORMATS = ("tiff16", "png16", "tiff32")
 
 OUTPUT_PRESETS = ("siril", "pixinsight", "astropy", "swarp")
 """The values ``output_presets`` accepts (``zemosaic run --preset NAME``)."""
+
+RUN_PRESETS: dict[str, dict[str, Any]] = {
+    "seestar-altaz": {"mode": "tiles", "altaz_cleanup_enabled": "true", "altaz_use_coverage": True,
+                      "split_by_mount_mode": True, "master_tile_canvas": "group", "frame_reject_enabled": True,
+                      "frame_partial_enabled": True, "stack_weighting_method": "psf_snr",
+                      "mosaic_background": "plane", "colour_calibration": "stars"},
+    "seestar-eq": {"mode": "tiles", "altaz_cleanup_enabled": "false", "quality_crop_enabled": True,
+                   "split_by_mount_mode": True, "frame_reject_enabled": True, "stack_weighting_method": "psf_snr",
+                   "mosaic_background": "plane", "colour_calibration": "stars"},
+    "quick-look": {"debayer_method": "bilinear", "stack_rejection_algorithm": "kappa_sigma",
+                   "stack_weighting_method": "noise_variance", "frame_partial_enabled": False,
+                   "harmonize_plane": False, "assembly_reproject": "interp", "mosaic_background": "plane",
+                   "colour_calibration": "none", "max_workers": 0},
+    "best-quality": {"debayer_method": "edge_aware", "stack_rejection_algorithm": "winsorized_sigma_clip",
+                     "stack_weighting_method": "psf_snr", "frame_reject_enabled": True, "frame_partial_enabled": True,
+                     "background_poly_order": 2, "harmonize_enabled": True, "harmonize_plane": True,
+                     "assembly_reproject": "adaptive", "mosaic_background": "surface",
+                     "colour_calibration": "stars"},
+}
+"""Run presets (``zemosaic run --preset NAME``, the window's Preset box): several keys set at once, applied over
+the defaults and a ``--config`` file, under ``--set``. Seestar Alt-Az: the coverage cleanup on, sharpness-aware
+weights; Seestar equatorial: no Alt-Az cleanup; quick look: the fast choices; best quality: the careful ones."""
 
 
 class ConfigError(ValueError):

@@ -31,7 +31,10 @@ def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder for --demo (default: a new temporary folder)")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="FILE.png",
                         help="render the window to FILE.png and quit (after the demo run with --demo)")
-    parser.add_argument("--dark", action="store_true", help="use a dark palette")
+    parser.add_argument("--dark", action="store_true", help="use a dark palette (View > Dark theme keeps it)")
+    parser.add_argument("--lang", default=None, metavar="CODE",
+                        help="language of the window: en, fr, de, es, nl, pl or is (default: the View > Language "
+                             "setting, else the system locale)")
 
 
 def run_gui(args: argparse.Namespace) -> int:

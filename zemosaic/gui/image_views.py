@@ -1,5 +1,6 @@
-"""Image views: the mosaic preview with zoom and pan, and the gallery of master-tile thumbnails with a
-switchable ALPHA / COVERAGE overlay. Pictures arrive as PNG bytes or files; the views only draw them."""
+"""Image views: a picture with zoom and pan (the mosaic preview is :mod:`zemosaic.gui.preview`), and the
+gallery of master-tile thumbnails with a switchable ALPHA / COVERAGE overlay. Pictures arrive as PNG bytes or
+files; the views only draw them."""
 from __future__ import annotations
 
 import base64
@@ -15,12 +16,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-__all__ = ["ZoomableImageView", "MosaicPreview", "TileGallery", "OVERLAYS"]
+__all__ = ["ZoomableImageView", "TileGallery", "OVERLAYS"]
 
 OVERLAYS = ("none", "alpha", "coverage")
 
@@ -82,48 +82,6 @@ class ZoomableImageView(QGraphicsView):
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt's name)
         self.zoom_by(1.25 if event.angleDelta().y() > 0 else 0.8)
-
-
-class MosaicPreview(QWidget):
-    """The finished mosaic's preview PNG with Fit / 1:1 / zoom buttons."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.view = ZoomableImageView()
-        self.placeholder = QLabel(self.tr("The mosaic preview appears here when a run has finished."))
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        buttons = QHBoxLayout()
-        for text, slot in ((self.tr("Fit"), self.view.fit), (self.tr("1:1"), self._actual_size),
-                           (self.tr("Zoom in"), lambda: self.view.zoom_by(1.25)),
-                           (self.tr("Zoom out"), lambda: self.view.zoom_by(0.8))):
-            button = QPushButton(text)
-            button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(buttons)
-        layout.addWidget(self.placeholder, 1)
-        layout.addWidget(self.view, 1)
-        self.view.hide()
-
-    def load(self, path: str) -> bool:
-        pixmap = QPixmap(path)
-        if pixmap.isNull():
-            return False
-        self.view.set_pixmap(pixmap)
-        self.placeholder.hide()
-        self.view.show()
-        self.view.fit()
-        return True
-
-    def clear(self) -> None:
-        self.view.clear()
-        self.view.hide()
-        self.placeholder.show()
-
-    def _actual_size(self) -> None:
-        self.view.actual_size()
 
 
 def _image(b64: str | None) -> QImage | None:

@@ -5,7 +5,7 @@ import logging
 import time
 
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
 __all__ = ["LogView"]
 
@@ -31,13 +31,17 @@ class LogView(QWidget):
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.wrap_box = QCheckBox(self.tr("Wrap lines"))
+        self.wrap_box.setChecked(True)
+        self.wrap_box.toggled.connect(self._set_wrap)
+        self._set_wrap(True)
         bar = QHBoxLayout()
         bar.addWidget(QLabel(self.tr("Level at least")))
         bar.addWidget(self.level_box)
         bar.addWidget(QLabel(self.tr("Tag")))
         bar.addWidget(self.tag_box, 1)
         bar.addWidget(self.text_filter, 2)
+        bar.addWidget(self.wrap_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -59,6 +63,7 @@ class LogView(QWidget):
             self.tag_box.addItem(tag, tag)
         if self._accepts(record):
             self.text.appendPlainText(self._line(record))
+            self.text.horizontalScrollBar().setValue(0)  # lines read from their start
 
     def visible_lines(self) -> list[str]:
         """The lines shown now (for tests)."""
@@ -87,6 +92,13 @@ class LogView(QWidget):
         self.text.setPlainText("\n".join(lines))
         self.text.moveCursor(self.text.textCursor().MoveOperation.End)
         self.text.moveCursor(self.text.textCursor().MoveOperation.StartOfLine)  # newest line, from its start
+        self.text.horizontalScrollBar().setValue(0)
+
+    def _set_wrap(self, wrap: bool) -> None:
+        """Long lines wrap at the view's width (default), or scroll sideways from their start."""
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth if wrap
+                                  else QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.horizontalScrollBar().setValue(0)
 
     @staticmethod
     def _line(record: dict) -> str:

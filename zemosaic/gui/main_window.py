@@ -1,13 +1,13 @@
 """The main window: folders, settings, Run / Cancel, per-phase progress with ETA, tiles, preview, summary, log."""
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -28,73 +27,20 @@ from PySide6.QtWidgets import (
 
 from zemosaic.config import ConfigError, ZeMosaicConfig, resolve_config
 from zemosaic.gui.folders import EXISTING_OUTPUT_POLICIES, folder_problems
-from zemosaic.gui.image_views import MosaicPreview, TileGallery
+from zemosaic.gui.frame_list import add_footprints, exclude_list_path, read_frames_csv, write_exclude_list
+from zemosaic.gui.frames_view import FramesTab, SkyMap
+from zemosaic.gui.i18n import LANGUAGES
+from zemosaic.gui.image_views import TileGallery
 from zemosaic.gui.log_view import LogView
+from zemosaic.gui.preview import MosaicPreview
+from zemosaic.gui.progress_view import PhaseProgress
 from zemosaic.gui.run_controller import RunController
 from zemosaic.gui.settings_panel import SettingsPanel
-from zemosaic.progress import ProgressEvent
+from zemosaic.quality.group import read_exclude_list
 
-__all__ = ["MainWindow", "PhaseProgress"]
+__all__ = ["MainWindow", "PhaseProgress"]  # PhaseProgress: from zemosaic.gui.progress_view
 
-_PHASE_TITLES = {"synth": "Demo data", "scan": "Phase 1: scan", "solve": "Phase 1b: plate solving",
-                 "tiles": "Phase 3: master tiles", "align": "  align (current tile)",
-                 "stack": "  stack (current tile)", "assemble": "Phase 5: assembly"}
-
-
-class PhaseProgress(QWidget):
-    """One progress bar per phase, in the order the phases start, each with its ETA."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._grid = QGridLayout(self)
-        self._grid.setColumnStretch(1, 1)
-        self._rows: dict[str, tuple[QLabel, QProgressBar, QLabel, list[float]]] = {}
-        self._empty = QLabel(self.tr("Progress appears here when a run starts."))
-        self._grid.addWidget(self._empty, 0, 0, 1, 3)
-
-    def clear(self) -> None:
-        for title, bar, eta, _ in self._rows.values():
-            for w in (title, bar, eta):
-                self._grid.removeWidget(w)
-                w.deleteLater()
-        self._rows.clear()
-        self._empty.show()
-
-    def bar(self, phase: str) -> QProgressBar | None:
-        row = self._rows.get(phase)
-        return row[1] if row else None
-
-    def phases(self) -> list[str]:
-        return list(self._rows)
-
-    def update_event(self, event: ProgressEvent) -> None:
-        row = self._rows.get(event.phase)
-        if row is None:
-            self._empty.hide()
-            bar, eta = QProgressBar(), QLabel()
-            bar.setRange(0, 1000)
-            bar.setFormat("%p%")
-            eta.setMinimumWidth(110)
-            n = len(self._rows) + 1
-            title = QLabel(self.tr(_PHASE_TITLES.get(event.phase, event.phase)))
-            self._grid.addWidget(title, n, 0)
-            self._grid.addWidget(bar, n, 1)
-            self._grid.addWidget(eta, n, 2)
-            row = self._rows[event.phase] = (title, bar, eta, [time.monotonic(), 0.0])
-        _, bar, eta, state = row
-        if event.done < state[1]:  # the phase restarted (align / stack run once per tile)
-            state[0] = time.monotonic()
-        state[1] = event.done
-        bar.setValue(int(round(1000 * min(event.fraction, 1.0))) if event.total else 0)
-        bar.setToolTip(event.message)
-        if event.total and event.done >= event.total:
-            eta.setText(self.tr("done"))
-        elif event.total and event.done > 0:
-            left = (time.monotonic() - state[0]) / event.done * (event.total - event.done)
-            eta.setText(self.tr("ETA %1 s").replace("%1", f"{left:.0f}"))
-        else:
-            eta.setText("")
-
+RECENT_FOLDERS = 8
 
 class MainWindow(QMainWindow):
     """The ZeMosaic window. ``settings`` is where the window keeps its state between sessions."""
@@ -107,6 +53,7 @@ class MainWindow(QMainWindow):
         self.qsettings = settings if settings is not None else QSettings("ZeMosaic", "ZeMosaic")
         self.controller = RunController(self)
         self.last_result: dict | None = None
+        self.run_config: ZeMosaicConfig | None = None  # the configuration of the last run started
         self.last_status = ""
 
         # folders
@@ -158,7 +105,11 @@ class MainWindow(QMainWindow):
         self.summary = QTextBrowser()
         self.summary.setOpenExternalLinks(False)
         self.log_view = LogView()
+        self.frames = FramesTab()
+        self.sky_map = SkyMap()
         self.tabs = QTabWidget()
+        self.tabs.addTab(self.frames, self.tr("Frames"))
+        self.tabs.addTab(self.sky_map, self.tr("Sky map"))
         self.tabs.addTab(self.tiles, self.tr("Master tiles"))
         self.tabs.addTab(self.preview, self.tr("Mosaic"))
         self.tabs.addTab(self.summary, self.tr("Summary"))
@@ -167,14 +118,14 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         progress_box = QGroupBox(self.tr("Progress"))
-        QVBoxLayout(progress_box).addWidget(self.progress)
+        QVBoxLayout(progress_box).addWidget(self.progress.area)
         right_layout.addWidget(progress_box)
         right_layout.addWidget(self.tabs, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.settings_panel)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([430, 770])
+        self.splitter.setSizes([460, 780])
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -184,6 +135,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.statusBar().showMessage(self.tr("Ready"))
+        self.setAcceptDrops(True)
+        self._build_menus()
         self.resize(1200, 820)
 
         self.run_button.clicked.connect(self.start_run)
@@ -198,7 +151,46 @@ class MainWindow(QMainWindow):
         self.controller.succeeded.connect(self._on_success)
         self.controller.failed.connect(self._on_failure)
         self.controller.runningChanged.connect(self._on_running)
+        self.frames.measure_button.clicked.connect(self.measure_frames)
+        self.frames.rowsChanged.connect(self._redraw_sky_map)
+        self.frames.excludedChanged.connect(self._redraw_sky_map)
+        self.sky_map.tileClicked.connect(self._show_tile_frames)
         self._restore_state()
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu(self.tr("&File"))
+        menu.addAction(self.tr("Choose the &input folder..."), self._browse_input)
+        self.recent_menu = menu.addMenu(self.tr("&Recent input folders"))
+        menu.addAction(self.tr("Choose the &output folder..."), self._browse_output)
+        menu.addSeparator()
+        menu.addAction(self.tr("&Load settings..."), self._load_dialog)
+        menu.addAction(self.tr("&Save settings..."), self._save_dialog)
+        menu.addSeparator()
+        menu.addAction(self.tr("&Quit"), self.close)
+        run = self.menuBar().addMenu(self.tr("&Run"))
+        run.addAction(self.tr("&Measure frames"), self.measure_frames)
+        run.addAction(self.tr("&Start"), self.start_run)
+        run.addAction(self.tr("&Cancel"), self.controller.cancel)
+        run.addAction(self.tr("&Open the output folder"), self.open_output_folder)
+        view = self.menuBar().addMenu(self.tr("&View"))
+        self.dark_action = view.addAction(self.tr("&Dark theme (next start)"))
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(str(self.qsettings.value("ui/dark", "false")).lower() == "true")
+        self.dark_action.toggled.connect(lambda on: self.qsettings.setValue("ui/dark", "true" if on else "false"))
+        self.language_menu = view.addMenu(self.tr("&Language (next start)"))
+        chosen = str(self.qsettings.value("ui/language", "") or "")
+        for code, name in LANGUAGES:
+            action = self.language_menu.addAction(self.tr("System language") if not code else name)
+            action.setCheckable(True)
+            action.setChecked(code == chosen)
+            action.triggered.connect(lambda _on=False, c=code: self._choose_language(c))
+        self._fill_recent_menu()
+
+    def _choose_language(self, code: str) -> None:
+        self.qsettings.setValue("ui/language", code)
+        for action, (c, _) in zip(self.language_menu.actions(), LANGUAGES, strict=True):
+            action.setChecked(c == code)
+        self.statusBar().showMessage(self.tr("The language changes at the next start."))
 
     # --- public --------------------------------------------------------------------------------
     def set_folders(self, input_dir: str | Path | None, output_dir: str | Path | None,
@@ -235,6 +227,12 @@ class MainWindow(QMainWindow):
         if problems:
             self.show_message("\n".join(problems))
             return False
+        try:
+            cfg = self._with_exclusions(cfg)
+        except (ConfigError, OSError) as exc:
+            self.show_message(str(exc))
+            return False
+        self.run_config = cfg
         self.show_message("")
         self.progress.clear()
         self.tiles.clear()
@@ -273,6 +271,70 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Settings saved to %1").replace("%1", str(path)))
         return True
 
+    # --- frames ---------------------------------------------------------------------------------
+    def exclusions_dir(self) -> Path:
+        """Where the window keeps each input folder's exclusion list (next to its settings file)."""
+        return Path(self.qsettings.fileName()).resolve().parent / "exclusions"
+
+    def measure_frames(self) -> bool:
+        """Measure the input folder's frames (``zemosaic inspect``) in the background for the Frames tab and the
+        sky map; the exclusion list kept for this folder is applied."""
+        folder = self.input_edit.text().strip()
+        if not folder or not Path(folder).is_dir():
+            self.show_message(self.tr("Choose the input folder first."))
+            return False
+        try:
+            cfg = self.settings_panel.config()
+        except ConfigError as exc:
+            self.show_message(self.tr("Settings: %1").replace("%1", str(exc)))
+            return False
+        listed = exclude_list_path(self.exclusions_dir(), folder)
+        if listed.is_file():
+            cfg = dataclasses.replace(cfg, frame_exclude=str(listed))
+        return self.frames.measure(folder, cfg)
+
+    def _with_exclusions(self, cfg: ZeMosaicConfig) -> ZeMosaicConfig:
+        """``cfg`` with ``frame_exclude`` naming the frames unticked in the Frames tab (the list is written for
+        this input folder, merged with the patterns of a list named in the settings)."""
+        folder = self.input_edit.text().strip()
+        path = exclude_list_path(self.exclusions_dir(), folder)
+        shown_here = self.frames.input_dir is not None and Path(self.frames.input_dir).resolve() == \
+            Path(folder).resolve()
+        excluded = self.frames.excluded() if shown_here else {}
+        if not excluded:
+            if shown_here:
+                path.unlink(missing_ok=True)  # every frame ticked again: the list goes
+            return cfg
+        extra: list[str] = []
+        if cfg.frame_exclude and Path(cfg.frame_exclude).resolve() != path.resolve():
+            extra = read_exclude_list(cfg.frame_exclude)
+        write_exclude_list(path, excluded, input_dir=folder, extra_patterns=extra)
+        return dataclasses.replace(cfg, frame_exclude=str(path))
+
+    def _redraw_sky_map(self) -> None:
+        self.sky_map.set_frames(self.frames.model.rows, self.frames.model.included)
+
+    def _show_tile_frames(self, tile_id: int) -> None:
+        self.frames.show_tile(tile_id)
+        self.tabs.setCurrentWidget(self.frames)
+
+    def _load_run_frames(self, output_dir: Path) -> None:
+        """After a run: the Frames tab shows the run's own decisions (``frames.csv``) and the frames it left out."""
+        csv_path = output_dir / "frames.csv"
+        folder = self.input_edit.text().strip()
+        if not csv_path.is_file() or not folder:
+            return
+        try:
+            rows = read_frames_csv(csv_path, folder)
+        except (OSError, ValueError, KeyError):
+            return
+        excluded = self.frames.excluded() if self.frames.input_dir is not None else {}
+        seen = {r["file"] for r in rows}
+        rows += [{**r, "decision": "excluded", "reason": why} for r in self.frames.model.rows
+                 if r["file"] in excluded and r["file"] not in seen for why in (excluded[r["file"]],)]
+        self.frames.input_dir = Path(folder)
+        self.frames.set_rows(add_footprints(rows), excluded=set(excluded))
+
     # --- run events ----------------------------------------------------------------------------
     def _on_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -286,10 +348,13 @@ class MainWindow(QMainWindow):
 
     def _on_success(self, result: dict) -> None:
         self.last_result, self.last_status = result, "ok"
-        if result.get("preview_path"):
-            self.preview.load(str(result["preview_path"]))
+        shown = bool(result.get("mosaic_path")) and self.preview.load_fits(str(result["mosaic_path"]))
+        if not shown and result.get("preview_path"):
+            shown = self.preview.load(str(result["preview_path"]))
+        if shown:
             self.tabs.setCurrentWidget(self.preview)
         self._show_summary(result.get("summary", ""), result.get("report_path"))
+        self._load_run_frames(Path(str(result.get("output_dir") or self.output_edit.text().strip())))
         self.statusBar().showMessage(self.tr("Finished: %1 tiles, %2 frames used").replace(
             "%1", str(result.get("n_tiles"))).replace("%2", str(result.get("n_frames_used"))))
         self.runFinished.emit("ok")
@@ -310,6 +375,8 @@ class MainWindow(QMainWindow):
         self.runFinished.emit(kind)
 
     def _show_summary(self, headline: str, report_path: str | None, details: str = "") -> None:
+        words = (self.tr("Master tiles"), self.tr("file"), self.tr("frames used"), self.tr("coverage"),
+                 self.tr("Rejected inputs"), self.tr("none"), self.tr("Details"))
         parts = [f"<pre>{html.escape(headline)}</pre>"]
         report = None
         if report_path:
@@ -323,19 +390,19 @@ class MainWindow(QMainWindow):
                 f"<td>{t.get('frames_used')}/{t.get('frames_in_group')}</td>"
                 f"<td>{html.escape(str(t.get('coverage_decision', '')))}</td></tr>"
                 for t in report.get("tiles", []))
-            parts.append(f"<h3>{self.tr('Master tiles')} ({len(report.get('tiles', []))})</h3>"
-                         f"<table border=1 cellpadding=3><tr><th>id</th><th>{self.tr('file')}</th>"
-                         f"<th>{self.tr('frames used')}</th><th>{self.tr('coverage')}</th></tr>{rows}</table>")
+            parts.append(f"<h3>{words[0]} ({len(report.get('tiles', []))})</h3>"
+                         f"<table border=1 cellpadding=3><tr><th>id</th><th>{words[1]}</th>"
+                         f"<th>{words[2]}</th><th>{words[3]}</th></tr>{rows}</table>")
             rejected = report.get("rejected_inputs", [])
-            parts.append(f"<h3>{self.tr('Rejected inputs')} ({len(rejected)})</h3>")
+            parts.append(f"<h3>{words[4]} ({len(rejected)})</h3>")
             if rejected:
                 parts.append("<ul>" + "".join(
                     f"<li><b>{html.escape(Path(str(r.get('path'))).name)}</b> ({html.escape(str(r.get('phase')))})"
                     f": {html.escape(str(r.get('reason')))}</li>" for r in rejected) + "</ul>")
             else:
-                parts.append(f"<p>{self.tr('none')}</p>")
+                parts.append(f"<p>{words[5]}</p>")
         if details:
-            parts.append(f"<h3>{self.tr('Details')}</h3><pre>{html.escape(details[-8000:])}</pre>")
+            parts.append(f"<h3>{words[6]}</h3><pre>{html.escape(details[-8000:])}</pre>")
         self.summary.setHtml("".join(parts))
 
     def summary_text(self) -> str:
@@ -346,9 +413,62 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, self.tr("Input folder (FITS frames)"),
                                                   self.input_edit.text())
         if folder:
-            self.input_edit.setText(folder)
-            problems = folder_problems(folder, None)
-            self.show_message("\n".join(p for p in problems if "output" not in p.lower()))
+            self.choose_input(folder)
+
+    def choose_input(self, folder: str | Path) -> bool:
+        """Take ``folder`` as the input (browse, drop, recent folders): checked, remembered, its frames measured."""
+        self.input_edit.setText(str(folder))
+        problems = [p for p in folder_problems(folder, None) if "output" not in p.lower()]
+        self.show_message("\n".join(problems))
+        if problems:
+            return False
+        self._remember_recent(str(folder))
+        self.measure_frames()
+        return True
+
+    def recent_folders(self) -> list[str]:
+        value = self.qsettings.value("folders/recent", [])
+        items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+        return [str(v) for v in items if v]
+
+    def _remember_recent(self, folder: str) -> None:
+        recent = [folder] + [f for f in self.recent_folders() if f != folder]
+        self.qsettings.setValue("folders/recent", recent[:RECENT_FOLDERS])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.recent_folders():
+            action = self.recent_menu.addAction(folder)
+            action.setData(folder)
+            action.triggered.connect(self._recent_chosen)
+        self.recent_menu.setEnabled(bool(self.recent_folders()))
+
+    def _recent_chosen(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.choose_input(str(action.data()))
+
+    # --- drag and drop -------------------------------------------------------------------------
+    @staticmethod
+    def _dropped_folder(mime) -> Path | None:
+        for url in mime.urls() if mime.hasUrls() else ():
+            path = Path(url.toLocalFile())
+            if url.isLocalFile() and path.is_dir():
+                return path
+            if url.isLocalFile() and path.is_file():
+                return path.parent  # a frame dropped: its folder
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
+        if self._dropped_folder(event.mimeData()) is not None and not self.controller.is_running():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt's name)
+        folder = self._dropped_folder(event.mimeData())
+        if folder is not None and not self.controller.is_running():
+            event.acceptProposedAction()
+            self.choose_input(folder)
 
     def _browse_output(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Output folder"), self.output_edit.text())

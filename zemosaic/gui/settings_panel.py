@@ -1,55 +1,64 @@
 """The settings panel, generated from the configuration registry (:class:`zemosaic.config.ZeMosaicConfig`).
 
-The keys a user tunes are grouped and explained (each with its registry documentation); every other key is in
-the Advanced group, shown on demand. Widgets follow each key's type and metadata (``choices``, ``low``,
-``high``). Values are validated by :func:`zemosaic.config.resolve_config`; the JSON loaded and saved is the flat
-``{key: value}`` object ``zemosaic run --config`` reads.
+Each key is shown by a plain label and a one-line explanation (:mod:`zemosaic.gui.labels`), its key as a
+secondary detail and, with the registry's full documentation, in the tooltip. The keys are grouped by what a user
+decides (Input, Plate solving, Frames, Stacking, Tiles and mask, Mosaic, Output); the expert ones of each group are
+folded until "Show expert settings" is ticked. The run presets (:data:`zemosaic.config.RUN_PRESETS`, the same as
+``zemosaic run --preset NAME``) set several keys at once and say which. Widgets follow each key's type and
+metadata (``choices``, ``low``, ``high``); a list key whose values are known (export formats, output presets,
+quality rules) is a row of check boxes. Values are validated by :func:`zemosaic.config.resolve_config`; the JSON
+loaded and saved is the flat ``{key: value}`` object ``zemosaic run --config`` reads.
 """
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import typing
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from zemosaic.config import ZeMosaicConfig, resolve_config
+from zemosaic.config import EXPORT_FORMATS, OUTPUT_PRESETS, RUN_PRESETS, ZeMosaicConfig, resolve_config
+from zemosaic.gui.labels import PRESET_TITLES, SECTIONS, TR_CONTEXT, choice_label, label
 
-__all__ = ["GROUPS", "SettingsPanel"]
+__all__ = ["SECTIONS", "PRESET_TITLES", "SettingsPanel", "help_colour"]
 
-# (title, keys): the settings a user tunes, explained in place; every other key goes to "Advanced".
-GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Mode", ("mode", "grid_tile_size_px", "grid_overlap_fraction", "sds_chunk_px")),
-    ("Alt-Az cleanup (coverage mask)", ("altaz_cleanup_enabled", "altaz_use_coverage", "altaz_min_coverage_abs",
-                                        "altaz_min_coverage_frac", "altaz_morph_open_px", "altaz_margin_percent",
-                                        "quality_crop_enabled")),
-    ("Stacking", ("stack_normalize_method", "stack_weighting_method", "stack_rejection_algorithm",
-                  "stack_final_combine", "stack_sigma_low", "stack_sigma_high", "use_gpu", "max_workers")),
-    ("Background", ("background_poly_order", "background_flatten_reference", "mosaic_background")),
-    ("Tile harmony", ("harmonize_enabled", "harmonize_plane")),
-    ("Plate solving", ("wcs_source", "plate_solver", "solve_search_radius_deg", "astap_path")),
-)
 _TYPES = typing.get_type_hints(ZeMosaicConfig)
 _FIELDS = {f.name: f for f in dataclasses.fields(ZeMosaicConfig)}
+_LIST_CHOICES = {"export_formats": EXPORT_FORMATS, "output_presets": OUTPUT_PRESETS,
+                 "frame_reject_rules": ("fwhm", "elongation", "transparency", "sky", "stars")}
+_HELP_MIX = 0.30  # help text: the text colour moved this far towards the window colour (contrast >= 4.5:1)
 
 
 def _tr(text: str) -> str:
-    return QCoreApplication.translate("SettingsPanel", text)
+    return QCoreApplication.translate(TR_CONTEXT, text)
+
+
+def help_colour(palette: QPalette) -> QColor:
+    """The colour of the explanations: quieter than the text, still >= 4.5:1 on the window colour."""
+    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+    mix = [round(a + (b - a) * _HELP_MIX) for a, b in ((text.red(), window.red()), (text.green(), window.green()),
+                                                        (text.blue(), window.blue()))]
+    return QColor(*mix)
 
 
 class _FloatSpin(QDoubleSpinBox):
@@ -57,6 +66,31 @@ class _FloatSpin(QDoubleSpinBox):
 
     def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt's name)
         return f"{value:.6g}"
+
+
+class _Choices(QWidget):
+    """A list key with known values: one check box per value."""
+
+    changed = Signal()
+
+    def __init__(self, values: typing.Sequence[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.boxes: dict[str, QCheckBox] = {}
+        for k, value in enumerate(values):
+            box = self.boxes[value] = QCheckBox(value)
+            box.setObjectName(f"choice_{value}")
+            box.toggled.connect(self.changed)
+            grid.addWidget(box, k // 3, k % 3)
+
+    def value(self) -> list[str]:
+        return [v for v, box in self.boxes.items() if box.isChecked()]
+
+    def set_value(self, values: typing.Iterable[str]) -> None:
+        chosen = set(values)
+        for v, box in self.boxes.items():
+            box.setChecked(v in chosen)
 
 
 class SettingsPanel(QWidget):
@@ -67,26 +101,26 @@ class SettingsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._widgets: dict[str, QWidget] = {}
+        self._notes: list[QLabel] = []
+        self.expert_parts: list[QWidget] = []
         inner = QWidget()
         column = QVBoxLayout(inner)
-        grouped = {key for _, keys in GROUPS for key in keys}
-        for title, keys in GROUPS:
-            column.addWidget(self._group(_tr(title), keys, explained=True))
-        self.advanced_toggle = QCheckBox(self.tr("Show every key (advanced)"))
-        self.advanced_group = self._group(self.tr("Advanced: every other key"),
-                                          [k for k in _FIELDS if k not in grouped], explained=False)
-        self.advanced_group.setVisible(False)
-        column.addWidget(self.advanced_group)
+        column.addWidget(self._preset_box())
+        self.sections: dict[str, QGroupBox] = {}
+        for title, shown, expert in SECTIONS:
+            column.addWidget(self._section(title, shown, expert))
         column.addStretch(1)
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(inner)
+        self.advanced_toggle = QCheckBox(self.tr("Show expert settings"))
         self.advanced_toggle.toggled.connect(self._show_advanced)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.advanced_toggle)  # above the groups, where it is seen
         layout.addWidget(self.scroll_area)
         self.set_config(ZeMosaicConfig())
+        self._recolour_notes()
 
     # --- public --------------------------------------------------------------------------------
     def widget(self, key: str) -> QWidget:
@@ -107,6 +141,21 @@ class SettingsPanel(QWidget):
     def set_value(self, key: str, value: Any) -> None:
         self._write(key, self._widgets[key], value)
 
+    def apply_preset(self, name: str) -> dict[str, Any]:
+        """Set the keys of run preset ``name`` (KeyError for an unknown one); returns what it set."""
+        keys = RUN_PRESETS[name]
+        for key, value in keys.items():
+            self.set_value(key, value)
+        self.preset_box.setCurrentIndex(max(0, self.preset_box.findData(name)))
+        self._set_preset_text(self.preset_description(name))
+        return dict(keys)
+
+    @staticmethod
+    def preset_description(name: str) -> str:
+        """What preset ``name`` sets, one "label: value" a line (translated)."""
+        return "\n".join(f"{_tr(label(key)[0])}: {_shown_value(key, value)}"
+                         for key, value in RUN_PRESETS[name].items())
+
     def load_json(self, path: str | Path) -> ZeMosaicConfig:
         """Load a JSON file the CLI reads (keys absent take their defaults); raises ConfigError."""
         cfg = resolve_config(config_file=path)
@@ -120,44 +169,110 @@ class SettingsPanel(QWidget):
         Path(path).write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n", encoding="utf-8")
         return cfg
 
-    # --- private -------------------------------------------------------------------------------
-    def _show_advanced(self, shown: bool) -> None:
-        self.advanced_group.setVisible(shown)
-        if shown:
-            QTimer.singleShot(0, lambda: self.scroll_area.ensureWidgetVisible(self.advanced_group, 0, 0))
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self._recolour_notes()
 
-    def _group(self, title: str, keys, *, explained: bool) -> QGroupBox:
-        box = QGroupBox(title)
-        form = QFormLayout(box)
+    # --- private -------------------------------------------------------------------------------
+    def _preset_box(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Preset"))
+        grid = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.preset_box = QComboBox()
+        self.preset_box.addItem(self.tr("(choose a preset)"), "")
+        for name, title in PRESET_TITLES.items():
+            self.preset_box.addItem(_tr(title), name)
+        self.preset_apply = QPushButton(self.tr("Apply"))
+        self.preset_apply.setToolTip(self.tr("Set the keys listed below; every other setting is kept."))
+        row.addWidget(self.preset_box, 1)
+        row.addWidget(self.preset_apply)
+        grid.addLayout(row)
+        self.preset_text = QLabel(self.tr("A preset sets several settings at once; choose one to see which."))
+        self.preset_text.setWordWrap(True)
+        self._notes.append(self.preset_text)
+        grid.addWidget(self.preset_text)
+        self.preset_box.currentIndexChanged.connect(self._preview_preset)
+        self.preset_apply.clicked.connect(lambda: self.preset_box.currentData() and self.apply_preset(
+            str(self.preset_box.currentData())))
+        return box
+
+    def _preview_preset(self) -> None:
+        name = str(self.preset_box.currentData() or "")
+        self._set_preset_text(self.tr("Sets:") + "\n" + self.preset_description(name) if name else
+                              self.tr("A preset sets several settings at once; choose one to see which."))
+
+    def _set_preset_text(self, text: str) -> None:
+        """Show ``text`` in a label tall enough for it (a wrapped label in a scroll area may otherwise keep its
+        old height)."""
+        self.preset_text.setText(text)
+        width = max(self.preset_text.width(), 240)
+        self.preset_text.setMinimumHeight(self.preset_text.heightForWidth(width))
+
+    def _show_advanced(self, shown: bool) -> None:
+        for part in self.expert_parts:
+            part.setVisible(shown)
+        if shown and self.expert_parts:
+            QTimer.singleShot(0, lambda: self.scroll_area.ensureWidgetVisible(self.expert_parts[0], 0, 0))
+
+    def _section(self, title: str, shown, expert) -> QGroupBox:
+        box = self.sections[title] = QGroupBox(_tr(title))
+        column = QVBoxLayout(box)
+        column.addWidget(self._rows(shown))
+        if expert:
+            part = self._rows(expert)
+            part.setObjectName(f"expert_{title}")
+            part.setVisible(False)
+            self.expert_parts.append(part)
+            column.addWidget(part)
+        return box
+
+    def _rows(self, keys) -> QWidget:
+        holder = QWidget()
+        form = QFormLayout(holder)
+        form.setContentsMargins(0, 0, 0, 0)
         for key in keys:
             widget = self._make_widget(key)
-            doc = _tr(_FIELDS[key].metadata["doc"])
-            widget.setToolTip(f"{key}: {doc}")
-            label = QLabel(key)
-            label.setToolTip(doc)
-            if explained:
-                holder = QWidget()
-                lines = QVBoxLayout(holder)
-                lines.setContentsMargins(0, 0, 0, 0)
-                lines.setSpacing(1)
-                lines.addWidget(widget)
-                note = QLabel(doc)
-                note.setWordWrap(True)
-                note.setEnabled(False)  # the palette's disabled text: readable in light and dark palettes
-                lines.addWidget(note)
-                form.addRow(label, holder)
-            else:
-                form.addRow(label, widget)
+            text, explanation = (_tr(t) for t in label(key))
+            tip = f"<b>{html.escape(text)}</b> (<code>{key}</code>)<br>{html.escape(_FIELDS[key].metadata['doc'])}"
+            widget.setToolTip(tip)
+            name = QLabel(text)
+            name.setToolTip(tip)
+            name.setBuddy(widget)
+            name.setWordWrap(True)
+            cell = QWidget()
+            lines = QVBoxLayout(cell)
+            lines.setContentsMargins(0, 0, 0, 0)
+            lines.setSpacing(1)
+            lines.addWidget(widget)
+            note = QLabel(f"{html.escape(explanation)} <code>{key}</code>")
+            note.setObjectName(f"help_{key}")
+            note.setWordWrap(True)
+            note.setToolTip(tip)
+            self._notes.append(note)
+            lines.addWidget(note)
+            form.addRow(name, cell)
             self._widgets[key] = widget
-        return box
+        return holder
+
+    def _recolour_notes(self) -> None:
+        colour = help_colour(self.palette())
+        for note in self._notes:
+            palette = note.palette()
+            palette.setColor(QPalette.ColorRole.WindowText, colour)
+            note.setPalette(palette)
 
     def _make_widget(self, key: str) -> QWidget:
         kind, meta = _TYPES[key], _FIELDS[key].metadata
         widget: QWidget
-        if "choices" in meta:
+        if key in _LIST_CHOICES:
+            choices = _Choices(_LIST_CHOICES[key])
+            choices.changed.connect(self.changed)
+            widget = choices
+        elif "choices" in meta:
             combo = QComboBox()
             for choice in meta["choices"]:
-                combo.addItem(str(choice), choice)
+                combo.addItem(_tr(choice_label(key, choice)), choice)
             combo.currentIndexChanged.connect(self.changed)
             widget = combo
         elif kind is bool:
@@ -186,6 +301,8 @@ class SettingsPanel(QWidget):
 
     @staticmethod
     def _read(key: str, widget: QWidget) -> Any:
+        if isinstance(widget, _Choices):
+            return widget.value()
         if isinstance(widget, QComboBox):
             return widget.currentData()
         if isinstance(widget, QCheckBox):
@@ -203,7 +320,9 @@ class SettingsPanel(QWidget):
 
     @staticmethod
     def _write(key: str, widget: QWidget, value: Any) -> None:
-        if isinstance(widget, QComboBox):
+        if isinstance(widget, _Choices):
+            widget.set_value(value)
+        elif isinstance(widget, QComboBox):
             widget.setCurrentIndex(widget.findData(value))
         elif isinstance(widget, QCheckBox):
             widget.setChecked(bool(value))
@@ -211,3 +330,9 @@ class SettingsPanel(QWidget):
             widget.setValue(value)
         elif isinstance(widget, QLineEdit):
             widget.setText(json.dumps(value) if _TYPES[key] is list else str(value))
+
+
+def _shown_value(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return _tr("on") if value else _tr("off")
+    return _tr(choice_label(key, value)) if isinstance(value, str) else str(value)

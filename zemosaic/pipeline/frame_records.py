@@ -13,7 +13,7 @@ from typing import Any
 
 from zemosaic.config import ConfigError, ZeMosaicConfig
 from zemosaic.io.atomic import atomic_write_bytes
-from zemosaic.quality.group import is_excluded, read_exclude_list
+from zemosaic.quality.group import is_excluded, read_exclude_list, read_exclude_notes
 from zemosaic.quality.measures import QUALITY_FIELDS
 
 __all__ = ["without_excluded", "record_quality", "frames_csv_text", "CSV_COLUMNS"]
@@ -36,6 +36,7 @@ def without_excluded(frames: Sequence[Any], cfg: ZeMosaicConfig, report) -> list
         return list(frames)
     try:
         patterns = read_exclude_list(cfg.frame_exclude)
+        notes = read_exclude_notes(cfg.frame_exclude)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"frame_exclude: cannot read {cfg.frame_exclude}: {exc}") from exc
     kept: list = []
@@ -43,7 +44,9 @@ def without_excluded(frames: Sequence[Any], cfg: ZeMosaicConfig, report) -> list
     for f in frames:
         (excluded if is_excluded(f.path, patterns) else kept).append(f)
     for f in excluded:
-        report.reject(f.path, "excluded by the user (frame_exclude list)", "frame_exclude")
+        note = next((notes[p] for p in patterns if p in notes and is_excluded(f.path, [p])), None)
+        report.reject(f.path, "excluded by the user (frame_exclude list)" + (f": {note}" if note else ""),
+                      "frame_exclude")
     report.frame_quality = {**(report.frame_quality or {}), "frame_exclude": str(cfg.frame_exclude),
                             "patterns": patterns, "excluded": [str(f.path) for f in excluded]}
     log.info("frame_exclude %s: %d pattern(s), %d frame(s) excluded", cfg.frame_exclude, len(patterns),

@@ -377,6 +377,17 @@ def read_exclude_list(path: str | Path) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
+def read_exclude_notes(path: str | Path) -> dict[str, str]:
+    """The comment written after each pattern of a ``frame_exclude`` file (``name  # why``), by pattern; patterns
+    without one are left out. Raises OSError as :func:`read_exclude_list`."""
+    notes = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        pattern, _, note = line.partition("#")
+        if pattern.strip() and note.strip():
+            notes[pattern.strip()] = note.strip()
+    return notes
+
+
 def is_excluded(path: str | Path, patterns: Sequence[str]) -> bool:
     """Whether a frame matches one of the patterns (its file name, or its whole path, ``fnmatch`` globs)."""
     p = Path(path)
