@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-__all__ = ["SimilarityTransform", "refine_prediction", "wcs_transform"]
+__all__ = ["SimilarityTransform", "fit_similarity", "refine_prediction", "wcs_transform"]
 
 _TOL = 1e-6            # px tolerance of the "inside the source frame" test (overlap rectangle, resampling)
 _MATCH_RADIUS = 1.5    # px, pairing radius of the refinement
@@ -74,13 +74,13 @@ def _refine(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray) -> tuple[Simil
         pair = np.isfinite(dist)
         if pair.sum() < 3:
             break
-        matrix, rms = _fit_similarity(src[pair], dst[j[pair]])
+        matrix, rms = fit_similarity(src[pair], dst[j[pair]])
         best, n_pairs = SimilarityTransform.from_matrix(matrix), int(pair.sum())
         radius = max(3.0 * rms, 0.3)
     return best, n_pairs
 
 
-def _fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float]:
     """Linear least squares for x' = a x - b y + tx, y' = b x + a y + ty; returns (3x3, rms)."""
     n = len(src)
     design = np.zeros((2 * n, 4))
@@ -113,39 +113,52 @@ def wcs_transform(frame_wcs, reference_wcs, shape: tuple[int, ...], *, steps: in
     dst = np.column_stack([np.asarray(rx, dtype=float), np.asarray(ry, dtype=float)])
     if not np.all(np.isfinite(dst)):
         return None
-    matrix, _ = _fit_similarity(src, dst)
+    matrix, _ = fit_similarity(src, dst)
     return matrix
 
 
-def refine_prediction(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, reference_shape: tuple[int, ...]
-                      ) -> tuple[SimilarityTransform, int] | str:
+def refine_prediction(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, reference_shape: tuple[int, ...], *,
+                      radius: float = _PREDICTION_RADIUS) -> tuple[SimilarityTransform, int] | str:
     """A predicted frame -> reference ``matrix`` checked and refined on the two frames' stars.
 
-    The brightest stars are paired within ``_PREDICTION_RADIUS`` of their predicted positions, a similarity is
-    fitted to those pairs, then refined on every star (:func:`_refine`). Accepted when at least
-    ``_MIN_PREDICTED_PAIRS`` pairs and ``_MIN_PREDICTED_FRACTION`` of the frame's stars predicted inside the
-    reference support it and its scale is that of one instrument; otherwise the reason (the caller measures the
-    frame from scratch). A wrong prediction pairs stars by chance only: its refined fit keeps a handful of pairs.
+    The brightest stars are paired within ``radius`` px of their predicted positions; a similarity is fitted to
+    those pairs and refitted on the pairs it explains (trimmed least squares, so the chance pairs of a wide radius
+    drop out), then refined on every star (:func:`_refine`). Accepted when at least ``_MIN_PREDICTED_PAIRS`` pairs
+    and ``_MIN_PREDICTED_FRACTION`` of the frame's stars predicted inside the reference support it and its scale is
+    that of one instrument; otherwise the reason (the caller measures the frame from scratch). A wrong prediction
+    pairs stars by chance only: its refined fit keeps a handful of pairs.
     """
     src = np.asarray(src, dtype=np.float64).reshape(-1, 2)
     dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
     if len(src) < _MIN_PREDICTED_PAIRS or len(dst) < _MIN_PREDICTED_PAIRS:
-        return f"too few stars to check the WCS prediction ({len(src)} / {len(dst)})"
-    bright = src[:_PREDICTION_STARS]
-    pred = bright @ matrix[:2, :2].T + matrix[:2, 2]
-    dist, j = cKDTree(dst[:2 * _PREDICTION_STARS]).query(pred, distance_upper_bound=_PREDICTION_RADIUS)
-    pair = np.isfinite(dist)
-    if pair.sum() < _MIN_PREDICTED_PAIRS:
-        return f"the WCS prediction pairs {int(pair.sum())} stars within {_PREDICTION_RADIUS:g} px"
-    first, _ = _fit_similarity(bright[pair], dst[:2 * _PREDICTION_STARS][j[pair]])
+        return f"too few stars to check the prediction ({len(src)} / {len(dst)})"
+    first = _trimmed_fit(src[:_PREDICTION_STARS], dst[:2 * _PREDICTION_STARS], matrix, radius)
+    if first is None:
+        return f"the prediction pairs fewer than {_MIN_PREDICTED_PAIRS} stars within {radius:g} px"
     transform, n_pairs = _refine(src, dst, first)
     expected = _stars_inside(src, transform.matrix, reference_shape)
     needed = max(_MIN_PREDICTED_PAIRS, int(math.ceil(_MIN_PREDICTED_FRACTION * min(expected, len(dst)))))
     if n_pairs < needed:
-        return f"the WCS prediction is supported by {n_pairs} star pairs (< {needed})"
+        return f"the prediction is supported by {n_pairs} star pairs (< {needed})"
     if abs(transform.scale - 1.0) > _MAX_SCALE_DEVIATION:
-        return f"the WCS prediction refines to scale {transform.scale:.4f}"
+        return f"the prediction refines to scale {transform.scale:.4f}"
     return transform, n_pairs
+
+
+def _trimmed_fit(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, radius: float) -> np.ndarray | None:
+    """Similarity fitted to the nearest pairs within ``radius`` of ``matrix``'s prediction, then refitted four times
+    on the pairs within 3x the median residual (at least 1 px) of the last fit; None below the pairs needed."""
+    dist, j = cKDTree(dst).query(src @ matrix[:2, :2].T + matrix[:2, 2], distance_upper_bound=radius)
+    keep = np.isfinite(dist)
+    pairs_src, pairs_dst = src[keep], dst[j[keep]]
+    for _ in range(5):
+        if len(pairs_src) < _MIN_PREDICTED_PAIRS:
+            return None
+        matrix, _ = fit_similarity(pairs_src, pairs_dst)
+        resid = np.hypot(*(pairs_src @ matrix[:2, :2].T + matrix[:2, 2] - pairs_dst).T)
+        inlier = resid <= max(3.0 * float(np.median(resid)), 1.0)
+        pairs_src, pairs_dst = pairs_src[inlier], pairs_dst[inlier]
+    return matrix if len(pairs_src) >= _MIN_PREDICTED_PAIRS else None
 
 
 def _stars_inside(src: np.ndarray, matrix: np.ndarray, shape: tuple[int, ...]) -> int:
