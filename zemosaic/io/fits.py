@@ -243,9 +243,7 @@ def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware", r
     ValueError
         Unknown ``debayer_method``.
     """
-    if debayer_method not in _debayer.DEBAYER_METHODS:
-        raise ValueError(f"unknown debayer method {debayer_method!r}; expected one of "
-                         f"{', '.join(_debayer.DEBAYER_METHODS)}")
+    _check_debayer_method(debayer_method)
     path = Path(path)
     with _open_fits(path) as (hdul, file_size):
         hdu, layout = _first_image_hdu(hdul, path, file_size)
@@ -273,9 +271,7 @@ def read_frame_pixels(path: str | os.PathLike, *, debayer_method: str = "edge_aw
     For a frame whose headers were read already (Phase 1's scan, Phase 1b's WCS): building its WCS again costs more
     than reading a Seestar frame's pixels. Raises as :func:`read_frame`.
     """
-    if debayer_method not in _debayer.DEBAYER_METHODS:
-        raise ValueError(f"unknown debayer method {debayer_method!r}; expected one of "
-                         f"{', '.join(_debayer.DEBAYER_METHODS)}")
+    _check_debayer_method(debayer_method)
     path = Path(path)
     with _open_fits(path) as (hdul, file_size):
         hdu, layout = _first_image_hdu(hdul, path, file_size)
@@ -285,6 +281,11 @@ def read_frame_pixels(path: str | os.PathLike, *, debayer_method: str = "edge_aw
             raise UnsupportedLayoutError(f"{path}: Bayer frame {shape[0]} x {shape[1]} is too small to debayer")
         data = _read_pixels(hdu, layout, path)
     return data if bayer is None else _debayer.debayer(data, bayer, debayer_method)
+
+
+def _check_debayer_method(method: str) -> None:
+    if method not in _debayer.DEBAYER_METHODS:
+        raise ValueError(f"unknown debayer method {method!r}; expected one of {', '.join(_debayer.DEBAYER_METHODS)}")
 
 
 def read_luminance(path: str | os.PathLike, *, binning: int = 2) -> np.ndarray:
