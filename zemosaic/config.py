@@ -296,7 +296,8 @@ class ZeMosaicConfig:
     # --- Phase 3: parallel and distributed master tiles ---------------------------------------
     max_workers: int = _key(
         1, "Master tiles built at the same time, each in its own process (`zemosaic run --workers N`): 1 = one "
-        "after another in the run's process; N = up to N processes; 0 = auto (the usable cores). Never more than "
+        "after another in the run's process; N = up to N processes; 0 = auto (the usable cores; one after another "
+        "when all the groups hold under 40 Mpx of frames, too little to pay the workers' start). Never more than "
         "memory_budget_mb allows. The tiles and the mosaic are bit for bit those of a serial run.", low=0)
     memory_budget_mb: float = _key(
         0.0, "RAM the master tiles built at the same time may take together (MB); it caps the number of workers at "
