@@ -85,3 +85,26 @@ def fit_gain_plane(values, truth, mask):
 def distance_inside(mask):
     """Distance (px) of each True pixel to the nearest False pixel (0 outside)."""
     return ndi.distance_transform_edt(mask)
+
+
+def gaussian_fwhm(plane, x, y, *, half=6):
+    """FWHM (px) of a circular Gaussian + constant fitted by least squares in a (2 half + 1)^2 window around each
+    (x, y); NaN where the window is not all finite or leaves the image."""
+    from scipy.optimize import least_squares
+
+    plane = np.asarray(plane, dtype=float)
+    gy, gx = np.mgrid[-half:half + 1, -half:half + 1]
+    out = np.full(len(x), np.nan)
+    for k, (xi, yi) in enumerate(zip(x, y, strict=True)):
+        cx, cy = int(round(xi)), int(round(yi))
+        win = plane[cy - half:cy + half + 1, cx - half:cx + half + 1]
+        if win.shape != gx.shape or not np.isfinite(win).all():
+            continue
+
+        def resid(p, win=win):
+            return (p[0] + p[1] * np.exp(-0.5 * ((gx - p[2]) ** 2 + (gy - p[3]) ** 2) / p[4] ** 2) - win).ravel()
+
+        start = [np.median(win), win.max() - np.median(win), xi - cx, yi - cy, 1.0]
+        fit = least_squares(resid, start)
+        out[k] = 2.3548 * abs(fit.x[4]) if fit.success else np.nan
+    return out

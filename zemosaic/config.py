@@ -176,6 +176,19 @@ class ZeMosaicConfig:
         "sky, at most 4 x the reference frame's area, so the coverage alpha decides what is kept) or 'reference' "
         "(the reference frame's own grid, as before: the field the rotated and dithered frames cover outside it "
         "is lost).", choices=("group", "reference"))
+    master_tile_stack: str = _key(
+        "debayer", "How a master tile turns raw Bayer frames into colour: 'debayer' (each frame debayered, warped "
+        "and stacked with the stacker's normalisation and rejection) or 'cfa_drizzle' (each raw pixel's one colour "
+        "dropped onto the tile grid through its frame's alignment transform, no colour interpolation; "
+        "zemosaic.stack.cfa_drizzle). Frames that are not Bayer mosaics always use 'debayer'.",
+        choices=("debayer", "cfa_drizzle"))
+    drizzle_scale: float = _key(
+        1.0, "CFA drizzle output sampling, output pixels per raw pixel a side: 1, 1.5 or 2 (the S50's 2.4\"/px "
+        "undersamples its stars; any value from 1 to 3 works); the coverage, the alpha and the WCS are those of the "
+        "drizzled grid.", low=1.0, high=3.0)
+    drizzle_pixfrac: float = _key(
+        1.0, "CFA drizzle drop size, in raw pixels a side (smaller keeps more resolution but leaves channel pixels "
+        "no drop reached, filled from their neighbours, with few frames).", low=0.3, high=3.0)
     # --- Phase 3: stack --------------------------------------------------------------------
     stack_normalize_method: str = _key(
         "background_match", "Per-frame normalisation against the reference frame before combining.",
@@ -283,7 +296,8 @@ class ZeMosaicConfig:
     # --- Phase 3: parallel and distributed master tiles ---------------------------------------
     max_workers: int = _key(
         1, "Master tiles built at the same time, each in its own process (`zemosaic run --workers N`): 1 = one "
-        "after another in the run's process; N = up to N processes; 0 = auto (the usable cores). Never more than "
+        "after another in the run's process; N = up to N processes; 0 = auto (the usable cores; one after another "
+        "when all the groups hold under 40 Mpx of frames, too little to pay the workers' start). Never more than "
         "memory_budget_mb allows. The tiles and the mosaic are bit for bit those of a serial run.", low=0)
     memory_budget_mb: float = _key(
         0.0, "RAM the master tiles built at the same time may take together (MB); it caps the number of workers at "
@@ -298,11 +312,16 @@ class ZeMosaicConfig:
     harmonize_enabled: bool = _key(True, "Phase 4.5: match tiles photometrically on their overlaps.")
     harmonize_plane: bool = _key(True, "Phase 4.5 also fits a plane (tilt) per tile and channel.")
     assembly_reproject: str = _key(
-        "interp", "Reprojection of tiles onto the mosaic grid: 'interp' (bilinear, fast) or 'adaptive' "
-        "(flux-conserving anti-aliased, slower).", choices=("interp", "adaptive"))
+        "interp", "Reprojection of tiles onto the mosaic grid: 'interp' (bilinear, fast; widens 2-3 px stars by "
+        "5-15 %), 'lanczos3' (Lanczos-3: keeps star profiles and flux, the mosaic's star FWHM within 1 % of the "
+        "tiles'; pixels next to a weight-0 pixel fall back to bilinear, so nothing of weight 0 leaks) or "
+        "'adaptive' (anti-aliased, for tiles whose scale differs from the grid's; slower).",
+        choices=("interp", "lanczos3", "adaptive"))
     assembly_tile_weight: str = _key(
-        "frames", "Per-tile weight multiplying ALPHA: 'frames' (frames stacked) or 'none'.",
-        choices=("frames", "none"))
+        "frames", "Weight of a tile's pixel in the mosaic besides its ALPHA: 'frames' (the tile's frame count, the "
+        "same for all its pixels), 'coverage' (the frames stacked into that pixel, the tile's COVERAGE: an overlap "
+        "leans further on the better-covered tile; NFRAMES for tiles without COVERAGE) or 'none'.",
+        choices=("frames", "coverage", "none"))
     assembly_memmap_mb: float = _key(
         1024.0, "Mosaic accumulators larger than this live in a disk memmap.", low=1.0)
     mosaic_background: str = _key(

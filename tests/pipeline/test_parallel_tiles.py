@@ -225,6 +225,12 @@ def test_worker_count_from_max_workers_cores_and_memory_budget():
     assert plan(n_tasks=16, max_workers=0, ram=4000.0).workers == 2  # auto budget: 3/4 of 4000 MB
     assert plan(n_tasks=16, max_workers=0, memory_budget_mb=500.0).workers == 1  # never below one
     assert plan(max_workers=0, use_gpu=True).workers == 1 and "GPU" in plan(max_workers=0, use_gpu=True).reason
+    # auto on small frames: 4 groups of 20 frames of 540 x 960 = 41 Mpx go to workers, of 270 x 480 = 10 Mpx do not
+    small = [tile_plan.plan_workers(resolve_config(overrides=["max_workers=0"]), _tasks(4, shape=shape), cores=8,
+                                    ram_available_mb=1e5) for shape in ((540, 960), (270, 480))]
+    assert [p.workers for p in small] == [4, 1]
+    assert "10.4 Mpx" in small[1].reason and small[1].engine == "serial"
+    assert plan(n_tasks=4, max_workers=2).workers == 2  # an explicit count is obeyed whatever the size
     local = plan(max_workers=2, scheduler="local")
     assert (local.engine, local.workers, local.scheduler) == ("dask", 2, "local")
     remote = plan(scheduler="tcp://sched:8786")

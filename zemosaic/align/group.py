@@ -57,7 +57,7 @@ from zemosaic.align.fft import (
 )
 from zemosaic.align.resample import _fill_non_finite, _robust_sky, _warp
 from zemosaic.align.stars import _STAMP_R, _detect_stars, luminance_plane
-from zemosaic.align.transform import SimilarityTransform, _refine
+from zemosaic.align.transform import SimilarityTransform, _refine, refine_prediction
 from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
@@ -125,7 +125,8 @@ class AlignedFrame:
         2D bool on the output grid, True where the frame contributes (every channel); None when
         ``propagate_mask`` is False, the frame failed, or nothing was warped yet.
     method : str
-        ``"reference"``, ``"astroalign"``, ``"fft"`` or ``"failed"``.
+        ``"reference"``, ``"wcs"`` (the WCS prediction refined on the stars, :func:`find_group_transforms`),
+        ``"astroalign"``, ``"fft"`` or ``"failed"``.
     reason : str or None
         Why the frame failed, or why it fell back to FFT; None otherwise.
     transform : SimilarityTransform or None
@@ -250,6 +251,7 @@ def find_group_transforms(
     fft_min_confidence: float = DEFAULT_FFT_MIN_CONFIDENCE,
     debug: bool = False,
     star_lists: Sequence[np.ndarray | None] | None = None,
+    predicted: Sequence[np.ndarray | None] | None = None,
 ) -> list[AlignedFrame]:
     """First pass of a canvas alignment: every frame's frame -> reference transform, nothing warped.
 
@@ -262,6 +264,13 @@ def find_group_transforms(
     ``star_lists``: per frame, the stars (N, 2) already detected on its luminance plane with these
     ``detection_sigma`` and ``min_area`` (a frame's stars are found once: the master tile detects them
     while it measures the frame's quality); None (or a None entry) detects them here.
+
+    ``predicted``: per frame, the frame -> reference matrix (3x3) its WCS predicts (the registration Phase 1b
+    found while carrying the WCS, composed onto this reference: :func:`zemosaic.align.transform.wcs_transform`).
+    A frame with a prediction and a star list is registered by refining the prediction on the stars
+    (:func:`zemosaic.align.transform.refine_prediction`, method ``"wcs"``) without reading its pixels; when the
+    stars do not support it, the frame is measured from scratch (astroalign, else FFT) and the reason is logged
+    at DEBUG level.
 
     Returns
     -------
@@ -281,9 +290,14 @@ def find_group_transforms(
     ref_stars = stars[reference_image_index]
     if ref_stars is not None:
         group.known_ref_stars(ref_stars)
+    guesses = list(predicted) if predicted is not None else [None] * n
+    if len(guesses) != n:
+        raise ValueError(f"{len(guesses)} predicted transforms for {n} frames")
     results = []
-    for i, frame in enumerate(image_data_list):
-        res = group.reference_found() if i == reference_image_index else _find_one(group, frame, i, stars[i])
+    for i in range(n):
+        res = group.reference_found() if i == reference_image_index else group.from_prediction(stars[i], guesses[i])
+        if res is None:
+            res = _find_one(group, image_data_list[i], i, stars[i])
         if not res.ok:
             _log_frame(i, res, opts.debug)
         results.append(res)
@@ -488,6 +502,18 @@ class _Group:
             rect[where[0]] = True
         return AlignedFrame(out, rect if propagate_mask else None, "reference", transform=identity)
 
+    def from_prediction(self, stars: np.ndarray | None, matrix: np.ndarray | None) -> AlignedFrame | None:
+        """The frame's transform refined from its WCS prediction on its stars (method ``"wcs"``), or None when there
+        is no prediction, no star list, or the stars do not support it (the reason logged at DEBUG)."""
+        if stars is None or matrix is None:
+            return None
+        found = refine_prediction(stars, self.ref_stars, matrix, self.ref.shape)
+        if isinstance(found, str):
+            logger.debug("WCS prediction not used: %s; measuring the frame", found)
+            return None
+        transform, n_matched = found
+        return AlignedFrame(None, None, "wcs", transform=transform, n_matched_stars=n_matched)
+
     def find(self, frame: Any, stars: np.ndarray | None = None) -> AlignedFrame:
         """The frame's transform (astroalign, else FFT), or ``"failed"`` with the reason; nothing warped.
         ``stars``: the frame's stars when already detected (same settings)."""
@@ -617,7 +643,7 @@ def _warp_one(group: _Group, frame: Any, found: AlignedFrame, i: int, canvas: Ca
 
 
 def _log_group(results: Sequence[AlignedFrame], reference_index: int) -> None:
-    counts = {m: sum(r.method == m for r in results) for m in ("astroalign", "fft", "failed")}
+    counts = {m: sum(r.method == m for r in results) for m in ("wcs", "astroalign", "fft", "failed")}
     logger.info("aligned group of %d frames (reference %d): %s", len(results), reference_index, counts)
 
 

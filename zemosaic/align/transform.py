@@ -10,10 +10,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-__all__ = ["SimilarityTransform"]
+__all__ = ["SimilarityTransform", "fit_similarity", "refine_prediction", "wcs_transform"]
 
 _TOL = 1e-6            # px tolerance of the "inside the source frame" test (overlap rectangle, resampling)
 _MATCH_RADIUS = 1.5    # px, pairing radius of the refinement
+_PREDICTION_RADIUS = 8.0  # px, first pairing radius around a WCS-predicted position
+_PREDICTION_STARS = 200   # brightest stars paired in that first, wide round (fewer chance pairs)
+_MIN_PREDICTED_PAIRS = 12  # star pairs needed to accept a WCS prediction (else the matcher measures the frame)
+_MIN_PREDICTED_FRACTION = 0.2  # ... and this fraction of the stars expected in the overlap
+_MAX_SCALE_DEVIATION = 0.05  # frames of one instrument: |scale - 1| above this is a wrong match
 
 
 @dataclass(frozen=True)
@@ -69,13 +74,13 @@ def _refine(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray) -> tuple[Simil
         pair = np.isfinite(dist)
         if pair.sum() < 3:
             break
-        matrix, rms = _fit_similarity(src[pair], dst[j[pair]])
+        matrix, rms = fit_similarity(src[pair], dst[j[pair]])
         best, n_pairs = SimilarityTransform.from_matrix(matrix), int(pair.sum())
         radius = max(3.0 * rms, 0.3)
     return best, n_pairs
 
 
-def _fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float]:
     """Linear least squares for x' = a x - b y + tx, y' = b x + a y + ty; returns (3x3, rms)."""
     n = len(src)
     design = np.zeros((2 * n, 4))
@@ -85,3 +90,79 @@ def _fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float
     (a, b, tx, ty), *_ = np.linalg.lstsq(design, rhs, rcond=None)
     rms = float(np.sqrt(np.mean((design @ np.array([a, b, tx, ty]) - rhs) ** 2)))
     return np.array([[a, -b, tx], [b, a, ty], [0.0, 0.0, 1.0]]), rms
+
+
+def wcs_transform(frame_wcs, reference_wcs, shape: tuple[int, ...], *, steps: int = 5) -> np.ndarray | None:
+    """The frame -> reference pixel mapping (3x3) that the two frames' celestial WCS predict, or None.
+
+    A ``steps`` x ``steps`` grid of the frame's pixels is carried to the sky and back into the reference, and a
+    similarity is fitted to the pairs. The WCS a frame got from Phase 1b (its header's, a plate solution, or a
+    solved neighbour's carried by the registration of the two) therefore gives the transform that registration
+    found, composed onto the tile's reference. None when either WCS is missing or a grid point has no position.
+    """
+    if frame_wcs is None or reference_wcs is None:
+        return None
+    h, w = int(shape[0]), int(shape[1])
+    gx, gy = np.meshgrid(np.linspace(0, w - 1, steps), np.linspace(0, h - 1, steps))
+    try:
+        world = frame_wcs.celestial.pixel_to_world_values(gx.ravel(), gy.ravel())
+        rx, ry = reference_wcs.celestial.world_to_pixel_values(*world)
+    except Exception:  # noqa: BLE001 - a WCS that cannot map these points predicts nothing; the matcher measures
+        return None
+    src = np.column_stack([gx.ravel(), gy.ravel()])
+    dst = np.column_stack([np.asarray(rx, dtype=float), np.asarray(ry, dtype=float)])
+    if not np.all(np.isfinite(dst)):
+        return None
+    matrix, _ = fit_similarity(src, dst)
+    return matrix
+
+
+def refine_prediction(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, reference_shape: tuple[int, ...], *,
+                      radius: float = _PREDICTION_RADIUS) -> tuple[SimilarityTransform, int] | str:
+    """A predicted frame -> reference ``matrix`` checked and refined on the two frames' stars.
+
+    The brightest stars are paired within ``radius`` px of their predicted positions; a similarity is fitted to
+    those pairs and refitted on the pairs it explains (trimmed least squares, so the chance pairs of a wide radius
+    drop out), then refined on every star (:func:`_refine`). Accepted when at least ``_MIN_PREDICTED_PAIRS`` pairs
+    and ``_MIN_PREDICTED_FRACTION`` of the frame's stars predicted inside the reference support it and its scale is
+    that of one instrument; otherwise the reason (the caller measures the frame from scratch). A wrong prediction
+    pairs stars by chance only: its refined fit keeps a handful of pairs.
+    """
+    src = np.asarray(src, dtype=np.float64).reshape(-1, 2)
+    dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
+    if len(src) < _MIN_PREDICTED_PAIRS or len(dst) < _MIN_PREDICTED_PAIRS:
+        return f"too few stars to check the prediction ({len(src)} / {len(dst)})"
+    first = _trimmed_fit(src[:_PREDICTION_STARS], dst[:2 * _PREDICTION_STARS], matrix, radius)
+    if first is None:
+        return f"the prediction pairs fewer than {_MIN_PREDICTED_PAIRS} stars within {radius:g} px"
+    transform, n_pairs = _refine(src, dst, first)
+    expected = _stars_inside(src, transform.matrix, reference_shape)
+    needed = max(_MIN_PREDICTED_PAIRS, int(math.ceil(_MIN_PREDICTED_FRACTION * min(expected, len(dst)))))
+    if n_pairs < needed:
+        return f"the prediction is supported by {n_pairs} star pairs (< {needed})"
+    if abs(transform.scale - 1.0) > _MAX_SCALE_DEVIATION:
+        return f"the prediction refines to scale {transform.scale:.4f}"
+    return transform, n_pairs
+
+
+def _trimmed_fit(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, radius: float) -> np.ndarray | None:
+    """Similarity fitted to the nearest pairs within ``radius`` of ``matrix``'s prediction, then refitted four times
+    on the pairs within 3x the median residual (at least 1 px) of the last fit; None below the pairs needed."""
+    dist, j = cKDTree(dst).query(src @ matrix[:2, :2].T + matrix[:2, 2], distance_upper_bound=radius)
+    keep = np.isfinite(dist)
+    pairs_src, pairs_dst = src[keep], dst[j[keep]]
+    for _ in range(5):
+        if len(pairs_src) < _MIN_PREDICTED_PAIRS:
+            return None
+        matrix, _ = fit_similarity(pairs_src, pairs_dst)
+        resid = np.hypot(*(pairs_src @ matrix[:2, :2].T + matrix[:2, 2] - pairs_dst).T)
+        inlier = resid <= max(3.0 * float(np.median(resid)), 1.0)
+        pairs_src, pairs_dst = pairs_src[inlier], pairs_dst[inlier]
+    return matrix if len(pairs_src) >= _MIN_PREDICTED_PAIRS else None
+
+
+def _stars_inside(src: np.ndarray, matrix: np.ndarray, shape: tuple[int, ...]) -> int:
+    """How many of the frame's stars ``matrix`` maps inside the reference frame."""
+    xy = src @ matrix[:2, :2].T + matrix[:2, 2]
+    h, w = int(shape[0]), int(shape[1])
+    return int(np.count_nonzero((xy[:, 0] >= 0) & (xy[:, 0] <= w - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= h - 1)))

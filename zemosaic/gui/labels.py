@@ -29,7 +29,8 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
       "background_flatten_order", "memory_budget_mb", "scheduler")),
     ("Tiles and mask", ("altaz_cleanup_enabled", "altaz_use_coverage", "altaz_min_coverage_abs",
                         "altaz_min_coverage_frac", "quality_crop_enabled", "master_tile_canvas"),
-     ("cluster_threshold_fov_frac", "split_by_mount_mode", "max_frames_per_tile", "min_frames_per_tile",
+     ("master_tile_stack", "drizzle_scale", "drizzle_pixfrac", "cluster_threshold_fov_frac", "split_by_mount_mode",
+      "max_frames_per_tile", "min_frames_per_tile",
       "separate_target_fov", "altaz_small_group_rule", "altaz_morph_open_px", "altaz_margin_percent",
       "altaz_decay_ratio", "altaz_alpha_soft_threshold", "altaz_nanize_threshold", "altaz_nanize_enabled",
       "mt_edge_trim_enabled", "mt_edge_trim_valid_frac", "debug_tile_ids")),
@@ -135,6 +136,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "altaz_min_coverage_frac": ("Fewest frames (fraction)", "Or this fraction of the tile's best coverage."),
     "quality_crop_enabled": ("Crop bad borders", "Crop dark or colour-cast bands at the tile edges."),
     "master_tile_canvas": ("Tile size", "A tile covers the whole group's sky, or only its reference frame."),
+    "master_tile_stack": ("Colour from raw frames", "Debayer each frame, or drop each raw colour sample (CFA "
+                          "drizzle)."),
+    "drizzle_scale": ("Drizzle sampling", "Output pixels per raw pixel a side for CFA drizzle."),
+    "drizzle_pixfrac": ("Drizzle drop size", "Size of a raw pixel's drop, in raw pixels."),
     "cluster_threshold_fov_frac": ("Grouping distance", "Frames closer than this fraction of a field share a "
                                    "tile."),
     "split_by_mount_mode": ("Keep mount types apart", "Never mix Alt-Az and equatorial frames in one tile."),
@@ -199,6 +204,9 @@ CHOICE_LABELS: dict[tuple[str, str], str] = {
     ("altaz_small_group_rule", "intersection"): "Every frame", ("altaz_small_group_rule", "all_but_one"):
     "All but one frame", ("altaz_small_group_rule", "fraction"): "Fraction only",
     ("assembly_tile_weight", "frames"): "By number of frames", ("assembly_tile_weight", "none"): "Equal",
+    ("assembly_tile_weight", "coverage"): "By frames under each pixel",
+    ("assembly_reproject", "lanczos3"): "Lanczos-3 (sharp stars)",
+    ("master_tile_stack", "debayer"): "Debayer then stack", ("master_tile_stack", "cfa_drizzle"): "CFA drizzle",
     ("altaz_cleanup_enabled", "auto"): "Automatic (Alt-Az frames)", ("altaz_cleanup_enabled", "true"): "On",
     ("altaz_cleanup_enabled", "false"): "Off",
     ("mosaic_background", "none"): "None", ("mosaic_background", "plane"): "Plane (lower envelope)",

@@ -54,8 +54,11 @@ __all__ = [
     "FitsImage",
     "read_frame_info",
     "read_frame",
+    "read_frame_pixels",
+    "read_image_header",
     "read_luminance",
     "write_fits_image",
+    "read_cfa_frame",
     "read_fits_image",
 ]
 
@@ -241,9 +244,7 @@ def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware", r
     ValueError
         Unknown ``debayer_method``.
     """
-    if debayer_method not in _debayer.DEBAYER_METHODS:
-        raise ValueError(f"unknown debayer method {debayer_method!r}; expected one of "
-                         f"{', '.join(_debayer.DEBAYER_METHODS)}")
+    _check_debayer_method(debayer_method)
     path = Path(path)
     with _open_fits(path) as (hdul, file_size):
         hdu, layout = _first_image_hdu(hdul, path, file_size)
@@ -253,6 +254,51 @@ def read_frame(path: str | os.PathLike, *, debayer_method: str = "edge_aware", r
         data = _debayer.debayer(data, info.bayer_pattern, debayer_method)
         log.debug("%s: debayered (%s, %s)", path, info.bayer_pattern, debayer_method)
     return Frame(data=data, info=info)
+
+
+def read_image_header(path: str | os.PathLike) -> fits.Header:
+    """The header of a frame's image HDU (the primary, else the first image extension), as :func:`read_frame_info`
+    gives it in ``FrameInfo.header``, without building the WCS (several times the cost of reading the header).
+    Raises as :func:`read_frame_info`."""
+    path = Path(path)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, _ = _first_image_hdu(hdul, path, file_size)
+        return hdu.header.copy()
+
+
+def read_frame_pixels(path: str | os.PathLike, *, debayer_method: str = "edge_aware") -> np.ndarray:
+    """A frame's pixels as :func:`read_frame` returns them (float32, debayered), without its WCS and header facts.
+
+    For a frame whose headers were read already (Phase 1's scan, Phase 1b's WCS): building its WCS again costs more
+    than reading a Seestar frame's pixels. Raises as :func:`read_frame`.
+    """
+    _check_debayer_method(debayer_method)
+    path = Path(path)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, layout = _first_image_hdu(hdul, path, file_size)
+        bayer = _bayer_pattern(hdu.header, path) if layout in ("mono", "single_plane") else None
+        shape = _image_shape(hdu.header, layout)
+        if bayer is not None and min(shape) < 2:
+            raise UnsupportedLayoutError(f"{path}: Bayer frame {shape[0]} x {shape[1]} is too small to debayer")
+        data = _read_pixels(hdu, layout, path)
+    return data if bayer is None else _debayer.debayer(data, bayer, debayer_method)
+
+
+def _check_debayer_method(method: str) -> None:
+    if method not in _debayer.DEBAYER_METHODS:
+        raise ValueError(f"unknown debayer method {method!r}; expected one of {', '.join(_debayer.DEBAYER_METHODS)}")
+
+
+def read_cfa_frame(path: str | os.PathLike) -> tuple[np.ndarray, str | None]:
+    """A raw frame's pixels as stored, float32 ``H x W`` (never debayered), and its effective Bayer pattern
+    (``BAYERPAT`` shifted by ``XBAYROFF``/``YBAYROFF``; None for a frame that is not a Bayer mosaic), without its
+    WCS.  For CFA drizzle (:mod:`zemosaic.stack.cfa_drizzle`); raises as :func:`read_frame`."""
+    path = Path(path)
+    with _open_fits(path) as (hdul, file_size):
+        hdu, layout = _first_image_hdu(hdul, path, file_size)
+        bayer = _bayer_pattern(hdu.header, path) if layout in ("mono", "single_plane") else None
+        data = _read_pixels(hdu, layout, path)
+    return data, bayer
 
 
 def read_luminance(path: str | os.PathLike, *, binning: int = 2) -> np.ndarray:

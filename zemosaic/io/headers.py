@@ -130,7 +130,7 @@ def facts_from_products(headers: Sequence[fits.Header]) -> ObservationFacts:
 def read_primary_headers(paths: Iterable[str | os.PathLike]) -> list[fits.Header]:
     """The header of each file's image HDU (the primary, else the first image extension, as the readers take it);
     headers only, no pixels."""
-    return [fits_io.read_frame_info(p, require_wcs=False).header for p in paths]
+    return [fits_io.read_image_header(p) for p in paths]
 
 
 def product_header(facts: ObservationFacts, *, bunit: str, history: Sequence[str] = (),

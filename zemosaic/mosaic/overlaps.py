@@ -13,6 +13,7 @@ import numpy as np
 from astropy.wcs import WCS
 from astropy.wcs.utils import pixel_to_pixel
 
+from zemosaic._numba_pool import parallel_map
 from zemosaic._stats import block_mean
 from zemosaic.mosaic import harmony, star_photometry
 from zemosaic.mosaic.grid import GlobalGrid, decimate_wcs
@@ -43,9 +44,9 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
     a point source, so the ratio of its local-sky-subtracted fluxes is the tiles' gain ratio whatever their sky
     levels, gradients or nebulosity.
 
-    Memory: one full-resolution tile at a time (with a few full-size float32 planes for the star detection) plus
-    the decimated reprojections of all tiles (``1 / decimate**2`` of the tiles' area, e.g. 1.6 MB for a
-    1080 x 1920 RGB tile at ``decimate=4``) and the star catalogues (a few kB per tile).
+    Memory: one full-resolution tile per core at a time (with a few full-size float32 planes for the star detection)
+    plus the decimated reprojections of all tiles (``1 / decimate**2`` of the tiles' area, e.g. 1.6 MB for a 1080 x
+    1920 RGB tile at ``decimate=4``) and the star catalogues (a few kB per tile).
 
     Parameters
     ----------
@@ -79,7 +80,8 @@ def measure_tile_overlaps(tiles: Sequence[TileInput], grid: GlobalGrid, *, decim
     if decimate < 1 or block < 1:
         raise ValueError(f"decimate and block must be >= 1, got {decimate} and {block}")
     small_grid = grid.decimated(decimate)
-    views = [_tile_view(t, grid, small_grid, decimate, stars) for t in tiles]
+    # two tiles at a time on two cores: reading, star photometry and reprojection release the GIL
+    views = parallel_map(lambda t: _tile_view(t, grid, small_grid, decimate, stars), tiles)
     overlaps = []
     for i in range(len(views)):
         for j in range(i + 1, len(views)):

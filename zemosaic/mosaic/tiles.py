@@ -107,11 +107,14 @@ class RejectedTile:
 
 
 class TilePixels(NamedTuple):
-    """A tile's pixels as :func:`read_tile` returns them: ``values`` (H, W, C), ``alpha`` (H, W), ``wcs``."""
+    """A tile's pixels as :func:`read_tile` returns them: ``values`` (H, W, C), ``alpha`` (H, W), ``wcs``, and
+    ``coverage`` (H, W): the frames stacked into each pixel (the ``COVERAGE`` extension), None when the file has
+    none of the image's size."""
 
     values: np.ndarray
     alpha: np.ndarray
     wcs: WCS
+    coverage: np.ndarray | None = None
 
     def kept(self) -> np.ndarray:
         """``(H, W)`` bool: alpha > :data:`KEEP_ALPHA` and every channel finite."""
@@ -258,7 +261,8 @@ def read_tile(tile: TileInput) -> TilePixels:
         ``values`` float32 ``H x W x C``, ``alpha`` float32 ``H x W`` in [0, 1] (ALPHA / ``alpha_scale``, NaN -> 0;
         ones when the file has no ALPHA or one of the wrong size, the latter logged; 0 on the missing pixels of a
         ``zeros_missing`` tile; all 0 for an empty tile, logged once: module docstring), ``wcs`` the WCS stored in
-        the file.
+        the file, ``coverage`` float32 ``H x W`` from the ``COVERAGE`` extension (NaN and negatives -> 0), None
+        when absent or of another size.
 
     Raises
     ------
@@ -283,7 +287,12 @@ def read_tile(tile: TileInput) -> TilePixels:
     if reason is not None:
         _log_weight_zero(tile, reason)
         alpha = np.zeros_like(alpha)
-    return TilePixels(values, alpha, image.wcs)
+    coverage = image.extensions.get("COVERAGE")
+    if coverage is not None and coverage.shape == values.shape[:2]:
+        coverage = np.clip(np.nan_to_num(coverage.astype(np.float32, copy=False), nan=0.0), 0.0, None)
+    else:
+        coverage = None
+    return TilePixels(values, alpha, image.wcs, coverage)
 
 
 # --------------------------------------------------------------------------------------------------------------------

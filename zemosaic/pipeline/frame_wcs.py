@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from zemosaic.align.stars import detect_stars
+from zemosaic.align.transform import fit_similarity
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.clustering import cluster_frames
 from zemosaic.progress import ProgressCallback, emit
@@ -543,7 +545,6 @@ def _register_star_lists(src: np.ndarray | None, dst: np.ndarray | None):
     """Similarity ``dst ~ A src + t`` from two star lists: astroalign's triangle matching, then least squares
     on all mutual nearest pairs within 2 px. Returns ``(3x3 matrix, n_pairs, rms_px)`` or None."""
     import astroalign
-    from scipy.spatial import cKDTree
 
     if src is None or dst is None or len(src) < _MIN_REGISTER_PAIRS or len(dst) < _MIN_REGISTER_PAIRS:
         return None
@@ -558,19 +559,9 @@ def _register_star_lists(src: np.ndarray | None, dst: np.ndarray | None):
         hit = np.isfinite(dist)
         if hit.sum() < _MIN_REGISTER_PAIRS:
             return None
-        matrix = _similarity_lstsq(src[hit], dst[j[hit]])
+        matrix, _ = fit_similarity(src[hit], dst[j[hit]])
     resid = np.hypot(*(src[hit] @ matrix[:2, :2].T + matrix[:2, 2] - dst[j[hit]]).T)
     scale = math.sqrt(abs(np.linalg.det(matrix[:2, :2])))
     if abs(scale - 1.0) > _MAX_SCALE_DEVIATION:
         return None
     return matrix, int(hit.sum()), float(np.sqrt(np.mean(resid ** 2)))
-
-
-def _similarity_lstsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity ``dst ~ [[a, -b], [b, a]] src + t`` as a 3x3 matrix."""
-    n = len(src)
-    design = np.zeros((2 * n, 4))
-    design[0::2] = np.column_stack([src[:, 0], -src[:, 1], np.ones(n), np.zeros(n)])
-    design[1::2] = np.column_stack([src[:, 1], src[:, 0], np.zeros(n), np.ones(n)])
-    (a, b, tx, ty), *_ = np.linalg.lstsq(design, dst.reshape(-1), rcond=None)
-    return np.array([[a, -b, tx], [b, a, ty], [0.0, 0.0, 1.0]])

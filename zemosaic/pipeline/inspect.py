@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from zemosaic.align.stars import detect_stars_with_sky
-from zemosaic.align.transform import _fit_similarity, _refine
+from zemosaic.align.transform import _refine, fit_similarity
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.clustering import cluster_frames
@@ -178,7 +178,7 @@ def _wcs_guess(frame: _Frame, ref: _Frame, stars: StarMeasures) -> np.ndarray | 
     ok = np.all(np.isfinite(dst), axis=1)
     if ok.sum() < 3:
         return None
-    matrix, _ = _fit_similarity(xy[ok], dst[ok])
+    matrix, _ = fit_similarity(xy[ok], dst[ok])
     return matrix
 
 

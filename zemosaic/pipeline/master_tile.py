@@ -13,7 +13,8 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,12 @@ import numpy as np
 from zemosaic import masks as lecropper
 from zemosaic._stats import mad_sigma
 from zemosaic.align.stars import luminance_plane
+from zemosaic.align.transform import wcs_transform
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.io import headers
 from zemosaic.masks import CoverageDecision
-from zemosaic.pipeline import frame_gate, tile_canvas
+from zemosaic.pipeline import frame_gate, tile_canvas, tile_drizzle
 from zemosaic.pipeline.clustering import unit_vectors
 from zemosaic.pipeline.report import TileReport
 from zemosaic.progress import ProgressCallback, ProgressEvent
@@ -143,6 +145,13 @@ class _LoadedGroup:
     paths: list[Path]
     wcs: Any
     measured: list[frame_gate.MeasuredFrame] = field(default_factory=list)  # one detection pass per frame
+    frame_wcs: list[Any] = field(default_factory=list)  # per slot: the frame's WCS from Phase 1b (None: unknown)
+
+    def predicted_transforms(self) -> list[np.ndarray | None]:
+        """Per slot, the frame -> reference mapping the frames' WCS predict (Phase 1b's registration, reused)."""
+        shape = self.cache.shape[1:3]
+        return [wcs_transform(w, self.wcs, shape) for w in self.frame_wcs] if self.frame_wcs else \
+            [None] * len(self.paths)
 
 
 def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | None:
@@ -159,9 +168,8 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
     infos: list[Any] = []
     quality: list[_FrameQuality] = []
     try:
-        for k in order:
+        for k, (data, reason) in zip(order, _read_ahead([frames[k].path for k in order], cfg, shape), strict=True):
             path = frames[k].path
-            data, reason = _load_frame(path, cfg, shape)
             q = None if data is None else _frame_quality(data, cfg)
             if reason is None and q is not None and q.problem is not None:
                 reason = q.problem
@@ -186,7 +194,23 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
         infos[0], infos[slot] = infos[slot], infos[0]
         quality[0], quality[slot] = quality[slot], quality[0]
     measured = [q.measured for q in quality]
-    return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None])
+    return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None],
+                        [getattr(info, "wcs", None) for info in infos])
+
+
+def _read_ahead(paths: Sequence[Path], cfg: ZeMosaicConfig, shape) -> Iterator[tuple[np.ndarray | None, str | None]]:
+    """:func:`_load_frame` of each path in order, the next frame read and debayered in a thread while the caller
+    measures this one (FITS decoding and numpy's array work release the GIL: the two cores overlap). At most two
+    frames are in RAM; an interruption waits for the frame being read, then goes on."""
+    if not paths:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zemosaic-read") as pool:
+        pending = pool.submit(_load_frame, paths[0], cfg, shape)
+        for nxt in list(paths[1:]) + [None]:
+            current = pending.result()
+            if nxt is not None:
+                pending = pool.submit(_load_frame, nxt, cfg, shape)
+            yield current
 
 
 def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[int]]:
@@ -223,7 +247,7 @@ def _load_frame(path: Path, cfg: ZeMosaicConfig, shape) -> tuple[np.ndarray | No
     """
     try:
         # the frame's WCS is known from Phase 1b (its header's, or a plate solution)
-        data = fits_io.read_frame(path, debayer_method=cfg.debayer_method, require_wcs=False).data
+        data = fits_io.read_frame_pixels(path, debayer_method=cfg.debayer_method)
     except fits_io.FitsInputError as exc:
         return None, exc.reason_for(path)
     except MemoryError:
@@ -318,7 +342,8 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         images, 0, detection_sigma=cfg.align_detection_sigma, min_area=cfg.align_min_area,
         progress_callback=_progress_part(progress_callback, 0, 2 * n),
         max_control_points=cfg.align_max_control_points, debug=debug,
-        star_lists=[m.xy for m in loaded.measured] if len(loaded.measured) == n else None)
+        star_lists=[m.xy for m in loaded.measured] if len(loaded.measured) == n else None,
+        predicted=loaded.predicted_transforms())
     if _usable_frames(found, loaded, tile_id, cfg, tr, failed) is None:
         return None
     gate = _quality_gate(found, loaded, frame_shape, cfg, tile_id, tr, failed)
@@ -331,6 +356,12 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         tile_id=tile_id)
     tr.canvas = plan.as_dict()
     canvas = plan.canvas
+    if cfg.master_tile_stack == "cfa_drizzle":
+        drizzled = tile_drizzle.drizzle_group(loaded.paths, found, canvas, loaded.wcs, cfg, tile_id, tr)
+        if drizzled is not None:
+            tr.frames_used = drizzled.n_used
+            return _StackedTile(drizzled.image, drizzled.coverage if need_coverage else None, drizzled.coverage,
+                                drizzled.wcs, drizzled.n_used)
     with FrameCache(n, canvas.shape + tuple(frame_shape[2:]), parent=tiles_dir, name="aligned") as aligned_store, \
             FrameCache(n, canvas.shape, parent=tiles_dir, name="valid", dtype=bool) as mask_store:
         aligned = align_stack.warp_group(

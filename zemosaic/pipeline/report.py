@@ -18,7 +18,12 @@ import numpy as np
 
 from zemosaic.io.atomic import atomic_write_bytes
 
-__all__ = ["RejectedInput", "TileReport", "RunReport", "run_log_file", "phase_timer"]
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
+__all__ = ["RejectedInput", "TileReport", "RunReport", "run_log_file", "phase_timer", "cpu_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +88,7 @@ class RunReport:
     sky_motion: dict | None = None  # Phase 5.5, mosaic_background=motion: the joint sky fit, or why it fell back
     mosaic: dict | None = None
     phase_timings_s: dict[str, float] = field(default_factory=dict)
+    phase_cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds (all threads and worker processes)
     status: str = "running"  # ok, nothing_usable, refused, interrupted, disk_error, os_error, failed
     current_phase: str | None = None  # the phase running (or the one a stopped run was in)
     interrupted: dict | None = None  # {"signal": ..., "phase": ...} when a signal stopped the run
@@ -138,10 +144,21 @@ def run_log_file(path: Path, *, debug: bool = False) -> Iterator[logging.Handler
 
 @contextlib.contextmanager
 def phase_timer(report: RunReport, name: str) -> Iterator[None]:
-    """Time a phase into ``report.phase_timings_s[name]``."""
-    start = time.perf_counter()
+    """Time a phase into ``report.phase_timings_s[name]`` (wall) and ``report.phase_cpu_s[name]`` (CPU seconds of
+    this process's threads and of the worker processes it waited for: their ratio says how busy the cores were)."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     report.current_phase = name
     try:
         yield
     finally:
         report.phase_timings_s[name] = round(time.perf_counter() - start, 3)
+        report.phase_cpu_s[name] = round(cpu_seconds() - cpu, 3)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (every thread) and of its children that have ended."""
+    own = time.process_time()
+    if resource is None:  # Windows: the children's time is not available
+        return own
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + children.ru_utime + children.ru_stime

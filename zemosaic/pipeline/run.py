@@ -375,6 +375,23 @@ def _existing_master_tiles(input_dir: Path, report: RunReport) -> list[TileInput
 def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig,
                       report: RunReport, progress_callback, resume: bool, inputs: guard.RunInputs | None = None):
     """Phases 1-1b (the folder's frames, or the stack plan's), then GRID / SDS / master tiles from them."""
+    frames, plan = _frames_for_the_run(plan_path, input_dir, output_dir, cfg, report, progress_callback)
+    sky_frames: list = []
+
+    def tiles_from_frames(scanned: list[ScannedFrame]) -> list[TileInput]:
+        return _master_tiles_from_frames(scanned, output_dir, cfg, report, progress_callback, resume, inputs,
+                                         sky_frames)
+
+    if mode == "master_tiles":
+        return modes.ModeTiles(tiles_from_frames(frames), sky_frames=sky_frames)
+    return modes.run_frame_mode(mode, frames, plan, output_dir, cfg, report, progress_callback, resume,
+                                tiles_from_frames)
+
+
+def _frames_for_the_run(plan_path: Path | None, input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig,
+                        report: RunReport, progress_callback) -> tuple[list[ScannedFrame], Any]:
+    """Phases 1-1b: the folder's frames (or the stack plan's, and the plan) with their WCS, less the run's outliers
+    and the frames the user excluded."""
     plan = None
     log.info("PHASE_UPDATE:1 Phase 1: scan of %s", plan_path or input_dir)
     with phase_timer(report, "1_scan"):
@@ -388,18 +405,7 @@ def _frame_mode_tiles(mode: str, plan_path: Path | None, input_dir: Path, output
     with phase_timer(report, "1b_wcs"):
         frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
         frames = _without_run_outliers(frames, report)
-    frames = frame_records.without_excluded(frames, cfg, report)
-
-    sky_frames: list = []
-
-    def tiles_from_frames(scanned: list[ScannedFrame]) -> list[TileInput]:
-        return _master_tiles_from_frames(scanned, output_dir, cfg, report, progress_callback, resume, inputs,
-                                         sky_frames)
-
-    if mode == "master_tiles":
-        return modes.ModeTiles(tiles_from_frames(frames), sky_frames=sky_frames)
-    return modes.run_frame_mode(mode, frames, plan, output_dir, cfg, report, progress_callback, resume,
-                                tiles_from_frames)
+    return frame_records.without_excluded(frames, cfg, report), plan
 
 
 def _scan_paths(paths: Sequence[Path], report: RunReport, progress_callback) -> list[ScannedFrame]:
@@ -422,15 +428,7 @@ def _build_master_tiles(input_dir: Path, output_dir: Path, cfg: ZeMosaicConfig, 
                         sky_frames: list | None = None) -> list[TileInput]:
     """Phases 1-3; returns the written master tiles as Phase 4 needs them (no header re-validation) and puts their
     frames in ``sky_frames`` (for Phase 5.5)."""
-    log.info("PHASE_UPDATE:1 Phase 1: scan of %s", input_dir)
-    with phase_timer(report, "1_scan"):
-        frames = scan_input_folder(input_dir, report, progress_callback, recursive=cfg.input_recursive)
-    if not frames:
-        raise NothingUsableError(_nothing_found_message(input_dir, cfg.input_recursive))
-    with phase_timer(report, "1b_wcs"):
-        frames = _frames_with_wcs(frames, output_dir, cfg, report, progress_callback)
-        frames = _without_run_outliers(frames, report)
-    frames = frame_records.without_excluded(frames, cfg, report)
+    frames, _ = _frames_for_the_run(None, input_dir, output_dir, cfg, report, progress_callback)
     return _master_tiles_from_frames(frames, output_dir, cfg, report, progress_callback, resume, inputs, sky_frames)
 
 

@@ -20,6 +20,7 @@ __all__ = [
 ]
 
 _AUTO_RAM_FRACTION = 0.75  # memory_budget_mb=0: this fraction of the RAM available when Phase 3 starts
+_AUTO_MIN_MPX = 40.0  # max_workers=0: below this many megapixels of frames in all, the tiles are built here, serially
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,9 @@ def available_ram_mb() -> float | None:
 
 def plan_workers(cfg: ZeMosaicConfig, tasks: Sequence[TileTask], *, cores: int | None = None,
                  ram_available_mb: float | None = None) -> WorkerPlan:
-    """How many tiles to build at once: ``max_workers`` (0: the usable cores), never more than the tiles to
-    build, nor more than ``memory_budget_mb`` (0: 3/4 of the RAM available) divided by the largest tile's
+    """How many tiles to build at once: ``max_workers`` (0: the usable cores, or one when all the groups hold fewer
+    than ``_AUTO_MIN_MPX`` megapixels of frames: a worker's start would cost more than it saves), never more than the
+    tiles to build, nor more than ``memory_budget_mb`` (0: 3/4 of the RAM available) divided by the largest tile's
     estimated peak (:func:`estimate_tile_peak_mb`); each worker gets ``cores // workers`` numba threads."""
     cores = cores or usable_cores()
     n = len(tasks)
@@ -76,6 +78,11 @@ def plan_workers(cfg: ZeMosaicConfig, tasks: Sequence[TileTask], *, cores: int |
     auto = cfg.max_workers == 0
     wanted = cores if auto else cfg.max_workers
     why = [f"max_workers={cfg.max_workers}" + (f" (auto: {cores} usable cores)" if auto else "")]
+    mpx = sum(_frame_pixels(m) for t in tasks for m in t.members) / 1e6
+    if auto and mpx < _AUTO_MIN_MPX:
+        wanted = 1
+        why.append(f"the groups hold {mpx:.1f} Mpx of frames (< {_AUTO_MIN_MPX:g}): less work than starting worker "
+                   "processes costs (about 2 s each)")
     per_tile = max((t.peak_mb() for t in tasks), default=_PROCESS_BASE_MB)
     budget: float | None
     if cfg.memory_budget_mb > 0:
@@ -101,6 +108,12 @@ def plan_workers(cfg: ZeMosaicConfig, tasks: Sequence[TileTask], *, cores: int |
     threads = max(1, cores // workers)
     return WorkerPlan("processes", workers, threads, "; ".join(why) + f" -> {workers} worker processes, {threads} "
                       "numba thread(s) each")
+
+
+def _frame_pixels(frame) -> int:
+    """Pixels of one scanned frame (0 when its shape is unknown)."""
+    shape = getattr(getattr(frame, "info", None), "shape", None)
+    return int(shape[0]) * int(shape[1]) if shape is not None and len(shape) >= 2 else 0
 
 
 MAIN_GUARD_HINT = ("a master-tile worker process ran the script that started the run while importing it: a script "

@@ -1613,6 +1613,46 @@
         <source>off</source>
         <translation>aus</translation>
     </message>
+    <message>
+        <source>Colour from raw frames</source>
+        <translation>Farbe aus Rohbildern</translation>
+    </message>
+    <message>
+        <source>Drizzle sampling</source>
+        <translation>Drizzle-Abtastung</translation>
+    </message>
+    <message>
+        <source>Drizzle drop size</source>
+        <translation>Drizzle-Tropfengröße</translation>
+    </message>
+    <message>
+        <source>By frames under each pixel</source>
+        <translation>Nach Bildern unter jedem Pixel</translation>
+    </message>
+    <message>
+        <source>Lanczos-3 (sharp stars)</source>
+        <translation>Lanczos-3 (scharfe Sterne)</translation>
+    </message>
+    <message>
+        <source>Debayer then stack</source>
+        <translation>Debayern, dann stapeln</translation>
+    </message>
+    <message>
+        <source>CFA drizzle</source>
+        <translation>CFA-Drizzle</translation>
+    </message>
+    <message>
+        <source>Debayer each frame, or drop each raw colour sample (CFA drizzle).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Output pixels per raw pixel a side for CFA drizzle.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size of a raw pixel&apos;s drop, in raw pixels.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SettingsPanel</name>

@@ -1613,6 +1613,46 @@
         <source>off</source>
         <translation>desactivado</translation>
     </message>
+    <message>
+        <source>Colour from raw frames</source>
+        <translation>Color de las tomas en bruto</translation>
+    </message>
+    <message>
+        <source>Drizzle sampling</source>
+        <translation>Muestreo del drizzle</translation>
+    </message>
+    <message>
+        <source>Drizzle drop size</source>
+        <translation>Tamaño de la gota del drizzle</translation>
+    </message>
+    <message>
+        <source>By frames under each pixel</source>
+        <translation>Según las tomas bajo cada píxel</translation>
+    </message>
+    <message>
+        <source>Lanczos-3 (sharp stars)</source>
+        <translation>Lanczos-3 (estrellas nítidas)</translation>
+    </message>
+    <message>
+        <source>Debayer then stack</source>
+        <translation>Debayer y luego apilar</translation>
+    </message>
+    <message>
+        <source>CFA drizzle</source>
+        <translation>Drizzle CFA</translation>
+    </message>
+    <message>
+        <source>Debayer each frame, or drop each raw colour sample (CFA drizzle).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Output pixels per raw pixel a side for CFA drizzle.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size of a raw pixel&apos;s drop, in raw pixels.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SettingsPanel</name>

@@ -1613,6 +1613,46 @@
         <source>off</source>
         <translation>désactivé</translation>
     </message>
+    <message>
+        <source>Colour from raw frames</source>
+        <translation>Couleur des images brutes</translation>
+    </message>
+    <message>
+        <source>Drizzle sampling</source>
+        <translation>Échantillonnage du drizzle</translation>
+    </message>
+    <message>
+        <source>Drizzle drop size</source>
+        <translation>Taille de la goutte du drizzle</translation>
+    </message>
+    <message>
+        <source>By frames under each pixel</source>
+        <translation>Selon les images sous chaque pixel</translation>
+    </message>
+    <message>
+        <source>Lanczos-3 (sharp stars)</source>
+        <translation>Lanczos-3 (étoiles nettes)</translation>
+    </message>
+    <message>
+        <source>Debayer then stack</source>
+        <translation>Dématriçage puis empilement</translation>
+    </message>
+    <message>
+        <source>CFA drizzle</source>
+        <translation>Drizzle CFA</translation>
+    </message>
+    <message>
+        <source>Debayer each frame, or drop each raw colour sample (CFA drizzle).</source>
+        <translation>Dématricer chaque image, ou déposer chaque échantillon de couleur brut (drizzle CFA).</translation>
+    </message>
+    <message>
+        <source>Output pixels per raw pixel a side for CFA drizzle.</source>
+        <translation>Pixels de sortie par pixel brut, par côté, pour le drizzle CFA.</translation>
+    </message>
+    <message>
+        <source>Size of a raw pixel&apos;s drop, in raw pixels.</source>
+        <translation>Taille de la goutte d&apos;un pixel brut, en pixels bruts.</translation>
+    </message>
 </context>
 <context>
     <name>SettingsPanel</name>

@@ -1613,6 +1613,46 @@
         <source>off</source>
         <translation>slökkt</translation>
     </message>
+    <message>
+        <source>Colour from raw frames</source>
+        <translation>Litur úr hráum myndum</translation>
+    </message>
+    <message>
+        <source>Drizzle sampling</source>
+        <translation>Drizzle-sýnataka</translation>
+    </message>
+    <message>
+        <source>Drizzle drop size</source>
+        <translation>Dropastærð drizzle</translation>
+    </message>
+    <message>
+        <source>By frames under each pixel</source>
+        <translation>Eftir myndum undir hverjum díl</translation>
+    </message>
+    <message>
+        <source>Lanczos-3 (sharp stars)</source>
+        <translation>Lanczos-3 (skarpar stjörnur)</translation>
+    </message>
+    <message>
+        <source>Debayer then stack</source>
+        <translation>Afbayera, svo stafla</translation>
+    </message>
+    <message>
+        <source>CFA drizzle</source>
+        <translation>CFA-drizzle</translation>
+    </message>
+    <message>
+        <source>Debayer each frame, or drop each raw colour sample (CFA drizzle).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Output pixels per raw pixel a side for CFA drizzle.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size of a raw pixel&apos;s drop, in raw pixels.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SettingsPanel</name>

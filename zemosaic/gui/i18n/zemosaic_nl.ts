@@ -1613,6 +1613,46 @@
         <source>off</source>
         <translation>uit</translation>
     </message>
+    <message>
+        <source>Colour from raw frames</source>
+        <translation>Kleur uit ruwe opnamen</translation>
+    </message>
+    <message>
+        <source>Drizzle sampling</source>
+        <translation>Drizzle-bemonstering</translation>
+    </message>
+    <message>
+        <source>Drizzle drop size</source>
+        <translation>Drizzle-druppelgrootte</translation>
+    </message>
+    <message>
+        <source>By frames under each pixel</source>
+        <translation>Naar opnamen onder elke pixel</translation>
+    </message>
+    <message>
+        <source>Lanczos-3 (sharp stars)</source>
+        <translation>Lanczos-3 (scherpe sterren)</translation>
+    </message>
+    <message>
+        <source>Debayer then stack</source>
+        <translation>Debayeren, dan stapelen</translation>
+    </message>
+    <message>
+        <source>CFA drizzle</source>
+        <translation>CFA-drizzle</translation>
+    </message>
+    <message>
+        <source>Debayer each frame, or drop each raw colour sample (CFA drizzle).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Output pixels per raw pixel a side for CFA drizzle.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size of a raw pixel&apos;s drop, in raw pixels.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SettingsPanel</name>

@@ -1613,6 +1613,46 @@
         <source>off</source>
         <translation>wył.</translation>
     </message>
+    <message>
+        <source>Colour from raw frames</source>
+        <translation>Kolor z surowych klatek</translation>
+    </message>
+    <message>
+        <source>Drizzle sampling</source>
+        <translation>Próbkowanie drizzle</translation>
+    </message>
+    <message>
+        <source>Drizzle drop size</source>
+        <translation>Rozmiar kropli drizzle</translation>
+    </message>
+    <message>
+        <source>By frames under each pixel</source>
+        <translation>Według klatek pod każdym pikselem</translation>
+    </message>
+    <message>
+        <source>Lanczos-3 (sharp stars)</source>
+        <translation>Lanczos-3 (ostre gwiazdy)</translation>
+    </message>
+    <message>
+        <source>Debayer then stack</source>
+        <translation>Debayer, potem stos</translation>
+    </message>
+    <message>
+        <source>CFA drizzle</source>
+        <translation>Drizzle CFA</translation>
+    </message>
+    <message>
+        <source>Debayer each frame, or drop each raw colour sample (CFA drizzle).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Output pixels per raw pixel a side for CFA drizzle.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Size of a raw pixel&apos;s drop, in raw pixels.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SettingsPanel</name>
