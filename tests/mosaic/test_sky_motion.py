@@ -113,3 +113,13 @@ def test_a_camera_gradient_that_jitters_from_frame_to_frame_falls_back():
     model = sky_motion.fit_motion_sky(frames(rotation_deg=25.0, jitter=0.1), node_step=CELL)
     assert not model.identified and "changes too much" in model.reason
     assert model.rotation_spread_deg > 5.0 and np.all(np.isfinite(model.plane_sigma))
+
+
+def test_a_frame_with_its_own_gradient_is_left_out_of_the_plane():
+    """One frame of 24 with a gradient 3x its group's (a passing cloud lit by the town): the plane is the same."""
+    cells = frames(rotation_deg=25.0)
+    odd = cells[5]
+    extra = 0.4 * (odd.x - W / 2) - 0.2 * (odd.y - H / 2)
+    cells[5] = sky_motion.FrameCells(odd.values + extra[:, None], odd.x, odd.y, odd.gx, odd.gy, odd.group, odd.zero)
+    plane, _ = _error_plane(sky_motion.fit_motion_sky(cells, node_step=CELL))
+    assert np.all(np.abs(plane) < 0.006)

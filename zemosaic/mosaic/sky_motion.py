@@ -414,8 +414,16 @@ def _gauge(grad: np.ndarray, jac: np.ndarray, groups: np.ndarray, levels: np.nda
         m[2 * i, 2 + 2 * labels[g]] = scale[i]
         m[2 * i + 1, 3 + 2 * labels[g]] = scale[i]
     b = grad.reshape(-1)
-    sol, *_ = np.linalg.lstsq(m, b, rcond=None)
-    resid = b - m @ sol
-    dof = max(1, m.shape[0] - m.shape[1])
-    cov = float(resid @ resid) / dof * np.linalg.pinv(m.T @ m)[:2, :2]
+    keep = np.ones(2 * n, bool)
+    for _ in range(2):  # a frame whose gradient is far from its group's (a passing cloud, the Moon) is left out
+        sol, *_ = np.linalg.lstsq(m[keep], b[keep], rcond=None)
+        off = np.hypot(*(b - m @ sol).reshape(n, 2).T)
+        limit = _CLIP * MAD_TO_SIGMA * float(np.median(off)) * 1.5 + 1e-12   # median of a 2D norm ~ 1.18 sigma
+        frames_kept = off <= limit
+        if frames_kept.all() or frames_kept.sum() < 0.75 * n:
+            break
+        keep = np.repeat(frames_kept, 2)
+    resid = (b - m @ sol)[keep]
+    dof = max(1, int(keep.sum()) - m.shape[1])
+    cov = float(resid @ resid) / dof * np.linalg.pinv(m[keep].T @ m[keep])[:2, :2]
     return sol[:2], float(np.sqrt(max(np.linalg.eigvalsh(cov).max(), 0.0)))
