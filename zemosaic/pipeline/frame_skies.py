@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,23 +76,46 @@ def motion_frame_cells(frames: Sequence[SkyFrame], grid_wcs: WCS) -> tuple[list[
         The cell side used (frame pixels; that of the first frame).
     """
     out: list[FrameCells] = []
-    cell = 0
-    for f in frames:
-        try:
-            frame = fits_io.read_frame(f.path, debayer_method="bilinear", require_wcs=False)
-        except (fits_io.FitsInputError, OSError) as exc:
-            log.warning("Phase 5.5: %s left out of the joint sky fit: %s", f.path.name, exc)
-            continue
-        data = frame.data
-        image = data[..., None] if data.ndim == 2 else data
-        cell = cell or cell_size(image.shape)
-        values, x, y = frame_cells(image, cell)
-        ra, dec = f.wcs.all_pix2world(x, y, 0)
-        gx, gy = grid_wcs.all_world2pix(ra, dec, 0)
-        good = np.isfinite(gx) & np.isfinite(gy)
-        out.append(FrameCells(values=values[good], x=x[good], y=y[good], gx=np.asarray(gx)[good],
-                              gy=np.asarray(gy)[good], group=f.tile, zero=_zero_level(frame.info.header)))
+    cell, rest = 0, list(frames)
+    while rest and not cell:  # the first readable frame sets the cell size
+        f = rest.pop(0)
+        read = _read_for_sky(f)
+        if read is not None:
+            cell = cell_size(read[0].shape)
+            out.append(_cells_on_grid(f, read, grid_wcs, cell))
+    # the others two at a time: reading, debayering and the cells' medians release the GIL
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zemosaic-sky") as pool:
+        for cells in pool.map(lambda f: _frame_cells_on_grid(f, grid_wcs, cell), rest):
+            if cells is not None:
+                out.append(cells)
     return out, cell
+
+
+def _read_for_sky(f: SkyFrame) -> tuple[np.ndarray, float] | None:
+    """The frame's pixels (H x W x C, debayered bilinearly) and its pedestal, or None (a warning naming it)."""
+    try:
+        data = fits_io.read_frame_pixels(f.path, debayer_method="bilinear")
+        header = fits_io.read_image_header(f.path)
+    except (fits_io.FitsInputError, OSError) as exc:
+        log.warning("Phase 5.5: %s left out of the joint sky fit: %s", f.path.name, exc)
+        return None
+    return (data[..., None] if data.ndim == 2 else data), _zero_level(header)
+
+
+def _frame_cells_on_grid(f: SkyFrame, grid_wcs: WCS, cell: int) -> FrameCells | None:
+    read = _read_for_sky(f)
+    return None if read is None else _cells_on_grid(f, read, grid_wcs, cell)
+
+
+def _cells_on_grid(f: SkyFrame, read: tuple[np.ndarray, float], grid_wcs: WCS, cell: int) -> FrameCells:
+    """One frame's cell medians, placed on the mosaic grid through its WCS."""
+    image, zero = read
+    values, x, y = frame_cells(image, cell)
+    ra, dec = f.wcs.all_pix2world(x, y, 0)
+    gx, gy = grid_wcs.all_world2pix(ra, dec, 0)
+    good = np.isfinite(gx) & np.isfinite(gy)
+    return FrameCells(values=values[good], x=x[good], y=y[good], gx=np.asarray(gx)[good], gy=np.asarray(gy)[good],
+                      group=f.tile, zero=zero)
 
 
 def frame_to_grid_scale(frame_wcs: WCS, grid_wcs: WCS) -> float:
