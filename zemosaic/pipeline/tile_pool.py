@@ -48,6 +48,8 @@ def _pool_initializer(messages, log_level: int, numba_threads: int) -> None:
     run, stray prints go to stderr (a GUI worker's stdout is its protocol), numba gets its share of the cores,
     records go to the queue."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT held by the run (_sigint_held): ignored from now on
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     parent = multiprocessing.parent_process()
     if parent is not None:  # a run killed with kill -9 takes its workers with it (no tile written behind its back)
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True,
@@ -104,7 +106,7 @@ class ProcessPoolEngine(TileEngine):
 
     def run(self, tasks, on_start, on_done) -> None:
         self._on_start, self._tasks = on_start, {t.tile_id: t for t in tasks}
-        with _sigint_ignored():  # the workers are spawned while submitting: they inherit SIGINT ignored
+        with _sigint_held():  # the workers are spawned while submitting: they start with SIGINT held
             self._pool = ProcessPoolExecutor(self.plan.workers, mp_context=self._ctx, initializer=_pool_initializer,
                                              initargs=(self._messages, self._log_level, self.plan.numba_threads or 1))
             pending = {self._pool.submit(_pool_build, task): task for task in tasks}
@@ -176,6 +178,26 @@ def _terminate_pool_workers(pool: ProcessPoolExecutor) -> None:
     for process in list(processes.values()):
         with contextlib.suppress(Exception):
             process.terminate()
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT blocked in this (main) thread while the block runs: processes started meanwhile begin with it blocked
+    (their initializer ignores it, then unblocks it), and a Ctrl-C that comes meanwhile is delivered when the block
+    ends instead of being lost, as it was while SIGINT was ignored. Without ``pthread_sigmask`` (Windows):
+    :func:`_sigint_ignored`."""
+    if not hasattr(signal, "pthread_sigmask"):
+        with _sigint_ignored():
+            yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
