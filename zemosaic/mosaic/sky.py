@@ -229,11 +229,7 @@ def fit_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None, *, model:
         raise ValueError(f"quantile must be in (0, 0.5], got {quantile!r}")
     shape = check_images(data, None, weight)
     n_ch = 1 if len(shape) == 2 else shape[2]
-    step = max(1, -(-max(shape[:2]) // _MAX_DECIMATED_SIDE))
-    dec, ok = _decimate(data, weight, step)
-    rows = np.arange(dec.shape[0], dtype=np.float64) * step + (step - 1) / 2.0
-    cols = np.arange(dec.shape[1], dtype=np.float64) * step + (step - 1) / 2.0
-    blocks = block_medians([dec], ok, rows, cols, _CELL) if ok.any() else None
+    step, dec, ok, blocks = _sky_blocks(data, weight, shape)
     fit_order = _affordable_order(0 if blocks is None else blocks.rows.size, _ORDERS[model])
     if blocks is None or fit_order is None:
         n = 0 if blocks is None else blocks.rows.size
@@ -295,11 +291,7 @@ def fit_mosaic_sky_to(data: np.ndarray, weight: np.ndarray | None, reference: Mo
         raise ValueError(f"order must be 0-3, got {order}")
     shape = check_images(data, None, weight)
     n_ch = 1 if len(shape) == 2 else shape[2]
-    step = max(1, -(-max(shape[:2]) // _MAX_DECIMATED_SIDE))
-    dec, ok = _decimate(data, weight, step)
-    rows = np.arange(dec.shape[0], dtype=np.float64) * step + (step - 1) / 2.0
-    cols = np.arange(dec.shape[1], dtype=np.float64) * step + (step - 1) / 2.0
-    blocks = block_medians([dec], ok, rows, cols, _CELL) if ok.any() else None
+    step, dec, ok, blocks = _sky_blocks(data, weight, shape)
     ref = None if blocks is None else reference.sky_at(blocks.cols, blocks.rows)
     both = None if ref is None else np.isfinite(ref).all(axis=1)
     fit_order = _affordable_order(0 if both is None else int(both.sum()), order)
@@ -354,6 +346,17 @@ def subtract_mosaic_sky(data: np.ndarray, sky: MosaicSky, weight: np.ndarray | N
 
 # ---------------------------------------------------------------------------------------------------------------
 # private helpers
+
+def _sky_blocks(data: np.ndarray, weight, shape: tuple):
+    """The decimation step, the decimated mosaic and its usable pixels, and their star-clipped block medians
+    (cells of ``_CELL`` decimated pixels) at full-resolution row and column positions (None when no pixel is
+    usable)."""
+    step = max(1, -(-max(shape[:2]) // _MAX_DECIMATED_SIDE))
+    dec, ok = _decimate(data, weight, step)
+    rows = np.arange(dec.shape[0], dtype=np.float64) * step + (step - 1) / 2.0
+    cols = np.arange(dec.shape[1], dtype=np.float64) * step + (step - 1) / 2.0
+    return step, dec, ok, (block_medians([dec], ok, rows, cols, _CELL) if ok.any() else None)
+
 
 def _decimate(data: np.ndarray, weight: np.ndarray | None, step: int) -> tuple[np.ndarray, np.ndarray]:
     """Block means of the covered, finite pixels (``(h, w, C)`` float32) and whether each block counts (at least
