@@ -148,26 +148,11 @@ def _bilinear_kernel(src, node_x, node_y, step, out):  # pragma: no cover - comp
                 ty * ((1 - tx) * node_x[iy + 1, ix] + tx * node_x[iy + 1, ix + 1])
             sy = (1 - ty) * ((1 - tx) * node_y[iy, ix] + tx * node_y[iy, ix + 1]) + \
                 ty * ((1 - tx) * node_y[iy + 1, ix] + tx * node_y[iy + 1, ix + 1])
-            for k in range(n_planes):
-                out[r, c, k] = 0.0
             if not (sx > -1.0 and sx < w_src and sy > -1.0 and sy < h_src):  # also False for NaN
+                for k in range(n_planes):
+                    out[r, c, k] = 0.0
                 continue
-            xa = int(np.floor(sx))
-            ya = int(np.floor(sy))
-            fx = sx - xa
-            fy = sy - ya
-            for dy in range(2):
-                yy = ya + dy
-                if yy < 0 or yy >= h_src:
-                    continue
-                wy = fy if dy == 1 else 1.0 - fy
-                for dx in range(2):
-                    xx = xa + dx
-                    if xx < 0 or xx >= w_src:
-                        continue
-                    wgt = wy * (fx if dx == 1 else 1.0 - fx)
-                    for k in range(n_planes):
-                        out[r, c, k] += wgt * src[yy, xx, k]
+            _bilinear_at(src, sx, sy, out[r, c])
 
 
 @njit(cache=True, inline="always")
