@@ -80,7 +80,7 @@ class _Linear:
         return self.gain * values + self.offset
 
 
-def _mosaic(seam_tiles, corrections=None, method="interp"):
+def _mosaic(seam_tiles, corrections=None, method="lanczos3"):
     tiles, grid = seam_tiles
     return ma.assemble_mosaic(tiles, grid, corrections=corrections, method=method).data
 

@@ -64,7 +64,7 @@ class SeamStep:
 
 
 def seam_steps(mosaic, tiles: Sequence[TileInput], grid: GlobalGrid, *, band: int | None = None,
-               min_pairs: int = 200, estimator: str = "median", method: str = "interp") -> list[SeamStep]:
+               min_pairs: int = 200, estimator: str = "median", method: str = "lanczos3") -> list[SeamStep]:
     """Measure the step of the mosaic across each tile edge that lies inside a neighbouring tile.
 
     For tile ``i``, its kept area on the grid (reprojected alpha > 0.5, finite data) is computed; every kept pixel
@@ -116,7 +116,7 @@ def seam_steps(mosaic, tiles: Sequence[TileInput], grid: GlobalGrid, *, band: in
 
 
 def seam_step_sigma(mosaic, tiles: Sequence[TileInput], grid: GlobalGrid, *, noise_sigma=None,
-                    band: int | None = None, estimator: str = "median", method: str = "interp") -> float:
+                    band: int | None = None, estimator: str = "median", method: str = "lanczos3") -> float:
     """Worst seam step between tiles, in units of the background noise.
 
     Parameters
