@@ -417,3 +417,25 @@ def test_star_colours_against_truth_halved_and_the_sky_still_neutral(run, calibr
     # moves the channels' medians apart by ~3 levels (uncalibrated: within 1)
     assert np.ptp(sky_rgb) <= 4.0 and abs(sky_rgb.mean() - 0.15 * 255) < 4.0
     assert calibrated[1]["mosaic"]["framing"]["mode"] == "covered"  # the default framing
+
+
+def test_the_preview_of_the_calibrated_mosaic_shows_a_grey_sky(run, calibrated):
+    """mosaic_preview.png of the calibrated run (B's noise 1.6 times G's, R's 1.2 times): the star-free sky
+    (truth) is grey, its channels within the preview tests' 2 levels of 255, at 15 % within 4 levels; so is the
+    uncalibrated run's."""
+    truth_dir = run[0].parent / "in" / "truth"
+    for out in (calibrated[0], run[0]):
+        with fits.open(out / "mosaic.fits") as hdul:
+            covered = hdul["WEIGHT"].data > 0
+            wcs = WCS(hdul[0].header).celestial
+        with Image.open(out / "mosaic_preview.png") as picture:
+            png = np.asarray(picture)[::-1].astype(np.float64)  # the first FITS row at the bottom
+        assert png.shape == (*covered.shape, 4)
+        with fits.open(truth_dir / "truth_sky.fits") as hdul:  # the noiseless scene (stars only: no nebula)
+            scene, _ = reproject_interp((hdul[0].data.sum(axis=0), WCS(hdul[0].header).celestial), wcs,
+                                        shape_out=covered.shape)
+        sky = covered & np.isfinite(scene) & (np.nan_to_num(scene, nan=np.inf) < 2.0)
+        assert sky.mean() > 0.2
+        sky_rgb = np.median(png[..., :3][sky], axis=0)
+        print(f"{out.name}: preview sky {sky_rgb}")
+        assert np.ptp(sky_rgb) <= 2.0 and abs(sky_rgb.mean() - 0.15 * 255) < 4.0
