@@ -412,9 +412,9 @@ def test_star_colours_against_truth_halved_and_the_sky_still_neutral(run, calibr
     # the neutral point kept, in the data: within 0.2 sigma (about 1.5 ADU; Phase 5.5 leaves the sky neutral to about
     # 1 ADU); a gain about 0 instead would move R and B by 170 and 480 ADU here
     assert np.ptp(level) < 0.2 * noise.min()
-    # the preview: grey at 15 % within the preview tests' 4 levels; its channels within 4 levels, not the preview
-    # tests' 2: the calibration multiplies B's noise by ~1.6 and the colour-preserving stretch of unequal noise
-    # moves the channels' medians apart by ~3 levels (uncalibrated: within 1)
+    # the preview: grey at 15 % within the preview tests' 4 levels; its channels within 4 levels here (the preview
+    # tests' 2 since the stretch's sky level is no longer biased by B's 1.6 times larger noise:
+    # test_the_preview_of_the_calibrated_mosaic_shows_a_grey_sky)
     assert np.ptp(sky_rgb) <= 4.0 and abs(sky_rgb.mean() - 0.15 * 255) < 4.0
     assert calibrated[1]["mosaic"]["framing"]["mode"] == "covered"  # the default framing
 
@@ -456,7 +456,9 @@ def _docs_recipes() -> list[str]:
     return [block.astext() for block in tree.findall(nodes.literal_block)]
 
 
-@pytest.mark.parametrize("function", ["reproject_interp", "reproject_exact", "reproject_adaptive"])
+@pytest.mark.parametrize("function", ["reproject_interp",  # the others: 55 s together (the default suite runs
+                                      pytest.param("reproject_exact", marks=pytest.mark.slow),  # them on mosaic.fits
+                                      pytest.param("reproject_adaptive", marks=pytest.mark.slow)])  # just above)
 def test_the_docs_recipes_run_as_written(run, tmp_path, function):
     """Each recipe of docs/guide/outputs.rst, run as written (OUT = the run's folder, ``reproject_interp`` replaced
     by each reproject function), on the colour run's files and on a mono mosaic.fits, gives what the docs say;
