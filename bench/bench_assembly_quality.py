@@ -2,8 +2,8 @@
 
 The frames are generated once per scene and the master tiles built once per Phase 3 variant (``--tiles``: the
 debayer-then-stack default, and CFA drizzle when asked); Phases 4-6 then run on those tiles once per assembly
-variant (``--variants``: ``before`` = bilinear resampling + weight ALPHA x NFRAMES, the defaults; ``lanczos`` =
-Lanczos-3 + ALPHA x NFRAMES; ``coverage`` = Lanczos-3 + ALPHA x COVERAGE).  Each mosaic is measured against the
+variant (``--variants``: ``before`` = bilinear resampling + weight ALPHA x NFRAMES, the defaults until wave 6;
+``lanczos`` = Lanczos-3 + ALPHA x NFRAMES, the defaults since; ``coverage`` = Lanczos-3 + ALPHA x COVERAGE).  Each mosaic is measured against the
 generator's truth:
 
 * **star FWHM**: a Gaussian fitted (``tests/measure.py``'s ``gaussian_fwhm``) to the G plane of isolated
@@ -33,7 +33,8 @@ generator's truth:
   ``cfa_drizzle_2x`` tile the box spans 2.5 x 2.5 raw pixels: its ideal is 2x the printed one.)
 
 Usage: ``python bench/bench_assembly_quality.py [--scenes demo,altaz2x2,eq2x1] [--variants before,lanczos,coverage]
-[--tiles debayer,cfa_drizzle] [--keep DIR]``
+[--tiles debayer,cfa_drizzle] [--keep DIR [--reuse]]`` (``--reuse``: the master tiles already in ``DIR`` are
+measured again instead of built).
 """
 import argparse
 import dataclasses
@@ -259,6 +260,7 @@ def main():
     ap.add_argument("--variants", default="before,lanczos,coverage")
     ap.add_argument("--tiles", default="debayer")
     ap.add_argument("--keep", type=Path)
+    ap.add_argument("--reuse", action="store_true", help="with --keep: reuse master tiles already built there")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_assembly_"))
@@ -266,10 +268,13 @@ def main():
         dataset = synthetic.generate_dataset(work / scene / "in", SCENES[scene])
         for build in args.tiles.split(","):
             run_dir = work / scene / build
-            cost = build_tiles(work / scene / "in", run_dir, TILE_BUILDS[build])
+            if args.reuse and (run_dir / "master_tiles").is_dir():
+                print(f"\n== {scene}, master tiles by {build}: reused from {run_dir}")
+            else:
+                cost = build_tiles(work / scene / "in", run_dir, TILE_BUILDS[build])
+                print(f"\n== {scene}, master tiles by {build}: Phases 1-6 {cost['tiles_wall_s']:.1f} s wall, "
+                      f"{cost['tiles_cpu_s']:.1f} s CPU, peak RSS {cost['peak_rss_mb']:.0f} MB (child process)")
             tf = tile_figures(dataset, run_dir / "master_tiles")
-            print(f"\n== {scene}, master tiles by {build}: Phases 1-6 {cost['tiles_wall_s']:.1f} s wall, "
-                  f"{cost['tiles_cpu_s']:.1f} s CPU, peak RSS {cost['peak_rss_mb']:.0f} MB (child process)")
             for k in range(len(tf["ratio"])):
                 print(f"  tile {k}: border chroma {tf['border'][k]:.2f} ADU (5x5 {tf['border_5x5'][k]:.2f}, "
                       f"x{tf['border_5x5'][k] / tf['ideal'][k]:.2f} the ideal Bayer stack's), interior "

@@ -125,3 +125,14 @@ def test_unknown_estimator_is_refused(seam_tiles):
     tiles, grid = seam_tiles
     with pytest.raises(ValueError, match="estimator"):
         ma.seam_steps(np.zeros(grid.shape), tiles, grid, estimator="mean")
+
+
+def test_a_sky_surface_taken_off_the_mosaic_is_not_a_seam(seam_tiles):
+    """A smooth surface subtracted from the mosaic only (what Phase 5.5 does, the tiles keep their light
+    pollution): 0.3 ADU/px across, curved, so its gradient turns along the tiles' edges and corners. No seam."""
+    tiles, grid = seam_tiles
+    data = _mosaic(seam_tiles)
+    yy, xx = np.mgrid[0:grid.shape[0], 0:grid.shape[1]].astype(np.float64)
+    surface = 0.3 * xx - 0.2 * yy + 2e-4 * (xx - 400.0) ** 2 - 1e-4 * (xx - 400.0) * (yy - 280.0)
+    assert ma.seam_step_sigma(data - surface[..., None], tiles, grid, noise_sigma=NOISE,
+                              estimator="reference") < TOL_ZERO

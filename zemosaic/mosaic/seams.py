@@ -70,14 +70,16 @@ def seam_steps(mosaic, tiles: Sequence[TileInput], grid: GlobalGrid, *, band: in
     For tile ``i``, its kept area on the grid (reprojected alpha > 0.5, finite data) is computed; every kept pixel
     ``p`` within ``band`` px of the area's edge is paired with its mirror ``q`` across the edge (reflection through
     the nearest outside pixel, from a Euclidean distance transform).  Pairs whose ``q`` lies in tile ``j``'s kept area
-    give the seam ``(i, j)``.  A sky gradient adds ``2 d x slope`` to ``M(p) - M(q)`` at depth ``d``, so the step
-    is the intercept at ``d = 0`` of a straight line fitted against the depth (depths from 2 px).
+    give the seam ``(i, j)``; depths from 2 px.
 
     ``estimator="reference"``: ``M(p) - M(q) - g (R_j(p) - R_j(q))`` with ``R_j`` tile ``j`` reprojected onto the
     grid with ``method`` (the sky both see cancels; ``g`` absorbs the harmony's gain on ``j`` and is fitted with the
-    step and the slope), least squares with 3-sigma clipping, standard error by a jackknife over 32 x 32 px blocks
-    (the noise of neighbouring pixels is correlated by the resampling).  ``estimator="median"``: the per-depth
-    medians of ``M(p) - M(q)``, line fitted to them (count-weighted), no standard error.
+    step), less the difference across the pair of a quadratic surface (the background the mosaic has and the tile
+    has not: Phase 5.5's sky, the harmony's planes; fitted too), least squares with 3-sigma clipping, standard
+    error by a jackknife over 32 x 32 px blocks (the noise of neighbouring pixels is correlated by the
+    resampling).  ``estimator="median"``: the per-depth medians of ``M(p) - M(q)`` (a sky gradient adds
+    ``2 d x slope`` at depth ``d``), line fitted to them (count-weighted) and taken at ``d = 0``; no standard
+    error.
 
     Parameters
     ----------
@@ -237,20 +239,24 @@ def _edge_step(diff: np.ndarray, depth: np.ndarray) -> tuple[float, int]:
 
 
 def _reference_step(diff: np.ndarray, ref: np.ndarray, depth: np.ndarray, p, q) -> tuple[float, int, float]:
-    """The reference estimator: ``diff ~ step + g ref + slope depth`` by least squares; ``(step, n_used, se)``.
+    """The reference estimator: ``diff ~ step + g ref + grad B . (p - q)`` by least squares; ``(step, n_used, se)``.
+
+    ``B`` is a quadratic surface in the grid's coordinates, what the mosaic's background has that the reference
+    tile's has not (Phase 5.5's sky model, the harmony's planes): across a pair its difference is the gradient at
+    the pair's midpoint times ``p - q`` (exact for a quadratic), whatever the edge's direction (a slope per depth
+    would take the projection of a gradient on a turning edge, at a tile's corner, for a step).
 
     Pairs whose residual lies beyond 3 robust sigma, and every pair within ``_GROW_PX`` of one (at ``p`` or at
     ``q``), are left out and the fit repeated (3 times): a star is resampled differently in two tiles (a sharper
     core, weaker wings), so clipping only its core would leave its wings to bias the step.  Where that would leave
     fewer than half of the pairs (noise-free data, whose robust sigma is tiny), only the outliers themselves are
-    left out, or none.  ``se`` from a jackknife
-    that leaves out one 32 x 32 px block of pairs at a time."""
+    left out, or none.  ``se`` from a jackknife that leaves out one 32 x 32 px block of pairs at a time."""
     ok = np.isfinite(diff) & np.isfinite(ref) & (depth >= _MIN_DEPTH)
     if ok.sum() < 3 or np.ptp(depth[ok]) == 0:
         return float("nan"), 0, float("nan")
     y = diff[ok].astype(np.float64)
-    x = np.column_stack([np.ones(y.size), ref[ok], depth[ok]])
     p, q = (p[0][ok], p[1][ok]), (q[0][ok], q[1][ok])
+    x = np.column_stack([np.ones(y.size), ref[ok], _gradient_terms(p, q)])
     keep = np.ones(y.size, dtype=bool)
     for _ in range(3):
         coef = np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
@@ -265,6 +271,15 @@ def _reference_step(diff: np.ndarray, ref: np.ndarray, depth: np.ndarray, p, q) 
     coef = np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
     blocks = (p[0] // _BLOCK_PX) * (int(p[1].max()) // _BLOCK_PX + 1) + p[1] // _BLOCK_PX
     return float(coef[0]), int(keep.sum()), _jackknife_se(x[keep], y[keep], blocks[keep])
+
+
+def _gradient_terms(p, q) -> np.ndarray:
+    """``(n, 5)``: ``B(p) - B(q)`` of the quadratic ``B = a x + b y + c x^2 + e x y + f y^2`` is these columns times
+    ``(a, b, c, e, f)`` (midpoint coordinates centred and scaled by 1000 px for the conditioning)."""
+    dx, dy = (p[1] - q[1]).astype(np.float64), (p[0] - q[0]).astype(np.float64)
+    mx, my = 0.5 * (p[1] + q[1]), 0.5 * (p[0] + q[0])
+    mx, my = (mx - mx.mean()) / 1000.0, (my - my.mean()) / 1000.0
+    return np.column_stack([dx, dy, 2.0 * mx * dx, my * dx + mx * dy, 2.0 * my * dy])
 
 
 def _near(outlier: np.ndarray, p, q) -> np.ndarray:
