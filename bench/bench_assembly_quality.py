@@ -3,8 +3,8 @@
 The frames are generated once per scene and the master tiles built once per Phase 3 variant (``--tiles``: the
 debayer-then-stack default, and CFA drizzle when asked); Phases 4-6 then run on those tiles once per assembly
 variant (``--variants``: ``before`` = bilinear resampling + weight ALPHA x NFRAMES, the defaults until wave 6;
-``lanczos`` = Lanczos-3 + ALPHA x NFRAMES, the defaults since; ``coverage`` = Lanczos-3 + ALPHA x COVERAGE).  Each mosaic is measured against the
-generator's truth:
+``lanczos`` = Lanczos-3 + ALPHA x NFRAMES, the defaults since; ``coverage`` = Lanczos-3 + ALPHA x COVERAGE).
+Each mosaic is measured against the generator's truth:
 
 * **star FWHM**: a Gaussian fitted (``tests/measure.py``'s ``gaussian_fwhm``) to the G plane of isolated
   unsaturated catalogue stars, in each master tile and at the same stars in the mosaic; the median of the per-star
