@@ -202,7 +202,7 @@ def build_tiles(inp: Path, out: Path, overrides) -> dict:
 
 def measure_variant(dataset, tiles_dir: Path, out: Path, variant: str) -> dict:
     overrides = ["use_existing_master_tiles_mode=true", *VARIANTS[variant]]
-    result = worker.run_mosaic(tiles_dir, out, resolve_config(overrides=overrides))
+    result = worker.run_mosaic(tiles_dir, out, resolve_config(overrides=overrides), overwrite=True)
     mosaic = fits_io.read_fits_image(result.mosaic_path)
     tiles, _ = discover_master_tiles(tiles_dir)
     grid = GlobalGrid(mosaic.wcs, mosaic.data.shape[:2])
