@@ -16,7 +16,7 @@ from astropy.wcs import WCS
 from zemosaic.solve import index_catalogue
 from zemosaic.synthetic.spec import SynthSpec, SynthSpecError
 
-__all__ = ["SkyBackground", "SkyScene", "build_scene", "render_star_field"]
+__all__ = ["SkyBackground", "SkyScene", "build_scene", "render_star_field", "bv_to_rgb_ratio"]
 
 logger = logging.getLogger("zemosaic.synthetic.generator")
 
@@ -213,7 +213,7 @@ def _make_catalogue(spec: SynthSpec, wcs: WCS, shape: tuple[int, int], rng: np.r
         bv = np.concatenate([np.clip(rng.normal(0.65, 0.35, n_real), -0.3, 2.0), bv])
         columns = {"mag": np.concatenate([real[3], np.full(n, np.nan)]),
                    "index_star": np.arange(n_real + n) < n_real}
-    ratio = _bv_to_rgb_ratio(bv)
+    ratio = bv_to_rgb_ratio(bv)
     order = np.argsort(-flux, kind="stable")
     ra, dec = ra[order], dec[order]
     fluxes = flux[order, None] * ratio[order]
@@ -263,7 +263,7 @@ def _separation_deg(ra1, dec1, ra2, dec2) -> np.ndarray:
     return np.degrees(2.0 * np.arcsin(np.sqrt(np.clip(hav, 0.0, 1.0))))
 
 
-def _bv_to_rgb_ratio(bv: np.ndarray) -> np.ndarray:
+def bv_to_rgb_ratio(bv: np.ndarray) -> np.ndarray:
     """(N, 3) flux ratios R/G, 1, B/G of a black body of the B-V temperature, relative to a 5800 K (white) star."""
     temp = 4600.0 * (1.0 / (0.92 * bv + 1.7) + 1.0 / (0.92 * bv + 0.62))
     lam = np.asarray(_LAMBDA_UM)
