@@ -38,8 +38,8 @@ from numba import njit
 
 from zemosaic._numba_pool import n_threads, parallel_map, run_blocks
 
-__all__ = ["prepare", "count_valid", "reject_combine", "reject_combine_task", "sorting_network", "lane_width",
-           "n_threads", "run_blocks", "parallel_map"]
+__all__ = ["prepare", "prepare_surface", "count_valid", "reject_combine", "reject_combine_task", "sorting_network",
+           "lane_width", "n_threads", "run_blocks", "parallel_map"]
 
 _HUBER_MAX_ITER = 20
 _HUBER_TOL = 1e-3
@@ -102,32 +102,77 @@ def sorting_network(n: int) -> np.ndarray:
 # normalisation of one frame's rows
 # --------------------------------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def prepare(rows, offset, gain, mask, has_mask, out, valid):
-    """Normalise one frame's chunk ``rows`` (``H x W x C``): ``out = (rows - offset) / gain`` per channel, NaN in
-    every channel of a pixel that is not valid (outside ``mask`` or a channel not finite); ``valid[r, x]``
-    receives the pixel validity. Returns ``(valid pixels, pixels the mask calls valid that are not finite)``.
+    """Normalise one frame's chunk ``rows`` (``H x W x C``, C-contiguous): ``out = (rows - offset) / gain`` (in
+    float64, stored as float32), ``offset`` and ``gain`` given per lane (``W x C`` values: ``np.tile`` of the
+    per-channel ones), NaN in every channel of a pixel that is not valid (outside ``mask`` or a channel whose
+    float32 value is not finite); ``valid[r, x]`` receives the pixel validity. Returns ``(valid pixels, pixels the
+    mask calls valid that are not finite)``. Row by row, the arithmetic is one loop over the lanes (vector code:
+    ``error_model="numpy"``, a division by zero gives inf, which is not valid, instead of a check per sample).
     """
     h, w, c = rows.shape
     bad = 0
     good = 0
     for r in range(h):
-        for x in range(w):
-            finite = True
+        src = rows[r].reshape(w * c)
+        dst = out[r].reshape(w * c)
+        for q in range(w * c):
+            dst[q] = (src[q] - offset[q]) / gain[q]
+        g, b = _row_validity(dst, c, mask, has_mask, r, valid[r])
+        good += g
+        bad += b
+    return good, bad
+
+
+@njit(cache=True, nogil=True)
+def prepare_surface(rows, polys, v, inv_gain, acc, mask, has_mask, out, valid):
+    """:func:`prepare` for a float32 frame matched by a ``background`` model: ``out = (rows - S) * inv_gain`` in
+    float32, ``S[r, q] = sum_j polys[j, q] * v[r] ** j`` by Horner (``polys`` the model's column polynomials and
+    ``inv_gain`` its ``1 / gain``, per lane ``q = x * C + c``; ``v`` the rows' normalised coordinates):
+    ``background.BackgroundMatch.apply``'s arithmetic, bit for bit, in the pass that finds the validity, so no
+    matched copy of the rows is written first. ``acc`` is a scratch row of ``W x C`` float32."""
+    h, w, c = rows.shape
+    order = polys.shape[0] - 1
+    bad = 0
+    good = 0
+    for r in range(h):
+        vr = np.float32(v[r])
+        for q in range(w * c):
+            acc[q] = polys[order, q]
+        for j in range(order - 1, -1, -1):
+            for q in range(w * c):
+                acc[q] = acc[q] * vr + polys[j, q]
+        src = rows[r].reshape(w * c)
+        dst = out[r].reshape(w * c)
+        for q in range(w * c):
+            dst[q] = (src[q] - acc[q]) * inv_gain[q]
+        g, b = _row_validity(dst, c, mask, has_mask, r, valid[r])
+        good += g
+        bad += b
+    return good, bad
+
+
+@njit(cache=True, nogil=True)
+def _row_validity(dst, c, mask, has_mask, r, valid):
+    """One normalised row ``dst`` (``W x C`` lanes): ``valid[x]`` = inside the mask and every channel finite; NaN
+    in every channel of the pixels that are not. Returns ``(valid pixels, masked-valid pixels not finite)``."""
+    good = 0
+    bad = 0
+    for x in range(valid.shape[0]):
+        finite = True
+        for k in range(c):
+            finite = finite and np.isfinite(dst[x * c + k])
+        inside = mask[r, x] if has_mask else True
+        ok = finite and inside
+        valid[x] = ok
+        if ok:
+            good += 1
+        else:
             for k in range(c):
-                v = (rows[r, x, k] - offset[k]) / gain[k]
-                out[r, x, k] = v
-                finite = finite and np.isfinite(v)
-            inside = mask[r, x] if has_mask else True
-            ok = finite and inside
-            valid[r, x] = ok
-            if ok:
-                good += 1
-            else:
-                for k in range(c):
-                    out[r, x, k] = np.nan
-                if inside:
-                    bad += 1
+                dst[x * c + k] = np.nan
+            if inside:
+                bad += 1
     return good, bad
 
 
