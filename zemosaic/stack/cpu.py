@@ -318,9 +318,15 @@ def run_stack(frames, valid_masks, options: StackOptions, backend, progress_call
         raise ValueError(f"reference_index {ref} out of range for {n} frames")
     preload = _preload_kernels(frames[0], options) if isinstance(backend, CpuBackend) else None
     raw_noise = RawNoise(frames, masks, options)
-    if options.weighting_method == "noise_variance" or options.normalize_method == "linear_fit":
-        raw_noise.measure(range(n))  # all frames at once, on the thread pool
-    normalizers = fit_normalizers(frames, masks, ref, options, raw_noise)
+    needs_noise = options.weighting_method == "noise_variance" or options.normalize_method == "linear_fit"
+    # only linear_fit uses the noise: the other fits (numpy) run first, while the preload thread pays numba's
+    # first use (~0.4 s of CPU) that the noise kernel would otherwise wait for
+    normalizers = None if options.normalize_method == "linear_fit" else fit_normalizers(
+        frames, masks, ref, options, raw_noise)
+    if needs_noise:
+        raw_noise.measure(range(n))  # all frames at once, on the thread pool (a numba kernel)
+    if normalizers is None:
+        normalizers = fit_normalizers(frames, masks, ref, options, raw_noise)
     weights, sigmas = fit_weights(frames, masks, normalizers, options, raw_noise)
     t_fit = time.perf_counter() - t_start
     if preload is not None:

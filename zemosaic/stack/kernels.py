@@ -371,9 +371,8 @@ def _narrow_range(s, a, b, lo, hi):
 
 
 @njit(cache=True)
-def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
-    """kappa_sigma on the sorted samples ``s``: the kept range ``[a, b)``."""
-    a, b = 0, s.shape[0]
+def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames, a, b):
+    """kappa_sigma on the sorted samples ``s``, ``max_iter`` rounds from the kept range ``[a, b)``: the kept range."""
     for _ in range(max_iter):
         if b - a < min_frames:
             break
@@ -386,6 +385,75 @@ def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
             break
         a, b = na, nb
     return a, b
+
+
+@njit(cache=True)
+def _kappa_lanes(block, w, m, k_lo, k_hi, max_iter, min_frames, ranges, stats):
+    """kappa_sigma on the ``w`` sorted columns of ``block`` at once, ``max_iter`` rounds: ``ranges[0, j]:ranges[1,
+    j]`` the kept range of lane ``j`` (``m[j]`` valid samples; a lane with fewer than ``min_frames`` is left whole),
+    ``ranges[2, j]`` 1 where the lane has not converged yet.
+
+    The same rounds as :func:`_trim_kappa` lane by lane, but each step is a loop over the lanes of one row of the
+    block (vector code): the sums of a round run over rows, a lane adding only the rows of its range, and the
+    trims count the values of the range outside the thresholds (the column is sorted, so the counts are how far
+    each end moves). The kernel runs the first round so (most lanes stop there) and the rest lane by lane: a round
+    here costs every lane of the block. ``stats`` is scratch (shift, sums, thresholds)."""
+    a, b, active = ranges[0], ranges[1], ranges[2]
+    shift, total, squares, t_lo, t_hi = stats[0], stats[1], stats[2], stats[3], stats[4]
+    for j in range(w):
+        a[j] = 0
+        b[j] = m[j]
+        active[j] = m[j] >= min_frames
+    for _ in range(max_iter):
+        top = 0
+        for j in range(w):
+            if active[j] and b[j] - a[j] < min_frames:
+                active[j] = 0
+            if active[j]:
+                shift[j] = block[a[j], j]
+                top = max(top, b[j])
+            total[j] = 0.0
+            squares[j] = 0.0
+        if top == 0:
+            break
+        for i in range(top):  # one-pass sums shifted by the first kept value, as _std
+            row = block[i]
+            for j in range(w):
+                inside = (i >= a[j]) & (i < b[j]) & (active[j] != 0)
+                d = np.float64(row[j]) - shift[j] if inside else 0.0
+                total[j] += d
+                squares[j] += d * d
+        for j in range(w):
+            k = b[j] - a[j]
+            sigma = 0.0
+            if active[j]:
+                var = (squares[j] - total[j] * total[j] / k) / (k - 1)
+                sigma = math.sqrt(var) if var > 0 else 0.0
+            if not sigma > 0:
+                active[j] = 0
+            else:
+                centre = 0.5 * (np.float64(block[(a[j] + b[j] - 1) // 2, j])
+                                + np.float64(block[(a[j] + b[j]) // 2, j]))
+                t_lo[j] = centre - k_lo * sigma
+                t_hi[j] = centre + k_hi * sigma
+            total[j] = 0.0  # now: values below t_lo
+            squares[j] = 0.0  # now: values above t_hi
+        for i in range(top):
+            row = block[i]
+            for j in range(w):
+                inside = (i >= a[j]) & (i < b[j]) & (active[j] != 0)
+                v = np.float64(row[j])
+                total[j] += 1.0 if inside & (v < t_lo[j]) else 0.0
+                squares[j] += 1.0 if inside & (v > t_hi[j]) else 0.0
+        for j in range(w):
+            if active[j]:
+                na = a[j] + int(total[j])
+                nb = b[j] - int(squares[j])
+                if (na == a[j] and nb == b[j]) or nb <= na:
+                    active[j] = 0
+                else:
+                    a[j] = na
+                    b[j] = nb
 
 
 @njit(cache=True)
@@ -506,19 +574,31 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                     for j in range(w, width):
                         dest[j] = inf
                 _network(block[:n], net, block[n])
+                if METHOD == 1:  # the first round over all lanes at once
+                    _kappa_lanes(block, w, m, k_lo, k_hi, 1, min_frames, ints[2:5], sums[3:8])
             for j in range(w):
                 lo[j] = -inf
                 hi[j] = inf
-                if METHOD != 0 or MEDIAN:
+                if METHOD == 1:  # the lanes still trimming go on one by one
+                    k = m[j]
+                    a, b = ints[2, j], ints[3, j]
+                    if ints[4, j] != 0 and max_iter > 1:
+                        for i in range(k):
+                            col[i] = block[i, j]
+                        a, b = _trim_kappa(col[:k], k_lo, k_hi, max_iter - 1, min_frames, a, b)
+                    if k >= min_frames:
+                        lo[j] = block[a, j]
+                        hi[j] = block[b - 1, j]
+                    if MEDIAN and b > a:
+                        med[j] = 0.5 * (np.float64(block[(a + b - 1) // 2, j]) + np.float64(block[(a + b) // 2, j]))
+                elif METHOD != 0 or MEDIAN:
                     k = m[j]
                     for i in range(k):
                         col[i] = block[i, j]
                     a, b = 0, k
                     if METHOD != 0:
                         if k >= min_frames:
-                            if METHOD == 1:
-                                a, b = _trim_kappa(col[:k], k_lo, k_hi, max_iter, min_frames)
-                            elif METHOD == 2:
+                            if METHOD == 2:
                                 a, b = _trim_winsorized(col[:k], k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor,
                                                         max_iter, min_frames)
                             else:
@@ -562,5 +642,5 @@ def reject_combine_task(q_start: int, q_stop: int, kernel, data: np.ndarray, lan
     n, width = data.shape[0], lane_weights.shape[1]
     counts = np.zeros(n, np.int64)
     kernel(q_start, q_stop, data, lane_weights, *args, np.empty((n + 1, width), np.float32), np.empty(n),
-           np.empty((2, width), np.float32), np.empty((3, width)), np.empty((2, width), np.int64), counts)
+           np.empty((2, width), np.float32), np.empty((8, width)), np.empty((5, width), np.int64), counts)
     return counts
