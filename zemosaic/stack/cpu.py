@@ -52,19 +52,20 @@ scaled so the largest per channel is 1. Every pixel's mean divides by the sum of
 kept samples, so the number of valid frames per pixel is always respected.
 
 Implementation: the CPU path runs the numba kernels of :mod:`zemosaic.stack.kernels` on a thread pool (one
-thread per CPU): one pass normalises each frame's rows of a chunk (NaN where a sample is not valid), then one
-fused kernel rejects and combines. The chunk is frame-major, ``n_frames x (pixels x channels)`` "lanes"; the
-kernel takes about 480 lanes at a time, sorts the block along the frame axis with a sorting network (Batcher's
-odd-even merge sort, each comparator a min/max over all the lanes, which LLVM vectorises), so that every method
-works on a sorted column: medians and order statistics are read off it, standard deviations are one vectorised
-pass, the trims move the ends of a range. The combine step then reads the block again, in frame order, for the
-weights. One core, 50 frames: about 40 ns per lane to combine, 50 more to sort, 60 more for kappa-sigma's
-trims and 250 more for the winsorized Huber loop; before, a per-pixel selection (Wirth's median, ~0.9 us per
-call) made the stack 1.1x (winsorized) to 1.8x (kappa-sigma) Siril's time. The fits before the loop (noise,
-normalisation) run one frame per task on the same pool (numpy's medians release the GIL). The array-module-
-generic twin of the same maths (numpy or CuPy) lives in ``zemosaic_align_stack_gpu``; the tests check that
+thread per CPU): one pass normalises each frame's rows of a chunk (NaN where a sample is not valid; a
+``background_match`` model is evaluated in that same pass), then one fused kernel rejects and combines. The chunk
+is frame-major, ``n_frames x (pixels x channels)`` "lanes"; the kernel takes about 480 lanes at a time, sorts the
+block along the frame axis with a sorting network (Batcher's odd-even merge sort, each comparator a min/max over
+all the lanes, which LLVM vectorises once the minima are written out of place), so that every method works on a
+sorted column: medians and order statistics are read off it, standard deviations are one vectorised pass, the
+trims move the ends of a range (kappa-sigma's first round runs over all the lanes of the block at once). The
+combine step then reads the block again, in frame order, for the weights. One core, 30 frames: about 35 ns per
+lane to combine, 55 more to sort and 40 more for kappa-sigma's trims (130 in all; 205 before the sort was
+vectorised), 240 more for the winsorized Huber loop. The fits before the loop (the noise: a numba kernel;
+normalisation: numpy, whose medians release the GIL) run one frame per task on the same pool. The array-module-
+generic twin of the same maths (numpy or CuPy) lives in :mod:`zemosaic.stack.gpu`; the tests check that
 both agree within float32 tolerance, and that the kernels equal a plain per-pixel reference bit for bit
-(``tests/test_stack_kernels.py``).
+(``tests/stack/test_stack_kernels.py``).
 
 Memory: frames are read with ``frames[i][r0:r1]`` one chunk of rows at a time. The chunk height follows
 ``memory_budget_mb`` (``n_frames x rows x W x C x 4 bytes x backend working factor <= budget``, at least
