@@ -200,7 +200,7 @@ def _check_estimate(grid, frames, cfg: ZeMosaicConfig, report: RunReport) -> Non
 
 
 def _inputs_digest(frames: list, cfg: ZeMosaicConfig, mode: str) -> dict:
-    inputs = tile_resume._inputs_record(frames, 0)
+    inputs = tile_resume.inputs_record(frames, 0)
     return {"mode": mode, "config_digest": tile_resume.config_digest(cfg), "inputs": inputs}
 
 

@@ -57,7 +57,7 @@ def manifest_path(tiles_dir: Path, tile_id: int) -> Path:
     return tiles_dir / f"master_tile_{tile_id:03d}.json"
 
 
-def _inputs_record(members: Sequence[Any], reference: int) -> dict:
+def inputs_record(members: Sequence[Any], reference: int) -> dict:
     frames = []
     for f in members:
         wcs = f.info.wcs.to_header_string(relax=True) if f.info.wcs is not None else ""
@@ -71,7 +71,7 @@ def write_tile_manifest(tiles_dir: Path, tile_id: int, tile_path: Path, members:
     """Write the manifest of a finished tile (atomically, after the tile itself)."""
     payload = {"version": MANIFEST_VERSION, "tile_id": tile_id, "tile_file": tile_path.name,
                "tile_sha256": file_sha256(tile_path), "config_digest": config_digest(cfg),
-               "inputs": _inputs_record(members, reference), "report": asdict(report),
+               "inputs": inputs_record(members, reference), "report": asdict(report),
                "failed_inputs": [[str(p), r] for p, r in failed]}
     return atomic_write_bytes(manifest_path(tiles_dir, tile_id), json.dumps(payload, indent=1).encode("utf-8"))
 
@@ -116,7 +116,7 @@ def _mismatch(manifest: dict, tiles_dir: Path, tile_id: int, members: Sequence[A
         return "manifest of another version or tile"
     if manifest.get("config_digest") != config_digest(cfg):
         return "settings changed"
-    if manifest.get("inputs") != _inputs_record(members, reference):
+    if manifest.get("inputs") != inputs_record(members, reference):
         return "input frames changed"
     if _gate_changed(manifest.get("report") or {}, cfg):
         return "frame-quality decisions changed"
