@@ -43,17 +43,21 @@ class RegionStack:
 
 
 def stack_region(members: Sequence[AlignedFrame], region: tuple[int, int, int, int], cfg: ZeMosaicConfig, *,
-                 normalize_method: str | None = None, corrections: Mapping[int, TileCorrection] | None = None
-                 ) -> RegionStack:
+                 normalize_method: str | None = None, corrections: Mapping[int, TileCorrection] | None = None,
+                 frame_weights: Mapping[int, float] | None = None) -> RegionStack:
     """Stack ``members`` over ``region`` ``(y0, y1, x0, x1)``; the first member is the normalisation reference.
 
     ``normalize_method`` defaults to ``cfg.stack_normalize_method``; ``corrections`` (frame index ->
-    ``TileCorrection``) are applied to the frames' values as they are read (SDS: the frames' photometric solve).
+    ``TileCorrection``) are applied to the frames' values as they are read (SDS: the frames' photometric solve);
+    ``frame_weights`` (frame index -> factor, the quality gate's ``psf_snr`` sharpness) multiply the stacker's
+    weights, as in a master tile.
     """
     views = [RegionView(f, region, None if corrections is None else corrections[f.index].apply) for f in members]
     h = region[1] - region[0]
     options = replace(stack_options(cfg), normalize_method=normalize_method or cfg.stack_normalize_method,
-                      noise_rows=max(24, h // 8))
+                      noise_rows=max(24, h // 8),
+                      frame_weights=None if frame_weights is None else tuple(frame_weights.get(f.index, 1.0)
+                                                                              for f in members))
     stack = stacker(cfg)(views, options, valid_masks=None)
     image = np.asarray(stack.image, dtype=np.float32)
     image = image[..., None] if image.ndim == 2 else image
