@@ -14,10 +14,11 @@ mosaic's weight (the WEIGHT product is the coverage count). ``--resume`` reuses 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def _frames_to_tiles(mode: str, frames: list, plan: StackPlan | None, output_dir
     manifest = _reused(tiles_dir, digest) if resume else None
     if manifest is None:
         records, judged = _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report,
-                                         progress_callback)
+                                         progress_callback, (digest, resume))
         _write_manifest(tiles_dir, digest, records, judged)
     else:
         records, judged = list(manifest["records"]), manifest.get("judged", {})
@@ -137,11 +138,17 @@ def _frames_to_tiles(mode: str, frames: list, plan: StackPlan | None, output_dir
     return _hand_over(records, grid, report, mode)
 
 
-def _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report, progress_callback
+def _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report, progress_callback, resuming
                    ) -> tuple[list[dict], dict]:
     """Align, judge (the frame-quality gate) and stack; the tile records and what the gate judged (``quality``
-    records, ``rejected`` inputs), which the manifest keeps for ``--resume``."""
-    _clear_mode_tiles(tiles_dir)
+    records, ``rejected`` inputs), which the manifest keeps for ``--resume``. ``resuming``: (the inputs' digest,
+    ``--resume``): a resumed GRID run reuses the grid tiles whose inputs are unchanged
+    (:func:`zemosaic.pipeline.grid_mode.stack_grid_tiles`)."""
+    digest, resume = resuming
+    reuse = resume and mode == "grid"
+    if not reuse:
+        _clear_mode_tiles(tiles_dir)
+    (tiles_dir / MODE_MANIFEST).unlink(missing_ok=True)  # written again once every tile is done
     with phase_timer(report, f"3_{mode}_align"):
         frameset = global_frames.align_frames_to_grid(frames, grid, cfg, output_dir, progress_callback)
     with frameset:
@@ -155,8 +162,13 @@ def _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report,
             if mode == "grid":
                 if not frameset.frames:
                     raise NothingUsableError("no frame could be aligned on the global grid (see run_report.json)")
-                records = grid_mode.stack_grid_tiles(frameset, cfg, tiles_dir, progress_callback, gate.factors)
+                keys = grid_mode.TileKeys(digest["config_digest"], {
+                    r["path"]: r["sha256"] + r["wcs_sha256"] for r in digest["inputs"]["frames"]})
+                records = grid_mode.stack_grid_tiles(frameset, cfg, tiles_dir, progress_callback, gate.factors, keys,
+                                                     reuse)
                 report.mode_info = {"n_grid_tiles": len(records)}
+                if reuse:
+                    _resumed_grid(records, tiles_dir, report)
             else:
                 batches = {str(r.path): r.batch for r in plan.rows} if plan is not None and any(
                     r.batch for r in plan.rows) else None
@@ -169,6 +181,19 @@ def _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report,
             raise sds_mode.SdsFailed("no tile could be stacked")
         raise RuntimeError("[GRID] no tile stacked")
     return records, {"quality": gate.records, "rejected": rejected}
+
+
+def _resumed_grid(records: list[dict], tiles_dir: Path, report: RunReport) -> None:
+    """After a resumed GRID stack: the tiles reused and rebuilt in the report and the log; the earlier run's tiles
+    that are no grid tile of this run removed."""
+    reused = [r["tile_id"] for r in records if r.get("reused")]
+    report.resume = {"reused": reused, "rebuilt": [r["tile_id"] for r in records if not r.get("reused")]}
+    log.info("resume: %d grid tile(s) reused, %d stacked", len(reused), len(records) - len(reused))
+    kept = {Path(r["path"]).name for r in records}
+    for path in tiles_dir.glob("master_tile_*.fits"):
+        if path.name not in kept:
+            path.unlink()
+            log.info("resume: %s removed (not a grid tile of this run)", path.name)
 
 
 def _hand_over(records: list[dict], grid, report: RunReport, mode: str) -> ModeTiles:
@@ -213,7 +238,19 @@ def _check_estimate(grid, frames, cfg: ZeMosaicConfig, report: RunReport) -> Non
 
 def _inputs_digest(frames: list, cfg: ZeMosaicConfig, mode: str) -> dict:
     inputs = tile_resume._inputs_record(frames, 0)
-    return {"mode": mode, "config_digest": tile_resume.config_digest(cfg), "inputs": inputs}
+    return {"mode": mode, "config_digest": _config_digest(cfg), "inputs": inputs}
+
+
+_NOT_MODE_KEYS = ("output_", "export_", "colour_")  # keys that act after the mode's tiles only
+
+
+def _config_digest(cfg: ZeMosaicConfig) -> str:
+    """SHA-256 of the settings that shape GRID / SDS tiles: the master tiles' keys (``resume.config_digest``) plus
+    the quality gate's (judged here on the frames) and ``harmonize_*`` / ``assembly_*`` (the frames' photometric
+    solve and their resampling onto the grid)."""
+    keys = {f.name: getattr(cfg, f.name) for f in fields(cfg)
+            if f.name not in tile_resume._NOT_TILE_KEYS and not f.name.startswith(_NOT_MODE_KEYS)}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def _write_manifest(tiles_dir: Path, digest: dict, records: list[dict], judged: dict) -> None:

@@ -80,13 +80,18 @@ def window_wcs(grid: GlobalGrid, y0: int, x0: int, shape: tuple[int, int]):
 
 def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid: GlobalGrid,
                       origin: tuple[int, int], frames: Sequence[Path], cfg: ZeMosaicConfig, *, mode: str,
-                      tile_id: int, binary_alpha: bool = False, normalize: str | None = None
+                      tile_id: int, binary_alpha: bool = False, normalize: str | None = None,
+                      resume_key: str | None = None, rejected_fraction: float | None = None
                       ) -> tuple[Path, tuple[int, ...], int] | None:
     """Write a stacked region as a master-tile file, cropped to the bounding box of its coverage.
 
     ``ALPHA`` is ``COVERAGE / NFRAMES`` (the co-addition then weighs each pixel by its frame count), or, with
     ``binary_alpha``, 1 wherever a frame was stacked (GRID: overlapping grid tiles hold the same frames, and
     Phase 4.5 needs their whole overlap as kept pixels, ``ALPHA > 0.5``).
+
+    ``resume_key`` (GRID) is written as ``ZRESKEY``: what the tile was stacked from (its frames, their corrections
+    and the settings), so that ``--resume`` reuses the tile when the key is unchanged; ``rejected_fraction`` as
+    ``STKREJFR``.
 
     Returns ``(path, shape, n_frames)`` (``n_frames`` = the largest coverage, the file's ``NFRAMES``), or None
     when nothing is covered."""
@@ -108,6 +113,10 @@ def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid:
                      "GRIDX0": (origin[1] + c0, "first column on the global grid"),
                      "STKNORM": (normalize or cfg.stack_normalize_method, "stack normalisation"),
                      "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection")})
+    if resume_key is not None:
+        standard["ZRESKEY"] = (resume_key[:64], "sha256 of the tile's inputs (resume)")
+    if rejected_fraction is not None:
+        standard["STKREJFR"] = (round(float(rejected_fraction), 5), "fraction of samples rejected")
     out = data[..., 0] if data.shape[2] == 1 else data
     fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard,
                              extensions={"ALPHA": alpha, "COVERAGE": cov})
