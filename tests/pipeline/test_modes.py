@@ -272,3 +272,10 @@ def test_grid_resume_after_an_interruption_reuses_the_finished_tiles(dataset, gr
         run_module.run_mosaic(dataset.out_dir, out, resolve_config(overrides=settings + ["stack_sigma_high=2.5"]),
                               resume=True)
     assert f"resume: 0 grid tile(s) reused, {n} stacked" in caplog.text
+
+
+def test_sds_workers_change_nothing(dataset, sds_run, tmp_path):
+    """``max_workers=2`` aligns the frames on two threads: the SDS mosaic is the serial run's, bit for bit."""
+    parallel = _run(dataset.out_dir, tmp_path / "par", mode="sds", sds_chunk_px=128, max_workers=2)
+    first = fits_io.read_fits_image(sds_run.mosaic_path).data
+    assert np.array_equal(fits_io.read_fits_image(parallel.mosaic_path).data, first, equal_nan=True)
