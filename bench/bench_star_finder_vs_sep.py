@@ -50,12 +50,8 @@ def make_image(seed: int, n_stars: int = 1500) -> tuple[np.ndarray, np.ndarray, 
 
 
 def finder_align(img: np.ndarray) -> np.ndarray:
-    from zemosaic.align import group as align_module
-    detect = getattr(align_module, "_detect_stars", None)
-    if detect is None:  # after the aligner is split by job
-        from zemosaic.align import stars as align_module
-        detect = align_module._detect_stars
-    return detect(img, 3.0, 5)
+    from zemosaic.align.stars import detect_stars
+    return detect_stars(img, 3.0, 5)
 
 
 def finder_photometry(img: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS: dict[str, tuple[str, ...]] = {
     "zemosaic.align.group": ("footprint_to_valid_mask", "_channel_axis", "_Group.find", "_Group.warp",
                              "_Group.reference_on"),
-    "zemosaic.align.fft": ("fft_overlap_rect", "_overlap_1d", "_rect_mask"),
+    "zemosaic.align.fft": ("fft_overlap_rect", "_overlap_1d", "rect_mask"),
     "zemosaic.stack.coverage": ("*",),
     "zemosaic.pipeline.master_tile": (
         "_coverage_for_tile", "_finish_tile", "_crop_all", "crop_wcs", "_coverage_ready_for_lecropper",

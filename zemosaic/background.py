@@ -40,6 +40,12 @@ __all__ = [
     "block_median_grid",
     "as_hwc",
     "check_images",
+    "MIN_GRID_SAMPLES",
+    "affordable_order",
+    "offset_only_match",
+    "identity_match",
+    "check_order",
+    "check_step",
 ]
 
 logger = logging.getLogger(__name__)
@@ -51,7 +57,7 @@ MAX_ORDER = 3
 _CLIP_SIGMA = 3.0            # residual clip of the robust fits (in robust sigmas)
 _STAR_CLIP_SIGMA = 3.0       # samples this far above their block median are treated as stars
 _MAX_ITER = 10               # clip-and-refit iterations
-_MIN_GRID_SAMPLES = 64       # the sample step is reduced so that the short side keeps this many samples
+MIN_GRID_SAMPLES = 64        # the sample step is reduced so that the short side keeps this many samples
 _MIN_BLOCK_FILL = 0.5        # fraction of a block's samples that must be valid for the block to count
 _MIN_BLOCKS_PER_TERM = 3     # blocks needed per fitted parameter before the order is lowered
 _GAIN_PRIOR_WIDTH = 0.03     # 1-sigma width of the prior that pulls a poorly constrained gain toward 1
@@ -132,7 +138,7 @@ class BackgroundMatch:
         height = self.shape[0]
         if not 0 <= row0 <= row1 <= height:
             raise ValueError(f"row range {row0}:{row1} outside a frame of {height} rows")
-        v, by_power = self._row_coordinates(row0, row1), self._column_polynomials()
+        v, by_power = self._row_coordinates(row0, row1), self.column_polynomials()
         v32 = v.astype(np.float32)[:, None, None]
         surf = np.broadcast_to(by_power[self.order], (v.size,) + by_power.shape[1:]).copy()
         for j in range(self.order - 1, -1, -1):
@@ -164,14 +170,14 @@ class BackgroundMatch:
         inv_gain = (1.0 / self.gain).astype(np.float32)
         rows = chunk if chunk.ndim == 3 else chunk[..., None]
         out = np.empty(rows.shape, np.float32)
-        _nb_match_rows(rows, self._column_polynomials(), self._row_coordinates(row0, row0 + chunk.shape[0]),
+        _nb_match_rows(rows, self.column_polynomials(), self._row_coordinates(row0, row0 + chunk.shape[0]),
                        inv_gain, out)  # one fused pass: (chunk - S) / gain, S by Horner per row
         return out if chunk.ndim == 3 else out[..., 0]
 
     def _row_coordinates(self, row0: int, row1: int) -> np.ndarray:
         return _normalise(np.arange(row0, row1, dtype=np.float64), self.bounds[0], self.bounds[1])
 
-    def _column_polynomials(self) -> np.ndarray:
+    def column_polynomials(self) -> np.ndarray:
         """float32 ``(order + 1, W, C)``: the polynomial in the column coordinate that multiplies
         each power of the row coordinate (so a row of ``S`` is a Horner sum over these)."""
         u = _normalise(np.arange(self.shape[1], dtype=np.float64), self.bounds[2], self.bounds[3])
@@ -242,19 +248,19 @@ def fit_background_match(frame: np.ndarray, reference: np.ndarray, valid: np.nda
         On mismatched shapes, an order outside 0..3 or a step below 1.
     """
     shape = check_images(frame, reference, valid)
-    _check_order(order)
-    step = _check_step(sample_step)
+    check_order(order)
+    step = check_step(sample_step)
     if frame is reference:
-        return _identity(shape, "frame is the reference")
+        return identity_match(shape, "frame is the reference")
     blocks = _blocks_from_grid([frame, reference], valid, step)
     if blocks is None:
         logger.debug("background match: no common valid pixel -> identity")
-        return _identity(shape, "no pixel valid in both frame and reference")
+        return identity_match(shape, "no pixel valid in both frame and reference")
     if np.array_equal(blocks.values[0], blocks.values[1]):
-        return _identity(shape, "frame equals the reference")
-    fit_order, reason = _affordable_order(blocks, order, n_extra=int(fit_gain))
+        return identity_match(shape, "frame equals the reference")
+    fit_order, reason = affordable_order(blocks, order, n_extra=int(fit_gain))
     if fit_order is None:
-        return _offset_only(blocks, shape, reason)
+        return offset_only_match(blocks, shape, reason)
     model = _fit_match(blocks, shape, fit_order, reason, fit_gain)
     logger.debug("background match: order=%d n=%d gain=%s coeffs=%s reason=%s", model.order,
                  model.n_samples, np.round(model.gain, 5).tolist(),
@@ -300,15 +306,15 @@ def fit_reference_flattening(reference: np.ndarray, valid: np.ndarray | None = N
         On a bad shape, an order outside 0..3 or a step below 1.
     """
     shape = check_images(reference, None, valid)
-    _check_order(order)
-    step = _check_step(sample_step)
+    check_order(order)
+    step = check_step(sample_step)
     blocks = _blocks_from_grid([reference], valid, step)
     if blocks is None:
-        return _identity(shape, "no valid pixel in the reference")
-    fit_order, reason = _affordable_order(blocks, order, n_extra=0)
+        return identity_match(shape, "no valid pixel in the reference")
+    fit_order, reason = affordable_order(blocks, order, n_extra=0)
     if fit_order is None:
-        assert reason is not None  # _affordable_order always says why it found no order
-        return _identity(shape, reason)
+        assert reason is not None  # affordable_order always says why it found no order
+        return identity_match(shape, reason)
     z = blocks.values[0]
     keep = _select_sky_cells(blocks, fit_order)
     basis = _poly_basis(*_block_uv(blocks), fit_order)
@@ -448,9 +454,9 @@ def check_images(image: np.ndarray, other: np.ndarray | None, valid: np.ndarray 
 def _blocks_from_grid(images: list, valid: np.ndarray | None, step: int) -> SampleBlocks | None:
     """Decimate the images by ``step`` and summarise them in blocks of up to 4 x 4 samples.
 
-    The step is reduced on small images so that the short side keeps ``_MIN_GRID_SAMPLES`` samples.
+    The step is reduced on small images so that the short side keeps ``MIN_GRID_SAMPLES`` samples.
     """
-    step = max(1, min(step, min(images[0].shape[:2]) // _MIN_GRID_SAMPLES))
+    step = max(1, min(step, min(images[0].shape[:2]) // MIN_GRID_SAMPLES))
     dec = [as_hwc(np.asarray(img[::step, ::step], dtype=np.float32)) for img in images]
     mask = np.ones(dec[0].shape[:2], dtype=bool) if valid is None else np.asarray(valid[::step, ::step], bool)
     rows = np.arange(dec[0].shape[0], dtype=np.float64) * step
@@ -521,7 +527,7 @@ def _block_uv(blocks: SampleBlocks) -> tuple[np.ndarray, np.ndarray]:
     return _normalise(blocks.cols, b[2], b[3]), _normalise(blocks.rows, b[0], b[1])
 
 
-def _affordable_order(blocks: SampleBlocks, order: int, *, n_extra: int) -> tuple[int | None, str | None]:
+def affordable_order(blocks: SampleBlocks, order: int, *, n_extra: int) -> tuple[int | None, str | None]:
     """Highest order <= ``order`` the blocks support (None: not even order 0 with the extra terms)."""
     n = blocks.rows.size
     n_rows = np.unique(np.round(blocks.rows)).size
@@ -655,7 +661,7 @@ def _neighbour_mean(blocks: SampleBlocks, values: np.ndarray, keep: np.ndarray) 
     return mean[blocks.grid[:, 0], blocks.grid[:, 1]]
 
 
-def _offset_only(blocks: SampleBlocks, shape: tuple, reason: str | None) -> BackgroundMatch:
+def offset_only_match(blocks: SampleBlocks, shape: tuple, reason: str | None) -> BackgroundMatch:
     """Gain 1 and the median offset, for a frame with too few blocks to fit anything else."""
     n_ch = blocks.values.shape[2]
     coeffs = np.median(blocks.values[0] - blocks.values[1], axis=0)[:, None]
@@ -665,7 +671,7 @@ def _offset_only(blocks: SampleBlocks, shape: tuple, reason: str | None) -> Back
                            n_samples=int(blocks.rows.size), reason=reason)
 
 
-def _identity(shape: tuple, reason: str) -> BackgroundMatch:
+def identity_match(shape: tuple, reason: str) -> BackgroundMatch:
     """Gain 1, zero surface."""
     n_ch = 1 if len(shape) == 2 else shape[2]
     return BackgroundMatch(gain=np.ones(n_ch), coeffs=np.zeros((n_ch, 1)), order=0, shape=tuple(shape),
@@ -717,15 +723,17 @@ def _grid_dilate(blocks: SampleBlocks, flags: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Private: validation
+# Validation (shared with the GPU twin, zemosaic.stack.gpu_normalize)
 # ---------------------------------------------------------------------------------------------
 
-def _check_order(order: int) -> None:
+def check_order(order: int) -> None:
+    """ValueError unless ``order`` is an integer in 0..MAX_ORDER."""
     if not isinstance(order, (int, np.integer)) or not 0 <= order <= MAX_ORDER:
         raise ValueError(f"order must be an integer in 0..{MAX_ORDER}, got {order!r}")
 
 
-def _check_step(step: int) -> int:
+def check_step(step: int) -> int:
+    """``step`` as an int; ValueError unless it is an integer >= 1."""
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ValueError(f"sample_step must be an integer >= 1, got {step!r}")
     return int(step)

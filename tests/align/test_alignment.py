@@ -332,7 +332,7 @@ def test_fft_overlap_rect_numbers_and_kernel_agree():
     y0, x0, y1, x1 = fft_overlap_rect((100, 200), 150.0, 0.0)
     assert y0 >= y1                                       # no overlap
     img = np.ones((100, 200), np.float32)
-    _, valid = alignment._warp(img, SimilarityTransform.translation(-5.6, 3.4), True)
+    _, valid = alignment.warp_lanczos3(img, SimilarityTransform.translation(-5.6, 3.4), True)
     expected = np.zeros((100, 200), bool)
     expected[4:100, 0:194] = True
     assert np.array_equal(valid, expected)

@@ -35,14 +35,6 @@ def small_dataset(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def window(qtbot, tmp_path) -> MainWindow:
-    win = MainWindow(settings=QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    return win
-
-
 def test_cli_import_does_not_import_pyside6():
     code = ("import sys, zemosaic.cli as c; c.build_parser(); "
             "assert not [m for m in sys.modules if m.startswith('PySide6')], 'PySide6 imported'")

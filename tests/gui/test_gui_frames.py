@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from zemosaic.gui.frame_list import exclude_list_path, sky_footprint, tangent_xy, write_exclude_list  # noqa: E402
@@ -33,14 +33,6 @@ def cloudy_dataset(tmp_path_factory) -> Path:
                                        pixel_scale_arcsec=4.8, seed=3, bad_frame_fraction=0.2,
                                        quality_defects=("cloud",)))
     return folder
-
-
-@pytest.fixture
-def window(qtbot, tmp_path) -> MainWindow:
-    win = MainWindow(settings=QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    return win
 
 
 def _measured(window: MainWindow, qtbot, folder: Path) -> list[dict]:

@@ -412,8 +412,108 @@ def test_star_colours_against_truth_halved_and_the_sky_still_neutral(run, calibr
     # the neutral point kept, in the data: within 0.2 sigma (about 1.5 ADU; Phase 5.5 leaves the sky neutral to about
     # 1 ADU); a gain about 0 instead would move R and B by 170 and 480 ADU here
     assert np.ptp(level) < 0.2 * noise.min()
-    # the preview: grey at 15 % within the preview tests' 4 levels; its channels within 4 levels, not the preview
-    # tests' 2: the calibration multiplies B's noise by ~1.6 and the colour-preserving stretch of unequal noise
-    # moves the channels' medians apart by ~3 levels (uncalibrated: within 1)
+    # the preview: grey at 15 % within the preview tests' 4 levels; its channels within 4 levels here (the preview
+    # tests' 2 since the stretch's sky level is no longer biased by B's 1.6 times larger noise:
+    # test_the_preview_of_the_calibrated_mosaic_shows_a_grey_sky)
     assert np.ptp(sky_rgb) <= 4.0 and abs(sky_rgb.mean() - 0.15 * 255) < 4.0
     assert calibrated[1]["mosaic"]["framing"]["mode"] == "covered"  # the default framing
+
+
+def test_the_preview_of_the_calibrated_mosaic_shows_a_grey_sky(run, calibrated):
+    """mosaic_preview.png of the calibrated run (B's noise 1.6 times G's, R's 1.2 times): the star-free sky
+    (truth) is grey, its channels within the preview tests' 2 levels of 255, at 15 % within 4 levels; so is the
+    uncalibrated run's."""
+    truth_dir = run[0].parent / "in" / "truth"
+    for out in (calibrated[0], run[0]):
+        with fits.open(out / "mosaic.fits") as hdul:
+            covered = hdul["WEIGHT"].data > 0
+            wcs = WCS(hdul[0].header).celestial
+        with Image.open(out / "mosaic_preview.png") as picture:
+            png = np.asarray(picture)[::-1].astype(np.float64)  # the first FITS row at the bottom
+        assert png.shape == (*covered.shape, 4)
+        with fits.open(truth_dir / "truth_sky.fits") as hdul:  # the noiseless scene (stars only: no nebula)
+            scene, _ = reproject_interp((hdul[0].data.sum(axis=0), WCS(hdul[0].header).celestial), wcs,
+                                        shape_out=covered.shape)
+        sky = covered & np.isfinite(scene) & (np.nan_to_num(scene, nan=np.inf) < 2.0)
+        assert sky.mean() > 0.2
+        sky_rgb = np.median(png[..., :3][sky], axis=0)
+        print(f"{out.name}: preview sky {sky_rgb}")
+        assert np.ptp(sky_rgb) <= 2.0 and abs(sky_rgb.mean() - 0.15 * 255) < 4.0
+
+
+# --- the docs' recipes, as written ------------------------------------------------------------------------------
+
+def _docs_recipes() -> list[str]:
+    """The code blocks of the section 'The WCS of mosaic.fits' of docs/guide/outputs.rst, in order."""
+    import pathlib
+
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "guide" / "outputs.rst").read_text()
+    section = text[text.index("The WCS of ``mosaic.fits``"):text.index("Framing (``output_crop``)")]
+    tree = publish_doctree(section, settings_overrides={"report_level": 5})
+    return [block.astext() for block in tree.findall(nodes.literal_block)]
+
+
+@pytest.mark.parametrize("function", ["reproject_interp",  # the others: 55 s together (the default suite runs
+                                      pytest.param("reproject_exact", marks=pytest.mark.slow),  # them on mosaic.fits
+                                      pytest.param("reproject_adaptive", marks=pytest.mark.slow)])  # just above)
+def test_the_docs_recipes_run_as_written(run, tmp_path, function):
+    """Each recipe of docs/guide/outputs.rst, run as written (OUT = the run's folder, ``reproject_interp`` replaced
+    by each reproject function), on the colour run's files and on a mono mosaic.fits, gives what the docs say;
+    the hdu and (data, header) forms stop on a colour mosaic.fits with the error the docs quote."""
+    out, _ = run
+    broadcast, loop, hdu_form, ccd_read = _docs_recipes()
+    with fits.open(out / "mosaic.fits") as hdul:
+        wcs2d = WCS(hdul[0].header).celestial
+        weight = hdul["WEIGHT"].data
+    header_2d = _target_header(wcs2d, weight.shape)
+    names: dict = {"header_2d": header_2d}
+
+    def run_block(code: str, folder, **replace) -> dict:
+        code = code.replace("reproject_interp", function).replace("OUT/", f"{folder}/")
+        for old, new in replace.items():
+            code = code.replace(old, new)
+        exec(compile(code, "docs/guide/outputs.rst", "exec"), names)  # noqa: S102 - the docs' own code
+        return names
+
+    run_block(broadcast, out)
+    rgb, footprint = names["rgb"], names["footprint"]
+    assert rgb.shape == footprint.shape == (3, header_2d["NAXIS2"], header_2d["NAXIS1"])
+    inside = _covered_on(weight, wcs2d, header_2d)
+    assert 0.4 < inside.mean() < 1.0 and np.isfinite(rgb[:, inside]).all() and np.isnan(rgb[:, ~inside]).any()
+    run_block(loop, out)
+    np.testing.assert_allclose(names["rgb_loop"], rgb, rtol=1e-6, equal_nan=True)
+    run_block(hdu_form, out)
+    np.testing.assert_allclose(names["green"], rgb[1], rtol=1e-6, equal_nan=True)  # the astropy preset's G plane
+    np.testing.assert_array_equal(names["green_too"], names["green"])
+    run_block(ccd_read, out)
+    ccd, cube, plane = names["ccd"], names["cube"], names["green_plane"]
+    assert ccd.wcs.naxis == 2 and ccd.wcs.has_celestial and str(ccd.unit) == "adu"
+    np.testing.assert_array_equal(ccd.mask, weight == 0)
+    assert cube.shape == (3, *weight.shape) and cube.wcs.naxis == 3 and cube.mask.shape == cube.shape
+    assert plane.wcs.naxis == 2 and plane.wcs.wcs.compare(ccd.wcs.wcs, tolerance=1e-12)
+    np.testing.assert_array_equal(plane.mask, ccd.mask)
+    np.testing.assert_array_equal(plane.data, ccd.data)
+    reproject = {"reproject_interp": reproject_interp, "reproject_exact": reproject_exact,
+                 "reproject_adaptive": reproject_adaptive}[function]
+    with fits.open(out / "mosaic.fits") as hdul:  # what the docs say the hdu and (data, header) forms do here
+        for given in (hdul[0], (hdul[0].data, hdul[0].header)):
+            with pytest.raises((ValueError, NotImplementedError), match="Number of dimensions (in|between) input "
+                               "and output WCS should match|only data with a 2-d celestial WCS can be reprojected"):
+                reproject(given, header_2d)
+    mono = _mono_mosaic(tmp_path / "mono", wcs2d, weight)
+    run_block(hdu_form, mono, **{"mosaic_astropy_G.fits": "mosaic.fits"})
+    good = np.isfinite(names["green"])
+    assert 0.4 < good.mean() < 1.0 and np.allclose(names["green"][good], 100.0, rtol=1e-5)
+    run_block(ccd_read.splitlines()[2], mono, **{"mosaic_astropy_G.fits": "mosaic.fits"})
+    assert names["ccd"].wcs.naxis == 2 and np.array_equal(names["ccd"].mask, weight == 0)
+
+
+def _mono_mosaic(folder, wcs: WCS, weight: np.ndarray):
+    """A mono mosaic.fits (100 ADU where ``weight`` > 0) on ``wcs``, written as a run writes it."""
+    data = np.where(weight > 0, 100.0, np.nan).astype(np.float32)
+    result = MosaicResult(data, weight.astype(np.float32), GlobalGrid(wcs, weight.shape), 1, _TIMINGS)
+    write_mosaic_outputs(result, folder, write_preview=False)
+    return folder

@@ -77,6 +77,12 @@ def test_no_import_loop(graph, edges):
     assert graph.import_loops(edges) == []
 
 
+def test_no_import_loop_even_for_the_type_checker(graph):
+    """Annotations may name a module above (``if TYPE_CHECKING:``), but two modules that need each other's
+    names, even only for the type checker, should share a lower module (or a Protocol) instead."""
+    assert graph.import_loops(graph.import_graph(REPO / "zemosaic")) == []
+
+
 def test_no_import_runs_back_up_the_layers(edges):
     upward = [f"{e.source}:{e.line} imports {e.target} (layer {_layer(_part(e.source))} -> {_layer(_part(e.target))})"
               for e in edges
@@ -132,3 +138,37 @@ def test_the_checks_catch_a_loop_and_an_upward_import(graph, tmp_path):
     assert [(e.source, e.target, e.kind) for e in found
             if _layer(_part(e.target)) > _layer(_part(e.source))] == [("zemosaic.io.a", "zemosaic.mosaic.b",
                                                                       "function")]
+
+
+def _private_uses(path: Path, modules: set[str]) -> list[str]:
+    """``module:line name`` for every private name of another package module that ``path`` imports or reads
+    through a module it imported (``from zemosaic.x import _f``, ``x._f``); private modules themselves
+    (``zemosaic._stats``) may be imported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases: dict[str, str] = {}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("zemosaic"):
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                if full in modules:
+                    aliases[a.asname or a.name] = full
+                elif a.name.startswith("_") and not a.name.startswith("__"):
+                    found.append(f"{node.lineno} {full}")
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("zemosaic") and a.asname:
+                    aliases[a.asname] = a.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
+                and node.attr.startswith("_") and not node.attr.startswith("__")
+                and f"{aliases[node.value.id]}.{node.attr}" not in modules):
+            found.append(f"{node.lineno} {aliases[node.value.id]}.{node.attr}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names(graph):
+    names = graph.module_names(REPO / "zemosaic")
+    uses = [f"{module}:{use}" for module, path in names.items() for use in _private_uses(path, set(names))]
+    assert uses == []
+

@@ -153,3 +153,38 @@ def test_the_image_median_would_have_tinted_that_sky(monkeypatch):
     sky_rgb = np.median(shown[(stars < 5.0) & (nebula[..., 0] < 3.0)], axis=0)
     print(f"sky RGB with the median as the sky {sky_rgb}")
     assert sky_rgb[0] < min(sky_rgb[1], sky_rgb[2]) - 4.0
+
+
+def calibrated_sky(seed, shape=(400, 600)):
+    """(image, stars): a neutral sky (800 ADU in every channel) whose noise is that of a colour-calibrated mosaic:
+    R 1.2 and B 1.6 times G's (the S50 calibration's factors), spatially correlated as resampling leaves it
+    (Gaussian of 1 px), 8 ADU in G; 300 white stars."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    stars = np.zeros((h, w))
+    for x, y, f in zip(rng.uniform(0, w, 300), rng.uniform(0, h, 300), rng.lognormal(8, 1.2, 300), strict=True):
+        stars += f / (2 * np.pi * 1.6 ** 2) * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 1.6 ** 2))
+    noise = ndi.gaussian_filter(rng.normal(0.0, 1.0, (h, w, 3)), (1.0, 1.0, 0.0))
+    noise *= np.array([1.2, 1.0, 1.6]) * 8.0 / noise.std(axis=(0, 1))
+    return (800.0 + stars[..., None] + noise).astype(np.float32), stars
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_neutral_sky_with_unequal_noise_stays_grey(seed, monkeypatch):
+    """Issue 27: after colour calibration B's noise is 1.6 times G's. The sky level from the darkest cells chosen
+    on the pixels that measure it (Phase 5.5's own level) is biased low by each channel's noise: the sky showed
+    tinted (B up to 3.5 levels above G here); from cells chosen on the noise-weighted sum it is grey (within the
+    preview tests' 2 levels) at 15 %."""
+    from zemosaic.mosaic import preview
+
+    image, stars = calibrated_sky(seed)
+    sky = stars < 1.0
+    shown = np.median(stretch_for_display(image)[sky], axis=0) * 255.0
+    monkeypatch.setattr(preview, "_noise_weighted_sky", lambda colour, mask, fit: None)  # Phase 5.5's level alone
+    before = np.median(stretch_for_display(image)[sky], axis=0) * 255.0
+    print(f"sky RGB {shown.round(2)}, with Phase 5.5's level {before.round(2)}")
+    assert np.ptp(shown) <= 2.0 and abs(shown.mean() - 0.15 * 255) < 4.0
+    assert np.ptp(before) > 2.0 and before[2] == before.max()

@@ -10,7 +10,6 @@ import zemosaic_worker as worker
 from sky_scenes import tile_with_coverage_ring
 from zemosaic.config import resolve_config
 from zemosaic.pipeline import master_tile
-from zemosaic.pipeline.report import TileReport
 
 
 def test_two_argument_call_still_works():
@@ -170,16 +169,15 @@ def test_cleanup_disabled_returns_input_unchanged():
 
 def test_coverage_recheck_refuses_wrong_shape_without_resizing(caplog):
     img, cov = tile_with_coverage_ring()
-    tr = TileReport(tile_id=3)
     with caplog.at_level(logging.INFO):
-        got = master_tile._coverage_ready_for_lecropper(cov[:-1], img, 3, tr)
+        got = master_tile._coverage_ready_for_lecropper(cov[:-1], img, 3)
     assert got is None
     assert "MT_COVERAGE_IGNORED tile_id=3 reason=shape_mismatch" in caplog.text
-    assert master_tile._coverage_ready_for_lecropper(np.zeros_like(cov), img, 3, TileReport(tile_id=3)) is None
+    assert master_tile._coverage_ready_for_lecropper(np.zeros_like(cov), img, 3) is None
     bad = cov.copy()
     bad[0, 0] = np.nan
-    assert master_tile._coverage_ready_for_lecropper(bad, img, 3, TileReport(tile_id=3)) is None
-    assert master_tile._coverage_ready_for_lecropper(cov, img, 3, TileReport(tile_id=3)) is cov
+    assert master_tile._coverage_ready_for_lecropper(bad, img, 3) is None
+    assert master_tile._coverage_ready_for_lecropper(cov, img, 3) is cov
 
 
 def test_edge_trim_peels_invalid_bands_and_never_collapses():

@@ -16,7 +16,7 @@ from zemosaic import background
 from zemosaic.stack import cpu as stacking
 from zemosaic.stack import gpu_normalize as gn
 from zemosaic.stack import gpu_reject as gr
-from zemosaic.stack import gpu_xp
+from zemosaic.stack import gpu_xp, normalization
 
 # --------------------------------------------------------------------------------------------------
 # gpu_xp: sorting network, bisection, medians, batched solve
@@ -200,7 +200,7 @@ def test_noise_sigma_matches_cpu(channels):
     frames.append(frames[1].copy())
     options = stacking.StackOptions(noise_rows=12)
     with np.errstate(all="ignore"):
-        want = np.array([stacking._noise_sigma(f, m, options) for f, m in zip(frames, masks, strict=True)])
+        want = np.array([normalization.noise_sigma(f, m, options) for f, m in zip(frames, masks, strict=True)])
         got = gn.device_noise(np, frames, masks, options.noise_rows)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got, want, rtol=1e-12)
@@ -257,7 +257,7 @@ def test_background_match_fits_match_cpu(order, flatten):
     frames = _sky_frames(n=6)
     masks = _masks(frames)
     options = stacking.StackOptions(background_order=order, flatten_reference=flatten)
-    want = stacking._fit_background(frames, masks, 0, options)
+    want = normalization.fit_background(frames, masks, 0, options)
     with np.errstate(all="ignore"):
         got = gn.fit_background_device(np, frames, masks, 0, options)
     _compare_models(want, got)
@@ -275,14 +275,14 @@ def test_background_match_special_cases_match_cpu():
     masks[5][:20, :24] = True  # a few blocks only
     for ref in (0, 1):
         options = stacking.StackOptions(background_order=3, reference_index=ref)
-        want = stacking._fit_background(frames, masks, ref, options)
+        want = normalization.fit_background(frames, masks, ref, options)
         with np.errstate(all="ignore"):
             got = gn.fit_background_device(np, frames, masks, ref, options)
         _compare_models(want, got)
     frames[2] = frames[0]  # the reference object itself
     options = stacking.StackOptions()
     with np.errstate(all="ignore"):
-        _compare_models(stacking._fit_background(frames, masks, 0, options),
+        _compare_models(normalization.fit_background(frames, masks, 0, options),
                         gn.fit_background_device(np, frames, masks, 0, options))
 
 
@@ -293,7 +293,7 @@ def test_chunk_normalizer_matches_background_apply_and_linear_maps():
     masks[1][20, 5] = True
     shape = frames[0].shape
     options = stacking.StackOptions(flatten_reference=True, background_order=2)
-    norms = stacking._fit_background(frames, masks, 0, options)
+    norms = normalization.fit_background(frames, masks, 0, options)
     cn = gn.ChunkNormalizer(np, norms, shape)
     r0, r1 = 17, 53
     raw = np.stack([f[r0:r1] for f in frames])
@@ -304,7 +304,7 @@ def test_chunk_normalizer_matches_background_apply_and_linear_maps():
         np.testing.assert_array_equal(out[i], want)
         np.testing.assert_array_equal(valid[i], mask[i] & np.isfinite(want).all(axis=-1))
     assert bad.tolist() == [0, 1, 0, 0]
-    lin = [stacking._LinearNorm("linear_fit", (1.0, 1.1, 0.9), (0.0, 3.5, -2.0))] * 4
+    lin = [normalization.LinearNorm("linear_fit", (1.0, 1.1, 0.9), (0.0, 3.5, -2.0))] * 4
     out, valid, bad = gn.ChunkNormalizer(np, lin, shape).apply(raw, None, r0)
     want = ((raw.astype(np.float64) - np.array([0.0, 3.5, -2.0])) / np.array([1.0, 1.1, 0.9])).astype(np.float32)
     np.testing.assert_array_equal(out, want)

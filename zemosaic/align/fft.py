@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-from zemosaic.align.stars import _background, _finite_plane
-from zemosaic.align.transform import _TOL
+from zemosaic.align.stars import finite_plane, smooth_background
+from zemosaic.align.transform import INSIDE_TOL
 
 __all__ = ["FftShift", "phase_correlate", "fft_overlap_rect"]
 
@@ -62,7 +62,7 @@ def phase_correlate(reference_plane: np.ndarray, frame_plane: np.ndarray) -> Fft
     frm = np.asarray(frame_plane, dtype=np.float32)
     if ref.ndim != 2 or ref.shape != frm.shape:
         raise ValueError(f"phase_correlate needs two 2D planes of one shape, got {ref.shape} and {frm.shape}")
-    return _correlate_spectra(_fft_spectrum(_finite_plane(ref)), _fft_spectrum(_finite_plane(frm)), ref.shape)
+    return correlate_spectra(fft_spectrum(finite_plane(ref)), fft_spectrum(finite_plane(frm)), ref.shape)
 
 
 def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float,
@@ -96,15 +96,15 @@ def fft_overlap_rect(shape: Sequence[int], dy: float, dx: float,
     return y0, x0, y1, x1
 
 
-def _fft_spectrum(plane: np.ndarray) -> np.ndarray:
+def fft_spectrum(plane: np.ndarray) -> np.ndarray:
     """rfft2 of the background-subtracted, Hann-windowed plane (already finite)."""
     h, w = plane.shape
-    resid = plane - _background(plane)
+    resid = plane - smooth_background(plane)
     window = np.outer(np.hanning(h).astype(np.float32), np.hanning(w).astype(np.float32))
     return scipy.fft.rfft2(resid * window, workers=-1)
 
 
-def _correlate_spectra(ref_spec: np.ndarray, frm_spec: np.ndarray, shape: tuple[int, int]) -> FftShift:
+def correlate_spectra(ref_spec: np.ndarray, frm_spec: np.ndarray, shape: tuple[int, int]) -> FftShift:
     h, w = shape
     cross = ref_spec * np.conj(frm_spec)
     magnitude = np.abs(cross)
@@ -146,24 +146,24 @@ def _peak_to_sidelobe(surf: np.ndarray, py: int, px: int, half: int = 5) -> floa
 
 
 def _overlap_1d(n: int, shift: float, n_out: int) -> tuple[int, int]:
-    lo = max(0, math.ceil(shift - _TOL))
-    hi = min(n_out, math.floor(n - 1 + shift + _TOL) + 1)
+    lo = max(0, math.ceil(shift - INSIDE_TOL))
+    hi = min(n_out, math.floor(n - 1 + shift + INSIDE_TOL) + 1)
     return lo, max(lo, hi)
 
 
-def _rect_area(rect: tuple[int, int, int, int]) -> int:
+def rect_area(rect: tuple[int, int, int, int]) -> int:
     y0, x0, y1, x1 = rect
     return max(0, y1 - y0) * max(0, x1 - x0)
 
 
-def _rect_mask(hw: tuple[int, int], rect: tuple[int, int, int, int]) -> np.ndarray:
+def rect_mask(hw: tuple[int, int], rect: tuple[int, int, int, int]) -> np.ndarray:
     y0, x0, y1, x1 = rect
     mask = np.zeros(hw, dtype=bool)
     mask[y0:y1, x0:x1] = True
     return mask
 
 
-def _quadrant_slices(shape: tuple[int, int]) -> list[tuple[slice, slice]]:
+def quadrant_slices(shape: tuple[int, int]) -> list[tuple[slice, slice]]:
     h, w = shape
     if min(h, w) < 128:
         return []

@@ -47,17 +47,17 @@ import numpy as np
 from zemosaic.align.canvas import Canvas
 from zemosaic.align.fft import (
     FftShift,
-    _correlate_spectra,
-    _fft_spectrum,
-    _quadrant_slices,
-    _rect_area,
-    _rect_mask,
+    correlate_spectra,
     fft_overlap_rect,
+    fft_spectrum,
     phase_correlate,
+    quadrant_slices,
+    rect_area,
+    rect_mask,
 )
-from zemosaic.align.resample import _fill_non_finite, _robust_sky, _warp
-from zemosaic.align.stars import _STAMP_R, _detect_stars, luminance_plane
-from zemosaic.align.transform import SimilarityTransform, _refine, refine_prediction
+from zemosaic.align.resample import fill_non_finite, robust_sky, warp_lanczos3
+from zemosaic.align.stars import STAMP_RADIUS, detect_stars, luminance_plane
+from zemosaic.align.transform import SimilarityTransform, refine_prediction, refine_similarity
 from zemosaic.progress import ProgressCallback, emit
 
 __all__ = [
@@ -462,7 +462,7 @@ class _Group:
     @property
     def ref_stars(self) -> np.ndarray:
         if self._stars is None:
-            self._stars = _detect_stars(self.ref_lum, self.sigma, self.min_area)
+            self._stars = detect_stars(self.ref_lum, self.sigma, self.min_area)
         return self._stars
 
     def known_ref_stars(self, stars: np.ndarray) -> None:
@@ -472,7 +472,7 @@ class _Group:
     @property
     def ref_spectrum(self) -> np.ndarray:
         if self._spectrum is None:
-            self._spectrum = _fft_spectrum(self.ref_lum)
+            self._spectrum = fft_spectrum(self.ref_lum)
         return self._spectrum
 
     @staticmethod
@@ -486,13 +486,13 @@ class _Group:
         image = self.ref
         fill = None
         if not np.isfinite(image).all():
-            fill = _robust_sky(image)
-            image = _fill_non_finite(image, fill)
+            fill = robust_sky(image)
+            image = fill_non_finite(image, fill)
         identity = SimilarityTransform.translation(0, 0)
         if canvas.is_reference_grid(image.shape):
             ones = np.ones(image.shape[:2], dtype=bool) if propagate_mask else None
             return AlignedFrame(image, ones, "reference", transform=identity)
-        fill = _robust_sky(image) if fill is None else fill
+        fill = robust_sky(image) if fill is None else fill
         out = np.empty(canvas.shape + tuple(image.shape[2:]), dtype=np.float32)
         out[...] = fill if image.ndim == 3 else fill[0]
         rect = np.zeros(canvas.shape, dtype=bool)
@@ -538,12 +538,12 @@ class _Group:
         image = np.asarray(frame, dtype=np.float32)
         onto = canvas.from_reference(found.transform)
         if found.method == "fft":  # a translation: its valid region is a rectangle
-            aligned, _ = _warp(image, onto, False, canvas.shape)
+            aligned, _ = warp_lanczos3(image, onto, False, canvas.shape)
             valid = None
             if propagate_mask:
-                valid = _rect_mask(canvas.shape, fft_overlap_rect(image.shape, onto.dy, onto.dx, canvas.shape))
+                valid = rect_mask(canvas.shape, fft_overlap_rect(image.shape, onto.dy, onto.dx, canvas.shape))
         else:
-            aligned, valid = _warp(image, onto, propagate_mask, canvas.shape)
+            aligned, valid = warp_lanczos3(image, onto, propagate_mask, canvas.shape)
         return replace(found, image=aligned, valid=valid)
 
     def _astroalign_transform(self, lum: np.ndarray, stars: np.ndarray | None = None
@@ -554,7 +554,7 @@ class _Group:
         if len(self.ref_stars) < 3:
             return f"too few stars in the reference ({len(self.ref_stars)} < 3)"
         if stars is None:
-            stars = _detect_stars(lum, self.sigma, self.min_area)
+            stars = detect_stars(lum, self.sigma, self.min_area)
         stars = np.asarray(stars, dtype=np.float64).reshape(-1, 2)
         if len(stars) < 3:
             return f"too few stars ({len(stars)} < 3)"
@@ -563,7 +563,7 @@ class _Group:
             rough, _ = self.aa.find_transform(stars[:k], self.ref_stars[:k], max_control_points=k)
         except (self.aa.MaxIterError, ValueError, TypeError) as exc:
             return f"astroalign found no transform ({type(exc).__name__}: {exc})"
-        transform, n_matched = _refine(stars, self.ref_stars, np.asarray(rough.params))
+        transform, n_matched = refine_similarity(stars, self.ref_stars, np.asarray(rough.params))
         if n_matched < _MIN_PAIRS:
             return f"too few matched stars ({n_matched} < {_MIN_PAIRS})"
         if abs(transform.scale - 1.0) > _MAX_SCALE_DEVIATION:
@@ -571,14 +571,14 @@ class _Group:
         return transform, n_matched
 
     def _fft_find(self, lum: np.ndarray, why: str) -> AlignedFrame:
-        shift = _correlate_spectra(self.ref_spectrum, _fft_spectrum(lum), lum.shape)
+        shift = correlate_spectra(self.ref_spectrum, fft_spectrum(lum), lum.shape)
         rect = fft_overlap_rect(lum.shape, shift.dy, shift.dx)
         thr = float(self.opts.fft_min_confidence)
         spread = self._quadrant_spread(lum, shift) if shift.confidence >= thr else None
         if self.opts.debug:
             logger.debug("FFT fallback: dy=%.3f dx=%.3f confidence=%.1f quadrant_spread=%s overlap_rect=%s "
                          "overlap_frac=%.3f", shift.dy, shift.dx, shift.confidence, spread, rect,
-                         _rect_area(rect) / float(lum.size))
+                         rect_area(rect) / float(lum.size))
         problem = _fft_problem(shift, rect, spread, thr)
         if problem is not None:
             return AlignedFrame(None, None, "failed", reason=f"{why}; FFT fallback rejected ({problem})",
@@ -594,11 +594,11 @@ class _Group:
         None when fewer than 2 quadrants correlate confidently (nothing to compare).
         """
         if self._quadrants is None:
-            self._quadrants = [(sl, _fft_spectrum(self.ref_lum[sl])) for sl in _quadrant_slices(lum.shape)]
+            self._quadrants = [(sl, fft_spectrum(self.ref_lum[sl])) for sl in quadrant_slices(lum.shape)]
         offsets = []
         for sl, spectrum in self._quadrants:
             plane = lum[sl]
-            q = _correlate_spectra(spectrum, _fft_spectrum(plane), plane.shape)
+            q = correlate_spectra(spectrum, fft_spectrum(plane), plane.shape)
             if q.confidence >= self.opts.fft_min_confidence:
                 offsets.append(math.hypot(q.dy - shift.dy, q.dx - shift.dx))
         return max(offsets) if len(offsets) >= 2 else None
@@ -652,7 +652,7 @@ def _fft_problem(shift: FftShift, rect: tuple[int, int, int, int], spread: float
     """Why an FFT shift must not be used, or None when it can."""
     if shift.confidence < thr:
         return f"confidence {shift.confidence:.1f} < {thr:g}"
-    if _rect_area(rect) == 0:
+    if rect_area(rect) == 0:
         return "no overlap"
     if spread is not None and spread > _FFT_MAX_QUADRANT_SPREAD:
         return f"not a translation: quadrant shifts differ by up to {spread:.2f} px (rotation?)"
@@ -663,7 +663,7 @@ def _reference_image(frame: Any) -> np.ndarray:
     if frame is None:
         raise ValueError("the reference frame is None")
     ref = np.asarray(frame, dtype=np.float32)
-    if ref.ndim not in (2, 3) or min(ref.shape[:2]) < 2 * _STAMP_R + 2:
+    if ref.ndim not in (2, 3) or min(ref.shape[:2]) < 2 * STAMP_RADIUS + 2:
         raise ValueError(f"the reference frame must be HxW or HxWxC and at least 10x10, got {ref.shape}")
     return ref
 

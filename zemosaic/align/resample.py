@@ -13,12 +13,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from zemosaic.align.transform import _TOL, SimilarityTransform
+from zemosaic.align.transform import INSIDE_TOL, SimilarityTransform
 
 __all__: list[str] = []
 
 
-def _robust_sky(image: np.ndarray) -> np.ndarray:
+def robust_sky(image: np.ndarray) -> np.ndarray:
     """Per-channel median (float32, shape (C,)) over ~65k subsampled finite pixels; 0 if none."""
     h, w = image.shape[:2]
     step = max(1, int(math.sqrt(h * w / 65536.0)))
@@ -29,7 +29,7 @@ def _robust_sky(image: np.ndarray) -> np.ndarray:
     return np.nan_to_num(med, nan=0.0).astype(np.float32)
 
 
-def _fill_non_finite(image: np.ndarray, fill: np.ndarray) -> np.ndarray:
+def fill_non_finite(image: np.ndarray, fill: np.ndarray) -> np.ndarray:
     out = np.array(image, dtype=np.float32, copy=True)
     bad = ~np.isfinite(out)
     if out.ndim == 2:
@@ -39,7 +39,7 @@ def _fill_non_finite(image: np.ndarray, fill: np.ndarray) -> np.ndarray:
     return out
 
 
-def _warp(image: np.ndarray, transform: SimilarityTransform, want_valid: bool,
+def warp_lanczos3(image: np.ndarray, transform: SimilarityTransform, want_valid: bool,
           out_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Lanczos-3 resampling of all channels onto the output grid, plus the valid mask if asked.
 
@@ -49,8 +49,8 @@ def _warp(image: np.ndarray, transform: SimilarityTransform, want_valid: bool,
     channels of each tap together (one short vector operation per tap); other channel counts are
     resampled plane by plane.
     """
-    fill = _robust_sky(image)
-    src = image if np.isfinite(image).all() else _fill_non_finite(image, fill)
+    fill = robust_sky(image)
+    src = image if np.isfinite(image).all() else fill_non_finite(image, fill)
     src = np.ascontiguousarray(src)
     inverse = np.linalg.inv(transform.matrix)[:2].copy()
     hw = tuple(image.shape[:2]) if out_shape is None else (int(out_shape[0]), int(out_shape[1]))
@@ -72,7 +72,7 @@ def _warp(image: np.ndarray, transform: SimilarityTransform, want_valid: bool,
 _LUT_STEPS = 1024  # sub-pixel phases of the weight table: position quantised to 1/2048 px at worst
 
 
-def _lanczos3_table(steps: int = _LUT_STEPS) -> np.ndarray:
+def lanczos3_table(steps: int = _LUT_STEPS) -> np.ndarray:
     """(steps + 1, 6) float32 normalised Lanczos-3 weights of taps -2..3 for offsets k / steps."""
     frac = np.arange(steps + 1) / steps
     t = frac[:, None] - np.arange(-2, 4)[None, :]          # distance from each tap to the sample
@@ -80,7 +80,7 @@ def _lanczos3_table(steps: int = _LUT_STEPS) -> np.ndarray:
     return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-_LANCZOS3_LUT = _lanczos3_table()
+_LANCZOS3_LUT = lanczos3_table()
 
 
 @njit(cache=True, inline="always")
@@ -88,7 +88,7 @@ def _source_position(inverse, x, y, h, w, steps):
     """Source position of output pixel (x, y): (inside, ix, iy, qx, qy) with q the table phase."""
     xs = inverse[0, 0] * x + inverse[0, 1] * y + inverse[0, 2]
     ys = inverse[1, 0] * x + inverse[1, 1] * y + inverse[1, 2]
-    inside = xs >= -_TOL and xs <= w - 1 + _TOL and ys >= -_TOL and ys <= h - 1 + _TOL
+    inside = xs >= -INSIDE_TOL and xs <= w - 1 + INSIDE_TOL and ys >= -INSIDE_TOL and ys <= h - 1 + INSIDE_TOL
     ix = int(math.floor(xs))
     iy = int(math.floor(ys))
     return inside, ix, iy, int((xs - ix) * steps + 0.5), int((ys - iy) * steps + 0.5)

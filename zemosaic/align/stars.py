@@ -20,13 +20,13 @@ from zemosaic._stats import mad_sigma
 
 __all__ = ["StarDetection", "detect_stars", "detect_stars_with_sky", "luminance_plane"]
 
-_STAMP_R = 4           # half size of the centroid stamp (9x9)
+STAMP_RADIUS = 4           # half size of the centroid stamp (9x9)
 _WINDOW_SIGMA = 1.5    # px, Gaussian weight of the windowed centroid
 _MAX_STARS = 800       # brightest stars kept per frame for the least-squares refinement
 _BACKGROUND_BOX = 64   # px, mesh size of the local sky background
 
 
-def _finite_plane(plane: np.ndarray) -> np.ndarray:
+def finite_plane(plane: np.ndarray) -> np.ndarray:
     """float32 plane with non-finite pixels replaced by the median of the finite ones."""
     plane = np.asarray(plane, dtype=np.float32)
     bad = ~np.isfinite(plane)
@@ -40,15 +40,15 @@ def luminance_plane(image: np.ndarray) -> np.ndarray:
     """NaN-free 2D detection plane: the frame itself (mono) or the mean of its channels (non-finite pixels
     replaced by the median of the finite ones)."""
     if image.ndim == 2 or image.shape[2] == 1:
-        return _finite_plane(image.reshape(image.shape[:2]))
+        return finite_plane(image.reshape(image.shape[:2]))
     lum = image[:, :, 0] + image[:, :, 1]
     for c in range(2, image.shape[2]):
         lum += image[:, :, c]
     lum *= np.float32(1.0 / image.shape[2])
-    return _finite_plane(lum)
+    return finite_plane(lum)
 
 
-def _background(plane: np.ndarray, box: int = _BACKGROUND_BOX) -> np.ndarray:
+def smooth_background(plane: np.ndarray, box: int = _BACKGROUND_BOX) -> np.ndarray:
     """Smooth sky background: median per ~box x box cell, 3x3 median-filtered, bilinear upsampling."""
     h, w = plane.shape
     ny, nx = max(1, round(h / box)), max(1, round(w / box))
@@ -86,12 +86,14 @@ def detect_stars(plane: np.ndarray, detection_sigma: float = 3.0, min_area: int 
                  max_stars: int = _MAX_STARS) -> np.ndarray:
     """Star positions ``(N, 2)`` as 0-based ``(x, y)``, brightest first, at most ``max_stars``.
 
-    ``plane`` is a 2-D float image without NaN (see :func:`_finite_plane`). A star is a local maximum of the
+    ``plane`` is a 2-D float image without NaN (see :func:`finite_plane`). A star is a local maximum of the
     background-subtracted plane above ``detection_sigma`` x noise (robust MAD of the residual), with at least
     ``min_area`` pixels above that threshold in its 5 x 5 box, that also stands out of its 9 x 9 stamp's
-    border; positions are Gaussian-windowed centroids; sources within 2 px of a brighter one are dropped.
+    border (so noise peaks on nebulosity brighter than the sky mesh are not stars); fluxes are measured above
+    that border level; positions are Gaussian-windowed centroids; sources within 2 px of a brighter one are
+    dropped (doubles make degenerate triangles for the matcher).
     """
-    return _detect_stars(plane, detection_sigma, min_area, max_stars)
+    return detect_stars_with_sky(plane, detection_sigma, min_area, max_stars=max_stars).xy
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +117,7 @@ class StarDetection:
 def detect_stars_with_sky(plane: np.ndarray, detection_sigma: float = 3.0, min_area: int = 5, *,
                           max_stars: int = _MAX_STARS) -> StarDetection:
     """:func:`detect_stars` that also returns the sky mesh, the residual and the noise it used."""
-    sky = _background(plane)
+    sky = smooth_background(plane)
     resid = plane - sky
     noise = _noise_sigma(resid)
     if not noise > 0:
@@ -124,24 +126,11 @@ def detect_stars_with_sky(plane: np.ndarray, detection_sigma: float = 3.0, min_a
     return StarDetection(xy, resid, sky, noise, capped)
 
 
-def _detect_stars(plane: np.ndarray, detection_sigma: float, min_area: int,
-                  max_stars: int = _MAX_STARS) -> np.ndarray:
-    """Star positions (N, 2) as (x, y), brightest first, at most ``max_stars``.
-
-    A star is a local maximum of the background-subtracted plane above ``detection_sigma`` x noise,
-    with at least ``min_area`` pixels above that threshold in the 5x5 box around it and its 9x9
-    stamp inside the frame, that also stands ``detection_sigma`` x noise above the median of its
-    stamp's border: noise peaks on nebulosity brighter than the sky mesh are not stars. Fluxes are
-    measured above that border level; sources within 2 px of a brighter one are dropped (doubles
-    make degenerate triangles for the matcher). Positions come from :func:`_window_centroids`.
-    """
-    return detect_stars_with_sky(plane, detection_sigma, min_area, max_stars=max_stars).xy
-
 
 def _stars_in_residual(resid: np.ndarray, thr: float, min_area: int, max_stars: int) -> tuple[np.ndarray, bool]:
-    """The stars of a background-subtracted plane above ``thr`` (see :func:`_detect_stars`), and whether
+    """The stars of a background-subtracted plane above ``thr`` (see :func:`detect_stars`), and whether
     ``max_stars`` cut the candidates."""
-    r = _STAMP_R
+    r = STAMP_RADIUS
     peaks = np.zeros(resid.shape, dtype=np.bool_)
     _peak_map(resid, np.float32(thr), int(min_area), r, peaks)
     ys, xs = np.nonzero(peaks)

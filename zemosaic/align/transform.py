@@ -12,7 +12,7 @@ from scipy.spatial import cKDTree
 
 __all__ = ["SimilarityTransform", "fit_similarity", "refine_prediction", "wcs_transform"]
 
-_TOL = 1e-6            # px tolerance of the "inside the source frame" test (overlap rectangle, resampling)
+INSIDE_TOL = 1e-6            # px tolerance of the "inside the source frame" test (overlap rectangle, resampling)
 _MATCH_RADIUS = 1.5    # px, pairing radius of the refinement
 _PREDICTION_RADIUS = 8.0  # px, first pairing radius around a WCS-predicted position
 _PREDICTION_STARS = 200   # brightest stars paired in that first, wide round (fewer chance pairs)
@@ -59,7 +59,7 @@ class SimilarityTransform:
         return cls(0.0, 1.0, float(dx), float(dy))
 
 
-def _refine(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray) -> tuple[SimilarityTransform, int]:
+def refine_similarity(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray) -> tuple[SimilarityTransform, int]:
     """Least-squares similarity over all stars paired within ``_MATCH_RADIUS`` of ``matrix``'s prediction.
 
     Two rounds (the second with a radius of 3 x the residual RMS, at least 0.3 px). Keeps ``matrix``
@@ -123,10 +123,10 @@ def refine_prediction(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, refe
 
     The brightest stars are paired within ``radius`` px of their predicted positions; a similarity is fitted to
     those pairs and refitted on the pairs it explains (trimmed least squares, so the chance pairs of a wide radius
-    drop out), then refined on every star (:func:`_refine`). Accepted when at least ``_MIN_PREDICTED_PAIRS`` pairs
-    and ``_MIN_PREDICTED_FRACTION`` of the frame's stars predicted inside the reference support it and its scale is
-    that of one instrument; otherwise the reason (the caller measures the frame from scratch). A wrong prediction
-    pairs stars by chance only: its refined fit keeps a handful of pairs.
+    drop out), then refined on every star (:func:`refine_similarity`). Accepted when at least
+    ``_MIN_PREDICTED_PAIRS`` pairs and ``_MIN_PREDICTED_FRACTION`` of the frame's stars predicted inside the
+    reference support it and its scale is that of one instrument; otherwise the reason (the caller measures the
+    frame from scratch). A wrong prediction pairs stars by chance only: its refined fit keeps a handful of pairs.
     """
     src = np.asarray(src, dtype=np.float64).reshape(-1, 2)
     dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
@@ -135,7 +135,7 @@ def refine_prediction(src: np.ndarray, dst: np.ndarray, matrix: np.ndarray, refe
     first = _trimmed_fit(src[:_PREDICTION_STARS], dst[:2 * _PREDICTION_STARS], matrix, radius)
     if first is None:
         return f"the prediction pairs fewer than {_MIN_PREDICTED_PAIRS} stars within {radius:g} px"
-    transform, n_pairs = _refine(src, dst, first)
+    transform, n_pairs = refine_similarity(src, dst, first)
     expected = _stars_inside(src, transform.matrix, reference_shape)
     needed = max(_MIN_PREDICTED_PAIRS, int(math.ceil(_MIN_PREDICTED_FRACTION * min(expected, len(dst)))))
     if n_pairs < needed:

@@ -3,11 +3,15 @@
 The stretch is the "screen transfer function" of astro tools (PixInsight's auto-STF, Siril's autostretch), with the
 sky, not the image median, as its reference, and made colour-preserving:
 
-1. the **sky level** of each channel is measured as Phase 5.5 measures it (:func:`zemosaic.mosaic.sky.fit_mosaic_sky`:
-   the lower envelope of star-clipped cell medians, then the median of the cells darkest in every channel), so a
+1. the **sky level** of each channel is measured above Phase 5.5's lower envelope
+   (:func:`zemosaic.mosaic.sky.fit_mosaic_sky`: star-clipped cell medians, fitted at their 2 % quantile), so a
    nebula that fills much of the field is not taken for sky (the image median would be: its colour would be
-   subtracted as a cast, and the sky would come out tinted); the image median is the fallback on images too small
-   for cells;
+   subtracted as a cast, and the sky would come out tinted), as the mean of the darkest 5 % of the cells; the
+   darkest are chosen on the sum of the channels weighted by the inverse of each one's noise variance, so that the
+   choice biases every channel's level by the same amount whatever its noise (choosing the cells darkest in every
+   channel, as Phase 5.5 does, biases a noisier channel more: after the colour calibration, which multiplies B's
+   noise by 1.6, the sky came out bluish, 2-3.5 levels of 255); Phase 5.5's level is the fallback when too few
+   cells cover the image, the image median on images too small for any;
 2. per channel, the black point is ``sky - D`` with one depth ``D`` for every channel (2.8 x the pixel noise, or
    deeper when a gradient left in the data goes further below the sky), so the sky lands at the same level in R, G
    and B: **neutral grey**, whatever the colour cast of the data;
@@ -33,7 +37,7 @@ from PIL import Image
 
 from zemosaic._stats import block_sums, diff_noise_sigma, mad_sigma
 from zemosaic.io.atomic import atomic_output
-from zemosaic.mosaic.sky import fit_mosaic_sky
+from zemosaic.mosaic.sky import MosaicSky, fit_mosaic_sky
 
 __all__ = ["stretch_for_display", "write_preview_png"]
 
@@ -43,6 +47,10 @@ _SHADOW_SIGMAS = 2.8
 _SHADOW_PERCENTILE = 0.5  # the darkest half percent of the sky may clip to black
 _TARGET_BACKGROUND = 0.15  # the sky's grey: PixInsight's auto-STF uses 0.25, a finished image is darker
 _MAX_STAT_SAMPLES = 250_000
+_SKY_SAMPLES = 512  # the sky level: the image reduced to at most this many samples on its long side,
+_SKY_CELL = 8  # in cells of 8 x 8 samples,
+_SKY_CELL_SHARE = 0.05  # the darkest 5 % of them,
+_MIN_SKY_CELLS = 8  # at least 8
 
 
 def stretch_for_display(image: np.ndarray, *, valid: np.ndarray | None = None) -> np.ndarray:
@@ -158,12 +166,53 @@ def _sample(colour: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _sky_level(colour: np.ndarray, mask: np.ndarray, samples: np.ndarray) -> np.ndarray:
-    """(C,) sky level: Phase 5.5's estimate (:func:`zemosaic.mosaic.sky.fit_mosaic_sky`, plane model, on the
-    image as it is), the median of the samples when the image is too small for it."""
-    level = fit_mosaic_sky(colour, mask.astype(np.float32), model="plane", neutralise=False).sky_level
-    if level.shape != (colour.shape[2],) or not np.all(np.isfinite(level)):
+    """(C,) sky level: above Phase 5.5's plane envelope (:func:`zemosaic.mosaic.sky.fit_mosaic_sky`, on the image
+    as it is), on the cells chosen by :func:`_noise_weighted_sky`; Phase 5.5's own level when too few cells cover
+    the image, the median of the samples when it is too small for any."""
+    fit = fit_mosaic_sky(colour, mask.astype(np.float32), model="plane", neutralise=False)
+    if fit.sky_level.shape != (colour.shape[2],) or not np.all(np.isfinite(fit.sky_level)):
         return np.median(samples, axis=0)
-    return level
+    level = _noise_weighted_sky(colour, mask, fit)
+    return fit.sky_level if level is None else level
+
+
+def _noise_weighted_sky(colour: np.ndarray, mask: np.ndarray, fit: MosaicSky) -> np.ndarray | None:
+    """(C,) sky level: the mean over the darkest cells of their medians minus the envelope, the darkest chosen on
+    the channels' sum weighted by the inverse of each channel's cell-median noise variance.
+
+    Choosing the darkest cells on the pixels that measure the level biases it low by the noise of each channel's
+    cell medians (Phase 5.5's choice, the darkest in every channel, biases a channel of 1.6 times the noise 1.6
+    times as much: the colour calibration's B); with those weights the bias is one and the same in every channel
+    (the covariance of each channel's noise with the weighted sum is the same), so the sky keeps its colour.
+    The noise of a cell median is that of the difference between the medians of the cell's two halves.
+    None when fewer than ``_MIN_SKY_CELLS`` cells are wholly covered.
+    """
+    step = max(1, -(-max(colour.shape[:2]) // _SKY_SAMPLES))
+    dec, kept = _block_mean(colour, mask, step) if step > 1 else (np.where(mask[..., None], colour, np.nan), mask)
+    n_rows, n_cols = dec.shape[0] // _SKY_CELL, dec.shape[1] // _SKY_CELL
+    if n_rows * n_cols < _MIN_SKY_CELLS:
+        return None
+    cells = dec[:n_rows * _SKY_CELL, :n_cols * _SKY_CELL].reshape(n_rows, _SKY_CELL, n_cols, _SKY_CELL, -1)
+    whole = kept[:n_rows * _SKY_CELL, :n_cols * _SKY_CELL].reshape(n_rows, _SKY_CELL, n_cols, _SKY_CELL)
+    whole = whole.all(axis=(1, 3)) & np.all(np.isfinite(cells), axis=(1, 3, 4))
+    if whole.sum() < _MIN_SKY_CELLS:
+        return None
+    half = _SKY_CELL // 2
+    above = np.median(cells, axis=(1, 3))[whole] - _envelope_at_cells(fit, step, n_rows, n_cols)[whole]
+    halves = (np.median(cells[:, :, :, :half], axis=(1, 3)) - np.median(cells[:, :, :, half:], axis=(1, 3)))[whole]
+    noise = np.maximum(mad_sigma(halves.astype(np.float64), axis=0), 1e-9)
+    k = max(_MIN_SKY_CELLS, int(round(_SKY_CELL_SHARE * above.shape[0])))
+    darkest = np.argsort(above @ (1.0 / noise ** 2), kind="stable")[:k]
+    return above[darkest].mean(axis=0)
+
+
+def _envelope_at_cells(fit: MosaicSky, step: int, n_rows: int, n_cols: int) -> np.ndarray:
+    """(n_rows, n_cols, C) Phase 5.5's fitted envelope (median 0) at the cells' centres, full-resolution pixels."""
+    centre = (np.arange(n_rows) * _SKY_CELL + (_SKY_CELL - 1) / 2.0) * step + (step - 1) / 2.0
+    cols = np.round((np.arange(n_cols) * _SKY_CELL + (_SKY_CELL - 1) / 2.0) * step + (step - 1) / 2.0).astype(int)
+    rows = [fit.model_rows(int(round(r)), int(round(r)) + 1)[0] for r in centre]
+    model = np.stack(rows)[:, cols].astype(np.float64)
+    return model if model.ndim == 3 else model[..., None]
 
 
 def _pixel_noise(colour: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import pixel_to_pixel
 from numba import njit, prange
 
-from zemosaic.align.resample import _lanczos3_table
+from zemosaic.align.resample import lanczos3_table
 from zemosaic.mosaic.grid import GlobalGrid
 
 __all__ = [
@@ -94,7 +94,7 @@ def reproject_planes(planes: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, window
 # Private helpers
 # --------------------------------------------------------------------------------------------------------------------
 
-_LANCZOS3_LUT = _lanczos3_table()  # (1025, 6) normalised weights of taps -2..3 for 1/1024 px phases
+_LANCZOS3_LUT = lanczos3_table()  # (1025, 6) normalised weights of taps -2..3 for 1/1024 px phases
 
 
 def _window_wcs(wcs: WCS, window) -> WCS:

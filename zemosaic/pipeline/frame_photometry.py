@@ -17,7 +17,7 @@ import numpy as np
 from zemosaic._stats import block_mean
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.mosaic import harmony, star_photometry
-from zemosaic.pipeline.global_frames import _MASK_STEP, AlignedFrame, FrameSet
+from zemosaic.pipeline.global_frames import MASK_STEP, AlignedFrame, FrameSet
 
 __all__ = ["solve_frame_photometry"]
 
@@ -39,7 +39,7 @@ def solve_frame_photometry(frameset: FrameSet, cfg: ZeMosaicConfig) -> dict[int,
     field and its 8 largest with other fields (the strips that tie the panels). The solve is
     :func:`zemosaic.mosaic.harmony.solve_tile_harmony` (``harmonize_plane``), anchored on the mean."""
     frames = frameset.frames
-    min_side = min(min(f.valid_small.shape) for f in frames) * _MASK_STEP
+    min_side = min(min(f.valid_small.shape) for f in frames) * MASK_STEP
     factor = int(np.clip(min_side // 128, 1, 8))  # blocks of ~1/32 frame, as Phase 4.5's, on fewer pixels
     block = int(np.clip(min_side // (32 * factor), 2, 8))
     views = [_frame_view(f, factor, frameset.cache_dir) for f in frames]

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 _MIN_SUPPORT = 0.99
 """A resampled pixel is kept when the bilinear weights of the frame's valid pixels sum to at least this."""
-_MASK_STEP = 8
+MASK_STEP = 8
 """Decimation of the in-RAM validity masks used to pick the frames of a region."""
 _RESAMPLE_LOCK = threading.Lock()
 """The numba-parallel kernels (resampling, star detection) take one launch at a time: numba's default threading
@@ -49,7 +49,7 @@ layer does not accept concurrent launches from several threads."""
 @dataclass
 class AlignedFrame:
     """One frame on the global grid: ``window`` ``(y0, y1, x0, x1)`` of the grid, its pixels in ``cache``
-    (``.npy``, ``h x w x C`` float32, NaN where missing) and a decimated validity mask (every ``_MASK_STEP`` px)."""
+    (``.npy``, ``h x w x C`` float32, NaN where missing) and a decimated validity mask (every ``MASK_STEP`` px)."""
 
     index: int
     path: Path
@@ -73,8 +73,8 @@ class AlignedFrame:
         if y1 <= y0 or x1 <= x0:
             return 0.0
         fy0, _, fx0, _ = self.window
-        sub = self.valid_small[(y0 - fy0) // _MASK_STEP:-(-(y1 - fy0) // _MASK_STEP),
-                               (x0 - fx0) // _MASK_STEP:-(-(x1 - fx0) // _MASK_STEP)]
+        sub = self.valid_small[(y0 - fy0) // MASK_STEP:-(-(y1 - fy0) // MASK_STEP),
+                               (x0 - fx0) // MASK_STEP:-(-(x1 - fx0) // MASK_STEP)]
         area = (region[1] - region[0]) * (region[3] - region[2])
         return float(sub.mean()) * (y1 - y0) * (x1 - x0) / area if sub.size else 0.0
 
@@ -201,7 +201,7 @@ def _align_one(k: int, frame, window, grid: GlobalGrid, cfg: ZeMosaicConfig, cac
         return None, "no pixel of the frame lands on the global grid"
     path = cache_dir / f"frame_{k:05d}.npy"
     np.save(path, pixels)
-    small = ok[::_MASK_STEP, ::_MASK_STEP].copy()
+    small = ok[::MASK_STEP, ::MASK_STEP].copy()
     y0, y1, x0, x1 = (int(v) for v in window)
     return AlignedFrame(k, frame.path, (y0, y1, x0, x1), path, n_ch, small, frame.info, measured), None
 

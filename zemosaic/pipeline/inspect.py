@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from zemosaic.align.stars import detect_stars_with_sky
-from zemosaic.align.transform import _refine, fit_similarity
+from zemosaic.align.transform import fit_similarity, refine_similarity
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline.clustering import cluster_frames
@@ -164,7 +164,7 @@ def _to_reference(frame: _Frame, ref: _Frame, stars: StarMeasures, ref_stars: St
         stars, ref_stars)
     if guess is None:
         return None
-    transform, n = _refine(stars.xy, ref_stars.xy, guess)
+    transform, n = refine_similarity(stars.xy, ref_stars.xy, guess)
     return transform.matrix if n >= 4 else None
 
 

@@ -15,7 +15,7 @@ import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_REPORT_FIELDS = frozenset(f.name for f in fields(TileReport))
 
 
 @dataclass(frozen=True)
@@ -107,34 +109,58 @@ def create_master_tile(
     too_few = _too_few_frames(len(frames), cfg)
     if too_few is not None:  # not even the whole group reaches the minimum: nothing is loaded
         log.warning("master tile %d skipped: %s", tile_id, too_few)
-        skipped = [(f.path, too_few) for f in frames]
-        tr.frames_failed = [{"path": str(p), "reason": r} for p, r in skipped]
-        return MasterTileResult(tile_id, None, tr, skipped)
+        return _skipped(tr, [(f.path, too_few) for f in frames])
     debug = tile_id in cfg.debug_tile_ids
-    cleanup, why = resolve_cleanup(cfg, [f.info.mount_mode for f in frames])
-    tr.cleanup_enabled, tr.cleanup_reason = cleanup, why
+    cleanup, tr.cleanup_reason = resolve_cleanup(cfg, [f.info.mount_mode for f in frames])
+    tr.cleanup_enabled = cleanup
     need_coverage = cleanup and cfg.altaz_use_coverage
     log.info("MT_PIPELINE_FLAGS tile_id=%d cleanup=%s (%s) use_coverage=%s coverage_map=%s propagate_mask=True "
-             "quality_crop=%s edge_trim=%s", tile_id, cleanup, why, cfg.altaz_use_coverage, need_coverage,
-             cfg.quality_crop_enabled, cfg.mt_edge_trim_enabled)
+             "quality_crop=%s edge_trim=%s", tile_id, cleanup, tr.cleanup_reason, cfg.altaz_use_coverage,
+             need_coverage, cfg.quality_crop_enabled, cfg.mt_edge_trim_enabled)
     t0 = time.perf_counter()
-    failed: list[tuple[Path, str]] = []
     tiles_dir.mkdir(parents=True, exist_ok=True)
-    loaded = _load_group(frames, reference, cfg, tiles_dir, failed)
-    if loaded is None:
-        tr.frames_failed = [{"path": str(p), "reason": r} for p, r in failed]
+    loading = _load_group(frames, reference, cfg, tiles_dir)
+    if loading.group is None:
         log.warning("master tile %d skipped: no loadable frame", tile_id)
-        return MasterTileResult(tile_id, None, tr, failed)
-    with loaded.cache:
+        return _skipped(tr, loading.failed)
+    with loading.group.cache:
         tr.timings_s["load"] = round(time.perf_counter() - t0, 3)
-        tile = _align_and_stack(loaded, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
-                                progress_callback)
-    tr.frames_failed = [{"path": str(p), "reason": r} for p, r in failed]
-    if tile is None:
+        stacked = _align_and_stack(loading.group, tile_id, cfg, need_coverage, debug, tiles_dir, progress_callback)
+    failed = loading.failed + stacked.failed
+    _record(tr, stacked.notes, frames_failed=[{"path": str(p), "reason": r} for p, r in failed])
+    if stacked.tile is None:
         return MasterTileResult(tile_id, None, tr, failed)
-    path = _finish_tile(tile, tile_id, cfg, cleanup, tr, tiles_dir)
+    finished = _finish_tile(stacked.tile, tile_id, cfg, cleanup, tr.cleanup_reason, tr.coverage_decision)
+    _record(tr, finished.notes)
+    path = _write_master_tile(finished, tile_id, cfg, tr, tiles_dir)
+    _record(tr, {"path": str(path)})
     tr.timings_s["total"] = round(time.perf_counter() - t0, 3)
     return MasterTileResult(tile_id, path, tr, failed)
+
+
+def _skipped(tr: TileReport, failed: list[tuple[Path, str]]) -> MasterTileResult:
+    """The result of a group that gives no tile, its frames listed with their reasons."""
+    _record(tr, {}, frames_failed=[{"path": str(p), "reason": r} for p, r in failed])
+    return MasterTileResult(tr.tile_id, None, tr, failed)
+
+
+def _record(tr: TileReport, notes: Mapping[str, Any], **more: Any) -> None:
+    """Put what the steps of a tile returned into its report (``timings_s`` entries are added, not replaced)."""
+    for name, value in {**notes, **more}.items():
+        if name == "timings_s":
+            tr.timings_s.update(value)
+        elif name in _REPORT_FIELDS:
+            setattr(tr, name, value)
+        else:
+            raise AttributeError(f"TileReport has no field {name!r}")
+
+
+@dataclass(frozen=True)
+class _Loading:
+    """The group as loaded (None: no frame could be) and the frames dropped on the way, with their reasons."""
+
+    group: _LoadedGroup | None
+    failed: list[tuple[Path, str]]
 
 
 @dataclass
@@ -154,7 +180,7 @@ class _LoadedGroup:
             [None] * len(self.paths)
 
 
-def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | None:
+def _load_group(frames, reference, cfg, tiles_dir) -> _Loading:
     """Read + debayer every frame into a disk cache and choose the group's reference (put in slot 0).
 
     Frames whose header size disagrees with the group's majority, unreadable frames and frames with
@@ -162,7 +188,7 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
     is the most central frame (``reference`` first, then by distance to the group centre) whose
     quality agrees with the group: enough stars and a sky level like the others' (:func:`_choose_reference`).
     """
-    shape, order = _majority_shape(frames, reference, failed)
+    shape, order, failed = _majority_shape(frames, reference)
     cache = FrameCache(len(order), shape, parent=tiles_dir, name="raw")
     paths: list[Path] = []
     infos: list[Any] = []
@@ -185,7 +211,7 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
         raise
     if not paths:
         cache.close()
-        return None
+        return _Loading(None, failed)
     slot = _choose_reference(quality, [p.name for p in paths])
     if slot != 0:
         first, chosen = cache.read(0), cache.read(slot)
@@ -194,8 +220,8 @@ def _load_group(frames, reference, cfg, tiles_dir, failed) -> _LoadedGroup | Non
         infos[0], infos[slot] = infos[slot], infos[0]
         quality[0], quality[slot] = quality[slot], quality[0]
     measured = [q.measured for q in quality]
-    return _LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None],
-                        [getattr(info, "wcs", None) for info in infos])
+    return _Loading(_LoadedGroup(cache, paths, infos[0].wcs, [m for m in measured if m is not None],
+                                 [getattr(info, "wcs", None) for info in infos]), failed)
 
 
 def _read_ahead(paths: Sequence[Path], cfg: ZeMosaicConfig, shape) -> Iterator[tuple[np.ndarray | None, str | None]]:
@@ -213,18 +239,17 @@ def _read_ahead(paths: Sequence[Path], cfg: ZeMosaicConfig, shape) -> Iterator[t
             yield current
 
 
-def _majority_shape(frames, reference, failed) -> tuple[tuple[int, ...], list[int]]:
-    """The frame shape most of the group has (the reference's on a tie) and the frames of that shape, most
-    central first; the others are listed in ``failed`` (the frame that disagrees with the majority goes)."""
+def _majority_shape(frames, reference) -> tuple[tuple[int, ...], list[int], list[tuple[Path, str]]]:
+    """The frame shape most of the group has (the reference's on a tie), the frames of that shape, most central
+    first, and the others with their reason (the frame that disagrees with the majority goes)."""
     shapes = [tuple(f.info.shape) + ((3,) if f.info.n_channels == 3 else ()) for f in frames]
     counts = Counter(shapes)
     top = max(counts.values())
     shape = shapes[reference] if counts[shapes[reference]] == top else counts.most_common(1)[0][0]
-    for k, sh in enumerate(shapes):
-        if sh != shape:
-            failed.append((frames[k].path, f"image shape {sh} differs from the group's majority {shape} "
-                                           f"({counts[shape]} of {len(frames)} frames)"))
-    return shape, [k for k in _central_order(frames, reference) if shapes[k] == shape]
+    failed = [(frames[k].path, f"image shape {sh} differs from the group's majority {shape} "
+                               f"({counts[shape]} of {len(frames)} frames)")
+              for k, sh in enumerate(shapes) if sh != shape]
+    return shape, [k for k in _central_order(frames, reference) if shapes[k] == shape], failed
 
 
 def _central_order(frames, reference) -> list[int]:
@@ -328,10 +353,52 @@ class _StackedTile:
     stack_coverage: np.ndarray  # the stacker's count of contributing frames, written as COVERAGE
     wcs: Any
     n_used: int
+    notes: dict = field(default_factory=dict)  # what the stack decided, for the report
+    stack_s: float = 0.0  # seconds the stack took
 
 
-def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage, debug, tr, failed, tiles_dir,
-                     progress_callback) -> _StackedTile | None:
+# What each step of a tile returns: its value and ``notes``, the fields of the tile's report it decided
+# (``create_master_tile`` puts them into the report: the steps never write into it).
+
+@dataclass
+class _StackOutcome:
+    """Alignment and stack: the stacked tile (None: the group gives no tile), the frames dropped, the notes."""
+
+    tile: _StackedTile | None
+    failed: list[tuple[Path, str]]
+    notes: dict
+
+
+@dataclass(frozen=True)
+class _Usable:
+    """The frames an alignment pass leaves to stack (None: the tile is skipped) and the ones it dropped."""
+
+    used: list[int] | None
+    failed: list[tuple[Path, str]]
+    notes: dict
+
+
+@dataclass(frozen=True)
+class _TileCoverage:
+    """The mission's coverage map of a tile (None: not used, ``notes`` say why)."""
+
+    map: np.ndarray | None
+    notes: dict
+
+
+@dataclass(frozen=True)
+class _FinishedTile:
+    """A tile as it is written: the (nanised) image, its alpha, its coverage and WCS after crop and trim."""
+
+    image: np.ndarray
+    alpha: np.ndarray
+    coverage: np.ndarray
+    wcs: Any
+    notes: dict
+
+
+def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, need_coverage, debug, tiles_dir,
+                     progress_callback) -> _StackOutcome:
     """Measure every frame's transform, choose the tile's canvas from them (:mod:`tile_canvas`), warp the frames onto
     it (disk caches sized like the canvas) and stack them."""
     n = len(loaded.paths)
@@ -344,68 +411,88 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, cleanup, need_coverage,
         max_control_points=cfg.align_max_control_points, debug=debug,
         star_lists=[m.xy for m in loaded.measured] if len(loaded.measured) == n else None,
         predicted=loaded.predicted_transforms())
-    if _usable_frames(found, loaded, tile_id, cfg, tr, failed) is None:
-        return None
-    gate = _quality_gate(found, loaded, frame_shape, cfg, tile_id, tr, failed)
-    found = gate.found if gate is not None else found
+    usable = _usable_frames(found, loaded.paths, tile_id, cfg)
+    outcome = _StackOutcome(None, list(usable.failed), dict(usable.notes))
+    if usable.used is None:
+        return outcome
+    gate = _quality_gate(found, loaded, frame_shape, cfg, tile_id)
+    if gate is not None:
+        outcome.failed.extend(gate.rejected)
+        outcome.notes.update(_quality_notes(found, loaded, gate, cfg))
+        found = gate.found
     plan = tile_canvas.plan_tile_canvas(
         [f.transform if f.ok else None for f in found], frame_shape, mode=cfg.master_tile_canvas,
         min_coverage_abs=_group_min_coverage_abs(cfg, sum(f.ok for f in found)),
         min_coverage_frac=cfg.altaz_min_coverage_frac,
         n_channels=frame_shape[2] if len(frame_shape) == 3 else 1, memory_budget_mb=cfg.stack_memory_budget_mb,
         tile_id=tile_id)
-    tr.canvas = plan.as_dict()
+    outcome.notes["canvas"] = plan.as_dict()
     canvas = plan.canvas
     if cfg.master_tile_stack == "cfa_drizzle":
-        drizzled = tile_drizzle.drizzle_group(loaded.paths, found, canvas, loaded.wcs, cfg, tile_id, tr)
+        drizzled = tile_drizzle.drizzle_group(loaded.paths, found, canvas, loaded.wcs, cfg, tile_id)
         if drizzled is not None:
-            tr.frames_used = drizzled.n_used
-            return _StackedTile(drizzled.image, drizzled.coverage if need_coverage else None, drizzled.coverage,
-                                drizzled.wcs, drizzled.n_used)
+            outcome.notes.update(frames_used=drizzled.n_used, stack=drizzled.stack,
+                                 timings_s={"stack": drizzled.stack_s})
+            outcome.tile = _StackedTile(drizzled.image, drizzled.coverage if need_coverage else None,
+                                        drizzled.coverage, drizzled.wcs, drizzled.n_used)
+            return outcome
     with FrameCache(n, canvas.shape + tuple(frame_shape[2:]), parent=tiles_dir, name="aligned") as aligned_store, \
             FrameCache(n, canvas.shape, parent=tiles_dir, name="valid", dtype=bool) as mask_store:
         aligned = align_stack.warp_group(
             images, found, canvas, propagate_mask=True, progress_callback=_progress_part(progress_callback, n, 2 * n),
             output_store=aligned_store, mask_store=mask_store, debug=debug)
-        tr.timings_s["align"] = round(time.perf_counter() - t0, 3)
-        used = _usable_frames(aligned, loaded, tile_id, cfg, tr, failed, already=found)
-        if used is None:
-            return None
+        align_s = round(time.perf_counter() - t0, 3)
+        usable = _usable_frames(aligned, loaded.paths, tile_id, cfg, already=found)
+        outcome.failed.extend(usable.failed)
+        outcome.notes.update(usable.notes, timings_s={"align": align_s})
+        if usable.used is None:
+            return outcome
         if gate is not None:
             removed = frame_gate.apply_partial_masks(aligned, gate.bad_cells, canvas, frame_shape[:2])
             for k, frac in removed.items():
-                tr.frame_quality[k]["masked_valid_fraction"] = round(frac, 4)
-        coverage = _coverage_for_tile(aligned, used, canvas.shape, tile_id, need_coverage, tr)
-        t0 = time.perf_counter()
-        options = replace(stack_options(cfg), frame_weights=_frame_factors(gate, used, found))
-        stack = stacker(cfg)(  # slot 0 is the reference (reference_index=0), which alignment never fails
-            [aligned[k].image for k in used], options,
-            valid_masks=[_released(aligned[k].valid) for k in used], progress_callback=progress_callback)
-        tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
-    tr.frames_used = len(used)
-    tr.stack = {"normalize": cfg.stack_normalize_method, "rejection": cfg.stack_rejection_algorithm,
-                "combine": cfg.stack_final_combine, "weighting": cfg.stack_weighting_method,
-                "rejected_fraction": float(stack.rejected_fraction), "chunk_rows": int(stack.chunk_rows)}
-    tr.background = _background_summary(stack.normalization)
+                outcome.notes["frame_quality"][k]["masked_valid_fraction"] = round(frac, 4)
+        coverage = _coverage_for_tile(aligned, usable.used, canvas.shape, tile_id, need_coverage)
+        outcome.notes.update(coverage.notes)
+        stacked = _stack_aligned(aligned, usable.used, _frame_factors(gate, usable.used, found), cfg,
+                                 tile_canvas.canvas_wcs(loaded.wcs, canvas), coverage.map, progress_callback)
+    outcome.notes.update(stacked.notes, timings_s={"align": align_s, "stack": stacked.stack_s})
+    outcome.tile = stacked
+    return outcome
+
+
+def _stack_aligned(aligned, used, frame_factors, cfg, wcs, coverage, progress_callback) -> _StackedTile:
+    """Stack the warped frames ``used`` (slot 0, the reference, is always among them) with the run's options and
+    the gate's per-frame weight factors."""
+    t0 = time.perf_counter()
+    options = replace(stack_options(cfg), frame_weights=frame_factors)
+    stack = stacker(cfg)(  # slot 0 is the reference (reference_index=0), which alignment never fails
+        [aligned[k].image for k in used], options,
+        valid_masks=[_released(aligned[k].valid) for k in used], progress_callback=progress_callback)
+    notes = {"frames_used": len(used), "background": _background_summary(stack.normalization),
+             "stack": {"normalize": cfg.stack_normalize_method, "rejection": cfg.stack_rejection_algorithm,
+                       "combine": cfg.stack_final_combine, "weighting": cfg.stack_weighting_method,
+                       "rejected_fraction": float(stack.rejected_fraction), "chunk_rows": int(stack.chunk_rows)}}
     return _StackedTile(np.asarray(stack.image, dtype=np.float32), coverage,
-                        np.asarray(stack.coverage, dtype=np.float32), tile_canvas.canvas_wcs(loaded.wcs, canvas),
-                        len(used))
+                        np.asarray(stack.coverage, dtype=np.float32), wcs, len(used), notes,
+                        round(time.perf_counter() - t0, 3))
 
 
-def _quality_gate(found, loaded: _LoadedGroup, frame_shape, cfg, tile_id, tr, failed) -> frame_gate.GateResult | None:
-    """Judge the group's frames from their measures (:mod:`zemosaic.pipeline.frame_gate`); the rejected ones are
-    listed in ``failed`` and marked failed in the result's alignment list. None when the frames were not measured."""
+def _quality_gate(found, loaded: _LoadedGroup, frame_shape, cfg, tile_id) -> frame_gate.GateResult | None:
+    """Judge the group's frames from their measures (:mod:`zemosaic.pipeline.frame_gate`): the rejected ones are
+    in ``rejected`` and marked failed in the result's alignment list. None when the frames were not measured."""
     if len(loaded.measured) != len(loaded.paths):
         return None
-    gate = frame_gate.gate_group(found, loaded.paths, loaded.measured, frame_shape, cfg, tile_id)
-    failed.extend(gate.rejected)
+    return frame_gate.gate_group(found, loaded.paths, loaded.measured, frame_shape, cfg, tile_id)
+
+
+def _quality_notes(found, loaded: _LoadedGroup, gate: frame_gate.GateResult, cfg) -> dict:
+    """The report's view of the gate: per frame its measures and bad cells, the decisions and warnings."""
     judged = {k for k, f in enumerate(found) if f.ok}
-    tr.frame_quality = [{"path": str(p), "judged": k in judged, **m.quality.as_dict(), "bad_cells": _cells(cells)}
-                        for k, (p, m, cells) in enumerate(zip(loaded.paths, loaded.measured, gate.bad_cells,
-                                                              strict=True))]
-    tr.quality_signature = frame_gate.decision_from_records([r for r in tr.frame_quality if r["judged"]], cfg)
-    tr.quality_warnings = list(gate.decision.warnings)
-    return gate
+    records = [{"path": str(p), "judged": k in judged, **m.quality.as_dict(), "bad_cells": _cells(cells)}
+               for k, (p, m, cells) in enumerate(zip(loaded.paths, loaded.measured, gate.bad_cells, strict=True))]
+    return {"frame_quality": records,
+            "quality_signature": frame_gate.decision_from_records([r for r in records if r["judged"]], cfg),
+            "quality_warnings": list(gate.decision.warnings)}
 
 
 def _cells(cells: np.ndarray | None) -> list[int]:
@@ -425,28 +512,25 @@ def _frame_factors(gate: frame_gate.GateResult | None, used: Sequence[int], foun
     return tuple(gate.factors.get(k, 1.0) for k in used)
 
 
-def _usable_frames(aligned, loaded: _LoadedGroup, tile_id, cfg, tr, failed, *, already=None) -> list[int] | None:
-    """Slots of the frames that can be stacked, recording the failed ones (those not in ``already``, the earlier
-    pass's results, so a frame is listed once) and the alignment outcome; None when the tile is skipped."""
+def _usable_frames(aligned, paths: Sequence[Path], tile_id, cfg, *, already=None) -> _Usable:
+    """Slots of the frames that can be stacked (None when the tile is skipped), the failed frames (those not in
+    ``already``, the earlier pass's results, so a frame is listed once) and the alignment outcome."""
     n = len(aligned)
     used = [k for k, a in enumerate(aligned) if a.ok]
-    for k, a in enumerate(aligned):
-        if not a.ok and (already is None or already[k].ok):
-            failed.append((loaded.paths[k], f"alignment failed: {a.reason}"))
+    failed = [(paths[k], f"alignment failed: {a.reason}") for k, a in enumerate(aligned)
+              if not a.ok and (already is None or already[k].ok)]
     methods = dict(Counter(a.method for a in aligned))
-    tr.alignment_methods = methods
-    tr.frames = [_frame_record(loaded.paths[k], a) for k, a in enumerate(aligned)]
+    notes = {"alignment_methods": methods, "frames": [_frame_record(paths[k], a) for k, a in enumerate(aligned)]}
     if already is None or len(used) < sum(a.ok for a in already):
         log.info("master tile %d: aligned %d/%d frames (%s)", tile_id, len(used), n, methods)
     if not used:
         log.warning("master tile %d skipped: no frame could be aligned", tile_id)
-        return None
+        return _Usable(None, failed, notes)
     too_few = _too_few_frames(len(used), cfg)
     if too_few is not None:
         log.warning("master tile %d skipped: %s", tile_id, too_few)
-        failed.extend((loaded.paths[k], too_few) for k in used)
-        return None
-    return used
+        return _Usable(None, failed + [(paths[k], too_few) for k in used], notes)
+    return _Usable(used, failed, notes)
 
 
 def _progress_part(callback: ProgressCallback | None, start: int, total: int) -> ProgressCallback | None:
@@ -507,17 +591,17 @@ def stacker(cfg: ZeMosaicConfig):
     return stack_gpu.stack_frames_gpu if cfg.use_gpu else stack_cpu.stack_frames
 
 
-def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> np.ndarray | None:
+def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage) -> _TileCoverage:
     """The mission's coverage_count_hw, accumulated frame by frame, or None (the reason goes to the
-    log and to ``tr.coverage_decision``).
+    log and to the report's ``coverage_decision``).
 
     Any failure here (a frame without valid mask, shapes that disagree, an unexpected error) must
     leave the tile identical to the coverage-less path, so this is a deliberate error boundary:
     the error is logged as the reason and the coverage is dropped.
     """
     if not need_coverage:  # cleanup off is recorded as such when the tile is finished
-        tr.coverage_decision = CoverageDecision.not_used("coverage_off", "altaz_use_coverage=false").reason
-        return None
+        return _TileCoverage(None, {"coverage_decision": CoverageDecision.not_used(
+            "coverage_off", "altaz_use_coverage=false").reason})
     try:
         acc = align_stack.CoverageAccumulator(shape_hw)
         for k in used:
@@ -530,17 +614,15 @@ def _coverage_for_tile(aligned, used, shape_hw, tile_id, need_coverage, tr) -> n
     except Exception as exc:  # noqa: BLE001 - deliberate boundary, see docstring
         reason = CoverageDecision.not_used("coverage_error", f"{type(exc).__name__}: {exc}").reason
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
-        tr.coverage_decision = reason
-        return None
-    tr.coverage_stats = stats.as_dict()
+        return _TileCoverage(None, {"coverage_decision": reason})
+    notes: dict = {"coverage_stats": stats.as_dict()}
     if coverage is None:
         reason = CoverageDecision.not_used("empty", f"max {stats.max:g}").reason
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, reason)
-        tr.coverage_decision = reason
-        return None
+        return _TileCoverage(None, {**notes, "coverage_decision": reason})
     log.info("MT_COVERAGE_STATS tile_id=%d coverage_shape=%s min=%.0f max=%.0f nonzero_frac=%.4f "
              "n_used_for_stack=%d", tile_id, stats.shape, stats.min, stats.max, stats.nonzero_frac, len(used))
-    return coverage
+    return _TileCoverage(coverage, notes)
 
 
 def _background_summary(normalization) -> dict:
@@ -561,43 +643,50 @@ def _background_summary(normalization) -> dict:
 # ================================================================================================
 # Phase 3, after the stack: crop, lecropper, edge trim, write
 # ================================================================================================
-def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup: bool, tr: TileReport,
-                 tiles_dir: Path) -> Path:
+def _finish_tile(tile: _StackedTile, tile_id: int, cfg: ZeMosaicConfig, cleanup: bool, cleanup_reason: str,
+                 coverage_decision: str) -> _FinishedTile:
+    """Quality crop, the mission's lecropper alpha, edge trim: the tile as it will be written, and the report's
+    account of each step (``coverage_decision``: what was decided of the coverage before, while stacking)."""
     image, coverage, stack_cov, wcs = tile.image, tile.coverage, tile.stack_coverage, tile.wcs
+    notes: dict = {}
     if cfg.quality_crop_enabled:
         # judged on the pixels that hold data: the canvas's corners that no frame covers are not a bad band
         rect = lecropper.detect_quality_crop_rect(image, valid=stack_cov > 0)
         if rect is not None:
             image, (coverage, stack_cov), wcs = _crop_all(rect, image, (coverage, stack_cov), wcs)
-            tr.quality_crop_rect = list(rect)
+            notes["quality_crop_rect"] = list(rect)
             log.info("master tile %d: quality crop rect=(y0=%d, x0=%d, y1=%d, x1=%d) -> %dx%d", tile_id, *rect,
                      image.shape[1], image.shape[0])
-    coverage = _coverage_ready_for_lecropper(coverage, image, tile_id, tr)
+    checked = _coverage_ready_for_lecropper(coverage, image, tile_id)
+    if coverage is not None:
+        notes["coverage_decision"] = _coverage_check_reason(coverage, checked, image)
     abs_thr = _group_min_coverage_abs(cfg, tile.n_used)
-    tr.thresholds = {"min_coverage_abs": abs_thr, "min_coverage_frac": cfg.altaz_min_coverage_frac,
-                     "morph_open_px": cfg.altaz_morph_open_px, "n_used_for_stack": tile.n_used}
+    notes["thresholds"] = {"min_coverage_abs": abs_thr, "min_coverage_frac": cfg.altaz_min_coverage_frac,
+                           "morph_open_px": cfg.altaz_morph_open_px, "n_used_for_stack": tile.n_used}
     if cleanup:
-        masked = _mask_tile(image, cfg, coverage=coverage, altaz_min_coverage_abs=abs_thr,
+        masked = _mask_tile(image, cfg, coverage=checked, altaz_min_coverage_abs=abs_thr,
                             altaz_min_coverage_frac=cfg.altaz_min_coverage_frac,
                             altaz_morph_open_px=cfg.altaz_morph_open_px, tile_id=tile_id)
         out, alpha = masked.out, masked.alpha
         assert alpha is not None  # cleanup on: altaz_cleanup_enabled is not "false", so the masker gave an alpha
         if masked.decision is not None:  # the masker itself refused the coverage
-            tr.coverage_decision = masked.decision.reason
-        tr.coverage_used = masked.decision is not None and masked.decision.used
+            notes["coverage_decision"] = masked.decision.reason
+        notes["coverage_used"] = masked.decision is not None and masked.decision.used
     else:  # no cleanup: every stacked pixel is kept at full weight
         out, alpha = image, (stack_cov > 0).astype(np.float32)
-        log.info("MT_PIPELINE tile_id=%d lecropper skipped (cleanup off: %s)", tile_id, tr.cleanup_reason)
-        tr.coverage_decision = CoverageDecision.not_used("cleanup_off", tr.cleanup_reason).reason
-        tr.coverage_used = False
-    log.info("MT_PIPELINE tile_id=%d coverage_used=%s reason=%s", tile_id, tr.coverage_used, tr.coverage_decision)
-    tr.alpha_stats = _alpha_stats(alpha)
+        log.info("MT_PIPELINE tile_id=%d lecropper skipped (cleanup off: %s)", tile_id, cleanup_reason)
+        notes["coverage_decision"] = CoverageDecision.not_used("cleanup_off", cleanup_reason).reason
+        notes["coverage_used"] = False
+    log.info("MT_PIPELINE tile_id=%d coverage_used=%s reason=%s", tile_id, notes["coverage_used"],
+             notes.get("coverage_decision", coverage_decision))
+    notes["alpha_stats"] = _alpha_stats(alpha)
+    finished = _FinishedTile(out, alpha, stack_cov, wcs, notes)
     if cfg.mt_edge_trim_enabled:
-        out, alpha, stack_cov, wcs = _edge_trim(out, alpha, stack_cov, wcs, cfg, tile_id, tr)
+        finished = _edge_trim(finished, cfg, tile_id)
     stacked_area = int(np.count_nonzero(tile.stack_coverage > 0))  # before any crop or trim
-    tr.field_fraction_kept = float(np.count_nonzero(alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
-    tr.shape = list(out.shape)
-    return _write_master_tile(out, alpha, stack_cov, wcs, tile_id, cfg, tr, tiles_dir)
+    kept = float(np.count_nonzero(finished.alpha > cfg.altaz_alpha_soft_threshold)) / max(stacked_area, 1)
+    finished.notes.update(field_fraction_kept=kept, shape=list(finished.image.shape))
+    return finished
 
 
 def _group_min_coverage_abs(cfg: ZeMosaicConfig, n_frames: int) -> float:
@@ -622,19 +711,26 @@ def crop_wcs(wcs, rect):
     return wcs.slice((slice(y0, y1), slice(x0, x1)))
 
 
-def _coverage_ready_for_lecropper(coverage, image, tile_id, tr) -> np.ndarray | None:
+def _coverage_ready_for_lecropper(coverage, image, tile_id) -> np.ndarray | None:
     """Re-check the coverage right before lecropper (lecropper's own rule: same H x W as the tile,
-    finite, max > 0); an unusable one is logged and dropped. A coverage that is already None keeps
-    the decision recorded when it was dropped."""
+    finite, max > 0); an unusable one is logged and dropped (None). None stays None."""
     if coverage is None:
         return None
     refused = lecropper.coverage_unusable(coverage, image.shape[:2])
     if refused is not None:
         log.info("MT_COVERAGE_IGNORED tile_id=%d reason=%s", tile_id, refused.reason)
-        tr.coverage_decision = refused.reason
         return None
-    tr.coverage_decision = CoverageDecision(True, "used").reason
     return coverage
+
+
+def _coverage_check_reason(coverage: np.ndarray, checked: np.ndarray | None, image) -> str:
+    """The report's coverage decision after :func:`_coverage_ready_for_lecropper` kept (``checked``) or dropped a
+    coverage: "used", or why lecropper's rule refused it."""
+    if checked is not None:
+        return CoverageDecision(True, "used").reason
+    refused = lecropper.coverage_unusable(coverage, image.shape[:2])
+    assert refused is not None  # dropped by the same rule
+    return refused.reason
 
 
 @dataclass(frozen=True)
@@ -825,22 +921,23 @@ def _alpha_stats(alpha: np.ndarray) -> dict:
 
 
 
-def _edge_trim(out, alpha, coverage, wcs, cfg, tile_id, tr):
-    rect = lecropper.edge_trim_rect(alpha, cfg.mt_edge_trim_valid_frac)
+def _edge_trim(tile: _FinishedTile, cfg, tile_id) -> _FinishedTile:
+    """``MT_EDGE_TRIM``: the tile, its alpha, coverage and WCS cropped to the rectangle the alpha supports."""
+    rect = lecropper.edge_trim_rect(tile.alpha, cfg.mt_edge_trim_valid_frac)
     if rect is None:
         log.info("MT_EDGE_TRIM tile_id=%d nothing to trim", tile_id)
-        return out, alpha, coverage, wcs
+        return tile
     y0, x0, y1, x1 = rect
     log.info("MT_EDGE_TRIM tile_id=%d rect=(y0=%d, x0=%d, y1=%d, x1=%d) removed top=%d bottom=%d left=%d right=%d",
-             tile_id, y0, x0, y1, x1, y0, alpha.shape[0] - y1, x0, alpha.shape[1] - x1)
-    tr.edge_trim_rect = list(rect)
-    out, (alpha, coverage), wcs = _crop_all(rect, out, (alpha, coverage), wcs)
-    return out, alpha, coverage, wcs
+             tile_id, y0, x0, y1, x1, y0, tile.alpha.shape[0] - y1, x0, tile.alpha.shape[1] - x1)
+    out, (alpha, coverage), wcs = _crop_all(rect, tile.image, (tile.alpha, tile.coverage), tile.wcs)
+    return _FinishedTile(out, alpha, coverage, wcs, {**tile.notes, "edge_trim_rect": list(rect)})
 
 
-def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -> Path:
+def _write_master_tile(tile: _FinishedTile, tile_id, cfg, tr: TileReport, tiles_dir) -> Path:
+    """Write ``master_tile_NNN.fits`` (image, ALPHA, COVERAGE) with the report's decisions in its header."""
     path = tiles_dir / f"master_tile_{tile_id:03d}.fits"
-    extensions = {"ALPHA": alpha.astype(np.float32), "COVERAGE": coverage.astype(np.float32)}
+    extensions = {"ALPHA": tile.alpha.astype(np.float32), "COVERAGE": tile.coverage.astype(np.float32)}
     header = {
         "MTILEID": (tile_id, "master tile id"),
         "NFRAMES": (tr.frames_used, "frames stacked"),
@@ -863,8 +960,7 @@ def _write_master_tile(out, alpha, coverage, wcs, tile_id, cfg, tr, tiles_dir) -
                                       bunit_comment="weighted stack of the frames, in their ADU",
                                       history=headers.tile_history(cfg) + frame_gate.quality_history(tr.frame_quality))
     standard.update(header)
-    fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard, extensions=extensions)
-    tr.path = str(path)
-    log.info("master tile %d written: %s (%s, %d frames)", tile_id, path.name, "x".join(map(str, out.shape)),
+    fits_io.write_fits_image(path, tile.image, wcs=tile.wcs, header_extra=standard, extensions=extensions)
+    log.info("master tile %d written: %s (%s, %d frames)", tile_id, path.name, "x".join(map(str, tile.image.shape)),
              tr.frames_used)
     return path

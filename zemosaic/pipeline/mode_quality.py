@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from zemosaic._stats import mad_sigma
-from zemosaic.align.transform import _refine, wcs_transform
+from zemosaic.align.transform import refine_similarity, wcs_transform
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.pipeline.clustering import cluster_frames
-from zemosaic.pipeline.global_frames import _MASK_STEP, AlignedFrame, FrameSet
+from zemosaic.pipeline.global_frames import MASK_STEP, AlignedFrame, FrameSet
 from zemosaic.quality.group import (
     QualitySettings,
     decide_group,
@@ -149,7 +149,7 @@ def _to_reference(frame: AlignedFrame, ref: AlignedFrame) -> np.ndarray | None:
     src, dst = frame.measured.stars.xy, ref.measured.stars.xy
     if len(src) < 4 or len(dst) < 4:
         return guess
-    refined, n_pairs = _refine(src, dst, guess)
+    refined, n_pairs = refine_similarity(src, dst, guess)
     return refined.matrix if n_pairs >= 4 else guess
 
 
@@ -172,7 +172,7 @@ def _mask_cells(frame: AlignedFrame, cells: np.ndarray, frameset: FrameSet) -> f
     pixels[cut] = np.nan
     pixels.flush()
     del pixels
-    frame.valid_small = frame.valid_small & ~bad[::_MASK_STEP, ::_MASK_STEP]
+    frame.valid_small = frame.valid_small & ~bad[::MASK_STEP, ::MASK_STEP]
     return int(np.count_nonzero(cut)) / max(before, 1)
 
 

@@ -237,7 +237,7 @@ def _check_estimate(grid, frames, cfg: ZeMosaicConfig, report: RunReport) -> Non
 
 
 def _inputs_digest(frames: list, cfg: ZeMosaicConfig, mode: str) -> dict:
-    inputs = tile_resume._inputs_record(frames, 0)
+    inputs = tile_resume.inputs_record(frames, 0)
     return {"mode": mode, "config_digest": _config_digest(cfg), "inputs": inputs}
 
 
@@ -249,7 +249,7 @@ def _config_digest(cfg: ZeMosaicConfig) -> str:
     the quality gate's (judged here on the frames) and ``harmonize_*`` / ``assembly_*`` (the frames' photometric
     solve and their resampling onto the grid)."""
     keys = {f.name: getattr(cfg, f.name) for f in fields(cfg)
-            if f.name not in tile_resume._NOT_TILE_KEYS and not f.name.startswith(_NOT_MODE_KEYS)}
+            if f.name not in tile_resume.NOT_TILE_KEYS and not f.name.startswith(_NOT_MODE_KEYS)}
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 

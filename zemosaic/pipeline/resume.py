@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
 # keys that only act after Phase 3 (or only on logs and what is kept): changing them does not change a master tile
 _AFTER_TILES = ("harmonize_", "assembly_", "output_", "export_", "colour_")
-_NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids", "mosaic_background",
+NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids", "mosaic_background",
                             "max_workers", "memory_budget_mb", "scheduler"})  # where a tile is built, not how
 
 
@@ -39,7 +39,7 @@ _GATE_KEYS = ("frame_reject_", "frame_partial_", "frame_exclude")
 def config_digest(cfg: ZeMosaicConfig) -> str:
     """SHA-256 of the configuration keys that shape a master tile (the quality gate's decision keys aside)."""
     keys = {f.name: getattr(cfg, f.name) for f in fields(cfg)
-            if f.name not in _NOT_TILE_KEYS and not f.name.startswith(_AFTER_TILES + _GATE_KEYS)}
+            if f.name not in NOT_TILE_KEYS and not f.name.startswith(_AFTER_TILES + _GATE_KEYS)}
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -57,7 +57,7 @@ def manifest_path(tiles_dir: Path, tile_id: int) -> Path:
     return tiles_dir / f"master_tile_{tile_id:03d}.json"
 
 
-def _inputs_record(members: Sequence[Any], reference: int) -> dict:
+def inputs_record(members: Sequence[Any], reference: int) -> dict:
     frames = []
     for f in members:
         wcs = f.info.wcs.to_header_string(relax=True) if f.info.wcs is not None else ""
@@ -71,7 +71,7 @@ def write_tile_manifest(tiles_dir: Path, tile_id: int, tile_path: Path, members:
     """Write the manifest of a finished tile (atomically, after the tile itself)."""
     payload = {"version": MANIFEST_VERSION, "tile_id": tile_id, "tile_file": tile_path.name,
                "tile_sha256": file_sha256(tile_path), "config_digest": config_digest(cfg),
-               "inputs": _inputs_record(members, reference), "report": asdict(report),
+               "inputs": inputs_record(members, reference), "report": asdict(report),
                "failed_inputs": [[str(p), r] for p, r in failed]}
     return atomic_write_bytes(manifest_path(tiles_dir, tile_id), json.dumps(payload, indent=1).encode("utf-8"))
 
@@ -116,7 +116,7 @@ def _mismatch(manifest: dict, tiles_dir: Path, tile_id: int, members: Sequence[A
         return "manifest of another version or tile"
     if manifest.get("config_digest") != config_digest(cfg):
         return "settings changed"
-    if manifest.get("inputs") != _inputs_record(members, reference):
+    if manifest.get("inputs") != inputs_record(members, reference):
         return "input frames changed"
     if _gate_changed(manifest.get("report") or {}, cfg):
         return "frame-quality decisions changed"

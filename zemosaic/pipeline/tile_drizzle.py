@@ -16,7 +16,6 @@ from zemosaic.align.canvas import Canvas
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import fits as fits_io
 from zemosaic.pipeline import tile_canvas
-from zemosaic.pipeline.report import TileReport
 from zemosaic.stack import cfa_drizzle
 
 __all__ = ["DrizzledTile", "drizzle_group"]
@@ -32,10 +31,12 @@ class DrizzledTile:
     coverage: np.ndarray
     wcs: Any
     n_used: int
+    stack: dict  # the report's account of the stack (method, scale, pixfrac, rejected and filled fractions)
+    stack_s: float  # seconds the drizzle took
 
 
-def drizzle_group(paths: Sequence[Path], found, canvas: Canvas, ref_wcs, cfg: ZeMosaicConfig, tile_id: int,
-                  tr: TileReport) -> DrizzledTile | None:
+def drizzle_group(paths: Sequence[Path], found, canvas: Canvas, ref_wcs, cfg: ZeMosaicConfig,
+                  tile_id: int) -> DrizzledTile | None:
     """Drizzle the aligned frames (``found[k].ok``; slot 0 is the reference) of a group onto ``canvas``; None (the
     caller stacks the debayered frames) when the frames are not Bayer mosaics, said in the log."""
     used = [k for k, f in enumerate(found) if f.ok and f.transform is not None]
@@ -58,11 +59,11 @@ def drizzle_group(paths: Sequence[Path], found, canvas: Canvas, ref_wcs, cfg: Ze
 
     t0 = time.perf_counter()
     result = cfa_drizzle.cfa_drizzle(load, matrices, out_hw, scale=scale, pixfrac=cfg.drizzle_pixfrac)
-    tr.timings_s["stack"] = round(time.perf_counter() - t0, 3)
-    tr.stack = {"method": "cfa_drizzle", "scale": scale, "pixfrac": cfg.drizzle_pixfrac,
-                "rejected_fraction": round(result.rejected_fraction, 6),
-                "filled_fraction": round(result.filled_fraction, 6)}
+    stack_s = round(time.perf_counter() - t0, 3)
+    stack = {"method": "cfa_drizzle", "scale": scale, "pixfrac": cfg.drizzle_pixfrac,
+             "rejected_fraction": round(result.rejected_fraction, 6),
+             "filled_fraction": round(result.filled_fraction, 6)}
     wcs = cfa_drizzle.scale_wcs(tile_canvas.canvas_wcs(ref_wcs, canvas), scale)
     log.info("master tile %d: CFA drizzle of %d frames onto %d x %d px (canvas %d x %d at scale %.1f)", tile_id,
              len(used), out_hw[1], out_hw[0], canvas.shape[1], canvas.shape[0], scale)
-    return DrizzledTile(result.image, result.coverage, wcs, len(used))
+    return DrizzledTile(result.image, result.coverage, wcs, len(used), stack, stack_s)

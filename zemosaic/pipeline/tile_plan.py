@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from zemosaic.config import ConfigError, ZeMosaicConfig
-from zemosaic.pipeline.tile_task import _PROCESS_BASE_MB, TileEngineError, TileTask
+from zemosaic.pipeline.tile_task import PROCESS_BASE_MB, TileEngineError, TileTask
 
 __all__ = [
     "WorkerPlan",
@@ -83,7 +83,7 @@ def plan_workers(cfg: ZeMosaicConfig, tasks: Sequence[TileTask], *, cores: int |
         wanted = 1
         why.append(f"the groups hold {mpx:.1f} Mpx of frames (< {_AUTO_MIN_MPX:g}): less work than starting worker "
                    "processes costs (about 2 s each)")
-    per_tile = max((t.peak_mb() for t in tasks), default=_PROCESS_BASE_MB)
+    per_tile = max((t.peak_mb() for t in tasks), default=PROCESS_BASE_MB)
     budget: float | None
     if cfg.memory_budget_mb > 0:
         budget, budget_text = float(cfg.memory_budget_mb), f"memory_budget_mb={cfg.memory_budget_mb:g}"

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # Seestar frames with the 768 MB stack budget): a Python process with numpy, astropy, scipy and numba loaded, and
 # the frame-sized arrays alive at once (reference and current frame while aligning, the stacked image, its
 # coverage maps and alpha, the cropped and written copies)
-_PROCESS_BASE_MB = 250.0
+PROCESS_BASE_MB = 250.0
 _FRAME_COPIES = 8
 _STACK_WORKING_FACTOR = 1.5  # the CPU stacker's working memory per input byte of a row chunk
 
@@ -243,10 +243,10 @@ def estimate_tile_peak_mb(members: Sequence[Any], cfg: ZeMosaicConfig) -> float:
     """Peak RAM (MB) one master tile of ``members`` may take: the stacker's row chunks (``stack_memory_budget_mb``,
     or the whole stack when smaller), a few frame-sized arrays and the process itself."""
     if not members:
-        return _PROCESS_BASE_MB
+        return PROCESS_BASE_MB
     frame_mb = max(_frame_mb(f.info) for f in members)
     stack_mb = min(float(cfg.stack_memory_budget_mb), len(members) * frame_mb * _STACK_WORKING_FACTOR)
-    return _PROCESS_BASE_MB + _FRAME_COPIES * frame_mb + stack_mb
+    return PROCESS_BASE_MB + _FRAME_COPIES * frame_mb + stack_mb
 
 
 def _frame_mb(info) -> float:

@@ -44,6 +44,7 @@ import numpy as np
 
 from zemosaic.progress import emit
 from zemosaic.stack import cpu as stacking
+from zemosaic.stack import normalization
 from zemosaic.stack.cpu import StackOptions, StackResult
 from zemosaic.stack.gpu_normalize import ChunkNormalizer, device_noise, fit_background_device
 from zemosaic.stack.gpu_pipeline import ChunkLoader, CupyMover, HostMover, plan_chunks
@@ -183,7 +184,7 @@ def run_stack_device(frames, valid_masks, options: StackOptions, xp=None, progre
     StackResult
     """
     t_start = time.perf_counter()
-    frames, masks, shape = stacking._check_inputs(frames, valid_masks)
+    frames, masks, shape = normalization.check_inputs(frames, valid_masks)
     n = len(frames)
     ref = int(options.reference_index)
     if not 0 <= ref < n:
@@ -248,11 +249,11 @@ def run_stack_device(frames, valid_masks, options: StackOptions, xp=None, progre
         image=image if len(shape) == 3 else image[..., 0], coverage=coverage,
         rejected_fraction=float(rejected_h.sum() / valid_total) if valid_total else 0.0,
         rejected_fraction_per_frame=per_frame, weights=weights,
-        normalization=[stacking._norm_record(nz, sg) for nz, sg in zip(normalizers, sigmas, strict=True)],
+        normalization=[normalization.norm_record(nz, sg) for nz, sg in zip(normalizers, sigmas, strict=True)],
         n_frames=n, timings=timings, chunk_rows=plan.rows)
 
 
-class _NoiseTable(stacking._RawNoise):
+class _NoiseTable(normalization.RawNoise):
     """``raw_noise[i]`` for the CPU helpers, from the device's batch (measured on first use)."""
 
     def __init__(self, xp, frames, masks, options):
@@ -272,8 +273,8 @@ def _fit(xp, frames, masks, ref: int, options: StackOptions):
     if options.normalize_method == "background_match":
         normalizers = fit_background_device(xp, frames, masks, ref, options)
     else:
-        normalizers = stacking._fit_normalizers(frames, masks, ref, options, raw_noise)
-    weights, sigmas = stacking._fit_weights(frames, masks, normalizers, options, raw_noise)
+        normalizers = normalization.fit_normalizers(frames, masks, ref, options, raw_noise)
+    weights, sigmas = normalization.fit_weights(frames, masks, normalizers, options, raw_noise)
     return normalizers, weights, sigmas
 
 

@@ -4,7 +4,8 @@ What the CPU stacker computes frame by frame (:mod:`zemosaic.stack.cpu`, :mod:`z
 here for all frames at once on the array module ``xp`` (``numpy`` in the tests, ``cupy`` on a device):
 
 * :func:`xp_noise_sigma`: the raw noise of every frame (1.4826 x MAD of adjacent-pixel differences / sqrt(2) on
-  ``noise_rows`` rows, bright pixels left out), as ``cpu._noise_sigma``; it feeds the weights and ``linear_fit``.
+  ``noise_rows`` rows, bright pixels left out), as ``normalization.noise_sigma``; it feeds the weights and
+  ``linear_fit``.
 * :func:`xp_block_medians`: the star-clipped block medians of every (frame, reference) pair on the decimated
   grid, as ``background.block_medians`` (the bulk of a ``background_match`` fit).
 * :func:`xp_fit_match`: the clip-and-refit of ``frame = gain x reference + S(x, y)`` with the instrumented gain
@@ -30,9 +31,9 @@ import numpy as np
 
 from zemosaic import background as bg
 from zemosaic._stats import MAD_TO_SIGMA, to_blocks
-from zemosaic.stack import cpu
 from zemosaic.stack.frame_cache import release_rows
 from zemosaic.stack.gpu_xp import cholesky_solve, is_numpy, masked_median_lastaxis, sort_axis0, to_host
+from zemosaic.stack.normalization import BackgroundNorm, both_masks, mask_copy
 
 __all__ = [
     "xp_noise_sigma",
@@ -52,7 +53,7 @@ _SQRT2 = math.sqrt(2.0)
 # --------------------------------------------------------------------------------------------------
 
 def noise_row_picks(height: int, noise_rows: int) -> np.ndarray:
-    """The rows ``cpu._noise_sigma`` samples."""
+    """The rows ``normalization.noise_sigma`` samples."""
     count = max(1, min(height, int(noise_rows)))
     return np.unique(np.linspace(0, height - 1, count).astype(int))
 
@@ -393,23 +394,23 @@ def xp_fit_match(xp, f, r, inb, basis, grid_shape, fit_gain: bool = True) -> dic
 # --------------------------------------------------------------------------------------------------
 
 def fit_background_device(xp, frames, masks, ref: int, options) -> list:
-    """The ``background_match`` normalisers of every frame (``cpu._BackgroundNorm``), fitted on ``xp``.
+    """The ``background_match`` normalisers of every frame (``BackgroundNorm``), fitted on ``xp``.
 
-    Same models as ``cpu._fit_background`` (``background.fit_background_match`` per frame against the reference,
-    ``background.fit_reference_flattening`` once when ``options.flatten_reference``).
+    Same models as ``normalization.fit_background`` (``background.fit_background_match`` per frame against the
+    reference, ``background.fit_reference_flattening`` once when ``options.flatten_reference``).
     """
     order = int(options.background_order)
-    bg._check_order(order)
-    step_opt = bg._check_step(int(options.sample_step or 8))
+    bg.check_order(order)
+    step_opt = bg.check_step(int(options.sample_step or 8))
     ref_frame = frames[ref]
     shape = tuple(ref_frame.shape)
-    ref_valid = cpu._mask_copy(masks[ref])
+    ref_valid = mask_copy(masks[ref])
     flatten = None
     if options.flatten_reference:
         flatten = bg.fit_reference_flattening(ref_frame, valid=ref_valid, order=int(options.flatten_order),
                                               sample_step=step_opt)
     others = [i for i in range(len(frames)) if i != ref and frames[i] is not ref_frame]
-    models: dict = {i: bg._identity(shape, "frame is the reference") for i in range(len(frames))
+    models: dict = {i: bg.identity_match(shape, "frame is the reference") for i in range(len(frames))
                     if i != ref and frames[i] is ref_frame}
     if others:
         models.update(_fit_others(xp, bg, frames, masks, ref, others, ref_valid, shape, order, step_opt))
@@ -417,18 +418,18 @@ def fit_background_device(xp, frames, masks, ref: int, options) -> list:
     result = []
     for i in range(len(frames)):
         if i == ref:
-            result.append(cpu._BackgroundNorm(None, flatten))
+            result.append(BackgroundNorm(None, flatten))
             continue
         match = models[i]
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("stack: background_match frame %d: %s", i, match.as_dict())
-        result.append(cpu._BackgroundNorm(match, flatten))
+        result.append(BackgroundNorm(match, flatten))
     return result
 
 
 def _fit_others(xp, bg, frames, masks, ref, others, ref_valid, shape, order, step_opt) -> dict:
     height, width = shape[:2]
-    step = max(1, min(step_opt, min(height, width) // bg._MIN_GRID_SAMPLES))
+    step = max(1, min(step_opt, min(height, width) // bg.MIN_GRID_SAMPLES))
     ref_dec = _hwc(np.asarray(frames[ref][::step, ::step], dtype=np.float32))
     h, w = ref_dec.shape[:2]
     block = int(np.clip(min(h, w) // 12, 1, 4))
@@ -438,8 +439,8 @@ def _fit_others(xp, bg, frames, masks, ref, others, ref_valid, shape, order, ste
     for k, i in enumerate(others):
         dec[k] = _hwc(np.asarray(frames[i][::step, ::step], dtype=np.float32))
         release_rows(frames[i], 0, height)
-        mine = cpu._mask_copy(masks[i])
-        both = cpu._both_masks(None if mine is None else mine[::step, ::step], ref_mask_dec)
+        mine = mask_copy(masks[i])
+        both = both_masks(None if mine is None else mine[::step, ::step], ref_mask_dec)
         if both is not None:
             if mask_dec is None:
                 mask_dec = np.ones((len(others), h, w), bool)
@@ -456,18 +457,18 @@ def _fit_others(xp, bg, frames, masks, ref, others, ref_valid, shape, order, ste
         sample = _sample_blocks(bg, host, k, grid_shape)
         if sample is None:
             logger.debug("background match: no common valid pixel -> identity")
-            models[i] = bg._identity(shape, "no pixel valid in both frame and reference")
+            models[i] = bg.identity_match(shape, "no pixel valid in both frame and reference")
             continue
         if np.array_equal(sample.values[0], sample.values[1]):
-            models[i] = bg._identity(shape, "frame equals the reference")
+            models[i] = bg.identity_match(shape, "frame equals the reference")
             continue
         if not (np.isfinite(sample.values).all() and np.isfinite(sample.rows).all()
                 and np.isfinite(sample.cols).all()):
             models[i] = _cpu_fit(bg, frames, masks, ref, i, ref_valid, order, step_opt)
             continue
-        fit_order, reason = bg._affordable_order(sample, order, n_extra=1)
+        fit_order, reason = bg.affordable_order(sample, order, n_extra=1)
         if fit_order is None:
-            models[i] = bg._offset_only(sample, shape, reason)
+            models[i] = bg.offset_only_match(sample, shape, reason)
             continue
         groups.setdefault(fit_order, []).append((k, i, reason))
     for fit_order, members in groups.items():
@@ -520,7 +521,7 @@ def _sample_blocks(bg, host: dict, k: int, grid_shape):
 
 
 def _cpu_fit(bg, frames, masks, ref, i, ref_valid, order, step):
-    both = cpu._both_masks(cpu._mask_copy(masks[i]), ref_valid)
+    both = both_masks(mask_copy(masks[i]), ref_valid)
     logger.debug("stack: background_match frame %d fitted on the CPU (outside the device batch)", i)
     return bg.fit_background_match(frames[i], frames[ref], both, order=order, sample_step=step)
 
@@ -530,7 +531,7 @@ def _cpu_fit(bg, frames, masks, ref, i, ref_valid, order, step):
 # --------------------------------------------------------------------------------------------------
 
 class ChunkNormalizer:
-    """Normalises a row chunk of all frames on ``xp``, as ``cpu._ChunkLoop._read`` does on the host.
+    """Normalises a row chunk of all frames on ``xp``, as the CPU chunk loop does on the host.
 
     ``apply(raw, mask, r0)`` takes the raw float32 ``(n, rows, W, C)`` chunk and the masks ``(n, rows, W)`` (None:
     valid everywhere) and returns the normalised float32 chunk, the validity ``(n, rows, W)`` (mask and every
@@ -542,7 +543,7 @@ class ChunkNormalizer:
         self.n = len(normalizers)
         self.height, self.width = shape[:2]
         self.channels = shape[2] if len(shape) == 3 else 1
-        self.background = any(isinstance(nz, cpu._BackgroundNorm) for nz in normalizers)
+        self.background = any(isinstance(nz, BackgroundNorm) for nz in normalizers)
         if self.background:
             self._init_background(normalizers)
         else:
@@ -560,7 +561,7 @@ class ChunkNormalizer:
             if m is None:
                 self._bounds[i] = (0.0, float(self.height - 1))
                 continue
-            cp = m._column_polynomials()
+            cp = m.column_polynomials()
             polys[i, : cp.shape[0]] = cp.reshape(cp.shape[0], self.width, self.channels)
             inv_gain[i] = (1.0 / np.asarray(m.gain)).astype(np.float32)
             self._bounds[i] = m.bounds[:2]
@@ -568,7 +569,7 @@ class ChunkNormalizer:
         flat = normalizers[0].flatten
         self.flatten = flat
         if flat is not None:
-            fp = flat._column_polynomials()
+            fp = flat.column_polynomials()
             self.flat_polys = xp.asarray(fp.reshape(fp.shape[0], self.width, self.channels))
             self.flat_inv_gain = xp.asarray((1.0 / np.asarray(flat.gain)).astype(np.float32))
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
-
-if TYPE_CHECKING:  # the generator imports this module; these names are for annotations only
-    from zemosaic.synthetic.generator import SynthSpec, _FramePlan
 
 __all__ = ["BAYER_PATTERN", "OVERHEAD_S", "frame_header", "frame_name", "frame_time", "tan_cards", "tan_wcs"]
 
@@ -26,6 +23,50 @@ OVERHEAD_S = 2.0  # seconds between two exposures (download, dither)
 _PIXEL_SIZE_UM = 2.9  # Seestar S50 sensor (IMX462)
 _SEESTAR_GAIN_SETTING = 80
 _SEESTAR_CREATOR = "ZWO Seestar S50"
+
+
+class SessionFacts(Protocol):
+    """What the headers read of a dataset's spec (a :class:`~zemosaic.synthetic.generator.SynthSpec` has it all):
+    the generator imports this module, so it describes the spec instead of importing it (read-only, as the frozen
+    spec's fields are)."""
+
+    @property
+    def target(self) -> str: ...
+    @property
+    def start_time(self) -> str: ...
+    @property
+    def exposure_s(self) -> float: ...
+    @property
+    def gain(self) -> float: ...
+    @property
+    def pixel_scale_arcsec(self) -> float: ...
+    @property
+    def mount(self) -> str: ...
+    @property
+    def pedestal_adu(self) -> float: ...
+    @property
+    def bayer(self) -> bool: ...
+    @property
+    def header_wcs(self) -> bool: ...
+    @property
+    def hint_same_for_all(self) -> bool: ...
+    @property
+    def hint_error_arcmin(self) -> float: ...
+    @property
+    def ra_deg(self) -> float: ...
+    @property
+    def dec_deg(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+
+
+class FrameFacts(Protocol):
+    """What the headers read of one planned frame: its place in the session and its true WCS cards."""
+
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def wcs_cards(self) -> dict: ...
 
 
 def tan_cards(ra: float, dec: float, crpix0: tuple[float, float], scale_deg: float, rot_deg: float) -> dict:
@@ -45,7 +86,7 @@ def tan_wcs(cards: Mapping[str, Any]) -> WCS:
     return WCS(header)
 
 
-def frame_time(spec: SynthSpec, sequence: int) -> datetime:
+def frame_time(spec: SessionFacts, sequence: int) -> datetime:
     return datetime.fromisoformat(spec.start_time) + timedelta(seconds=sequence * (spec.exposure_s + OVERHEAD_S))
 
 
@@ -53,12 +94,12 @@ def _mjd(when: datetime) -> float:
     return 51544.5 + (when - datetime(2000, 1, 1, 12, 0, 0)).total_seconds() / 86400.0
 
 
-def frame_name(spec: SynthSpec, sequence: int) -> str:
+def frame_name(spec: SessionFacts, sequence: int) -> str:
     stamp = frame_time(spec, sequence).strftime("%Y%m%d-%H%M%S")
     return f"Light_{spec.target}_{spec.exposure_s:.1f}s_IRCUT_{stamp}.fit"
 
 
-def frame_header(spec: SynthSpec, plan: _FramePlan) -> fits.Header:
+def frame_header(spec: SessionFacts, plan: FrameFacts) -> fits.Header:
     hdr = fits.Header()
     hdr["OBJECT"] = spec.target
     hdr["INSTRUME"] = ("Seestar S50", "synthetic Seestar-like frame")
@@ -98,7 +139,7 @@ def frame_header(spec: SynthSpec, plan: _FramePlan) -> fits.Header:
     return hdr
 
 
-def _hint_radec(spec: SynthSpec, plan: _FramePlan) -> tuple[float, float]:
+def _hint_radec(spec: SessionFacts, plan: FrameFacts) -> tuple[float, float]:
     """The header's pointing hint: the true frame centre (or, mosaic-mode, the scene centre), moved by the error."""
     if spec.hint_same_for_all:
         ra, dec, rng = spec.ra_deg, spec.dec_deg, np.random.default_rng([spec.seed, 8])
