@@ -2,18 +2,21 @@
 
 The frames are generated once per scene and the master tiles built once per Phase 3 variant (``--tiles``: the
 debayer-then-stack default, and CFA drizzle when asked); Phases 4-6 then run on those tiles once per assembly
-variant (``--variants``: ``before`` = bilinear resampling + weight ALPHA x NFRAMES, the defaults; ``lanczos`` =
-Lanczos-3 + ALPHA x NFRAMES; ``coverage`` = Lanczos-3 + ALPHA x COVERAGE).  Each mosaic is measured against the
-generator's truth:
+variant (``--variants``: ``before`` = bilinear resampling + weight ALPHA x NFRAMES, the defaults until wave 6;
+``lanczos`` = Lanczos-3 + ALPHA x NFRAMES, the defaults since; ``coverage`` = Lanczos-3 + ALPHA x COVERAGE).
+Each mosaic is measured against the generator's truth:
 
 * **star FWHM**: a Gaussian fitted (``tests/measure.py``'s ``gaussian_fwhm``) to the G plane of isolated
   unsaturated catalogue stars, in each master tile and at the same stars in the mosaic; the median of the per-star
   ratio mosaic / tile (target: within 2 %);
-* **worst seam**: :func:`zemosaic.mosaic.seam_step_sigma` across the master tiles' edges (target 0.15 sigma), and
-  the estimator's own floor: the same measure on a seamless mosaic, the truth (scaled to the mosaic by one gain
-  and offset per channel) plus white noise of the mosaic's sigma, median of 3 draws (the median step of a few
-  hundred noisy pairs per depth is itself noisy: at 240 x 360 frames the floor is ~0.8 sigma, so seams are
-  judged at the demo's size, ``--scenes demo``);
+* **worst seam**: :func:`zemosaic.mosaic.seam_step_sigma` across the master tiles' edges (target 0.15 sigma) by
+  both estimators.  ``median`` (the first one): its own floor is printed beside it, the same measure on a seamless
+  mosaic, the truth (scaled to the mosaic by one gain and offset per channel) plus white noise of the mosaic's
+  sigma, median of 3 draws (the median step of a few hundred noisy pairs per depth is itself noisy: ~0.4 sigma at
+  the demo's size, ~0.8 at 240 x 360 frames).  ``reference`` (the mosaic's difference across the edge minus the
+  continuing tile's, :mod:`zemosaic.mosaic.seams`): the worst step, its standard error and the largest
+  ``|step| / se`` over all (seam, channel) cases (a seamless mosaic reads 0 within ~3 se, see
+  ``tests/mosaic/test_seam_estimator.py``);
 * **chroma**: RMS of (R - G, B - G) of the residual against the truth (one gain + plane per channel fitted on the
   star-free sky), as ``tests/pipeline/test_tile_canvas.py`` measures the tiles.  On each tile: border (kept pixels
   within 20 px of the kept area's edge) over interior (deeper than 60 px), raw and *noise-equalised* (each pixel's
@@ -30,7 +33,8 @@ generator's truth:
   ``cfa_drizzle_2x`` tile the box spans 2.5 x 2.5 raw pixels: its ideal is 2x the printed one.)
 
 Usage: ``python bench/bench_assembly_quality.py [--scenes demo,altaz2x2,eq2x1] [--variants before,lanczos,coverage]
-[--tiles debayer,cfa_drizzle] [--keep DIR]``
+[--tiles debayer,cfa_drizzle] [--keep DIR [--reuse]]`` (``--reuse``: the master tiles already in ``DIR`` are
+measured again instead of built).
 """
 import argparse
 import dataclasses
@@ -51,7 +55,7 @@ import zemosaic_worker as worker  # noqa: E402
 from measure import catalogue_pixels, fit_gain_plane, gaussian_fwhm  # noqa: E402
 from zemosaic.config import resolve_config  # noqa: E402
 from zemosaic.io import fits as fits_io  # noqa: E402
-from zemosaic.mosaic import GlobalGrid, discover_master_tiles, seam_step_sigma  # noqa: E402
+from zemosaic.mosaic import GlobalGrid, discover_master_tiles, seam_step_sigma, seam_steps  # noqa: E402
 from zemosaic.mosaic.resample import footprint_window, reproject_planes  # noqa: E402
 from zemosaic.mosaic.seams import _noise_per_channel  # noqa: E402
 from zemosaic.synthetic import generator as synthetic  # noqa: E402
@@ -198,7 +202,7 @@ def build_tiles(inp: Path, out: Path, overrides) -> dict:
 
 def measure_variant(dataset, tiles_dir: Path, out: Path, variant: str) -> dict:
     overrides = ["use_existing_master_tiles_mode=true", *VARIANTS[variant]]
-    result = worker.run_mosaic(tiles_dir, out, resolve_config(overrides=overrides))
+    result = worker.run_mosaic(tiles_dir, out, resolve_config(overrides=overrides), overwrite=True)
     mosaic = fits_io.read_fits_image(result.mosaic_path)
     tiles, _ = discover_master_tiles(tiles_dir)
     grid = GlobalGrid(mosaic.wcs, mosaic.data.shape[:2])
@@ -206,9 +210,21 @@ def measure_variant(dataset, tiles_dir: Path, out: Path, variant: str) -> dict:
     weight_mode = "coverage" if "assembly_tile_weight=coverage" in VARIANTS[variant] else "frames"
     row = {"seam_sigma": seam_step_sigma(mosaic.data, tiles, grid) if len(tiles) > 1 else float("nan"),
            "seam_floor": seam_floor(mosaic, dataset.scene, tiles, grid) if len(tiles) > 1 else float("nan")}
+    row.update(reference_seams(mosaic.data, tiles, grid, VARIANTS[variant][0].split("=")[1]))
     row.update(star_fwhm(dataset, tile_images, mosaic))
     row.update({f"mosaic_{k}": v for k, v in mosaic_chroma(mosaic, dataset.scene, tiles_dir, weight_mode).items()})
     return row
+
+
+def reference_seams(data, tiles, grid, method: str) -> dict:
+    """Worst seam by the reference estimator (sigma), its standard error (sigma), and the largest |step| / se."""
+    sigma = _noise_per_channel(data, None)
+    steps = seam_steps(data, tiles, grid, estimator="reference", method=method) if len(tiles) > 1 else []
+    if not steps:
+        return {"seam_ref": float("nan"), "seam_ref_se": float("nan"), "seam_ref_z": float("nan")}
+    worst = max(steps, key=lambda s: abs(s.step) / sigma[s.channel])
+    return {"seam_ref": abs(worst.step) / sigma[worst.channel], "seam_ref_se": worst.se / sigma[worst.channel],
+            "seam_ref_z": max(abs(s.step) / s.se for s in steps)}
 
 
 def seam_floor(mosaic, scene, tiles, grid, draws: int = 3) -> float:
@@ -244,6 +260,7 @@ def main():
     ap.add_argument("--variants", default="before,lanczos,coverage")
     ap.add_argument("--tiles", default="debayer")
     ap.add_argument("--keep", type=Path)
+    ap.add_argument("--reuse", action="store_true", help="with --keep: reuse master tiles already built there")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench_assembly_"))
@@ -251,20 +268,25 @@ def main():
         dataset = synthetic.generate_dataset(work / scene / "in", SCENES[scene])
         for build in args.tiles.split(","):
             run_dir = work / scene / build
-            cost = build_tiles(work / scene / "in", run_dir, TILE_BUILDS[build])
+            if args.reuse and (run_dir / "master_tiles").is_dir():
+                print(f"\n== {scene}, master tiles by {build}: reused from {run_dir}")
+            else:
+                cost = build_tiles(work / scene / "in", run_dir, TILE_BUILDS[build])
+                print(f"\n== {scene}, master tiles by {build}: Phases 1-6 {cost['tiles_wall_s']:.1f} s wall, "
+                      f"{cost['tiles_cpu_s']:.1f} s CPU, peak RSS {cost['peak_rss_mb']:.0f} MB (child process)")
             tf = tile_figures(dataset, run_dir / "master_tiles")
-            print(f"\n== {scene}, master tiles by {build}: Phases 1-6 {cost['tiles_wall_s']:.1f} s wall, "
-                  f"{cost['tiles_cpu_s']:.1f} s CPU, peak RSS {cost['peak_rss_mb']:.0f} MB (child process)")
             for k in range(len(tf["ratio"])):
                 print(f"  tile {k}: border chroma {tf['border'][k]:.2f} ADU (5x5 {tf['border_5x5'][k]:.2f}, "
                       f"x{tf['border_5x5'][k] / tf['ideal'][k]:.2f} the ideal Bayer stack's), interior "
                       f"{tf['interior'][k]:.2f}, border/interior "
                       f"{tf['ratio'][k]:.3f}, noise-equalised {tf['ratio_eq'][k]:.3f}")
-            print(f"  {'variant':8s} {'seam sig':>8s} {'floor':>5s} {'stars':>5s} {'FWHM tile':>9s} {'mosaic':>6s} "
+            print(f"  {'variant':8s} {'seam sig':>8s} {'floor':>5s} {'ref seam':>8s} {'se':>5s} {'max z':>5s} "
+                  f"{'stars':>5s} {'FWHM tile':>9s} {'mosaic':>6s} "
                   f"{'ratio':>6s} {'chroma border/int':>17s} {'noise-eq':>8s} {'overlap-border chroma':>21s}")
             for variant in args.variants.split(","):
                 r = measure_variant(dataset, run_dir / "master_tiles", work / scene / f"{build}_{variant}", variant)
-                print(f"  {variant:8s} {r['seam_sigma']:8.3f} {r['seam_floor']:5.2f} {r['n_stars']:5d} "
+                print(f"  {variant:8s} {r['seam_sigma']:8.3f} {r['seam_floor']:5.2f} {r['seam_ref']:8.3f} "
+                      f"{r['seam_ref_se']:5.3f} {r['seam_ref_z']:5.1f} {r['n_stars']:5d} "
                       f"{r['fwhm_tile']:9.3f} {r['fwhm_mosaic']:6.3f} {r['fwhm_ratio']:6.3f} {r['mosaic_ratio']:17.3f} "
                       f"{r['mosaic_ratio_eq']:8.3f} {r['mosaic_overlap_border']:21.3f}")
     print(f"\nwork folder: {work}")

@@ -20,6 +20,7 @@ Usage: ``python bench/bench_nebula_sky.py [--scenes altaz,eq] [--seed 1] [--keep
 """
 import argparse
 import dataclasses
+import json
 import sys
 import tempfile
 import time
@@ -87,10 +88,10 @@ def measure(name: str, seed: int, work: Path) -> dict:
             truth = np.asarray(dataset.scene.render(image.wcs, data.shape[:2]), np.float64)
             nebula = np.asarray(dataset.scene.render(image.wcs, data.shape[:2], stars=False), np.float64)
             rows["truth-plane"] = figures(truth_plane_corrected(data, truth, nebula), truth, nebula)
-        rows[model] = figures(data, truth, nebula) + (seconds,)
+        report = json.loads((out / "run_report.json").read_text())
+        rows[model] = figures(data, truth, nebula) + (seconds, report["phase_timings_s"].get("5.5_background"))
         if model == "motion":
-            import json
-            fallback = json.loads((out / "run_report.json").read_text()).get("sky_motion")
+            fallback = report.get("sky_motion")
     return {"rows": rows, "motion": fallback}
 
 
@@ -111,7 +112,7 @@ def main():
                 left, kept = res["rows"][key][:2]
                 extra = "" if key == "truth-plane" else (
                     f"; {np.round(left / np.maximum(truth_left, 1e-9), 2).tolist()} x truth-plane; "
-                    f"run {res['rows'][key][2]:.0f} s")
+                    f"run {res['rows'][key][2]:.0f} s, Phase 5.5 {res['rows'][key][3]:.1f} s")
                 print(f"  {label:15s} sky left {np.round(left, 1).tolist()}  kept {np.round(kept, 3).tolist()}"
                       f"{extra}")
             m = res["motion"] or {}

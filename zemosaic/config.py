@@ -312,9 +312,9 @@ class ZeMosaicConfig:
     harmonize_enabled: bool = _key(True, "Phase 4.5: match tiles photometrically on their overlaps.")
     harmonize_plane: bool = _key(True, "Phase 4.5 also fits a plane (tilt) per tile and channel.")
     assembly_reproject: str = _key(
-        "interp", "Reprojection of tiles onto the mosaic grid: 'interp' (bilinear, fast; widens 2-3 px stars by "
-        "5-15 %), 'lanczos3' (Lanczos-3: keeps star profiles and flux, the mosaic's star FWHM within 1 % of the "
-        "tiles'; pixels next to a weight-0 pixel fall back to bilinear, so nothing of weight 0 leaks) or "
+        "lanczos3", "Reprojection of tiles onto the mosaic grid: 'lanczos3' (default; Lanczos-3: keeps star profiles "
+        "and flux, the mosaic's star FWHM within 1 % of the tiles'; pixels next to a weight-0 pixel fall back to "
+        "bilinear, so nothing of weight 0 leaks), 'interp' (bilinear, faster; widens 2-3 px stars by 5-15 %) or "
         "'adaptive' (anti-aliased, for tiles whose scale differs from the grid's; slower).",
         choices=("interp", "lanczos3", "adaptive"))
     assembly_tile_weight: str = _key(

@@ -13,6 +13,7 @@ from astropy.table import Table
 
 from zemosaic.mosaic import colour
 from zemosaic.synthetic import generator as synthetic
+from zemosaic.synthetic.scene import bv_to_rgb_ratio
 
 
 def _star_field(response=(0.78, 1.0, 0.62), *, n=220, seed=4, shape=(420, 420), sky=500.0, noise=4.0):
@@ -99,7 +100,7 @@ def test_a_colour_catalogue_makes_solar_type_stars_white_whatever_the_field_s_st
     h = w = 460
     n = 300
     bv = np.clip(rng.normal(1.1, 0.35, n), -0.2, 2.0)
-    colours = synthetic._bv_to_rgb_ratio(bv)  # R/G, 1, B/G of each star's black body, 5800 K white
+    colours = bv_to_rgb_ratio(bv)  # R/G, 1, B/G of each star's black body, 5800 K white
     response = np.asarray(synthetic.SENSOR_S50)
     image = 500.0 + rng.normal(0.0, 3.0, (h, w, 3))
     ys, xs = rng.uniform(20, h - 20, n), rng.uniform(20, w - 20, n)

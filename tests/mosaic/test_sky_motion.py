@@ -123,3 +123,79 @@ def test_a_frame_with_its_own_gradient_is_left_out_of_the_plane():
     cells[5] = sky_motion.FrameCells(odd.values + extra[:, None], odd.x, odd.y, odd.gx, odd.gy, odd.group, odd.zero)
     plane, _ = _error_plane(sky_motion.fit_motion_sky(cells, node_step=CELL))
     assert np.all(np.abs(plane) < 0.006)
+
+
+def _rotation(deg):
+    a = np.radians(deg)
+    return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+
+def test_the_rotation_is_judged_from_the_frames_wcs_before_any_is_read():
+    """rotation_check on Jacobians alone (what a run computes from the WCS, before reading a frame): the same
+    spread as the fit measures, the same verdict."""
+    groups = np.repeat([0, 1], 6)
+    turning = np.stack([_rotation(a) for a in np.tile(np.linspace(0, 20, 6), 2)])
+    spread, why = sky_motion.rotation_check(turning, groups)
+    assert why is None and spread == pytest.approx(np.std(np.linspace(0, 20, 6), ddof=1), rel=1e-6)
+    dithering = np.stack([_rotation(a) for a in np.tile(np.linspace(0, 0.3, 6), 2)])
+    spread, why = sky_motion.rotation_check(dithering, groups)
+    assert spread < 0.2 and "rotate by only" in why and "cannot be told" in why
+    _, why = sky_motion.rotation_check(turning[:3], np.array([0, 0, 1]))
+    assert "too few frames per group" in why
+    fitted = sky_motion.fit_motion_sky(frames(rotation_deg=0.0), node_step=CELL)
+    assert fitted.reason == sky_motion.rotation_check(
+        np.stack([sky_motion._jacobian(f) for f in frames(rotation_deg=0.0)]), np.repeat([0, 1, 2], 8))[1]
+
+
+def test_frame_jacobians_from_the_wcs():
+    from astropy.wcs import WCS
+
+    from zemosaic.pipeline.frame_skies import SkyFrame, frame_jacobians
+
+    def tan(rot_deg, scale):
+        w = WCS(naxis=2)
+        w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        w.wcs.crval, w.wcs.crpix = [150.0, 30.0], [120.0, 200.0]
+        w.wcs.cd = scale * _rotation(rot_deg) @ np.diag([-1.0, 1.0])
+        w.wcs.set()
+        return w
+
+    grid = tan(0.0, 2.4 / 3600)
+    jac = frame_jacobians([SkyFrame(path=None, wcs=tan(30.0, 2.4 / 3600), tile=0),
+                           SkyFrame(path=None, wcs=tan(-5.0, 4.8 / 3600), tile=0)], grid)
+    np.testing.assert_allclose(jac[0], _rotation(-30.0), atol=1e-3)  # x flipped in both: the angle turns sign
+    np.testing.assert_allclose(jac[1], 2.0 * _rotation(5.0), atol=2e-3)
+
+
+def test_a_hopeless_jitter_is_decided_on_half_the_frames(monkeypatch):
+    """Phase 5.5's first look (zemosaic.pipeline.mosaic_phases): with a camera gradient that jitters by 20 % from
+    frame to frame, the fit on every other frame already shows that all of them cannot pin the plane: the other half
+    is never read. A steady gradient reads every frame and leaves the verdict to the full fit."""
+    from pathlib import Path
+
+    from astropy.wcs import WCS
+
+    from zemosaic.pipeline import frame_skies, mosaic_phases
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.cdelt = [-1e-3, 1e-3]
+    wcs.wcs.set()
+    for jitter, expect_early in ((0.2, True), (0.01, False)):
+        cells = frames(rotation_deg=25.0, jitter=jitter)
+        read: list[int] = []
+
+        def fake_read(sky_frames, grid_wcs, cells=cells, read=read):
+            read.extend(int(f.path.name) for f in sky_frames)
+            return [cells[int(f.path.name)] for f in sky_frames], CELL
+
+        monkeypatch.setattr(frame_skies, "motion_frame_cells", fake_read)
+        sky_frames = [frame_skies.SkyFrame(Path(str(i)), wcs, c.group) for i, c in enumerate(cells)]
+        got, node_step, early = mosaic_phases._first_look(sky_frames, wcs)
+        assert node_step == pytest.approx(CELL)
+        if expect_early:
+            assert early is not None and not early.identified and "the other frames are not read" in early.reason
+            assert sorted(read) == list(range(0, 24, 2)) and len(got) == 12
+        else:
+            assert early is None and sorted(read) == list(range(24)) and len(got) == 24
+            assert sky_motion.fit_motion_sky(got, node_step=node_step).identified

@@ -20,13 +20,15 @@ from astropy.wcs import WCS
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic.sky_motion import FrameCells, frame_cells
 
-__all__ = ["SkyFrame", "used_sky_frames", "motion_frame_cells", "cell_size", "frame_to_grid_scale"]
+__all__ = ["SkyFrame", "used_sky_frames", "motion_frame_cells", "frame_jacobians", "cell_size",
+           "frame_to_grid_scale"]
 
 log = logging.getLogger(__name__)
 
 _CELLS_ON_SHORT_SIDE = 16    # a frame is cut into cells of about 1/16 of its short side ...
 _CELL_RANGE = (16, 64)       # ... within these sizes (frame pixels)
 _MAX_FRAMES_PER_TILE = 32    # frames of a tile read again for the fit (evenly spread: the rotation is kept)
+_JACOBIAN_STEP = 64.0        # frame pixels between the points whose mosaic positions give a frame's Jacobian
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,19 @@ def motion_frame_cells(frames: Sequence[SkyFrame], grid_wcs: WCS) -> tuple[list[
             if cells is not None:
                 out.append(cells)
     return out, cell
+
+
+def frame_jacobians(frames: Sequence[SkyFrame], grid_wcs: WCS) -> np.ndarray:
+    """``(N, 2, 2)`` d(mosaic x, y) / d(frame x, y) of every frame at its reference pixel, from the WCS alone
+    (differences over 64 px), so that the rotation between frames is known before any of them is read."""
+    out = np.empty((len(frames), 2, 2))
+    for k, f in enumerate(frames):
+        x0, y0 = (np.asarray(f.wcs.wcs.crpix, np.float64) - 1.0)[:2]
+        x = np.array([x0, x0 + _JACOBIAN_STEP, x0])
+        y = np.array([y0, y0, y0 + _JACOBIAN_STEP])
+        gx, gy = grid_wcs.all_world2pix(*f.wcs.all_pix2world(x, y, 0), 0)
+        out[k] = np.array([[gx[1] - gx[0], gx[2] - gx[0]], [gy[1] - gy[0], gy[2] - gy[0]]]) / _JACOBIAN_STEP
+    return out
 
 
 def _read_for_sky(f: SkyFrame) -> tuple[np.ndarray, float] | None:

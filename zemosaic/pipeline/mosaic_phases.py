@@ -6,11 +6,13 @@ what it did in the run report.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,8 @@ from zemosaic.stack.frame_cache import check_free_space
 __all__ = ["MosaicOutputs", "MosaicRefusedError", "assemble_mosaic_phases", "check_mosaic_sanity"]
 
 log = logging.getLogger(__name__)
+_FIRST_LOOK_MIN_FRAMES = 12  # from this many frames, a joint sky fit on half of them may decide a hopeless case
+_FIRST_LOOK_MARGIN = 2.5     # ... when all of them would still pin the sky plane 2.5x looser than allowed
 
 
 class MosaicRefusedError(RuntimeError):
@@ -210,12 +214,23 @@ def _motion_sky(result: mosaic.MosaicResult, sky_frames: Sequence[frame_skies.Sk
         record.update(fallback="plane", reason=why)
         log.info("Phase 5.5: motion sky falls back to the plane lower envelope: %s", why)
         return None
-    cells, cell = frame_skies.motion_frame_cells(sky_frames, result.grid.wcs)
+    groups = np.array([f.tile for f in sky_frames])
+    spread, no_rotation = sky_motion.rotation_check(frame_skies.frame_jacobians(sky_frames, result.grid.wcs), groups)
+    if no_rotation is not None:  # known from the WCS: no frame is read
+        record.update(identified=False, reason=no_rotation, frames=len(sky_frames),
+                      rotation_spread_deg=round(spread, 3), fallback="plane")
+        log.info("Phase 5.5: motion sky falls back to the plane lower envelope: %s", no_rotation)
+        return None
+    cells, node_step, early = _first_look(sky_frames, result.grid.wcs)
+    if early is not None:
+        record.update(early.as_dict(), fallback="plane")
+        log.info("Phase 5.5: joint sky fit: %s", early.summary())
+        log.info("Phase 5.5: motion sky falls back to the plane lower envelope: %s", early.reason)
+        return None
     if len(cells) < 3:
         record.update(fallback="plane", reason="fewer than 3 frames readable")
         log.info("Phase 5.5: motion sky falls back to the plane lower envelope: fewer than 3 frames readable")
         return None
-    node_step = cell * frame_skies.frame_to_grid_scale(sky_frames[0].wcs, result.grid.wcs)
     try:
         joint = sky_motion.fit_motion_sky(cells, node_step=node_step)
     except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:  # a singular or degenerate system
@@ -229,6 +244,31 @@ def _motion_sky(result: mosaic.MosaicResult, sky_frames: Sequence[frame_skies.Sk
         log.info("Phase 5.5: motion sky falls back to the plane lower envelope: %s", joint.reason)
         return None
     return sky.fit_mosaic_sky_to(result.data, result.weight, joint)
+
+
+def _first_look(sky_frames: Sequence[frame_skies.SkyFrame], grid_wcs) -> tuple[list, float, Any]:
+    """The frames' cells and the sky's node step, read in two halves when there are enough frames: a joint fit on
+    every other frame (each tile keeps its rotation) decides a hopeless case before the other half is read and the
+    larger system solved. The third item is that first fit when even all the frames would pin the sky's plane
+    ``_FIRST_LOOK_MARGIN`` times more loosely than allowed (its uncertainty goes as one over the square root of the
+    frames), else None."""
+    first = list(sky_frames[::2]) if len(sky_frames) >= _FIRST_LOOK_MIN_FRAMES else list(sky_frames)
+    rest = list(sky_frames[1::2]) if len(first) < len(sky_frames) else []
+    cells, cell = frame_skies.motion_frame_cells(first, grid_wcs)
+    node_step = cell * frame_skies.frame_to_grid_scale(sky_frames[0].wcs, grid_wcs)
+    if not rest or len(cells) < 3:
+        return cells + (frame_skies.motion_frame_cells(rest, grid_wcs)[0] if rest else []), node_step, None
+    try:
+        look = sky_motion.fit_motion_sky(cells, node_step=node_step)
+    except (RuntimeError, ValueError, np.linalg.LinAlgError):
+        look = None  # decided on all the frames
+    if look is not None and not look.identified and np.isfinite(look.plane_span_frac):
+        expected = look.plane_span_frac * np.sqrt(len(cells) / (len(cells) + len(rest)))
+        if expected > _FIRST_LOOK_MARGIN * sky_motion.MAX_PLANE_SPAN:
+            why = (f"{look.reason} (a first fit on {len(cells)} of the {len(cells) + len(rest)} frames: all of "
+                   f"them would pin it to about {100 * expected:.1f} % only; the other frames are not read)")
+            return cells, node_step, dataclasses.replace(look, reason=why)
+    return cells + frame_skies.motion_frame_cells(rest, grid_wcs)[0], node_step, None
 
 
 def _calibrate_colour(result: mosaic.MosaicResult, cfg: ZeMosaicConfig,

@@ -26,7 +26,7 @@ _SEESTAR_CREATOR = "ZWO Seestar S50"
 
 
 class SessionFacts(Protocol):
-    """What the headers read of a dataset's spec (a :class:`~zemosaic.synthetic.generator.SynthSpec` has it all):
+    """What the headers read of a dataset's spec (a :class:`~zemosaic.synthetic.spec.SynthSpec` has it all):
     the generator imports this module, so it describes the spec instead of importing it (read-only, as the frozen
     spec's fields are)."""
 
