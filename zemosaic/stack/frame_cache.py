@@ -63,7 +63,7 @@ class FrameCache:
         data = np.ascontiguousarray(np.broadcast_to(np.asarray(frame), self.shape[1:]), dtype=mm.dtype)
         if self._fd is None:
             raise ValueError(f"frame cache {self.path} is closed")
-        view = memoryview(data).cast("B")
+        view = data.data.cast("B")
         offset, done = mm.offset + slot * self._slot_bytes, 0
         while done < len(view):  # pwrite may write less than asked (signals, very large frames)
             done += os.pwrite(self._fd, view[done:], offset + done)
