@@ -11,15 +11,16 @@ For each scene the frames are generated once, then ``zemosaic run --mode tiles|g
   (the panels) measured on each mode's mosaic, plus, for GRID, across its own grid tiles;
 * **sky left**: ``tests/sky_truth.py``'s large-scale residual (98-2 % of the 64 px-smoothed residual after one gain
   and offset per channel), mean over R, G, B;
-* **noise in overlaps**: robust sigma of the residual minus its 15 px box mean (star-masked), G channel, over the
-  pixels that frames of two panels or more cover (from the frames' true WCS), and the expected SDS/tiles ratio
-  ``sqrt(N_tiles / N_sds)``: ``N_sds`` the frames stacked there (SDS WEIGHT), ``N_tiles`` the effective frame count
-  of the tiles mosaic, ``(sum w)^2 / sum(w^2 / C)`` over the master tiles (``w = ALPHA x NFRAMES``, ``C`` their
-  COVERAGE).
+* **noise in overlaps** (``tests/mode_noise.py``): GRID's and SDS's noise over master tiles' where frames of two
+  panels or more land, from the sigma of 4 x 4 block means of the residual (resampling smooths pixels, not block
+  means), measured against the expected ``sqrt(mean(1/N_mode) / mean(1/N_tiles))`` (``N_mode`` the mode's WEIGHT,
+  ``N_tiles`` the effective frame count of the master tiles' weighted co-addition); over the whole overlaps
+  ("all") and where the mode stacks at least 1.3 x the frames the tiles keep ("gain").
 
 Scenes: ``altaz2x2`` (the demo: 2x2 Alt-Az panels, 10 frames each, 540 x 960, 25 deg field rotation),
-``eq3x1`` (3x1 equatorial panels, no rotation), ``straddle`` (2x2 Alt-Az with dithers of 160 px, a third of the
-frame's width: frames straddle the panel borders).
+``eq3x1`` (3x1 equatorial panels, no rotation), ``straddle`` (the set of ``tests/pipeline/test_modes_sds_gain.py``:
+1x2 Alt-Az panels overlapping by 10 %, 6 frames each, 240 x 360, dithers of 70 px: frames straddle the panel
+border, and master tiles drop the edges their coverage is too low to keep).
 
 Usage: ``python bench/bench_modes.py [--scenes altaz2x2,eq3x1,straddle] [--modes tiles,grid,sds] [--keep DIR]``
 """
@@ -39,11 +40,11 @@ from scipy import ndimage as ndi
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+import mode_noise  # noqa: E402
 import sky_truth  # noqa: E402
 from measure import aperture_flux, catalogue_pixels, refine_centroids  # noqa: E402
 from zemosaic.io import fits as fits_io  # noqa: E402
 from zemosaic.mosaic import GlobalGrid, discover_master_tiles, seam_step_sigma  # noqa: E402
-from zemosaic.mosaic.resample import footprint_window, reproject_planes  # noqa: E402
 from zemosaic.synthetic import generator as synthetic  # noqa: E402
 from zemosaic.synthetic.demo import demo_spec  # noqa: E402
 
@@ -51,7 +52,8 @@ DEMO = demo_spec(1)
 SCENES = {
     "altaz2x2": DEMO,
     "eq3x1": dataclasses.replace(DEMO, panels=(3, 1), mount="equatorial", rotation_drift_deg=0.0, seed=2),
-    "straddle": dataclasses.replace(DEMO, dither_px=160.0, seed=3),
+    "straddle": synthetic.SynthSpec(panels=(1, 2), frames_per_panel=6, width=240, height=360,
+                                    pixel_scale_arcsec=4.8, seed=7, overlap=0.1, dither_px=70.0),
     "tiny": synthetic.SynthSpec(panels=(2, 1), overlap=0.35, frames_per_panel=4, width=240, height=360,
                                 pixel_scale_arcsec=4.8, rotation_drift_deg=20.0, seed=11),  # a quick check
 }
@@ -89,51 +91,6 @@ def star_figures(dataset, mosaic) -> dict:
             "photometric_scatter": float(1.4826 * np.median(np.abs(good - centre)) / centre)}
 
 
-def panel_overlap(dataset, mosaic, step: int = 4) -> np.ndarray:
-    """(H, W) bool: pixels that frames of two panels or more cover (true WCS, sampled every ``step`` px)."""
-    h, w = mosaic.data.shape[:2]
-    ys, xs = np.mgrid[0:h:step, 0:w:step]
-    ra, dec = mosaic.wcs.all_pix2world(xs, ys, 0)
-    panels = {}
-    for fr in dataset.frames:
-        fx, fy = fr.wcs.all_world2pix(ra, dec, 0)
-        fh, fw = dataset.spec.height, dataset.spec.width
-        inside = (fx > 5) & (fy > 5) & (fx < fw - 6) & (fy < fh - 6)
-        panels[fr.panel] = panels.get(fr.panel, False) | inside
-    count = sum(p.astype(int) for p in panels.values())
-    small = count >= 2
-    return np.kron(small, np.ones((step, step), bool))[:h, :w]
-
-
-def noise_in(data, truth, nebula, region) -> float:
-    residual, m = sky_truth.residual_after_gain_offset(data, truth, nebula)
-    r = residual[..., 1]
-    use = m["use"] & m["inner"] & region
-    hp = r - sky_truth.smooth(r, m["use"], 15)
-    vals = hp[use]
-    return float(1.4826 * np.median(np.abs(vals - np.median(vals)))) if vals.size > 100 else float("nan")
-
-
-def tiles_effective_frames(tiles_dir: Path, grid: GlobalGrid) -> np.ndarray:
-    """Per pixel of ``grid``: ``(sum w)^2 / sum(w^2 / C)`` over the master tiles (see the module docstring)."""
-    sum_w = np.zeros(grid.shape)
-    sum_w2c = np.zeros(grid.shape)
-    for path in sorted(tiles_dir.glob("master_tile_*.fits")):
-        tile = fits_io.read_fits_image(path)
-        alpha, cov = tile.extensions["ALPHA"], tile.extensions["COVERAGE"]
-        n = float(np.nanmax(cov))
-        weight = np.nan_to_num(alpha) * n
-        planes = np.stack([weight, weight * np.nan_to_num(cov)], axis=2).astype(np.float32)
-        window = footprint_window(tile.wcs, alpha.shape, grid)
-        out = reproject_planes(planes, tile.wcs, grid, window, "interp")
-        y0, y1, x0, x1 = window
-        w = out[..., 0]
-        c = np.divide(out[..., 1], w, out=np.zeros_like(w), where=w > 1e-6)
-        sum_w[y0:y1, x0:x1] += w
-        sum_w2c[y0:y1, x0:x1] += np.divide(w * w, c, out=np.zeros_like(w), where=c > 0.5)
-    return np.divide(sum_w ** 2, sum_w2c, out=np.zeros_like(sum_w), where=sum_w2c > 0)
-
-
 def measure(scene: str, modes, work: Path, extra) -> dict:
     spec = SCENES[scene]
     inp = work / scene / "in"
@@ -150,7 +107,6 @@ def measure(scene: str, modes, work: Path, extra) -> dict:
         grid = GlobalGrid(mosaic.wcs, data.shape[:2])
         truth = np.asarray(dataset.scene.render(mosaic.wcs, data.shape[:2]), np.float64)
         nebula = np.asarray(dataset.scene.render(mosaic.wcs, data.shape[:2], stars=False), np.float64)
-        overlap = panel_overlap(dataset, mosaic)
         row = rows[mode]
         row.update(star_figures(dataset, mosaic))
         row["seam_panels_sigma"] = seam_step_sigma(mosaic.data, tiles, grid) if tiles else float("nan")
@@ -158,12 +114,13 @@ def measure(scene: str, modes, work: Path, extra) -> dict:
             own, _ = discover_master_tiles(out / "master_tiles")
             row["seam_grid_tiles_sigma"] = seam_step_sigma(mosaic.data, own, grid)
         row["sky_left"] = float(np.mean(sky_truth.sky_left(data, truth, nebula)))
-        row["noise_overlap"] = noise_in(data, truth, nebula, overlap)
-        weight = mosaic.extensions["WEIGHT"]
-        row["frames_overlap"] = float(np.median(weight[overlap & (weight > 0)]))
-        if mode == "tiles":
-            row["frames_overlap"] = float(np.median(tiles_effective_frames(out / "master_tiles", grid)[
-                overlap & (weight > 0)]))
+        if mode != "tiles" and "tiles" in modes:
+            for key, least in (("all", 0.0), ("gain", 1.3)):
+                g = mode_noise.overlap_gain(dataset, out, work / scene / "tiles", min_gain=least)
+                row[f"noise_{key}"] = {"blocks": g.blocks, "frames": round(g.frames_sds, 1),
+                                       "frames_tiles": round(g.frames_tiles, 1), "noise": round(g.noise_sds, 3),
+                                       "noise_tiles": round(g.noise_tiles, 3), "measured": round(g.measured, 3),
+                                       "expected": round(g.expected, 3)}
         report = json.loads((out / "run_report.json").read_text())
         row["mode_run"] = report["mode"]
     return rows
@@ -183,20 +140,24 @@ def main():
         for scene in args.scenes.split(","):
             rows = measure(scene, modes, work, args.set)
             print(f"\n== {scene}")
-            print(f"{'mode':6s} {'wall s':>7s} {'RSS MB':>7s} {'stars':>5s} {'astrom px':>9s} {'phot':>6s} "
-                  f"{'seam sig':>8s} {'sky ADU':>7s} {'noise ov':>8s} {'frames ov':>9s}")
+            print(f"{'mode':6s} {'wall s':>7s} {'CPU s':>6s} {'RSS MB':>7s} {'stars':>5s} {'astrom px':>9s} "
+                  f"{'phot':>6s} {'seam sig':>8s} {'sky ADU':>7s}")
             for mode, r in rows.items():
                 extra = f"  (own grid tiles seam {r['seam_grid_tiles_sigma']:.2f})" if "seam_grid_tiles_sigma" in r \
                     else ""
-                print(f"{mode:6s} {r['wall_s']:7.1f} {r['rss_mb']:7.0f} {r['n_stars']:5d} "
+                print(f"{mode:6s} {r['wall_s']:7.1f} {r['cpu_s']:6.1f} {r['rss_mb']:7.0f} {r['n_stars']:5d} "
                       f"{r['astrometry_rms_px']:9.3f} {r['photometric_scatter']:6.4f} {r['seam_panels_sigma']:8.2f} "
-                      f"{r['sky_left']:7.2f} {r['noise_overlap']:8.3f} {r['frames_overlap']:9.1f}{extra}")
-            if "tiles" in rows and "sds" in rows:
-                t, s = rows["tiles"], rows["sds"]
-                print(f"SDS / tiles noise in overlaps: measured {s['noise_overlap'] / t['noise_overlap']:.3f}, "
-                      f"expected sqrt(N_tiles / N_sds) = {np.sqrt(t['frames_overlap'] / s['frames_overlap']):.3f}; "
-                      f"wall ratio {s['wall_s'] / t['wall_s']:.2f}, GRID/tiles "
-                      f"{rows.get('grid', t)['wall_s'] / t['wall_s']:.2f}")
+                      f"{r['sky_left']:7.2f}{extra}")
+            for mode, r in rows.items():
+                for key in ("all", "gain"):
+                    if f"noise_{key}" in r:
+                        n = r[f"noise_{key}"]
+                        print(f"{mode} / tiles noise in overlaps ({key}, {n['blocks']} blocks): frames "
+                              f"{n['frames']} vs {n['frames_tiles']}, noise {n['noise']} vs {n['noise_tiles']}: "
+                              f"measured {n['measured']}, expected {n['expected']}")
+                if mode != "tiles" and "tiles" in rows:
+                    print(f"{mode} / tiles wall time {r['wall_s'] / rows['tiles']['wall_s']:.2f}, CPU "
+                          f"{r['cpu_s'] / rows['tiles']['cpu_s']:.2f}")
             print(json.dumps({m: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
                               for m, r in rows.items()}))
 

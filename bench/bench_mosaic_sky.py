@@ -13,6 +13,11 @@ all of them): ``demo`` (``zemosaic demo``'s dataset, seed 1), ``demo2``..``demo4
 ``flat`` (the demo with no light-pollution gradient and no panel offsets: what is left is not light pollution),
 ``strong`` (the scene of tests/mosaic/test_mosaic_sky.py: 240 x 360 frames, gradient_frac 0.5).
 
+The demo's frames carry the S50 sensor response (``SynthSpec.sensor_response``, 0.78 / 1 / 0.62: the scene's
+light in R and B reaches the frames weakened, the noise does not), and the colour calibration scales R and B back:
+the sky left is in the truth's units, so the single-frame levels are given in them too (the frame's, over the
+response).
+
 Usage: ``python bench/bench_mosaic_sky.py [--scenes demo,strong] [--models none,plane,surface] [--keep DIR]``
 """
 import argparse
@@ -89,10 +94,16 @@ def main():
         work = args.keep or Path(tmp)
         for scene in args.scenes.split(","):
             sigma, rows = measure(scene, models, work, args.set)
-            white = sky_truth.smoothed_noise_equivalent(sigma)
-            single = sky_truth.single_debayered_frame_level(sigma)
-            print(f"\n== {scene}: single frame, R,G,B ADU: pixel sigma {sigma.round(2)}; same statistic on a "
-                  f"debayered frame's noise {single.round(2)}; on white noise 4.107 sigma / 64 {white.round(2)}")
+            # the sky left is in the truth's units (the mosaic over its gain against the truth); a sensor response
+            # scales the scene's light in the frames, not their noise: the frames' noise in the truth's units
+            response = np.asarray(SCENES[scene].sensor_response or (1.0, 1.0, 1.0))
+            white = sky_truth.smoothed_noise_equivalent(sigma) / response
+            single = sky_truth.single_debayered_frame_level(sigma) / response
+            units = "" if np.all(response == 1.0) else f" (over the sensor response {response.tolist()})"
+            print(f"\n== {scene}: single frame, R,G,B ADU of the truth{units}: pixel sigma "
+                  f"{(sigma / response).round(2)}; same statistic on a debayered frame's noise {single.round(2)}; "
+                  f"on white noise 4.107 sigma / 64 {white.round(2)}")
+            sigma = sigma / response
             base = rows.get("none", {}).get("sky_left")
             for model, r in rows.items():
                 s = r["sky_left"]

@@ -1,4 +1,8 @@
-"""GRID and SDS on Seestar-like frames WITHOUT a WCS: Phase 1b solves them, then the mode stacks them on the grid."""
+"""GRID and SDS on Seestar-like frames WITHOUT a WCS: Phase 1b solves them, then the mode stacks them on the grid.
+
+The two runs share one plate-solution cache (``wcs_cache_dir``): the first solves the frames, the second takes
+their solutions from the cache (Phase 1b is the same code in every mode), so both modes are checked on WCS-less
+frames for the price of one solve."""
 from __future__ import annotations
 
 import json
@@ -21,10 +25,17 @@ SPEC = synthetic.SynthSpec(panels=(2, 1), frames_per_panel=3, width=540, height=
                            nebula=False, header_wcs=False)
 
 
-@pytest.mark.parametrize("mode", ["sds", pytest.param("grid", marks=pytest.mark.slow)])  # Phase 1b is shared
-def test_wcs_less_frames_are_solved_then_stacked(mode, tmp_path):
-    dataset = synthetic.generate_dataset(tmp_path / "in", SPEC)
-    result = run_mosaic(tmp_path / "in", tmp_path / "out", resolve_config(overrides=[f"mode={mode}"]))
+@pytest.fixture(scope="module")
+def wcs_less(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wcs_less")
+    return synthetic.generate_dataset(root / "in", SPEC), root
+
+
+@pytest.mark.parametrize("mode", ["sds", "grid"])
+def test_wcs_less_frames_are_solved_then_stacked(mode, wcs_less):
+    dataset, root = wcs_less
+    result = run_mosaic(root / "in", root / mode, resolve_config(overrides=[
+        f"mode={mode}", f"wcs_cache_dir={root / 'wcs_cache'}"]))
     report = json.loads(result.report_path.read_text())
     assert report["mode"] == mode and result.n_frames_used == 6
     assert report["astrometry"]["frames"] and all(r["source"] != "header" for r in report["astrometry"]["frames"])

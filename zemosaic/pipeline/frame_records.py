@@ -54,17 +54,19 @@ def without_excluded(frames: Sequence[Any], cfg: ZeMosaicConfig, report) -> list
     return kept
 
 
-def record_quality(report, output_dir: Path, frames: Sequence[Any]) -> Path | None:
-    """Attach each tile's frame records to ``report.input_files`` and write ``OUT/frames.csv``."""
+def record_quality(report, output_dir: Path, frames: Sequence[Any],
+                   records: Sequence[tuple[int, dict]] | None = None) -> Path | None:
+    """Attach each tile's frame records to ``report.input_files`` and write ``OUT/frames.csv``; ``records``
+    (``(tile_id, record)`` pairs: GRID and SDS, whose gate judges Phase 2's groups) replace the tiles' records."""
     dates = {str(f.path): getattr(f.info, "date_obs", None) for f in frames}
     rows = []
     by_path: dict[str, dict] = {}
-    for tile in report.tiles:
-        for record in tile.frame_quality:
-            record = {k: v for k, v in record.items() if k != "judged"}
-            by_path[record["path"]] = record
-            rows.append({"file": Path(record["path"]).name, "date_obs": dates.get(record["path"]),
-                         "tile_id": tile.tile_id, **record})
+    pairs = records if records is not None else [(t.tile_id, r) for t in report.tiles for r in t.frame_quality]
+    for tile_id, record in pairs:
+        record = {k: v for k, v in record.items() if k != "judged"}
+        by_path[record["path"]] = record
+        rows.append({"file": Path(record["path"]).name, "date_obs": dates.get(record["path"]),
+                     "tile_id": tile_id, **record})
     for entry in report.input_files:
         if entry.get("path") in by_path:
             entry["quality"] = {k: v for k, v in by_path[entry["path"]].items() if k != "path"}

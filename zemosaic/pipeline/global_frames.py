@@ -1,9 +1,11 @@
 """Frames aligned once onto the mosaic's global grid: what GRID and SDS modes stack.
 
-:func:`align_frames_to_grid` reads and debayers each frame once, resamples it by its WCS onto the window of the
-global grid that bounds its footprint (:func:`zemosaic.mosaic.resample.reproject_planes`, the kernel Phase 5 uses)
-and keeps the result in a disk cache (one ``.npy`` memmap per frame, ``H x W x C`` float32, NaN where the frame has
-no data). Pixels the resampling only partly supports (the frame's outer edge) are missing, never averaged in.
+:func:`align_frames_to_grid` reads and debayers each frame once, measures its stars for the frame-quality gate
+(:func:`zemosaic.pipeline.frame_gate.measure_frame_data`, as Phase 3's loader does), resamples it by its WCS onto
+the window of the global grid that bounds its footprint (:func:`zemosaic.mosaic.resample.reproject_planes`, the
+kernel Phase 5 uses) and keeps the result in a disk cache (one ``.npy`` memmap per frame, ``H x W x C`` float32,
+NaN where the frame has no data). Pixels the resampling only partly supports (the frame's outer edge) are missing,
+never averaged in. :mod:`zemosaic.pipeline.mode_quality` then judges the frames as Phase 3's gate does.
 
 :class:`RegionView` presents one frame over a rectangle of the grid as the stacker reads frames (``shape``, row
 slices, decimated reads, ``numpy.asarray``), NaN outside the frame, optionally with a photometric correction, so
@@ -27,6 +29,7 @@ from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic.grid import GlobalGrid
 from zemosaic.mosaic.resample import footprint_window, reproject_planes
+from zemosaic.pipeline import frame_gate
 from zemosaic.progress import ProgressCallback, emit
 from zemosaic.stack.frame_cache import check_free_space, release_rows
 
@@ -37,8 +40,10 @@ log = logging.getLogger(__name__)
 _MIN_SUPPORT = 0.99
 """A resampled pixel is kept when the bilinear weights of the frame's valid pixels sum to at least this."""
 MASK_STEP = 8
-_RESAMPLE_LOCK = threading.Lock()
 """Decimation of the in-RAM validity masks used to pick the frames of a region."""
+_RESAMPLE_LOCK = threading.Lock()
+"""The numba-parallel kernels (resampling, star detection) take one launch at a time: numba's default threading
+layer does not accept concurrent launches from several threads."""
 
 
 @dataclass
@@ -53,6 +58,7 @@ class AlignedFrame:
     n_channels: int
     valid_small: np.ndarray = field(repr=False)
     info: Any = field(repr=False, default=None)
+    measured: Any = field(repr=False, default=None)  # frame_gate.MeasuredFrame of the raw frame (quality gate)
     _array: np.ndarray | None = field(default=None, repr=False)
 
     def array(self) -> np.ndarray:
@@ -182,7 +188,8 @@ def _align_one(k: int, frame, window, grid: GlobalGrid, cfg: ZeMosaicConfig, cac
     if not finite.any() or float(np.nanmax(values)) == float(np.nanmin(values)):
         return None, "no usable pixel (all NaN or constant)"
     planes = _premultiplied(values, finite)
-    with _RESAMPLE_LOCK:  # a parallel numba kernel: numba's default threading layer takes one launch at a time
+    with _RESAMPLE_LOCK:  # parallel numba kernels: numba's default threading layer takes one launch at a time
+        measured = frame_gate.measure_frame_data(data, cfg.align_detection_sigma, cfg.align_min_area)
         out = reproject_planes(planes, frame.info.wcs, grid, window, cfg.assembly_reproject)
     del values, finite, data, planes
     weight = out[..., -1]
@@ -196,7 +203,7 @@ def _align_one(k: int, frame, window, grid: GlobalGrid, cfg: ZeMosaicConfig, cac
     np.save(path, pixels)
     small = ok[::MASK_STEP, ::MASK_STEP].copy()
     y0, y1, x0, x1 = (int(v) for v in window)
-    return AlignedFrame(k, frame.path, (y0, y1, x0, x1), path, n_ch, small, frame.info), None
+    return AlignedFrame(k, frame.path, (y0, y1, x0, x1), path, n_ch, small, frame.info, measured), None
 
 
 def _premultiplied(values: np.ndarray, finite: np.ndarray) -> np.ndarray:

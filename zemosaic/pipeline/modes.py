@@ -14,10 +14,11 @@ mosaic's weight (the WEIGHT product is the coverage count). ``--resume`` reuses 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from zemosaic.io.atomic import atomic_write_bytes
 from zemosaic.masks import CoverageDecision
 from zemosaic.mosaic.grid import grid_for_footprints
 from zemosaic.mosaic.tiles import tile_input_from_written
-from zemosaic.pipeline import global_frames, grid_mode, sds_mode
+from zemosaic.pipeline import frame_records, global_frames, grid_mode, mode_quality, sds_mode
 from zemosaic.pipeline import resume as tile_resume
 from zemosaic.pipeline.errors import NothingUsableError
 from zemosaic.pipeline.mosaic_phases import MosaicRefusedError, check_mosaic_sanity
@@ -122,41 +123,77 @@ def _frames_to_tiles(mode: str, frames: list, plan: StackPlan | None, output_dir
     log.info("[%s] global grid %d x %d px at %.3f arcsec/px for %d frame(s)", mode.upper(), grid.shape[1],
              grid.shape[0], grid.pixel_scale_arcsec, len(frames))
     digest = _inputs_digest(frames, cfg, mode)
-    records = _reused(tiles_dir, digest) if resume else None
-    if records is None:
-        records = _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report, progress_callback)
-        _write_manifest(tiles_dir, digest, records)
+    manifest = _reused(tiles_dir, digest) if resume else None
+    if manifest is None:
+        records, judged = _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report,
+                                         progress_callback, (digest, resume))
+        _write_manifest(tiles_dir, digest, records, judged)
     else:
+        records, judged = list(manifest["records"]), manifest.get("judged", {})
         log.info("resume: %d %s tile(s) reused (inputs and settings unchanged)", len(records), mode)
         report.resume = {"reused": [r["tile_id"] for r in records], "rebuilt": []}
+        for path, reason, phase in judged.get("rejected", []):
+            report.reject(path, reason, phase)
+    frame_records.record_quality(report, output_dir, frames, [(g, r) for g, r in judged.get("quality", [])])
     return _hand_over(records, grid, report, mode)
 
 
-def _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report, progress_callback) -> list[dict]:
-
-    _clear_mode_tiles(tiles_dir)
+def _build_records(mode, frames, plan, grid, output_dir, tiles_dir, cfg, report, progress_callback, resuming
+                   ) -> tuple[list[dict], dict]:
+    """Align, judge (the frame-quality gate) and stack; the tile records and what the gate judged (``quality``
+    records, ``rejected`` inputs), which the manifest keeps for ``--resume``. ``resuming``: (the inputs' digest,
+    ``--resume``): a resumed GRID run reuses the grid tiles whose inputs are unchanged
+    (:func:`zemosaic.pipeline.grid_mode.stack_grid_tiles`)."""
+    digest, resume = resuming
+    reuse = resume and mode == "grid"
+    if not reuse:
+        _clear_mode_tiles(tiles_dir)
+    (tiles_dir / MODE_MANIFEST).unlink(missing_ok=True)  # written again once every tile is done
     with phase_timer(report, f"3_{mode}_align"):
         frameset = global_frames.align_frames_to_grid(frames, grid, cfg, output_dir, progress_callback)
     with frameset:
-        for path, reason in frameset.failed:
-            report.reject(path, reason, mode)
+        rejected = [(str(path), reason, mode) for path, reason in frameset.failed]
+        with phase_timer(report, f"3_{mode}_quality"):
+            gate = mode_quality.gate_frames(frameset, cfg, mode.upper())
+        rejected += [(str(path), reason, "frame_quality") for path, reason in gate.rejected]
+        for path, reason, phase in rejected:
+            report.reject(path, reason, phase)
         with phase_timer(report, f"3_{mode}_stack"):
             if mode == "grid":
                 if not frameset.frames:
-
                     raise NothingUsableError("no frame could be aligned on the global grid (see run_report.json)")
-                records = grid_mode.stack_grid_tiles(frameset, cfg, tiles_dir, progress_callback)
+                keys = grid_mode.TileKeys(digest["config_digest"], {
+                    r["path"]: r["sha256"] + r["wcs_sha256"] for r in digest["inputs"]["frames"]})
+                records = grid_mode.stack_grid_tiles(frameset, cfg, tiles_dir, progress_callback, gate.factors, keys,
+                                                     reuse)
                 report.mode_info = {"n_grid_tiles": len(records)}
+                if reuse:
+                    _resumed_grid(records, tiles_dir, report)
             else:
                 batches = {str(r.path): r.batch for r in plan.rows} if plan is not None and any(
                     r.batch for r in plan.rows) else None
-                records, summary = sds_mode.stack_sds_batches(frameset, cfg, tiles_dir, batches, progress_callback)
+                records, summary = sds_mode.stack_sds_batches(frameset, cfg, tiles_dir, batches, progress_callback,
+                                                              gate.factors)
                 report.mode_info = summary
+    report.mode_info["frame_quality"] = gate.summary
     if not records:
         if mode == "sds":
             raise sds_mode.SdsFailed("no tile could be stacked")
         raise RuntimeError("[GRID] no tile stacked")
-    return records
+    return records, {"quality": gate.records, "rejected": rejected}
+
+
+def _resumed_grid(records: list[dict], tiles_dir: Path, report: RunReport) -> None:
+    """After a resumed GRID stack: the tiles reused and rebuilt in the report and the log; the earlier run's tiles
+    that are no grid tile of this run removed."""
+    reused = [r["tile_id"] for r in records if r.get("reused")]
+    report.resume = {"reused": reused, "rebuilt": [r["tile_id"] for r in records if not r.get("reused")]}
+    log.info("resume: %d grid tile(s) reused, %d stacked", len(reused), len(records) - len(reused))
+    kept = {Path(r["path"]).name for r in records}
+    for path in tiles_dir.glob("master_tile_*.fits"):
+        if path.name not in kept:
+            path.unlink()
+            log.info("resume: %s removed (not a grid tile of this run)", path.name)
 
 
 def _hand_over(records: list[dict], grid, report: RunReport, mode: str) -> ModeTiles:
@@ -201,16 +238,29 @@ def _check_estimate(grid, frames, cfg: ZeMosaicConfig, report: RunReport) -> Non
 
 def _inputs_digest(frames: list, cfg: ZeMosaicConfig, mode: str) -> dict:
     inputs = tile_resume.inputs_record(frames, 0)
-    return {"mode": mode, "config_digest": tile_resume.config_digest(cfg), "inputs": inputs}
+    return {"mode": mode, "config_digest": _config_digest(cfg), "inputs": inputs}
 
 
-def _write_manifest(tiles_dir: Path, digest: dict, records: list[dict]) -> None:
+_NOT_MODE_KEYS = ("output_", "export_", "colour_")  # keys that act after the mode's tiles only
+
+
+def _config_digest(cfg: ZeMosaicConfig) -> str:
+    """SHA-256 of the settings that shape GRID / SDS tiles: the master tiles' keys (``resume.config_digest``) plus
+    the quality gate's (judged here on the frames) and ``harmonize_*`` / ``assembly_*`` (the frames' photometric
+    solve and their resampling onto the grid)."""
+    keys = {f.name: getattr(cfg, f.name) for f in fields(cfg)
+            if f.name not in tile_resume.NOT_TILE_KEYS and not f.name.startswith(_NOT_MODE_KEYS)}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _write_manifest(tiles_dir: Path, digest: dict, records: list[dict], judged: dict) -> None:
     files = {Path(r["path"]).name: tile_resume.file_sha256(Path(r["path"])) for r in records}
-    payload = {**digest, "records": records, "tile_sha256": files}
+    payload = {**digest, "records": records, "tile_sha256": files, "judged": judged}
     atomic_write_bytes(tiles_dir / MODE_MANIFEST, json.dumps(payload, indent=1).encode("utf-8"))
 
 
-def _reused(tiles_dir: Path, digest: dict) -> list[dict] | None:
+def _reused(tiles_dir: Path, digest: dict) -> dict | None:
+    """The manifest of the mode's tiles when every input, setting and tile file is unchanged, else None."""
     try:
         manifest = json.loads((tiles_dir / MODE_MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -228,7 +278,7 @@ def _reused(tiles_dir: Path, digest: dict) -> list[dict] | None:
     if why is not None:
         log.info("resume: %s tiles rebuilt (%s)", digest["mode"], why)
         return None
-    return list(manifest["records"])
+    return manifest
 
 
 def _clear_mode_tiles(tiles_dir: Path) -> None:

@@ -43,17 +43,21 @@ class RegionStack:
 
 
 def stack_region(members: Sequence[AlignedFrame], region: tuple[int, int, int, int], cfg: ZeMosaicConfig, *,
-                 normalize_method: str | None = None, corrections: Mapping[int, TileCorrection] | None = None
-                 ) -> RegionStack:
+                 normalize_method: str | None = None, corrections: Mapping[int, TileCorrection] | None = None,
+                 frame_weights: Mapping[int, float] | None = None) -> RegionStack:
     """Stack ``members`` over ``region`` ``(y0, y1, x0, x1)``; the first member is the normalisation reference.
 
     ``normalize_method`` defaults to ``cfg.stack_normalize_method``; ``corrections`` (frame index ->
-    ``TileCorrection``) are applied to the frames' values as they are read (SDS: the frames' photometric solve).
+    ``TileCorrection``) are applied to the frames' values as they are read (SDS: the frames' photometric solve);
+    ``frame_weights`` (frame index -> factor, the quality gate's ``psf_snr`` sharpness) multiply the stacker's
+    weights, as in a master tile.
     """
     views = [RegionView(f, region, None if corrections is None else corrections[f.index].apply) for f in members]
     h = region[1] - region[0]
     options = replace(stack_options(cfg), normalize_method=normalize_method or cfg.stack_normalize_method,
-                      noise_rows=max(24, h // 8))
+                      noise_rows=max(24, h // 8),
+                      frame_weights=None if frame_weights is None else tuple(frame_weights.get(f.index, 1.0)
+                                                                              for f in members))
     stack = stacker(cfg)(views, options, valid_masks=None)
     image = np.asarray(stack.image, dtype=np.float32)
     image = image[..., None] if image.ndim == 2 else image
@@ -76,13 +80,18 @@ def window_wcs(grid: GlobalGrid, y0: int, x0: int, shape: tuple[int, int]):
 
 def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid: GlobalGrid,
                       origin: tuple[int, int], frames: Sequence[Path], cfg: ZeMosaicConfig, *, mode: str,
-                      tile_id: int, binary_alpha: bool = False, normalize: str | None = None
+                      tile_id: int, binary_alpha: bool = False, normalize: str | None = None,
+                      resume_key: str | None = None, rejected_fraction: float | None = None
                       ) -> tuple[Path, tuple[int, ...], int] | None:
     """Write a stacked region as a master-tile file, cropped to the bounding box of its coverage.
 
     ``ALPHA`` is ``COVERAGE / NFRAMES`` (the co-addition then weighs each pixel by its frame count), or, with
     ``binary_alpha``, 1 wherever a frame was stacked (GRID: overlapping grid tiles hold the same frames, and
     Phase 4.5 needs their whole overlap as kept pixels, ``ALPHA > 0.5``).
+
+    ``resume_key`` (GRID) is written as ``ZRESKEY``: what the tile was stacked from (its frames, their corrections
+    and the settings), so that ``--resume`` reuses the tile when the key is unchanged; ``rejected_fraction`` as
+    ``STKREJFR``.
 
     Returns ``(path, shape, n_frames)`` (``n_frames`` = the largest coverage, the file's ``NFRAMES``), or None
     when nothing is covered."""
@@ -104,6 +113,10 @@ def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid:
                      "GRIDX0": (origin[1] + c0, "first column on the global grid"),
                      "STKNORM": (normalize or cfg.stack_normalize_method, "stack normalisation"),
                      "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection")})
+    if resume_key is not None:
+        standard["ZRESKEY"] = (resume_key[:64], "sha256 of the tile's inputs (resume)")
+    if rejected_fraction is not None:
+        standard["STKREJFR"] = (round(float(rejected_fraction), 5), "fraction of samples rejected")
     out = data[..., 0] if data.shape[2] == 1 else data
     fits_io.write_fits_image(path, out, wcs=wcs, header_extra=standard,
                              extensions={"ALPHA": alpha, "COVERAGE": cov})

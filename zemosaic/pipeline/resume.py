@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
 # keys that only act after Phase 3 (or only on logs and what is kept): changing them does not change a master tile
 _AFTER_TILES = ("harmonize_", "assembly_", "output_", "export_", "colour_")
-_NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids", "mosaic_background",
+NOT_TILE_KEYS = frozenset({"keep_master_tiles", "write_preview", "debug_tile_ids", "mosaic_background",
                             "max_workers", "memory_budget_mb", "scheduler"})  # where a tile is built, not how
 
 
@@ -39,7 +39,7 @@ _GATE_KEYS = ("frame_reject_", "frame_partial_", "frame_exclude")
 def config_digest(cfg: ZeMosaicConfig) -> str:
     """SHA-256 of the configuration keys that shape a master tile (the quality gate's decision keys aside)."""
     keys = {f.name: getattr(cfg, f.name) for f in fields(cfg)
-            if f.name not in _NOT_TILE_KEYS and not f.name.startswith(_AFTER_TILES + _GATE_KEYS)}
+            if f.name not in NOT_TILE_KEYS and not f.name.startswith(_AFTER_TILES + _GATE_KEYS)}
     return hashlib.sha256(json.dumps(keys, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 

@@ -88,9 +88,11 @@ def sds_regions(shape: tuple[int, int], chunk_px: int) -> list[tuple[int, int, i
 
 
 def stack_sds_batches(frameset: FrameSet, cfg: ZeMosaicConfig, tiles_dir: Path, plan_batches: dict | None = None,
-                      progress_callback: ProgressCallback | None = None) -> tuple[list[dict], dict]:
+                      progress_callback: ProgressCallback | None = None,
+                      frame_weights: dict[int, float] | None = None) -> tuple[list[dict], dict]:
     """Steps 2-4 of the module docstring: one tile per batch written in ``tiles_dir``; returns the tile records
-    and a summary for the run report.
+    and a summary for the run report. ``frame_weights``: the quality gate's factors
+    (:mod:`zemosaic.pipeline.mode_quality`).
 
     Raises
     ------
@@ -106,7 +108,8 @@ def stack_sds_batches(frameset: FrameSet, cfg: ZeMosaicConfig, tiles_dir: Path, 
     tiles_dir.mkdir(parents=True, exist_ok=True)
     records = []
     for k, batch in enumerate(batches):
-        rec = _stack_batch(k, batch, regions, frameset, corrections, cfg, tiles_dir, progress_callback)
+        rec = _stack_batch(k, batch, regions, frameset, (corrections, frame_weights), cfg, tiles_dir,
+                           progress_callback)
         if rec is not None:
             records.append(rec)
     if not records:
@@ -129,8 +132,10 @@ def _canvas(shape: tuple[int, int], n_ch: int, cfg: ZeMosaicConfig, folder: Path
     return image, coverage
 
 
-def _stack_batch(k: int, batch: SdsBatch, regions, frameset: FrameSet, corrections, cfg: ZeMosaicConfig,
+def _stack_batch(k: int, batch: SdsBatch, regions, frameset: FrameSet, weighting, cfg: ZeMosaicConfig,
                  tiles_dir: Path, progress_callback) -> dict | None:
+    """One batch stacked chunk by chunk; ``weighting``: (photometric corrections, quality-gate factors)."""
+    corrections, frame_weights = weighting
     grid = frameset.grid
     n_ch = max(f.n_channels for f in batch.frames)
     sub = FrameSet(grid, list(batch.frames), [], frameset.cache_dir)
@@ -139,7 +144,8 @@ def _stack_batch(k: int, batch: SdsBatch, regions, frameset: FrameSet, correctio
     for r, region in enumerate(regions):
         members = sub.touching(region, 1e-9)
         if members:
-            res = stack_region(members, region, cfg, normalize_method="none", corrections=corrections)
+            res = stack_region(members, region, cfg, normalize_method="none", corrections=corrections,
+                               frame_weights=frame_weights)
             y0, y1, x0, x1 = region
             image[y0:y1, x0:x1] = res.image
             coverage[y0:y1, x0:x1] = res.coverage
