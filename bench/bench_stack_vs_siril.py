@@ -98,6 +98,10 @@ def _run(work: Path, sizes: tuple, trees: dict, repeat: int) -> None:
     print(f"normalisations: {norms} (the first is the pipeline's); trees: "
           + ", ".join(f"{k}={v}" for k, v in trees.items()))
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    for tree in trees.values():  # every kernel each tree will run, compiled or loaded into numba's cache first
+        for mode in MODES:
+            for norm in norms:
+                _ours(work, 4, mode, norm, tree)
     med: dict = {}
     for frames in sizes:
         if have_siril:
@@ -106,7 +110,7 @@ def _run(work: Path, sizes: tuple, trees: dict, repeat: int) -> None:
         cases += [("siril", mode, "addscale") for mode in MODES if have_siril]
         results: dict = {c: [] for c in cases}
         for tree in trees.values():
-            _ours(work, min(frames, 4), "kappa_sigma", norms[0], tree)  # numba cache and page cache warm
+            _ours(work, min(frames, 4), "kappa_sigma", norms[0], tree)
         for _ in range(repeat):
             for case in cases:
                 who, mode, norm = case
