@@ -70,3 +70,29 @@ def test_released_on_read_reads_like_the_mask_and_leaves_no_page_resident(tmp_pa
         for i in range(6):  # the plain memmap rows read the same way stay mapped
             np.asarray(cache[i][picks])
         assert _resident_pages(cache._array) > 6 * 24
+
+
+def test_a_stored_frame_is_converted_broadcast_and_seen_by_the_memmap_at_once(tmp_path):
+    """Frames are written with os.pwrite, not through the memmap: the memmap must see them as stored, with numpy's
+    assignment rules (dtype cast, broadcasting, negative index, out-of-range index refused)."""
+    import pytest
+
+    with FrameCache(3, (20, 10, 3), parent=tmp_path, name="w") as cache:
+        view = cache[1]  # a memmap view taken BEFORE the write
+        frame64 = np.arange(600, dtype=np.float64).reshape(20, 10, 3) / 7.0
+        cache[1] = frame64
+        np.testing.assert_array_equal(view, frame64.astype(np.float32))
+        cache[-1] = 2.5  # broadcast to the whole slot, last slot
+        assert np.all(cache[2] == 2.5)
+        cache[0] = np.asfortranarray(frame64[::-1])  # non-contiguous input
+        np.testing.assert_array_equal(cache.read(0), frame64[::-1].astype(np.float32))
+        with pytest.raises(IndexError):
+            cache[3] = frame64
+        with pytest.raises(ValueError):
+            cache[0] = np.zeros((20, 11, 3))
+    with FrameCache(2, (4, 5), parent=tmp_path, name="m", dtype=bool) as masks:
+        masks[0] = np.eye(4, 5) > 0
+        np.testing.assert_array_equal(masks[0], np.eye(4, 5) > 0)
+        assert not masks[1].any()
+    with pytest.raises(ValueError, match="closed"):
+        masks[0] = np.ones((4, 5), bool)

@@ -254,8 +254,9 @@ def _premultiplied_planes(values: np.ndarray, alpha: np.ndarray, factor: float) 
     weight = alpha * np.float32(factor)
     weight[~np.all(np.isfinite(values), axis=2)] = 0.0
     planes = np.empty(values.shape[:2] + (values.shape[2] + 1,), dtype=np.float32)
-    np.multiply(values, weight[..., None], out=planes[..., :-1])
-    np.nan_to_num(planes[..., :-1], copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    wv = planes[..., :-1]
+    np.multiply(values, weight[..., None], out=wv)
+    wv[~np.isfinite(wv)] = 0.0  # NaN x 0 of the empty pixels (nan_to_num on this strided view: 2x the time)
     planes[..., -1] = weight
     return planes
 

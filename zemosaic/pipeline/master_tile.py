@@ -12,7 +12,7 @@ import inspect
 import logging
 import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from zemosaic import masks as lecropper
+from zemosaic._numba_pool import n_threads
 from zemosaic._stats import mad_sigma
 from zemosaic.align.stars import luminance_plane
 from zemosaic.align.transform import wcs_transform
@@ -194,9 +195,9 @@ def _load_group(frames, reference, cfg, tiles_dir) -> _Loading:
     infos: list[Any] = []
     quality: list[_FrameQuality] = []
     try:
-        for k, (data, reason) in zip(order, _read_ahead([frames[k].path for k in order], cfg, shape), strict=True):
+        for k, (data, reason, q) in zip(order, _read_ahead([frames[k].path for k in order], cfg, shape),
+                                        strict=True):
             path = frames[k].path
-            q = None if data is None else _frame_quality(data, cfg)
             if reason is None and q is not None and q.problem is not None:
                 reason = q.problem
             if reason is not None or data is None or q is None:
@@ -224,19 +225,29 @@ def _load_group(frames, reference, cfg, tiles_dir) -> _Loading:
                                  [getattr(info, "wcs", None) for info in infos]), failed)
 
 
-def _read_ahead(paths: Sequence[Path], cfg: ZeMosaicConfig, shape) -> Iterator[tuple[np.ndarray | None, str | None]]:
-    """:func:`_load_frame` of each path in order, the next frame read and debayered in a thread while the caller
-    measures this one (FITS decoding and numpy's array work release the GIL: the two cores overlap). At most two
-    frames are in RAM; an interruption waits for the frame being read, then goes on."""
+def _read_ahead(paths: Sequence[Path], cfg: ZeMosaicConfig,
+                shape) -> Iterator[tuple[np.ndarray | None, str | None, _FrameQuality | None]]:
+    """:func:`_load_frame` then :func:`_frame_quality` of each path, yielded in order, two frames at a time in
+    threads while the caller stores the previous one (FITS decoding, the debayer, numpy's array work and the
+    star finder's kernels release the GIL: the two cores overlap). At most three frames are in RAM; an
+    interruption waits for the frames being read, then goes on."""
     if not paths:
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zemosaic-read") as pool:
-        pending = pool.submit(_load_frame, paths[0], cfg, shape)
-        for nxt in list(paths[1:]) + [None]:
-            current = pending.result()
+    ahead = max(1, min(2, n_threads()))
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="zemosaic-read") as pool:
+        pending = deque(pool.submit(_load_and_measure, p, cfg, shape) for p in paths[:ahead])
+        for nxt in list(paths[ahead:]) + [None] * ahead:
+            current = pending.popleft().result()
             if nxt is not None:
-                pending = pool.submit(_load_frame, nxt, cfg, shape)
+                pending.append(pool.submit(_load_and_measure, nxt, cfg, shape))
             yield current
+
+
+def _load_and_measure(path: Path, cfg: ZeMosaicConfig,
+                      shape) -> tuple[np.ndarray | None, str | None, _FrameQuality | None]:
+    """One frame read and debayered (:func:`_load_frame`) and its statistics (:func:`_frame_quality`)."""
+    data, reason = _load_frame(path, cfg, shape)
+    return data, reason, (None if data is None else _frame_quality(data, cfg))
 
 
 def _majority_shape(frames, reference) -> tuple[tuple[int, ...], list[int], list[tuple[Path, str]]]:

@@ -31,6 +31,10 @@ class FrameCache:
 
     ``cache[i] = array`` stores a frame; ``cache[i]`` returns a memmap view (no copy in RAM).
     Use as a context manager: the files are deleted on exit.
+
+    A frame is stored with one positioned write into the file (``os.pwrite``), not through the memmap: writing
+    fresh pages of a shared mapping faults them in one by one (~40 ms for a 1080 x 1920 RGB frame against ~6 ms
+    written, measured), and the memmap sees the written bytes at once (both go through the page cache).
     """
 
     def __init__(self, n_frames: int, frame_shape: tuple[int, ...], parent: Path | None = None, name: str = "frames",
@@ -43,6 +47,8 @@ class FrameCache:
         self.shape = (int(n_frames),) + tuple(int(s) for s in frame_shape)
         self._array: np.memmap | None = np.lib.format.open_memmap(self.path, mode="w+", dtype=dtype,
                                                                 shape=self.shape)
+        self._fd: int | None = os.open(self.path, os.O_RDWR)
+        self._slot_bytes = int(np.prod(self.shape[1:])) * np.dtype(dtype).itemsize
         log.debug("frame cache %s: %s float32 (%.1f MB on disk)", self.path, self.shape, self._array.nbytes / 2**20)
 
     def __len__(self) -> int:
@@ -52,8 +58,16 @@ class FrameCache:
         return self._mm[index]
 
     def __setitem__(self, index: int, frame: np.ndarray) -> None:
-        self._mm[index] = frame
-        self.release(index)
+        mm = self._mm
+        slot = range(len(self))[index]  # IndexError out of range, negative indices from the end
+        data = np.ascontiguousarray(np.broadcast_to(np.asarray(frame), self.shape[1:]), dtype=mm.dtype)
+        if self._fd is None:
+            raise ValueError(f"frame cache {self.path} is closed")
+        view = data.data.cast("B")
+        offset, done = mm.offset + slot * self._slot_bytes, 0
+        while done < len(view):  # pwrite may write less than asked (signals, very large frames)
+            done += os.pwrite(self._fd, view[done:], offset + done)
+        self.release(slot)
 
     @property
     def _mm(self) -> np.memmap:
@@ -80,6 +94,9 @@ class FrameCache:
 
     def close(self) -> None:
         """Drop the memmap and delete its files."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if self._array is not None:
             del self._array
             self._array = None
