@@ -117,7 +117,8 @@ def main():
                       f"{extra}")
             m = res["motion"] or {}
             print(f"  motion fit: identified={m.get('identified')} fallback={m.get('fallback')} "
-                  f"rotation spread {m.get('rotation_spread_deg')} deg; {m.get('reason')}")
+                  f"rotation spread {m.get('rotation_spread_deg')} deg; panels' gradient directions tied within "
+                  f"{m.get('gradient_direction_spread_deg')} deg; {m.get('reason')}")
 
 
 if __name__ == "__main__":
