@@ -52,8 +52,8 @@ class RunFigures:
 
 
 def generate(folder: Path, frames_per_panel: int, header_wcs: bool) -> Path:
-    """The data set, generated once into ``folder`` (reused when its ``frames.json`` exists)."""
-    if (folder / "frames.json").exists():
+    """The data set, generated once into ``folder`` (reused when its truth's ``frames.json`` exists)."""
+    if (folder / "truth" / "frames.json").exists() or (folder / "frames.json").exists():  # now / older generators
         return folder
     sys.path.insert(0, str(ROOT))
     from zemosaic.synthetic.generator import SynthSpec, generate_dataset
