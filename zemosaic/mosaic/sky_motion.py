@@ -479,8 +479,8 @@ def _gauge(grad: np.ndarray, jac: np.ndarray, groups: np.ndarray,
         if now.all() or now.sum() < 0.75 * n:
             break
         frames_kept = now
-    a = sol[2:].reshape(-1, 2)
-    return _tied_gauge(grad[frames_kept], jac[frames_kept], groups[frames_kept], scale[frames_kept], a)
+    free = sol[2:].reshape(-1, 2)[[labels[g] for g in np.unique(groups[frames_kept])]]  # groups left after that
+    return _tied_gauge(grad[frames_kept], jac[frames_kept], groups[frames_kept], scale[frames_kept], free)
 
 
 _SPREAD_GRID = np.concatenate([[0.0], np.logspace(-2.0, 2.0, 25)])  # groups' direction spread / frames' noise
