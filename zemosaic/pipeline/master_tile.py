@@ -236,10 +236,10 @@ def _read_ahead(paths: Sequence[Path], cfg: ZeMosaicConfig,
     ahead = max(1, min(2, n_threads()))
     with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="zemosaic-read") as pool:
         pending = deque(pool.submit(_load_and_measure, p, cfg, shape) for p in paths[:ahead])
-        for nxt in list(paths[ahead:]) + [None] * ahead:
+        for k in range(len(paths)):
             current = pending.popleft().result()
-            if nxt is not None:
-                pending.append(pool.submit(_load_and_measure, nxt, cfg, shape))
+            if k + ahead < len(paths):
+                pending.append(pool.submit(_load_and_measure, paths[k + ahead], cfg, shape))
             yield current
 
 
