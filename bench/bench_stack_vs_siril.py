@@ -1,19 +1,24 @@
 """Benchmark: our mask-aware stack vs Siril's rejection stack on the same aligned frames, in one run.
 
-    python bench/bench_stack_vs_siril.py            # 50 and 200 frames of 1080 x 1920 RGB float32
-    python bench/bench_stack_vs_siril.py --quick    # 12 and 48 frames of 270 x 480
+    python bench/bench_stack_vs_siril.py            # 30, 50 and 200 frames of 1080 x 1920 RGB float32
+    python bench/bench_stack_vs_siril.py --quick    # 12, 24 and 48 frames of 270 x 480
     python bench/bench_stack_vs_siril.py --repeat 3 --workdir bench/_work --keep   # medians of 3, frames kept
+    python bench/bench_stack_vs_siril.py --sizes 30,50 --before /work/main         # + another checkout's stacker
 
 Frames (synthetic star field + sky gradient + noise, a satellite trail in one frame) are written to a
 temporary folder (``--workdir`` to choose one, e.g. bench/_work/, which git ignores; a folder a previous
 ``--keep`` run left there is reused) as ``.npy`` files that our stacker reads as memmaps, and as 3 x H x W FITS
 for Siril. Each run is a child process: wall time of the whole process, its CPU time (user + system) and peak
-RSS (``wait4``), and for ours the time of the stack call. Siril stacks the already-registered sequence (``link``
-first, not timed) with ``rej w 3 3 -norm=addscale`` and ``rej s 3 3 -norm=addscale``; ours runs
-``linear_fit`` normalisation and noise weights with the same rejections. The runs of one size alternate between
-Siril and us, ``--repeat`` times; the table shows medians. Ratios are ours / Siril, wall clock of the whole
-processes. The machine's load average is printed before and after (the wall times of a shared machine move
-with it; the CPU times much less).
+RSS (``wait4``), and for ours the time of the stack call and of its steps (``fit``: noise and normalisation
+fits; ``read``: reading and normalising the chunks; ``rej``: rejection and combine). Siril stacks the
+already-registered sequence (``link`` first, not timed) with ``rej w 3 3 -norm=addscale`` and ``rej s 3 3
+-norm=addscale``; ours runs the same rejections with noise weights, and each of two normalisations: the one the
+pipeline uses (``stack_normalize_method``'s default in ``zemosaic/config.py``) and ``linear_fit``.
+``--before DIR`` adds the same runs of the stacker of another checkout (``DIR`` on the child's ``PYTHONPATH``,
+e.g. ``/work/main`` or a ``git worktree`` of an older commit): before and after at the same load. The runs of
+one size alternate between all cases, ``--repeat`` times; the table shows medians. Ratios are ours / Siril
+(same rejection), wall clock of the whole processes, and in brackets the CPU times'. The machine's load average
+is printed before and after (the wall times of a shared machine move with it; the CPU times much less).
 """
 from __future__ import annotations
 
@@ -32,80 +37,99 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = {"winsorized": "w", "kappa_sigma": "s"}
+REJECTIONS = {"winsorized": "winsorized_sigma_clip", "kappa_sigma": "kappa_sigma"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few small frames")
+    parser.add_argument("--sizes", default=None,
+                        help="frame counts, comma-separated (default 30,50,200; --quick: 12,24,48)")
+    parser.add_argument("--before", type=Path, default=None, help="another checkout whose stacker runs too")
     parser.add_argument("--workdir", type=Path, default=None, help="where frames go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated frames")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each case (medians are shown)")
-    parser.add_argument("--child", nargs=3, metavar=("DIR", "N", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, metavar=("DIR", "N", "MODE", "NORM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(Path(args.child[0]), int(args.child[1]), args.child[2])
+        _child(Path(args.child[0]), int(args.child[1]), args.child[2], args.child[3])
         return
-    n, n_big, h, w = (12, 48, 270, 480) if args.quick else (50, 200, 1080, 1920)
-    work = _workdir(args.workdir, n_big, h, w)
+    h, w = (270, 480) if args.quick else (1080, 1920)
+    sizes = tuple(int(v) for v in (args.sizes or ("12,24,48" if args.quick else "30,50,200")).split(","))
+    work = _workdir(args.workdir, max(sizes), h, w)
+    trees = {"ours": ROOT} if args.before is None else {"ours": ROOT, "before": args.before.resolve()}
     try:
-        _run(work, (n, n_big), h, w, max(1, args.repeat))
+        _run(work, sizes, trees, max(1, args.repeat))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def pipeline_norm() -> str:
+    """The stack normalisation a pipeline run uses: ``stack_normalize_method``'s default (this checkout's)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from zemosaic.config import ZeMosaicConfig
+
+    return str(ZeMosaicConfig().stack_normalize_method)
+
+
 def _workdir(parent: Path | None, n: int, h: int, w: int) -> Path:
-    """A folder with ``n`` frames of this size: one a ``--keep`` run left in ``parent``, else a new one."""
-    tag = f"bench_stack_{n}x{h}x{w}_"
+    """A folder with at least ``n`` frames of this size: one a ``--keep`` run left in ``parent``, else a new one."""
     if parent is not None and parent.is_dir():
-        for old in sorted(parent.glob(tag + "*")):
-            if (old / "done").exists():
+        for old in sorted(parent.glob(f"bench_stack_*x{h}x{w}_*")):
+            if (old / "done").exists() and int(old.name.split("_")[2].split("x")[0]) >= n:
                 print(f"reusing the frames in {old}")
                 return old.resolve()
-    work = Path(tempfile.mkdtemp(prefix=tag, dir=parent)).resolve()
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"bench_stack_{n}x{h}x{w}_", dir=parent)).resolve()
     print(f"generating {n} frames {h}x{w}x3 in {work} ...", flush=True)
     _generate(work, n, h, w)
     (work / "done").write_text("ok\n")
     return work
 
 
-def _run(work: Path, sizes: tuple, h: int, w: int, repeat: int) -> None:
+def _run(work: Path, sizes: tuple, trees: dict, repeat: int) -> None:
     have_siril = shutil.which("siril-cli") is not None
     if not have_siril:
         print("siril-cli not found: apt-get install -y siril")
+    norms = list(dict.fromkeys([pipeline_norm(), "linear_fit"]))
+    print(f"normalisations: {norms} (the first is the pipeline's); trees: "
+          + ", ".join(f"{k}={v}" for k, v in trees.items()))
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
-    rows = []  # (who, mode, frames, [results])
+    med: dict = {}
     for frames in sizes:
         if have_siril:
             _siril_sequence(work, frames)
-        cases = [("ours", m) for m in MODES] + [("siril", m) for m in MODES if have_siril]
-        if frames == sizes[0]:
-            cases.append(("ours", "winsorized+background_match"))
+        cases = [(who, mode, norm) for mode in MODES for who in trees for norm in norms]
+        cases += [("siril", mode, "addscale") for mode in MODES if have_siril]
         results: dict = {c: [] for c in cases}
-        _ours(work, min(frames, 4), "kappa_sigma")  # numba cache and page cache warm
+        for tree in trees.values():
+            _ours(work, min(frames, 4), "kappa_sigma", norms[0], tree)  # numba cache and page cache warm
         for _ in range(repeat):
-            for who, mode in cases:
-                run = _ours(work, frames, mode) if who == "ours" else _siril_stack(work, MODES[mode])
-                results[(who, mode)].append(run)
-                print(f"  {who} {mode} {frames}: {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU, "
+            for case in cases:
+                who, mode, norm = case
+                run = _siril_stack(work, MODES[mode]) if who == "siril" else _ours(work, frames, mode, norm, trees[who])
+                results[case].append(run)
+                print(f"  {who} {mode} {norm} {frames}: {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU, "
                       f"{run['rss_mb']:.0f} MB (load {os.getloadavg()[0]:.2f})", flush=True)
-        rows += [(who, mode, frames, runs) for (who, mode), runs in results.items()]
+        for case, runs in results.items():
+            med[case + (frames,)] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print(f"\n{'run':38s} {'frames':>6s} {'wall s':>7s} {'CPU s':>7s} {'stack s':>8s} {'peak RSS MB':>12s} "
-          f"{'ours/Siril':>10s} {'(CPU)':>6s}")
-    med = {(who, mode, f): {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "timings"}
-           for who, mode, f, runs in rows}
-    for (who, mode, frames), m in med.items():
-        ref = med.get(("siril", mode, frames)) if who == "ours" else None
-        ratio = f"{m['wall'] / ref['wall']:10.2f} {m['cpu'] / ref['cpu']:6.2f}" if ref else f"{'':>10s} {'':>6s}"
-        stack = f"{m['stack']:8.2f}" if "stack" in m else f"{'':>8s}"
-        print(f"{who + ' ' + mode:38s} {frames:6d} {m['wall']:7.2f} {m['cpu']:7.2f} {stack} {m['rss_mb']:12.0f} "
-              f"{ratio}")
-    base = med[("ours", "winsorized", sizes[0])]
-    bg = med[("ours", "winsorized+background_match", sizes[0])]
-    print(f"\nbackground_match cost: {100 * (bg['stack'] / base['stack'] - 1):+.1f} % of the stack call")
-    print(f"chunk rows: {sizes[0]} frames -> {base['chunk_rows']:.0f}, "
-          f"{sizes[1]} frames -> {med[('ours', 'winsorized', sizes[1])]['chunk_rows']:.0f}")
+    _table(med)
+
+
+def _table(med: dict) -> None:
+    print(f"\n{'run':40s} {'frames':>6s} {'wall s':>7s} {'CPU s':>7s} {'stack s':>8s} {'fit':>5s} {'read':>5s} "
+          f"{'rej':>5s} {'RSS MB':>7s} {'ours/Siril':>10s} {'(CPU)':>7s}")
+    for (who, mode, norm, frames), m in med.items():
+        ref = med.get(("siril", mode, "addscale", frames)) if who != "siril" else None
+        ratio = f"{m['wall'] / ref['wall']:10.2f} {'(%.2f)' % (m['cpu'] / ref['cpu']):>7s}" if ref else f"{'':>18s}"
+        steps = (f"{m['stack']:8.2f} {m['fit']:5.2f} {m['read']:5.2f} {m['rej']:5.2f}" if "stack" in m
+                 else f"{'':>8s} {'':>5s} {'':>5s} {'':>5s}")
+        print(f"{who + ' ' + mode + ' ' + norm:40s} {frames:6d} {m['wall']:7.2f} {m['cpu']:7.2f} {steps} "
+              f"{m['rss_mb']:7.0f} {ratio}")
 
 
 def _generate(work: Path, n: int, h: int, w: int) -> None:
@@ -183,24 +207,24 @@ def _measure(cmd: list, **kwargs) -> tuple:
     return run, out
 
 
-def _ours(work: Path, n: int, mode: str) -> dict:
-    run, out = _measure([sys.executable, __file__, "--child", str(work), str(n), mode], cwd=ROOT,
-                        env={**os.environ, "PYTHONPATH": str(ROOT)})
+def _ours(work: Path, n: int, mode: str, norm: str, tree: Path) -> dict:
+    """Our stack of the first ``n`` frames in a child process whose ``zemosaic`` is the one of ``tree``."""
+    run, out = _measure([sys.executable, str(Path(__file__).resolve()), "--child", str(work), str(n), mode, norm],
+                        cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})
     if run["rc"] != 0:
         raise RuntimeError(out[-3000:])
     result = json.loads(out.strip().splitlines()[-1])
-    run.update(stack=result["stack"], chunk_rows=result["chunk_rows"])
+    timings = result["timings"]
+    run.update(stack=result["stack"], fit=timings["fit"], read=timings["read"], rej=timings["reject_combine"])
     return run
 
 
-def _child(work: Path, n: int, mode: str) -> None:
+def _child(work: Path, n: int, mode: str, norm: str) -> None:
     from zemosaic.stack import cpu as stacking
 
     frames = [np.load(work / f"frame_{i:04d}.npy", mmap_mode="r") for i in range(n)]
-    rejection = "kappa_sigma" if mode == "kappa_sigma" else "winsorized_sigma_clip"
-    norm = "background_match" if mode.endswith("background_match") else "linear_fit"
     t0 = time.perf_counter()
-    result = stacking.stack_aligned_images(frames, rejection_algorithm=rejection, normalize_method=norm)
+    result = stacking.stack_aligned_images(frames, rejection_algorithm=REJECTIONS[mode], normalize_method=norm)
     stack = time.perf_counter() - t0
     print(json.dumps({"stack": stack, "chunk_rows": result.chunk_rows, "timings": result.timings,
                       "rejected": result.rejected_fraction}))

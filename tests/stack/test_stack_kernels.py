@@ -233,7 +233,7 @@ def test_sorting_network_sorts(n):
     block = rng.integers(0, 5, (n, 40)).astype(np.float32)  # many ties
     block[rng.random(block.shape) < 0.1] = np.inf
     expected = np.sort(block, axis=0)
-    kernels._network(block, net)
+    kernels._network(block, net, np.empty(40, np.float32))
     np.testing.assert_array_equal(block, expected)
 
 
@@ -243,7 +243,7 @@ def test_sorting_network_all_01_inputs():
         net = kernels.sorting_network(n)
         bits = ((np.arange(2**n)[None, :] >> np.arange(n)[:, None]) & 1).astype(np.float32)
         block = np.ascontiguousarray(bits)
-        kernels._network(block, net)
+        kernels._network(block, net, np.empty(block.shape[1], np.float32))
         assert (np.diff(block, axis=0) >= 0).all()
 
 
@@ -252,3 +252,27 @@ def test_lane_width():
         for c in (1, 2, 3, 4, 5):
             width = kernels.lane_width(n, c)
             assert width % c == 0 and width % 16 == 0 and 16 <= width <= 480 + 16 * c
+
+
+@pytest.mark.parametrize("channels", (1, 3))
+def test_noise_kernel_equals_numpy(channels):
+    """The numba noise estimate gives numpy's numbers bit for bit: stars, NaN, masks, an all-missing sampled
+    row, odd and even counts, and too few pairs (NaN)."""
+    from zemosaic.stack.normalization import noise_sigma, noise_sigma_numpy
+
+    rng = np.random.default_rng(11)
+    shape = (40, 57) if channels == 1 else (40, 57, channels)
+    for case in range(6):
+        frame = (200.0 + rng.normal(0.0, 3.0 + case, shape)).astype(np.float32)
+        frame[rng.random(shape[:2]) < 0.03] += 500.0  # stars
+        frame[rng.random(shape[:2]) < 0.02] = np.nan
+        mask = rng.random(shape[:2]) > 0.1 if case % 2 else None
+        if case == 2:
+            frame[0] = np.nan  # a sampled row with no valid pixel
+        options = StackOptions(noise_rows=[24, 7, 40, 3, 1, 2][case])
+        got, expected = noise_sigma(frame, mask, options), noise_sigma_numpy(frame, mask, options)
+        np.testing.assert_array_equal(got, expected)
+        assert np.isfinite(got).all() and (got > 2.0).all()
+    narrow = (200.0 + rng.normal(0.0, 3.0, (5, 10) + shape[2:])).astype(np.float32)
+    few = noise_sigma(narrow, None, StackOptions(noise_rows=1))  # one row of 10: 9 pairs, fewer than 16
+    assert np.isnan(few).all() and np.isnan(noise_sigma_numpy(narrow, None, StackOptions(noise_rows=1))).all()

@@ -52,19 +52,20 @@ scaled so the largest per channel is 1. Every pixel's mean divides by the sum of
 kept samples, so the number of valid frames per pixel is always respected.
 
 Implementation: the CPU path runs the numba kernels of :mod:`zemosaic.stack.kernels` on a thread pool (one
-thread per CPU): one pass normalises each frame's rows of a chunk (NaN where a sample is not valid), then one
-fused kernel rejects and combines. The chunk is frame-major, ``n_frames x (pixels x channels)`` "lanes"; the
-kernel takes about 480 lanes at a time, sorts the block along the frame axis with a sorting network (Batcher's
-odd-even merge sort, each comparator a min/max over all the lanes, which LLVM vectorises), so that every method
-works on a sorted column: medians and order statistics are read off it, standard deviations are one vectorised
-pass, the trims move the ends of a range. The combine step then reads the block again, in frame order, for the
-weights. One core, 50 frames: about 40 ns per lane to combine, 50 more to sort, 60 more for kappa-sigma's
-trims and 250 more for the winsorized Huber loop; before, a per-pixel selection (Wirth's median, ~0.9 us per
-call) made the stack 1.1x (winsorized) to 1.8x (kappa-sigma) Siril's time. The fits before the loop (noise,
-normalisation) run one frame per task on the same pool (numpy's medians release the GIL). The array-module-
-generic twin of the same maths (numpy or CuPy) lives in ``zemosaic_align_stack_gpu``; the tests check that
+thread per CPU): one pass normalises each frame's rows of a chunk (NaN where a sample is not valid; a
+``background_match`` model is evaluated in that same pass), then one fused kernel rejects and combines. The chunk
+is frame-major, ``n_frames x (pixels x channels)`` "lanes"; the kernel takes about 480 lanes at a time, sorts the
+block along the frame axis with a sorting network (Batcher's odd-even merge sort, each comparator a min/max over
+all the lanes, which LLVM vectorises once the minima are written out of place), so that every method works on a
+sorted column: medians and order statistics are read off it, standard deviations are one vectorised pass, the
+trims move the ends of a range (kappa-sigma's first round runs over all the lanes of the block at once). The
+combine step then reads the block again, in frame order, for the weights. One core, 30 frames: about 35 ns per
+lane to combine, 55 more to sort and 40 more for kappa-sigma's trims (130 in all; 205 before the sort was
+vectorised), 240 more for the winsorized Huber loop. The fits before the loop (the noise: a numba kernel;
+normalisation: numpy, whose medians release the GIL) run one frame per task on the same pool. The array-module-
+generic twin of the same maths (numpy or CuPy) lives in :mod:`zemosaic.stack.gpu`; the tests check that
 both agree within float32 tolerance, and that the kernels equal a plain per-pixel reference bit for bit
-(``tests/test_stack_kernels.py``).
+(``tests/stack/test_stack_kernels.py``).
 
 Memory: frames are read with ``frames[i][r0:r1]`` one chunk of rows at a time. The chunk height follows
 ``memory_budget_mb`` (``n_frames x rows x W x C x 4 bytes x backend working factor <= budget``, at least
@@ -89,6 +90,7 @@ from zemosaic.progress import emit
 from zemosaic.stack import kernels
 from zemosaic.stack.frame_cache import release_rows
 from zemosaic.stack.normalization import (
+    BackgroundNorm,
     LinearNorm,
     RawNoise,
     as_hwc,
@@ -317,9 +319,15 @@ def run_stack(frames, valid_masks, options: StackOptions, backend, progress_call
         raise ValueError(f"reference_index {ref} out of range for {n} frames")
     preload = _preload_kernels(frames[0], options) if isinstance(backend, CpuBackend) else None
     raw_noise = RawNoise(frames, masks, options)
-    if options.weighting_method == "noise_variance" or options.normalize_method == "linear_fit":
-        raw_noise.measure(range(n))  # all frames at once, on the thread pool
-    normalizers = fit_normalizers(frames, masks, ref, options, raw_noise)
+    needs_noise = options.weighting_method == "noise_variance" or options.normalize_method == "linear_fit"
+    # only linear_fit uses the noise: the other fits (numpy) run first, while the preload thread pays numba's
+    # first use (~0.4 s of CPU) that the noise kernel would otherwise wait for
+    normalizers = None if options.normalize_method == "linear_fit" else fit_normalizers(
+        frames, masks, ref, options, raw_noise)
+    if needs_noise:
+        raw_noise.measure(range(n))  # all frames at once, on the thread pool (a numba kernel)
+    if normalizers is None:
+        normalizers = fit_normalizers(frames, masks, ref, options, raw_noise)
     weights, sigmas = fit_weights(frames, masks, normalizers, options, raw_noise)
     t_fit = time.perf_counter() - t_start
     if preload is not None:
@@ -401,8 +409,11 @@ def _preload_kernels(frame, options: StackOptions) -> threading.Thread:
             rows = np.zeros((1, 2, channels), rows_dtype)
             out = np.empty((1, 1, 2, channels), np.float32)
             valid = np.empty((1, 1, 2), bool)
-            ones = np.ones(channels)
-            kernels.prepare(rows, np.zeros(channels), ones, _NO_MASK, False, out[0], valid[0])
+            kernels.prepare(rows, np.zeros(2 * channels), np.ones(2 * channels), _NO_MASK, False, out[0], valid[0])
+            if rows_dtype == np.float32 and options.normalize_method == "background_match":
+                lanes = np.ones(2 * channels, np.float32)
+                kernels.prepare_surface(rows, np.ones((2, 2 * channels), np.float32), np.zeros(1), lanes,
+                                        np.empty_like(lanes), _NO_MASK, False, out[0], valid[0])
             kernels.count_valid(0, 1, valid, np.empty((1, 2), np.float32))
             lanes = np.full((MIN_FRAMES_FOR_REJECTION, 2 * channels), np.nan, np.float32)
             CpuBackend().process_lanes(lanes, np.ones((MIN_FRAMES_FOR_REJECTION, channels)), options)
@@ -449,6 +460,7 @@ class _ChunkLoop:
         self.rejected = np.zeros(n, np.int64)
         self.valid_samples = np.zeros(n, np.int64)
         self.nonfinite = np.zeros(n, np.int64)
+        self._surfaces = [_FusedSurface.of(nz, frame) for nz, frame in zip(normalizers, frames, strict=True)]
         self._data = np.empty(n * chunk_rows * self.width * self.channels, np.float32)
         self._valid = np.empty(n * chunk_rows * self.width, bool)
         self.t_read = self.t_process = 0.0
@@ -493,27 +505,72 @@ class _ChunkLoop:
         kernels.run_blocks(kernels.count_valid, h, 1, valid, self.coverage[r0:r1])
         return data, valid
 
+    def _lanes(self, values) -> np.ndarray:
+        """Per-channel ``values`` repeated over the lanes of a row (``W x C``, float64), for :func:`kernels.prepare`."""
+        return np.tile(np.asarray(values, np.float64), self.width)
+
     def _read_frame(self, i: int, r0: int, r1: int, out: np.ndarray, valid: np.ndarray) -> tuple:
         """Rows ``r0:r1`` of frame ``i``, normalised into ``out`` (NaN where not valid) and ``valid``; returns the
         frame's valid pixels and the pixels its mask calls valid that are not finite. Runs on the thread pool."""
         frame, norm, mask = self.frames[i], self.normalizers[i], self.masks[i]
+        surface = self._surfaces[i]
         if isinstance(norm, LinearNorm):
             block = as_hwc(frame[r0:r1])
-            offset, gain = np.asarray(norm.offset, np.float64), np.asarray(norm.gain, np.float64)
+            offset, gain = self._lanes(norm.offset), self._lanes(norm.gain)
+        elif surface is not None:  # float32 rows, matched below in the pass that finds their validity
+            block = as_hwc(frame[r0:r1])
+            offset, gain = self._lanes((0.0,) * self.channels), self._lanes((1.0,) * self.channels)
         else:  # a background model applies to rows of the frame's own shape (H x W for mono)
             with _PARALLEL_KERNEL:
                 block = as_hwc(norm.apply(np.asarray(frame[r0:r1]), r0))
-            offset, gain = np.zeros(self.channels), np.ones(self.channels)
+            offset, gain = self._lanes((0.0,) * self.channels), self._lanes((1.0,) * self.channels)
         if block.dtype != np.float32:  # one compiled kernel for float32 frames, one for anything else
             block = block.astype(np.float64)
         mask_rows = _NO_MASK if mask is None else np.ascontiguousarray(mask[r0:r1], dtype=bool)
-        counts = kernels.prepare(np.ascontiguousarray(block), offset, gain, mask_rows, mask is not None, out, valid)
+        block = np.ascontiguousarray(block)
+        if surface is not None and surface.polys is not None:  # matched in the same pass (bit for bit the model's)
+            counts = kernels.prepare_surface(block, surface.polys, surface.rows(r0, r1), surface.inv_gain,
+                                             np.empty(surface.inv_gain.size, np.float32), mask_rows, mask is not None,
+                                             out, valid)
+        else:
+            counts = kernels.prepare(block, offset, gain, mask_rows, mask is not None, out, valid)
         # the whole frame: fault-around and read-ahead map pages on both sides of the rows read (up to a few
         # hundred KB per frame with large page-cache folios), which would add up to n_frames x that
         release_rows(frame, 0, frame.shape[0])
         if mask is not None:
             release_rows(mask, 0, mask.shape[0])
         return counts
+
+
+@dataclass(frozen=True)
+class _FusedSurface:
+    """A ``background_match`` normaliser the chunk loop applies inside its own pass (:func:`kernels.prepare_surface`):
+    the model's column polynomials and ``1 / gain`` per lane of a row (``W x C``) and the bounds of its row
+    coordinates, or ``polys=None`` for the reference (the identity: :func:`kernels.prepare`, offset 0, gain 1)."""
+
+    polys: np.ndarray | None
+    inv_gain: np.ndarray
+    bounds: tuple
+
+    @staticmethod
+    def of(norm, frame) -> _FusedSurface | None:
+        """The fused form of ``norm`` for float32 ``frame``; None where the model's own ``apply`` must run (a
+        flattened reference, another dtype: its rounding to float32 comes before the validity test)."""
+        if not isinstance(norm, BackgroundNorm) or norm.flatten is not None or np.dtype(frame.dtype) != np.float32:
+            return None
+        channels = n_channels(frame)
+        if norm.match is None:
+            return _FusedSurface(None, np.ones(channels, np.float32), (0.0, 0.0))
+        width = frame.shape[1]
+        polys = np.ascontiguousarray(norm.match.column_polynomials().reshape(-1, width * channels))
+        inv_gain = np.tile((1.0 / np.asarray(norm.match.gain)).astype(np.float32), width)
+        return _FusedSurface(polys, inv_gain, tuple(float(b) for b in norm.match.bounds[:2]))
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        """The normalised row coordinates of rows ``r0:r1`` (``BackgroundMatch``'s: clipped to [-1, 1])."""
+        lo, hi = self.bounds
+        half = max(0.5 * (hi - lo), 0.5)
+        return np.clip((np.arange(r0, r1, dtype=np.float64) - 0.5 * (lo + hi)) / half, -1.0, 1.0)
 
 
 # The background model's numba kernel is ``parallel=True``: numba's default "workqueue" threading layer must not

@@ -37,11 +37,13 @@ import numpy as np
 from numba import njit
 
 from zemosaic._numba_pool import n_threads, parallel_map, run_blocks
+from zemosaic._stats import MAD_TO_SIGMA
 
-__all__ = ["prepare", "count_valid", "reject_combine", "reject_combine_task", "sorting_network", "lane_width",
-           "n_threads", "run_blocks", "parallel_map"]
+__all__ = ["prepare", "prepare_surface", "count_valid", "noise_from_rows", "reject_combine", "reject_combine_task",
+           "sorting_network", "lane_width", "n_threads", "run_blocks", "parallel_map"]
 
 _HUBER_MAX_ITER = 20
+_MAD_TO_SIGMA = MAD_TO_SIGMA
 _HUBER_TOL = 1e-3
 _BIG = 1e300  # stands for infinity in the fastmath kernels
 
@@ -102,32 +104,77 @@ def sorting_network(n: int) -> np.ndarray:
 # normalisation of one frame's rows
 # --------------------------------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def prepare(rows, offset, gain, mask, has_mask, out, valid):
-    """Normalise one frame's chunk ``rows`` (``H x W x C``): ``out = (rows - offset) / gain`` per channel, NaN in
-    every channel of a pixel that is not valid (outside ``mask`` or a channel not finite); ``valid[r, x]``
-    receives the pixel validity. Returns ``(valid pixels, pixels the mask calls valid that are not finite)``.
+    """Normalise one frame's chunk ``rows`` (``H x W x C``, C-contiguous): ``out = (rows - offset) / gain`` (in
+    float64, stored as float32), ``offset`` and ``gain`` given per lane (``W x C`` values: ``np.tile`` of the
+    per-channel ones), NaN in every channel of a pixel that is not valid (outside ``mask`` or a channel whose
+    float32 value is not finite); ``valid[r, x]`` receives the pixel validity. Returns ``(valid pixels, pixels the
+    mask calls valid that are not finite)``. Row by row, the arithmetic is one loop over the lanes (vector code:
+    ``error_model="numpy"``, a division by zero gives inf, which is not valid, instead of a check per sample).
     """
     h, w, c = rows.shape
     bad = 0
     good = 0
     for r in range(h):
-        for x in range(w):
-            finite = True
+        src = rows[r].reshape(w * c)
+        dst = out[r].reshape(w * c)
+        for q in range(w * c):
+            dst[q] = (src[q] - offset[q]) / gain[q]
+        g, b = _row_validity(dst, c, mask, has_mask, r, valid[r])
+        good += g
+        bad += b
+    return good, bad
+
+
+@njit(cache=True, nogil=True)
+def prepare_surface(rows, polys, v, inv_gain, acc, mask, has_mask, out, valid):
+    """:func:`prepare` for a float32 frame matched by a ``background`` model: ``out = (rows - S) * inv_gain`` in
+    float32, ``S[r, q] = sum_j polys[j, q] * v[r] ** j`` by Horner (``polys`` the model's column polynomials and
+    ``inv_gain`` its ``1 / gain``, per lane ``q = x * C + c``; ``v`` the rows' normalised coordinates):
+    ``background.BackgroundMatch.apply``'s arithmetic, bit for bit, in the pass that finds the validity, so no
+    matched copy of the rows is written first. ``acc`` is a scratch row of ``W x C`` float32."""
+    h, w, c = rows.shape
+    order = polys.shape[0] - 1
+    bad = 0
+    good = 0
+    for r in range(h):
+        vr = np.float32(v[r])
+        for q in range(w * c):
+            acc[q] = polys[order, q]
+        for j in range(order - 1, -1, -1):
+            for q in range(w * c):
+                acc[q] = acc[q] * vr + polys[j, q]
+        src = rows[r].reshape(w * c)
+        dst = out[r].reshape(w * c)
+        for q in range(w * c):
+            dst[q] = (src[q] - acc[q]) * inv_gain[q]
+        g, b = _row_validity(dst, c, mask, has_mask, r, valid[r])
+        good += g
+        bad += b
+    return good, bad
+
+
+@njit(cache=True, nogil=True)
+def _row_validity(dst, c, mask, has_mask, r, valid):
+    """One normalised row ``dst`` (``W x C`` lanes): ``valid[x]`` = inside the mask and every channel finite; NaN
+    in every channel of the pixels that are not. Returns ``(valid pixels, masked-valid pixels not finite)``."""
+    good = 0
+    bad = 0
+    for x in range(valid.shape[0]):
+        finite = True
+        for k in range(c):
+            finite = finite and np.isfinite(dst[x * c + k])
+        inside = mask[r, x] if has_mask else True
+        ok = finite and inside
+        valid[x] = ok
+        if ok:
+            good += 1
+        else:
             for k in range(c):
-                v = (rows[r, x, k] - offset[k]) / gain[k]
-                out[r, x, k] = v
-                finite = finite and np.isfinite(v)
-            inside = mask[r, x] if has_mask else True
-            ok = finite and inside
-            valid[r, x] = ok
-            if ok:
-                good += 1
-            else:
-                for k in range(c):
-                    out[r, x, k] = np.nan
-                if inside:
-                    bad += 1
+                dst[x * c + k] = np.nan
+            if inside:
+                bad += 1
     return good, bad
 
 
@@ -143,6 +190,109 @@ def count_valid(r_start, r_stop, valid, coverage):
             v = valid[i, r]
             for x in range(row.shape[0]):
                 row[x] += v[x]
+
+
+# --------------------------------------------------------------------------------------------------
+# the noise of a frame's sampled rows
+# --------------------------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def noise_from_rows(rows, ok, out, buf, levels, dim):
+    """``normalization.noise_sigma``'s estimate from its sampled rows, the same numbers with selections in place of
+    numpy's sorts and copies: ``rows`` float64 ``(R, W, C)``, ``ok`` ``(R, W)`` their validity; ``out[c]`` the noise
+    sigma of channel ``c`` (NaN with fewer than 16 valid pairs). ``buf`` (``R x W`` float64), ``levels`` (``R x
+    C``) and ``dim`` (``R x W`` bool) are scratch.
+
+    A first estimate, 1.4826 x MAD / sqrt(2) of the differences of adjacent valid pixels, flags the bright pixels
+    (above their row's median by 2.5 of it in some channel); the estimate is then made again without them when at
+    least 16 pairs are left."""
+    n_rows, width, channels = rows.shape
+    if _diff_mad(rows, ok, out, buf) < 16:
+        out[:] = np.nan
+        return
+    for c in range(channels):
+        if not np.isfinite(out[c]):
+            return
+    for r in range(n_rows):
+        for c in range(channels):
+            m = 0
+            for x in range(width):
+                if ok[r, x]:
+                    buf[m] = rows[r, x, c]
+                    m += 1
+            levels[r, c] = _median_inplace(buf[:m]) if m > 0 else np.inf
+    for r in range(n_rows):
+        for x in range(width):
+            bright = False
+            for c in range(channels):
+                bright = bright or not rows[r, x, c] <= levels[r, c] + 2.5 * out[c]
+            dim[r, x] = ok[r, x] and not bright
+    first = out.copy()
+    if _diff_mad(rows, dim, out, buf) < 16:
+        out[:] = first
+
+
+@njit(cache=True, nogil=True)
+def _diff_mad(rows, ok, out, buf):
+    """``out[c]`` = 1.4826 x MAD / sqrt(2) of the differences of the adjacent pixels both ``ok`` (nothing written
+    with fewer than 16); returns their number."""
+    n_rows, width, channels = rows.shape
+    for c in range(channels):
+        m = 0
+        for r in range(n_rows):
+            for x in range(width - 1):
+                if ok[r, x] and ok[r, x + 1]:
+                    buf[m] = rows[r, x + 1, c] - rows[r, x, c]
+                    m += 1
+        if m < 16:
+            return m
+        d = buf[:m]
+        centre = _median_inplace(d)  # the order of d changes, not its values
+        for j in range(m):
+            d[j] = abs(d[j] - centre)
+        out[c] = _MAD_TO_SIGMA * _median_inplace(d) / math.sqrt(2.0)
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _median_inplace(a):
+    """numpy's median of ``a`` (no NaN), ``a`` reordered: the middle order statistic, or the mean of the two."""
+    n = a.shape[0]
+    k = n // 2
+    high = _select(a, k)
+    if n % 2:
+        return high
+    low = a[0]
+    for j in range(1, k):  # after the selection, a[:k] holds the k smallest
+        low = max(low, a[j])
+    return (low + high) / 2
+
+
+@njit(cache=True, nogil=True)
+def _select(a, k):
+    """The ``k``-th smallest of ``a`` (Wirth's selection, in place: ``a[:k] <= a[k] <= a[k + 1:]`` after)."""
+    lo = 0
+    hi = a.shape[0] - 1
+    while lo < hi:
+        x = a[k]
+        i = lo
+        j = hi
+        while True:
+            while a[i] < x:
+                i += 1
+            while x < a[j]:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+            if i > j:
+                break
+        if j < k:
+            lo = i
+        if k < i:
+            hi = j
+    return a[k]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -221,9 +371,8 @@ def _narrow_range(s, a, b, lo, hi):
 
 
 @njit(cache=True)
-def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
-    """kappa_sigma on the sorted samples ``s``: the kept range ``[a, b)``."""
-    a, b = 0, s.shape[0]
+def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames, a, b):
+    """kappa_sigma on the sorted samples ``s``, ``max_iter`` rounds from the kept range ``[a, b)``: the kept range."""
     for _ in range(max_iter):
         if b - a < min_frames:
             break
@@ -236,6 +385,75 @@ def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames):
             break
         a, b = na, nb
     return a, b
+
+
+@njit(cache=True)
+def _kappa_lanes(block, w, m, k_lo, k_hi, max_iter, min_frames, ranges, stats):
+    """kappa_sigma on the ``w`` sorted columns of ``block`` at once, ``max_iter`` rounds: ``ranges[0, j]:ranges[1,
+    j]`` the kept range of lane ``j`` (``m[j]`` valid samples; a lane with fewer than ``min_frames`` is left whole),
+    ``ranges[2, j]`` 1 where the lane has not converged yet.
+
+    The same rounds as :func:`_trim_kappa` lane by lane, but each step is a loop over the lanes of one row of the
+    block (vector code): the sums of a round run over rows, a lane adding only the rows of its range, and the
+    trims count the values of the range outside the thresholds (the column is sorted, so the counts are how far
+    each end moves). The kernel runs the first round so (most lanes stop there) and the rest lane by lane: a round
+    here costs every lane of the block. ``stats`` is scratch (shift, sums, thresholds)."""
+    a, b, active = ranges[0], ranges[1], ranges[2]
+    shift, total, squares, t_lo, t_hi = stats[0], stats[1], stats[2], stats[3], stats[4]
+    for j in range(w):
+        a[j] = 0
+        b[j] = m[j]
+        active[j] = m[j] >= min_frames
+    for _ in range(max_iter):
+        top = 0
+        for j in range(w):
+            if active[j] and b[j] - a[j] < min_frames:
+                active[j] = 0
+            if active[j]:
+                shift[j] = block[a[j], j]
+                top = max(top, b[j])
+            total[j] = 0.0
+            squares[j] = 0.0
+        if top == 0:
+            break
+        for i in range(top):  # one-pass sums shifted by the first kept value, as _std
+            row = block[i]
+            for j in range(w):
+                inside = (i >= a[j]) & (i < b[j]) & (active[j] != 0)
+                d = np.float64(row[j]) - shift[j] if inside else 0.0
+                total[j] += d
+                squares[j] += d * d
+        for j in range(w):
+            k = b[j] - a[j]
+            sigma = 0.0
+            if active[j]:
+                var = (squares[j] - total[j] * total[j] / k) / (k - 1)
+                sigma = math.sqrt(var) if var > 0 else 0.0
+            if not sigma > 0:
+                active[j] = 0
+            else:
+                centre = 0.5 * (np.float64(block[(a[j] + b[j] - 1) // 2, j])
+                                + np.float64(block[(a[j] + b[j]) // 2, j]))
+                t_lo[j] = centre - k_lo * sigma
+                t_hi[j] = centre + k_hi * sigma
+            total[j] = 0.0  # now: values below t_lo
+            squares[j] = 0.0  # now: values above t_hi
+        for i in range(top):
+            row = block[i]
+            for j in range(w):
+                inside = (i >= a[j]) & (i < b[j]) & (active[j] != 0)
+                v = np.float64(row[j])
+                total[j] += 1.0 if inside & (v < t_lo[j]) else 0.0
+                squares[j] += 1.0 if inside & (v > t_hi[j]) else 0.0
+        for j in range(w):
+            if active[j]:
+                na = a[j] + int(total[j])
+                nb = b[j] - int(squares[j])
+                if (na == a[j] and nb == b[j]) or nb <= na:
+                    active[j] = 0
+                else:
+                    a[j] = na
+                    b[j] = nb
 
 
 @njit(cache=True)
@@ -284,9 +502,14 @@ def _trim_linear(s, k_lo, k_hi, max_iter, min_frames, scores):
     return a, b
 
 
-@njit(cache=True)
-def _network(block, net):
-    """Sort every column of ``block`` (no NaN) with the comparators ``net``, each a min/max over all lanes."""
+@njit(cache=True, fastmath={"nnan"})
+def _network(block, net, low_out):
+    """Sort every column of ``block`` (no NaN) with the comparators ``net``, each a min/max over all lanes.
+
+    The minima go through ``low_out`` (a scratch row that is not part of ``block``): written in place, the
+    two rows of a comparator are two views of one array that LLVM cannot tell apart, and it leaves the loop
+    scalar (3-4x slower); written out of place, the loop is a vector min and max (``nnan``: no NaN here; +inf is fine).
+    """
     width = block.shape[1]
     for c in range(net.shape[0]):
         low = block[net[c, 0]]
@@ -294,9 +517,10 @@ def _network(block, net):
         for ln in range(width):
             x = low[ln]
             y = high[ln]
-            swap = y < x  # selects, not min/max: as fast, and half the compile time
-            low[ln] = y if swap else x
-            high[ln] = x if swap else y
+            low_out[ln] = min(x, y)
+            high[ln] = max(x, y)
+        for ln in range(width):
+            low[ln] = low_out[ln]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -349,20 +573,32 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                         m[j] += ok
                     for j in range(w, width):
                         dest[j] = inf
-                _network(block, net)
+                _network(block[:n], net, block[n])
+                if METHOD == 1:  # the first round over all lanes at once
+                    _kappa_lanes(block, w, m, k_lo, k_hi, 1, min_frames, ints[2:5], sums[3:8])
             for j in range(w):
                 lo[j] = -inf
                 hi[j] = inf
-                if METHOD != 0 or MEDIAN:
+                if METHOD == 1:  # the lanes still trimming go on one by one
+                    k = m[j]
+                    a, b = ints[2, j], ints[3, j]
+                    if ints[4, j] != 0 and max_iter > 1:
+                        for i in range(k):
+                            col[i] = block[i, j]
+                        a, b = _trim_kappa(col[:k], k_lo, k_hi, max_iter - 1, min_frames, a, b)
+                    if k >= min_frames:
+                        lo[j] = block[a, j]
+                        hi[j] = block[b - 1, j]
+                    if MEDIAN and b > a:
+                        med[j] = 0.5 * (np.float64(block[(a + b - 1) // 2, j]) + np.float64(block[(a + b) // 2, j]))
+                elif METHOD != 0 or MEDIAN:
                     k = m[j]
                     for i in range(k):
                         col[i] = block[i, j]
                     a, b = 0, k
                     if METHOD != 0:
                         if k >= min_frames:
-                            if METHOD == 1:
-                                a, b = _trim_kappa(col[:k], k_lo, k_hi, max_iter, min_frames)
-                            elif METHOD == 2:
+                            if METHOD == 2:
                                 a, b = _trim_winsorized(col[:k], k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor,
                                                         max_iter, min_frames)
                             else:
@@ -405,6 +641,6 @@ def reject_combine_task(q_start: int, q_stop: int, kernel, data: np.ndarray, lan
     ``args`` are the kernel's arguments from ``net`` to ``out``. Returns the rejected samples per frame."""
     n, width = data.shape[0], lane_weights.shape[1]
     counts = np.zeros(n, np.int64)
-    kernel(q_start, q_stop, data, lane_weights, *args, np.empty((n, width), np.float32), np.empty(n),
-           np.empty((2, width), np.float32), np.empty((3, width)), np.empty((2, width), np.int64), counts)
+    kernel(q_start, q_stop, data, lane_weights, *args, np.empty((n + 1, width), np.float32), np.empty(n),
+           np.empty((2, width), np.float32), np.empty((8, width)), np.empty((5, width), np.int64), counts)
     return counts

