@@ -14,7 +14,9 @@ again with ``motion`` (``--resume``: the master tiles are reused, only Phases 4-
 
 Scenes: ``altaz`` (the demo's 2x2 Alt-Az mosaic of 540 x 960 frames, 25 deg field rotation, floor 0.5 of the
 nebula's peak), ``eq`` (the same on an equatorial mount: dithers only, no rotation), ``altaz_full`` / ``eq_full``
-(the same at the Seestar's full 1080 x 1920 frames and 2.4"/px: slow), ``demo`` (the demo without a floor).
+(the same at the Seestar's full 1080 x 1920 frames and 2.4"/px: slow), ``demo`` (the demo without a floor);
+``_stable`` in a name: the light pollution steady from frame to frame; ``3x3`` in a name: a 3x3 mosaic (90 frames).
+Every scene's panels have their own gradient strength (the generator's 0.7-1.3x per panel) and share its direction.
 
 Usage: ``python bench/bench_nebula_sky.py [--scenes altaz,eq] [--seed 1] [--keep DIR]``
 """
@@ -47,6 +49,8 @@ def scene_spec(name: str, seed: int) -> synthetic.SynthSpec:
         spec = dataclasses.replace(spec, mount="equatorial")
     if "stable" in name:  # the light pollution steady from frame to frame (1 %, 0.5 deg instead of 10 %, 3 deg)
         spec = dataclasses.replace(spec, gradient_jitter=0.01, gradient_angle_jitter_deg=0.5)
+    if "3x3" in name:  # nine panels: the tie of the panels' gradient directions matters most
+        spec = dataclasses.replace(spec, panels=(3, 3))
     if name.endswith("_full"):
         spec = dataclasses.replace(spec, width=1080, height=1920, pixel_scale_arcsec=2.4)
     return spec
@@ -117,7 +121,8 @@ def main():
                       f"{extra}")
             m = res["motion"] or {}
             print(f"  motion fit: identified={m.get('identified')} fallback={m.get('fallback')} "
-                  f"rotation spread {m.get('rotation_spread_deg')} deg; {m.get('reason')}")
+                  f"rotation spread {m.get('rotation_spread_deg')} deg; panels' gradient directions tied within "
+                  f"{m.get('gradient_direction_spread_deg')} deg; {m.get('reason')}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ identifiable; nor is anything a frame's plane cannot express (curved light pollu
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +112,10 @@ class MotionSky:
     plane_span_frac : float
         The plane's 1-sigma uncertainty across the frames' extent over the sky level, worst channel (inf when the
         rotation could not pin it at all); identified when at most ``max_plane_span``.
+    direction_spread_deg : numpy.ndarray
+        ``(C,)`` how far the groups' gradient directions were allowed to differ from their common direction (the
+        spread fitted to the data, degrees; 0: one direction shared by all the groups; inf: each group its own, as
+        when the groups' directions disagree); NaN when the rotation was not used.
     """
 
     identified: bool
@@ -125,6 +130,7 @@ class MotionSky:
     n_frames: int
     n_cells: int
     plane_span_frac: float = float("inf")
+    direction_spread_deg: np.ndarray = dataclasses.field(default_factory=lambda: np.full(1, np.nan))
 
     def sky_at(self, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
         """``(n, C)`` the common sky at mosaic points (bilinear between nodes; NaN where a node is missing)."""
@@ -139,13 +145,17 @@ class MotionSky:
         return {"identified": self.identified, "reason": self.reason, "frames": self.n_frames, "cells": self.n_cells,
                 "node_step_px": round(self.step, 2), "rotation_spread_deg": round(self.rotation_spread_deg, 3),
                 "sky_plane_adu_per_1000px": np.round(self.plane * 1e3, 3).tolist(),
-                "sky_plane_sigma_adu_per_1000px": np.round(self.plane_sigma * 1e3, 3).tolist() if finite else None}
+                "sky_plane_sigma_adu_per_1000px": np.round(self.plane_sigma * 1e3, 3).tolist() if finite else None,
+                "gradient_direction_spread_deg": [round(float(v), 2) if np.isfinite(v) else None
+                                                  for v in self.direction_spread_deg]}
 
     def summary(self) -> str:
         """One line for the log."""
         sig = "inf" if not np.all(np.isfinite(self.plane_sigma)) else np.round(self.plane_sigma * 1e3, 3).tolist()
+        spread = [round(float(v), 2) for v in self.direction_spread_deg]
         return (f"{self.n_frames} frames, {self.n_cells} cells, rotation spread {self.rotation_spread_deg:.2f} deg; "
-                f"sky plane {np.round(self.plane * 1e3, 3).tolist()} +- {sig} ADU per 1000 px; {self.reason}")
+                f"sky plane {np.round(self.plane * 1e3, 3).tolist()} +- {sig} ADU per 1000 px; groups' gradient "
+                f"directions tied within {spread} deg; {self.reason}")
 
 
 def frame_cells(image: np.ndarray, cell: int, *, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -243,14 +253,15 @@ def fit_motion_sky(frames: Sequence[FrameCells], *, node_step: float, min_rotati
     spread, no_rotation = rotation_check(jac, groups, min_rotation_deg)
     identified = no_rotation is None
     plane, plane_sigma = np.zeros((n_ch, 2)), np.full(n_ch, np.inf)
+    spreads = np.full(n_ch, np.nan)
     worst = float("inf")
     if identified:
         node_xy = _node_xy(origin, node_step, shape)
         centres = np.array([[np.mean(f.gx), np.mean(f.gy)] for f in frames])
         zeros = np.array([f.zero for f in frames])
         for c in range(n_ch):
-            plane[c], plane_sigma[c] = _fix_plane(nodes[:, c], node_xy, offsets[:, c] - zeros, centres,
-                                                  gradients[:, c], jac, groups)
+            plane[c], plane_sigma[c], spreads[c] = _fix_plane(nodes[:, c], node_xy, offsets[:, c] - zeros,
+                                                              centres, gradients[:, c], jac, groups)
         gradients -= np.einsum("nji,cj->nci", jac, plane)
         nodes += node_xy @ plane.T
         span = plane_sigma * float(np.hypot(np.ptp(gx), np.ptp(gy)))
@@ -267,7 +278,7 @@ def fit_motion_sky(frames: Sequence[FrameCells], *, node_step: float, min_rotati
     return MotionSky(identified=identified, reason=reason, nodes=nodes.reshape(shape + (n_ch,)),
                      origin=origin, step=float(node_step), plane=plane, plane_sigma=plane_sigma,
                      gradients=gradients, rotation_spread_deg=spread, n_frames=len(frames), n_cells=int(gx.size),
-                     plane_span_frac=worst)
+                     plane_span_frac=worst, direction_spread_deg=spreads)
 
 
 def rotation_check(jacobians: np.ndarray, groups: np.ndarray,
@@ -304,18 +315,19 @@ def rotation_check(jacobians: np.ndarray, groups: np.ndarray,
 
 
 def _fix_plane(nodes: np.ndarray, node_xy: np.ndarray, offsets: np.ndarray, centres: np.ndarray, grad: np.ndarray,
-               jac: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, float]:
-    """The sky plane ``q`` of one channel (module docstring) and its uncertainty. The frames' sky levels the
-    gradients are proportional to are their offsets above their zero, with the sky's own zero at the darkest
-    1 % of its nodes (the nebula-free sky, or the faintest nebula); they depend on ``q`` a little, so twice."""
+               jac: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The sky plane ``q`` of one channel (module docstring), its uncertainty and the groups' fitted direction
+    spread (:func:`_tied_gauge`). The frames' sky levels the gradients are proportional to are their offsets above
+    their zero, with the sky's own zero at the darkest 1 % of its nodes (the nebula-free sky, or the faintest
+    nebula); they depend on ``q`` a little, so twice."""
     plane = np.zeros(2)
-    sigma = np.inf
+    sigma, spread = np.inf, np.nan
     for _ in range(3):
         tilted = nodes + node_xy @ plane
         dark = float(np.nanpercentile(tilted, _DARK_PERCENTILE))
         levels = offsets - centres @ plane + dark
-        plane, sigma = _gauge(grad, jac, groups, levels)
-    return plane, sigma
+        plane, sigma, spread = _gauge(grad, jac, groups, levels)
+    return plane, sigma, spread
 
 
 def _node_xy(origin: tuple, step: float, shape: tuple) -> np.ndarray:
@@ -441,9 +453,12 @@ def _rotation_spread(jac: np.ndarray, groups: np.ndarray) -> float:
     return float(np.sqrt(np.sum(np.concatenate(dev) ** 2) / n))
 
 
-def _gauge(grad: np.ndarray, jac: np.ndarray, groups: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, float]:
+def _gauge(grad: np.ndarray, jac: np.ndarray, groups: np.ndarray,
+           levels: np.ndarray) -> tuple[np.ndarray, float, float]:
     """The sky plane ``q`` (2,) that makes each group's gradients ``grad_i - J_i^T q`` one vector per group times
-    the frames' sky levels, and its worst-direction 1-sigma uncertainty."""
+    the frames' sky levels, its worst-direction 1-sigma uncertainty and the groups' direction spread: frames far
+    from their group's gradient are left out first (with one free vector per group), then the groups' vectors
+    are tied by a common direction (:func:`_tied_gauge`)."""
     labels = {g: k for k, g in enumerate(np.unique(groups))}
     n = grad.shape[0]
     m = np.zeros((2 * n, 2 + 2 * len(labels)))
@@ -454,16 +469,79 @@ def _gauge(grad: np.ndarray, jac: np.ndarray, groups: np.ndarray, levels: np.nda
         m[2 * i, 2 + 2 * labels[g]] = scale[i]
         m[2 * i + 1, 3 + 2 * labels[g]] = scale[i]
     b = grad.reshape(-1)
-    keep = np.ones(2 * n, bool)
+    frames_kept = np.ones(n, bool)
     for _ in range(2):  # a frame whose gradient is far from its group's (a passing cloud, the Moon) is left out
+        keep = np.repeat(frames_kept, 2)
         sol, *_ = np.linalg.lstsq(m[keep], b[keep], rcond=None)
         off = np.hypot(*(b - m @ sol).reshape(n, 2).T)
         limit = _CLIP * MAD_TO_SIGMA * float(np.median(off)) * 1.5 + 1e-12   # median of a 2D norm ~ 1.18 sigma
-        frames_kept = off <= limit
-        if frames_kept.all() or frames_kept.sum() < 0.75 * n:
+        now = off <= limit
+        if now.all() or now.sum() < 0.75 * n:
             break
-        keep = np.repeat(frames_kept, 2)
-    resid = (b - m @ sol)[keep]
-    dof = max(1, int(keep.sum()) - m.shape[1])
-    cov = float(resid @ resid) / dof * np.linalg.pinv(m[keep].T @ m[keep])[:2, :2]
-    return sol[:2], float(np.sqrt(max(np.linalg.eigvalsh(cov).max(), 0.0)))
+        frames_kept = now
+    free = sol[2:].reshape(-1, 2)[[labels[g] for g in np.unique(groups[frames_kept])]]  # groups left after that
+    return _tied_gauge(grad[frames_kept], jac[frames_kept], groups[frames_kept], scale[frames_kept], free)
+
+
+_SPREAD_GRID = np.concatenate([[0.0], np.logspace(-2.0, 2.0, 25)])  # groups' direction spread / frames' noise
+
+
+def _tied_gauge(grad: np.ndarray, jac: np.ndarray, groups: np.ndarray, scale: np.ndarray,
+                free: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The sky plane with each group's gradient ``A_k = s_k R(eps + d_k) u``: a strength per group (the horizon's
+    glow grows as a panel points lower), a direction common to all the groups (on an Alt-Az mount the camera's
+    down is the horizon for every panel) and each group's own turn ``d_k ~ N(0, tau^2)``. ``tau`` is fitted
+    (restricted maximum likelihood over ``_SPREAD_GRID`` times the frames' relative gradient noise): groups whose
+    directions agree share one (the panels' common direction pins the sky plane's mean turn as well); groups whose
+    directions differ (a light dome off to the side, the Moon) keep their own, as with one free vector per group.
+    Linear in ``d_k`` about the common direction ``u`` (from ``free``, the groups' free vectors), refined twice.
+
+    Returns the plane, its worst-direction 1-sigma uncertainty and ``tau`` in degrees (inf at the grid's top)."""
+    keys, gi = np.unique(groups, return_inverse=True)
+    n, k = grad.shape[0], keys.size
+    b = grad.reshape(-1)
+    total = free.sum(axis=0)
+    u = total / max(float(np.hypot(*total)), 1e-30)
+    strength = free @ u
+    norm = float(np.median(np.abs(strength))) + 1e-30
+    best: tuple = ()
+    for _ in range(3):
+        perp = np.array([-u[1], u[0]])
+        x = np.zeros((2 * n, 3 + k))
+        x[0::2, :2], x[1::2, :2] = jac[:, :, 0], jac[:, :, 1]
+        z = np.zeros((2 * n, k))
+        rows = np.arange(n)
+        for comp in (0, 1):
+            x[2 * rows + comp, 2 + gi] = scale * u[comp]
+            z[2 * rows + comp, gi] = scale * perp[comp] * strength[gi]
+        x[:, 2 + k] = z.sum(axis=1)                                              # the common direction's turn eps
+        best = max((_reml(x, z, b, (rho / norm) ** 2) + (rho,) for rho in _SPREAD_GRID), key=lambda t: t[0])
+        eps = float(best[1][2 + k])
+        u = np.array([np.cos(eps) * u[0] - np.sin(eps) * u[1], np.sin(eps) * u[0] + np.cos(eps) * u[1]])
+        strength = best[1][2:2 + k]
+    _, beta, cov, sig2, rho = best
+    tau = np.inf if rho >= _SPREAD_GRID[-1] else float(np.degrees(rho * np.sqrt(sig2) / norm))
+    return beta[:2], float(np.sqrt(max(np.linalg.eigvalsh(cov[:2, :2]).max(), 0.0))), tau
+
+
+def _reml(x: np.ndarray, z: np.ndarray, b: np.ndarray, lam: float) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """Restricted log-likelihood of ``b = x beta + z d + e``, ``d ~ N(0, lam sigma^2)``, ``e ~ N(0, sigma^2)``
+    (Woodbury: only ``z``'s few columns are inverted), with the generalised least-squares ``beta``, its covariance
+    and ``sigma^2``."""
+    g = z.T @ z
+    inner = np.linalg.inv(np.eye(g.shape[0]) + lam * g)                           # V^-1 = I - lam z inner z^T
+
+    def vinv(a: np.ndarray) -> np.ndarray:
+        return a - lam * z @ (inner @ (z.T @ a))
+
+    vx = vinv(x)
+    f = x.T @ vx
+    beta = np.linalg.lstsq(f, vx.T @ b, rcond=None)[0]
+    r = b - x @ beta
+    dof = max(1, b.size - x.shape[1])
+    sig2 = max(float(r @ vinv(r)) / dof, 1e-300)
+    sign, logdet_f = np.linalg.slogdet(f)
+    if sign <= 0:
+        return -np.inf, beta, np.full(f.shape, np.inf), sig2
+    ll = -0.5 * (dof * np.log(sig2) + np.linalg.slogdet(np.eye(g.shape[0]) + lam * g)[1] + logdet_f)
+    return float(ll), beta, sig2 * np.linalg.inv(f), sig2
