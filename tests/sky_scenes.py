@@ -44,3 +44,23 @@ def tile_with_coverage_ring(h=120, w=160, seed=0):
     cov = np.full((h, w), 10.0, np.float32)
     cov[:12, :] = cov[-12:, :] = cov[:, :12] = cov[:, -12:] = 1.0
     return img, cov
+
+
+def nebula_floor_sky(gx, gy):
+    """A nebula over the whole field whose floor rises to the right (+0.03 ADU/px), with structure: the common sky
+    of the motion-sky tests, at global pixel coordinates."""
+    return (0.03 * gx + 60.0 * np.exp(-0.5 * (((gx - 300) / 150) ** 2 + ((gy - 350) / 200) ** 2))
+            + 8.0 * (1.0 + np.sin(gx / 60.0) * np.cos(gy / 80.0)))
+
+
+def motion_sky_error(model):
+    """Plane (ADU per px along x, y) and non-planar 98-2 % span of a fitted motion sky minus
+    :func:`nebula_floor_sky`."""
+    ny, nx = model.nodes.shape[:2]
+    gx, gy = np.meshgrid(model.origin[0] + np.arange(nx) * model.step, model.origin[1] + np.arange(ny) * model.step)
+    d = model.nodes[..., 0] - nebula_floor_sky(gx, gy)
+    ok = np.isfinite(d)
+    design = np.column_stack([np.ones(ok.sum()), gx[ok], gy[ok]])
+    coef = np.linalg.lstsq(design, d[ok], rcond=None)[0]
+    rest = d[ok] - design @ coef
+    return coef[1:], float(np.percentile(rest, 98) - np.percentile(rest, 2))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from astropy.wcs import WCS
 from astropy.wcs.utils import pixel_to_pixel
 
 from zemosaic import mosaic as ma
 from zemosaic.io import fits as fits_io
+from zemosaic.solve.refine import tan_wcs
 
 SCALE_DEG = 2.4 / 3600.0
 RA0, DEC0 = 150.0, 30.0
@@ -29,15 +29,9 @@ TOL_STEP = 0.05  # sigma: an injected step is read within this (the per-seam sta
 
 def _tan(ra, dec, rot_deg, shape):
     h, w = shape
-    wcs = WCS(naxis=2)
-    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    wcs.wcs.crval = [ra, dec]
-    wcs.wcs.crpix = [w / 2 + 0.5, h / 2 + 0.5]
     t = np.deg2rad(rot_deg)
-    wcs.wcs.cd = SCALE_DEG * np.array([[-np.cos(t), np.sin(t)], [np.sin(t), np.cos(t)]])
-    wcs.wcs.set()
-    wcs.pixel_shape = (w, h)
-    return wcs
+    cd = SCALE_DEG * np.array([[-np.cos(t), np.sin(t)], [np.sin(t), np.cos(t)]])
+    return tan_wcs((ra, dec), (w / 2 - 0.5, h / 2 - 0.5), cd, shape)
 
 
 def _render(truth_wcs, stars, wcs, shape):

@@ -9,25 +9,10 @@ says so and the panels keep their own directions. Cells are sampled from a known
 """
 import numpy as np
 
+from sky_scenes import motion_sky_error, nebula_floor_sky
 from zemosaic.mosaic import sky_motion
 
 W, H, CELL = 240, 400, 20
-
-
-def sky(gx, gy):
-    """A nebula over the whole field whose floor rises to the right (+0.03 ADU/px), with structure."""
-    return (0.03 * gx + 60.0 * np.exp(-0.5 * (((gx - 300) / 150) ** 2 + ((gy - 350) / 200) ** 2))
-            + 8.0 * (1.0 + np.sin(gx / 60.0) * np.cos(gy / 80.0)))
-
-
-def _error_plane(model):
-    """Plane (ADU per px along x, y) of the fitted sky minus the truth."""
-    ny, nx = model.nodes.shape[:2]
-    gx, gy = np.meshgrid(model.origin[0] + np.arange(nx) * model.step, model.origin[1] + np.arange(ny) * model.step)
-    d = model.nodes[..., 0] - sky(gx, gy)
-    ok = np.isfinite(d)
-    design = np.column_stack([np.ones(ok.sum()), gx[ok], gy[ok]])
-    return np.linalg.lstsq(design, d[ok], rcond=None)[0][1:]
 
 
 def _turn(v, rad):
@@ -56,7 +41,7 @@ def panels(*, groups, per_group, seed, direction_sd_deg=0.0, jitter=0.01, angle_
             level = 400.0 * (1 + 0.15 * t) * (1 + 0.03 * rng.standard_normal())
             grad = _turn(base, np.radians(angle_jitter_deg * rng.standard_normal()))
             grad = grad * level / 400.0 * (1 + jitter * rng.standard_normal())
-            values = sky(gx, gy) + level + 300.0 + grad[0] * (x - W / 2) + grad[1] * (y - H / 2)
+            values = nebula_floor_sky(gx, gy) + level + 300.0 + grad[0] * (x - W / 2) + grad[1] * (y - H / 2)
             values = values + rng.normal(0, 0.5, x.size)
             values[rng.random(x.size) < 0.02] += 500.0
             out.append(sky_motion.FrameCells(values=values[:, None], x=x, y=y, gx=gx, gy=gy, group=g, zero=300.0))
@@ -69,7 +54,7 @@ def _plane_errors(seeds, **kw):
     for seed in seeds:
         model = sky_motion.fit_motion_sky(panels(seed=seed, **kw), node_step=CELL)
         assert model.identified
-        errors.append(1e3 * float(np.hypot(*_error_plane(model))))
+        errors.append(1e3 * float(np.hypot(*motion_sky_error(model)[0])))
         spreads.append(float(model.direction_spread_deg[0]))
     return np.array(errors), np.array(spreads)
 

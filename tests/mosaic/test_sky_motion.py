@@ -7,15 +7,10 @@ the sky's plane comes back when the frames rotate, and is declared unidentifiabl
 import numpy as np
 import pytest
 
+from sky_scenes import motion_sky_error, nebula_floor_sky
 from zemosaic.mosaic import sky_motion
 
 W, H, CELL = 240, 400, 20
-
-
-def sky(gx, gy):
-    """A nebula over the whole field whose floor rises to the right (+0.03 ADU/px), with structure."""
-    return (0.03 * gx + 60.0 * np.exp(-0.5 * (((gx - 300) / 150) ** 2 + ((gy - 350) / 200) ** 2))
-            + 8.0 * (1.0 + np.sin(gx / 60.0) * np.cos(gy / 80.0)))
 
 
 def frames(*, rotation_deg, jitter=0.01, seed=0, noise=0.5, groups=3, per_group=8):
@@ -34,30 +29,18 @@ def frames(*, rotation_deg, jitter=0.01, seed=0, noise=0.5, groups=3, per_group=
             gy = centre[1] + d[1] + np.sin(a) * (x - W / 2) + np.cos(a) * (y - H / 2)
             level = 400.0 * (1 + 0.15 * t)                                 # the sky brightens through the night
             grad = base * level / 400.0 * (1 + jitter * rng.standard_normal())
-            values = sky(gx, gy) + level + 300.0 + grad[0] * (x - W / 2) + grad[1] * (y - H / 2)
+            values = nebula_floor_sky(gx, gy) + level + 300.0 + grad[0] * (x - W / 2) + grad[1] * (y - H / 2)
             values = values + rng.normal(0, noise, x.size)
             values[rng.random(x.size) < 0.02] += 500.0                      # a few cells hit by bright stars
             out.append(sky_motion.FrameCells(values=values[:, None], x=x, y=y, gx=gx, gy=gy, group=g, zero=300.0))
     return out
 
 
-def _error_plane(model):
-    """Plane (ADU per px along x, y) and non-planar 98-2 % span of the fitted sky minus the truth."""
-    ny, nx = model.nodes.shape[:2]
-    gx, gy = np.meshgrid(model.origin[0] + np.arange(nx) * model.step, model.origin[1] + np.arange(ny) * model.step)
-    d = model.nodes[..., 0] - sky(gx, gy)
-    ok = np.isfinite(d)
-    design = np.column_stack([np.ones(ok.sum()), gx[ok], gy[ok]])
-    coef = np.linalg.lstsq(design, d[ok], rcond=None)[0]
-    rest = d[ok] - design @ coef
-    return coef[1:], float(np.percentile(rest, 98) - np.percentile(rest, 2))
-
-
 def test_rotation_tells_the_sky_plane_from_the_camera_gradient():
     """25 deg of field rotation: the sky's own slope (0.03 ADU/px, the nebula's floor) is found within 0.006 ADU/px
     although every frame carries a camera gradient 7x steeper, and the sky's shape within 2.5 ADU."""
     model = sky_motion.fit_motion_sky(frames(rotation_deg=25.0), node_step=CELL)
-    plane, rest = _error_plane(model)
+    plane, rest = motion_sky_error(model)
     print(model.summary(), plane, rest)
     assert model.identified and model.rotation_spread_deg > 5.0
     assert np.all(np.abs(plane) < 0.006) and rest < 2.5
@@ -70,7 +53,7 @@ def test_without_rotation_the_plane_is_declared_unidentifiable():
     model = sky_motion.fit_motion_sky(frames(rotation_deg=0.0), node_step=CELL)
     assert not model.identified and "cannot be told" in model.reason and model.rotation_spread_deg < 0.1
     assert np.all(model.plane == 0) and not np.isfinite(model.plane_sigma).any()
-    _, rest = _error_plane(model)
+    _, rest = motion_sky_error(model)
     assert rest < 2.5  # what is not a plane is still the sky's
 
 
@@ -79,10 +62,10 @@ def test_the_sky_level_trend_is_not_taken_for_rotation():
     to each frame's level, it does not tilt the sky; fitted as one constant gradient per group, it would."""
     cells = frames(rotation_deg=25.0, jitter=0.0)
     model = sky_motion.fit_motion_sky(cells, node_step=CELL)
-    plane, _ = _error_plane(model)
+    plane, _ = motion_sky_error(model)
     assert np.all(np.abs(plane) < 0.004)
     flat = [sky_motion.FrameCells(c.values, c.x, c.y, c.gx, c.gy, c.group, zero=-1e9) for c in cells]
-    tilted, _ = _error_plane(sky_motion.fit_motion_sky(flat, node_step=CELL))
+    tilted, _ = motion_sky_error(sky_motion.fit_motion_sky(flat, node_step=CELL))
     assert np.abs(tilted).max() > 3 * np.abs(plane).max()
 
 
@@ -121,7 +104,7 @@ def test_a_frame_with_its_own_gradient_is_left_out_of_the_plane():
     odd = cells[5]
     extra = 0.4 * (odd.x - W / 2) - 0.2 * (odd.y - H / 2)
     cells[5] = sky_motion.FrameCells(odd.values + extra[:, None], odd.x, odd.y, odd.gx, odd.gy, odd.group, odd.zero)
-    plane, _ = _error_plane(sky_motion.fit_motion_sky(cells, node_step=CELL))
+    plane, _ = motion_sky_error(sky_motion.fit_motion_sky(cells, node_step=CELL))
     assert np.all(np.abs(plane) < 0.006)
 
 
