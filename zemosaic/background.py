@@ -138,7 +138,7 @@ class BackgroundMatch:
         height = self.shape[0]
         if not 0 <= row0 <= row1 <= height:
             raise ValueError(f"row range {row0}:{row1} outside a frame of {height} rows")
-        v, by_power = self._row_coordinates(row0, row1), self.column_polynomials()
+        v, by_power = self.row_coordinates(row0, row1), self.column_polynomials()
         v32 = v.astype(np.float32)[:, None, None]
         surf = np.broadcast_to(by_power[self.order], (v.size,) + by_power.shape[1:]).copy()
         for j in range(self.order - 1, -1, -1):
@@ -170,11 +170,13 @@ class BackgroundMatch:
         inv_gain = (1.0 / self.gain).astype(np.float32)
         rows = chunk if chunk.ndim == 3 else chunk[..., None]
         out = np.empty(rows.shape, np.float32)
-        _nb_match_rows(rows, self.column_polynomials(), self._row_coordinates(row0, row0 + chunk.shape[0]),
+        _nb_match_rows(rows, self.column_polynomials(), self.row_coordinates(row0, row0 + chunk.shape[0]),
                        inv_gain, out)  # one fused pass: (chunk - S) / gain, S by Horner per row
         return out if chunk.ndim == 3 else out[..., 0]
 
-    def _row_coordinates(self, row0: int, row1: int) -> np.ndarray:
+    def row_coordinates(self, row0: int, row1: int) -> np.ndarray:
+        """The model's row coordinate (float64, the fit bounds mapped onto ``[-1, 1]``, clamped) of rows
+        ``row0:row1``."""
         return _normalise(np.arange(row0, row1, dtype=np.float64), self.bounds[0], self.bounds[1])
 
     def column_polynomials(self) -> np.ndarray:

@@ -86,6 +86,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from zemosaic.background import BackgroundMatch
 from zemosaic.progress import emit
 from zemosaic.stack import kernels
 from zemosaic.stack.frame_cache import release_rows
@@ -461,6 +462,7 @@ class _ChunkLoop:
         self.valid_samples = np.zeros(n, np.int64)
         self.nonfinite = np.zeros(n, np.int64)
         self._surfaces = [_FusedSurface.of(nz, frame) for nz, frame in zip(normalizers, frames, strict=True)]
+        self._identity = (self._lanes((0.0,) * self.channels), self._lanes((1.0,) * self.channels))  # offset, gain
         self._data = np.empty(n * chunk_rows * self.width * self.channels, np.float32)
         self._valid = np.empty(n * chunk_rows * self.width, bool)
         self.t_read = self.t_process = 0.0
@@ -514,24 +516,24 @@ class _ChunkLoop:
         frame's valid pixels and the pixels its mask calls valid that are not finite. Runs on the thread pool."""
         frame, norm, mask = self.frames[i], self.normalizers[i], self.masks[i]
         surface = self._surfaces[i]
+        offset, gain = self._identity
         if isinstance(norm, LinearNorm):
             block = as_hwc(frame[r0:r1])
             offset, gain = self._lanes(norm.offset), self._lanes(norm.gain)
         elif surface is not None:  # float32 rows, matched below in the pass that finds their validity
             block = as_hwc(frame[r0:r1])
-            offset, gain = self._lanes((0.0,) * self.channels), self._lanes((1.0,) * self.channels)
         else:  # a background model applies to rows of the frame's own shape (H x W for mono)
             with _PARALLEL_KERNEL:
                 block = as_hwc(norm.apply(np.asarray(frame[r0:r1]), r0))
-            offset, gain = self._lanes((0.0,) * self.channels), self._lanes((1.0,) * self.channels)
         if block.dtype != np.float32:  # one compiled kernel for float32 frames, one for anything else
             block = block.astype(np.float64)
         mask_rows = _NO_MASK if mask is None else np.ascontiguousarray(mask[r0:r1], dtype=bool)
         block = np.ascontiguousarray(block)
         if surface is not None and surface.polys is not None:  # matched in the same pass (bit for bit the model's)
-            counts = kernels.prepare_surface(block, surface.polys, surface.rows(r0, r1), surface.inv_gain,
-                                             np.empty(surface.inv_gain.size, np.float32), mask_rows, mask is not None,
-                                             out, valid)
+            assert surface.match is not None  # polys come with the model
+            counts = kernels.prepare_surface(block, surface.polys, surface.match.row_coordinates(r0, r1),
+                                             surface.inv_gain, np.empty(surface.inv_gain.size, np.float32), mask_rows,
+                                             mask is not None, out, valid)
         else:
             counts = kernels.prepare(block, offset, gain, mask_rows, mask is not None, out, valid)
         # the whole frame: fault-around and read-ahead map pages on both sides of the rows read (up to a few
@@ -545,12 +547,12 @@ class _ChunkLoop:
 @dataclass(frozen=True)
 class _FusedSurface:
     """A ``background_match`` normaliser the chunk loop applies inside its own pass (:func:`kernels.prepare_surface`):
-    the model's column polynomials and ``1 / gain`` per lane of a row (``W x C``) and the bounds of its row
-    coordinates, or ``polys=None`` for the reference (the identity: :func:`kernels.prepare`, offset 0, gain 1)."""
+    the model's column polynomials and ``1 / gain`` per lane of a row (``W x C``) and the model (its row
+    coordinates), or ``polys=None`` for the reference (the identity: :func:`kernels.prepare`, offset 0, gain 1)."""
 
     polys: np.ndarray | None
     inv_gain: np.ndarray
-    bounds: tuple
+    match: BackgroundMatch | None = None
 
     @staticmethod
     def of(norm, frame) -> _FusedSurface | None:
@@ -560,17 +562,11 @@ class _FusedSurface:
             return None
         channels = n_channels(frame)
         if norm.match is None:
-            return _FusedSurface(None, np.ones(channels, np.float32), (0.0, 0.0))
+            return _FusedSurface(None, np.ones(channels, np.float32))
         width = frame.shape[1]
         polys = np.ascontiguousarray(norm.match.column_polynomials().reshape(-1, width * channels))
         inv_gain = np.tile((1.0 / np.asarray(norm.match.gain)).astype(np.float32), width)
-        return _FusedSurface(polys, inv_gain, tuple(float(b) for b in norm.match.bounds[:2]))
-
-    def rows(self, r0: int, r1: int) -> np.ndarray:
-        """The normalised row coordinates of rows ``r0:r1`` (``BackgroundMatch``'s: clipped to [-1, 1])."""
-        lo, hi = self.bounds
-        half = max(0.5 * (hi - lo), 0.5)
-        return np.clip((np.arange(r0, r1, dtype=np.float64) - 0.5 * (lo + hi)) / half, -1.0, 1.0)
+        return _FusedSurface(polys, inv_gain, norm.match)
 
 
 # The background model's numba kernel is ``parallel=True``: numba's default "workqueue" threading layer must not

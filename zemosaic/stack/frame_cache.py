@@ -48,7 +48,6 @@ class FrameCache:
         self._array: np.memmap | None = np.lib.format.open_memmap(self.path, mode="w+", dtype=dtype,
                                                                 shape=self.shape)
         self._fd: int | None = os.open(self.path, os.O_RDWR)
-        self._slot_bytes = int(np.prod(self.shape[1:])) * np.dtype(dtype).itemsize
         log.debug("frame cache %s: %s float32 (%.1f MB on disk)", self.path, self.shape, self._array.nbytes / 2**20)
 
     def __len__(self) -> int:
@@ -58,15 +57,15 @@ class FrameCache:
         return self._mm[index]
 
     def __setitem__(self, index: int, frame: np.ndarray) -> None:
-        mm = self._mm
+        mm = self._mm  # ValueError once closed (the file descriptor closes with the memmap)
+        fd = self._fd
+        assert fd is not None
         slot = range(len(self))[index]  # IndexError out of range, negative indices from the end
         data = np.ascontiguousarray(np.broadcast_to(np.asarray(frame), self.shape[1:]), dtype=mm.dtype)
-        if self._fd is None:
-            raise ValueError(f"frame cache {self.path} is closed")
         view = data.data.cast("B")
-        offset, done = mm.offset + slot * self._slot_bytes, 0
+        offset, done = mm.offset + slot * data.nbytes, 0
         while done < len(view):  # pwrite may write less than asked (signals, very large frames)
-            done += os.pwrite(self._fd, view[done:], offset + done)
+            done += os.pwrite(fd, view[done:], offset + done)
         self.release(slot)
 
     @property
