@@ -25,9 +25,10 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from scipy.ndimage import binary_dilation, convolve, label
 
+from zemosaic._numba_pool import run_blocks
 from zemosaic._stats import MAD_TO_SIGMA, robust_sigma, to_blocks
 
 __all__ = [
@@ -170,8 +171,8 @@ class BackgroundMatch:
         inv_gain = (1.0 / self.gain).astype(np.float32)
         rows = chunk if chunk.ndim == 3 else chunk[..., None]
         out = np.empty(rows.shape, np.float32)
-        _nb_match_rows(rows, self.column_polynomials(), self.row_coordinates(row0, row0 + chunk.shape[0]),
-                       inv_gain, out)  # one fused pass: (chunk - S) / gain, S by Horner per row
+        run_blocks(_nb_match_rows, rows.shape[0], 1, rows, self.column_polynomials(),  # (chunk - S) / gain
+                   self.row_coordinates(row0, row0 + chunk.shape[0]), inv_gain, out)  # S by Horner per row
         return out if chunk.ndim == 3 else out[..., 0]
 
     def row_coordinates(self, row0: int, row1: int) -> np.ndarray:
@@ -741,12 +742,12 @@ def check_step(step: int) -> int:
     return int(step)
 
 
-@njit(cache=True, parallel=True)
-def _nb_match_rows(chunk, by_power, v, inv_gain, out):
-    """``out = (chunk - S) * inv_gain`` with ``S[r, x, c] = sum_j by_power[j, x, c] * v[r] ** j``."""
+@njit(nogil=True, cache=True)
+def _nb_match_rows(r0, r1, chunk, by_power, v, inv_gain, out):
+    """Rows ``r0:r1`` of ``out = (chunk - S) * inv_gain`` with ``S[r, x, c] = sum_j by_power[j, x, c] * v[r] ** j``."""
     rows, width, channels = chunk.shape
     order = by_power.shape[0] - 1
-    for r in prange(rows):
+    for r in range(r0, r1):
         vr = np.float32(v[r])
         for x in range(width):
             for c in range(channels):
