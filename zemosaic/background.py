@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
-from scipy.ndimage import binary_dilation, convolve, label
 
 from zemosaic._stats import MAD_TO_SIGMA, robust_sigma, to_blocks
 
@@ -654,13 +653,25 @@ def _neighbour_mean(blocks: SampleBlocks, values: np.ndarray, keep: np.ndarray) 
     count = np.zeros(blocks.grid_shape)
     total[blocks.grid[keep, 0], blocks.grid[keep, 1]] = values[keep]
     count[blocks.grid[keep, 0], blocks.grid[keep, 1]] = 1.0
-    ring = np.ones((3, 3))
-    ring[1, 1] = 0.0
-    total = convolve(total, ring, mode="constant")
-    count = convolve(count, ring, mode="constant")
+    total, count = _ring_sum(total), _ring_sum(count)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
     return mean[blocks.grid[:, 0], blocks.grid[:, 1]]
+
+
+def _ring_sum(grid: np.ndarray) -> np.ndarray:
+    """Sum of the 8 neighbours of every cell of a 2D grid, zero beyond its edges: the numbers of
+    ``scipy.ndimage.convolve`` with a 3 x 3 ring (``mode="constant"``), bit for bit (the same order of the
+    additions), without scipy.ndimage's import (0.35-0.45 s of CPU in every process that stacks)."""
+    h, w = grid.shape
+    padded = np.zeros((h + 2, w + 2))
+    padded[1:-1, 1:-1] = grid
+    total = np.zeros((h, w))
+    for dy in range(3):
+        for dx in range(3):
+            if (dy, dx) != (1, 1):
+                total = total + padded[dy:dy + h, dx:dx + w]
+    return total
 
 
 def offset_only_match(blocks: SampleBlocks, shape: tuple, reason: str | None) -> BackgroundMatch:
@@ -714,6 +725,8 @@ def _grid_dilate(blocks: SampleBlocks, flags: np.ndarray) -> np.ndarray:
 
     Isolated flagged blocks (noise) are not grown.
     """
+    from scipy.ndimage import binary_dilation, label  # fast start: only the reference flattening needs them
+
     eight = np.ones((3, 3), dtype=bool)
     image = np.zeros(blocks.grid_shape, dtype=bool)
     image[blocks.grid[flags, 0], blocks.grid[flags, 1]] = True
