@@ -862,11 +862,16 @@ def _nb_mask_cells(ok, block, cells):
                 cells[:, b, j, :] = np.nan
 
 
+_TRANSPOSITION_MAX = 64  # samples per cell up to which _nb_cell_medians sorts by odd-even transposition
+
+
 @njit(cache=True, nogil=True)
 def _nb_cell_medians(cells):
     """``(k, n, C)`` float32 medians over axis 2 of float32 ``(k, n, m, C)`` cells, NaN ignored (NaN where none):
-    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. A cell's values
-    are sorted branch-free (odd-even transposition, NaN as +inf after the ``count`` finite ones)."""
+    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. A small cell's
+    values are sorted branch-free (odd-even transposition, NaN as +inf after the ``count`` finite ones: m rounds of
+    m / 2 exchanges); a cell of more than ``_TRANSPOSITION_MAX`` samples (the harmony's 32 x 32 blocks) by
+    quicksort, whose m log m beats the m^2 exchanges there (1024 samples: 2.3 s against 0.1 s a tile)."""
     k, n, m, channels = cells.shape
     out = np.empty((k, n, channels), np.float32)
     buf = np.empty(m, np.float32)
@@ -880,11 +885,14 @@ def _nb_cell_medians(cells):
                     nan = np.isnan(v)
                     count += not nan
                     buf[j] = np.inf if nan else v
-                for r in range(m):
-                    for j in range(r % 2, m - 1, 2):
-                        lo, hi = buf[j], buf[j + 1]
-                        buf[j] = lo if lo < hi else hi
-                        buf[j + 1] = hi if lo < hi else lo
+                if m > _TRANSPOSITION_MAX:
+                    buf.sort()  # +inf (the NaN) last, as below
+                else:
+                    for r in range(m):
+                        for j in range(r % 2, m - 1, 2):
+                            lo, hi = buf[j], buf[j + 1]
+                            buf[j] = lo if lo < hi else hi
+                            buf[j + 1] = hi if lo < hi else lo
                 if count == 0:
                     out[i, b, c] = np.nan
                 else:
