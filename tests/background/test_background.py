@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -356,3 +357,67 @@ def test_flattening_on_the_generators_frame_filling_nebula(seed):
 def test_flattening_order2_removes_at_most_5_percent_of_the_generators_nebula():
     worst = max(float(np.max(np.abs(_generator_nebula_eaten(seed, order=2)[0]))) for seed in (0, 4, 7))
     assert worst < 0.05
+
+
+def test_ring_sum_is_scipy_convolve_bit_for_bit():
+    """The neighbour sums of the gain's instrument equal scipy.ndimage.convolve with a 3 x 3 ring (zeros beyond the
+    edges), bit for bit, on grids whose values span 16 decades (where the order of the additions shows)."""
+    from scipy.ndimage import convolve
+
+    rng = np.random.default_rng(7)
+    ring = np.ones((3, 3))
+    ring[1, 1] = 0.0
+    for _ in range(60):
+        h, w = (int(v) for v in rng.integers(1, 30, 2))
+        grid = rng.normal(0.0, 1.0, (h, w)) * 10.0 ** rng.uniform(-8, 8, (h, w))
+        grid[rng.random((h, w)) < 0.3] = 0.0
+        assert np.array_equal(bg._ring_sum(grid), convolve(grid, ring, mode="constant"))
+
+
+def test_stacking_does_not_import_scipy_ndimage():
+    """A process that stacks (zemosaic.stack.cpu, which imports this module) does not pay scipy.ndimage's import
+    (0.35-0.45 s of CPU); the reference flattening imports it when it runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from zemosaic.stack import cpu; from zemosaic import background as bg; "
+            "print('before', 'scipy.ndimage' in sys.modules); "
+            "rng = np.random.default_rng(0); ref = rng.normal(100, 1, (128, 128)).astype(np.float32); "
+            "bg.fit_background_match(ref + 3, ref); print('fit', 'scipy.ndimage' in sys.modules); "
+            "bg.fit_reference_flattening(ref); print('flatten', 'scipy.ndimage' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["before", "False", "fit", "False", "flatten", "True"]
+
+
+def test_numba_cell_statistics_equal_the_numpy_ones():
+    """The star clip's numba kernels give numpy's numbers bit for bit: the NaN-ignoring cell medians (odd and even
+    counts, empty cells, ties) and the neighbour-difference noise medians (a channel without any difference too)."""
+    rng = np.random.default_rng(11)
+    for m in (1, 2, 3, 9, 16):
+        cells = np.round(rng.normal(100.0, 5.0, (2, 40, m, 3)), 1).astype(np.float32)
+        cells[rng.random(cells.shape) < 0.3] = np.nan
+        cells[0, 0] = np.nan  # an empty cell
+        assert np.array_equal(bg._nan_median(cells), bg._nan_median_numpy(cells), equal_nan=True)
+        if m > 1:
+            cells[1, :, :, 2] = np.nan  # no difference at all in one channel: sigma 0
+            diff = np.abs(np.diff(cells, axis=2)).reshape(2, -1, 3)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expected = np.nan_to_num(bg.MAD_TO_SIGMA / np.sqrt(2.0) * np.nanmedian(diff, axis=1))
+            assert np.array_equal(bg._sample_sigma(cells), expected)
+            assert bg._sample_sigma(cells)[1, 2] == 0.0
+
+
+def test_block_medians_same_from_float64_images_and_float32_ones():
+    """Images that are not float32 take numpy's passes (finiteness tested before the float32 rounding), float32
+    ones the numba kernels: the same blocks, bit for bit, for values within float32's range."""
+    rng = np.random.default_rng(5)
+    images = [rng.normal(100.0, 5.0, (50, 70, 3)) + rng.pareto(1.5, (50, 70, 3)) * 20 for _ in range(2)]
+    images[1][rng.random((50, 70)) < 0.05] = np.nan
+    valid = rng.random((50, 70)) > 0.1
+    rows, cols = np.arange(50.0) * 8, np.arange(70.0) * 8
+    a = bg.block_medians(images, valid, rows, cols, 4)
+    b = bg.block_medians([i.astype(np.float32) for i in images], valid, rows, cols, 4)
+    for field in ("values", "rows", "cols", "grid"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+    assert a.bounds == b.bounds and a.values.shape[1] > 150

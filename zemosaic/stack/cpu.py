@@ -86,7 +86,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from zemosaic.background import BackgroundMatch
+from zemosaic.background import BackgroundMatch, block_medians
 from zemosaic.progress import emit
 from zemosaic.stack import kernels
 from zemosaic.stack.frame_cache import release_rows
@@ -405,9 +405,16 @@ def _preload_kernels(frame, options: StackOptions) -> threading.Thread:
     channels = n_channels(frame)
     rows_dtype = np.float32 if np.dtype(frame.dtype) == np.float32 else np.float64
 
+    read_only = not np.asarray(frame).flags.writeable  # a read-only memmap's rows: numba's other signature
+
     def load() -> None:
         try:
+            if options.normalize_method == "background_match":  # first what the fit threads are waiting for
+                sample = np.zeros((4, 8, channels), np.float32)[:, ::2]  # strided like the fit's decimated grid
+                sample.setflags(write=not read_only)
+                block_medians([sample, sample], np.ones((4, 4), bool), np.arange(4.0), np.arange(4.0), 2)
             rows = np.zeros((1, 2, channels), rows_dtype)
+            rows.setflags(write=not read_only)
             out = np.empty((1, 1, 2, channels), np.float32)
             valid = np.empty((1, 1, 2), bool)
             kernels.prepare(rows, np.zeros(2 * channels), np.ones(2 * channels), _NO_MASK, False, out[0], valid[0])
