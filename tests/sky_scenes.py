@@ -53,6 +53,27 @@ def nebula_floor_sky(gx, gy):
             + 8.0 * (1.0 + np.sin(gx / 60.0) * np.cos(gy / 80.0)))
 
 
+FRAME_W, FRAME_H, CELL = 240, 400, 20  # the motion-sky tests' frames and cells (pixels)
+
+
+def frame_cell_centres():
+    """x, y of the cells' centres of one frame (raveled), in its own pixels."""
+    xs, ys = np.meshgrid(np.arange(CELL / 2, FRAME_W, CELL), np.arange(CELL / 2, FRAME_H, CELL))
+    return xs.ravel(), ys.ravel()
+
+
+def frame_cells_on_sky(x, y, *, group: int, t: float, rotation_deg: float, rng):
+    """Global pixel positions of a frame's cells: the frame of panel ``group`` (centres 170 px apart along x and
+    60 px up every other panel) turned by ``rotation_deg * t`` (``t`` in [0, 1] through the night) and dithered by
+    up to 4 px (one draw of ``rng``)."""
+    centre = np.array([150.0 + 170.0 * group, 300.0 + 60.0 * (group % 2)])
+    a = np.radians(rotation_deg * t)
+    d = rng.uniform(-4, 4, 2)
+    gx = centre[0] + d[0] + np.cos(a) * (x - FRAME_W / 2) - np.sin(a) * (y - FRAME_H / 2)
+    gy = centre[1] + d[1] + np.sin(a) * (x - FRAME_W / 2) + np.cos(a) * (y - FRAME_H / 2)
+    return gx, gy
+
+
 def motion_sky_error(model):
     """Plane (ADU per px along x, y) and non-planar 98-2 % span of a fitted motion sky minus
     :func:`nebula_floor_sky`."""

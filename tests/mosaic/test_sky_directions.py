@@ -9,10 +9,18 @@ says so and the panels keep their own directions. Cells are sampled from a known
 """
 import numpy as np
 
-from sky_scenes import motion_sky_error, nebula_floor_sky
+from sky_scenes import (
+    CELL,
+    FRAME_H,
+    FRAME_W,
+    frame_cell_centres,
+    frame_cells_on_sky,
+    motion_sky_error,
+    nebula_floor_sky,
+)
 from zemosaic.mosaic import sky_motion
 
-W, H, CELL = 240, 400, 20
+W, H = FRAME_W, FRAME_H
 
 
 def _turn(v, rad):
@@ -25,19 +33,14 @@ def panels(*, groups, per_group, seed, direction_sd_deg=0.0, jitter=0.01, angle_
     each frame's changes by ``jitter`` (relative) and ``angle_jitter_deg``, and grows with its sky level (a 15 %
     brightening through the night, 3 % frame to frame)."""
     rng = np.random.default_rng(seed)
-    xs, ys = np.meshgrid(np.arange(CELL / 2, W, CELL), np.arange(CELL / 2, H, CELL))
-    x, y = xs.ravel(), ys.ravel()
+    x, y = frame_cell_centres()
     out = []
     for g in range(groups):
-        centre = np.array([150.0 + 170.0 * g, 300.0 + 60.0 * (g % 2)])
         turn = np.radians(direction_sd_deg * rng.standard_normal())
         base = _turn(np.array([0.20, -0.08]) * rng.uniform(0.7, 1.3), turn)
         for k in range(per_group):
             t = (k * groups + g) / (groups * per_group - 1)
-            a = np.radians(25.0 * t)
-            d = rng.uniform(-4, 4, 2)
-            gx = centre[0] + d[0] + np.cos(a) * (x - W / 2) - np.sin(a) * (y - H / 2)
-            gy = centre[1] + d[1] + np.sin(a) * (x - W / 2) + np.cos(a) * (y - H / 2)
+            gx, gy = frame_cells_on_sky(x, y, group=g, t=t, rotation_deg=25.0, rng=rng)
             level = 400.0 * (1 + 0.15 * t) * (1 + 0.03 * rng.standard_normal())
             grad = _turn(base, np.radians(angle_jitter_deg * rng.standard_normal()))
             grad = grad * level / 400.0 * (1 + jitter * rng.standard_normal())

@@ -16,10 +16,10 @@ rotated, dithered frames, as there.
 """
 import numpy as np
 
-from sky_scenes import nebula_floor_sky
+from sky_scenes import CELL, FRAME_H, FRAME_W, frame_cell_centres, frame_cells_on_sky, nebula_floor_sky
 from zemosaic.mosaic import sky_motion
 
-W, H, CELL = 240, 400, 20
+W, H = FRAME_W, FRAME_H
 NEBULA = np.array([1.0, 0.35, 0.5])          # an emission nebula: red
 SKY = np.array([1.05, 1.0, 0.75])             # light pollution's colour
 TINT = np.array([1.25, 1.0, 0.8])             # its gradient is redder towards the horizon
@@ -34,18 +34,13 @@ def rgb_panels(*, seed, groups=4, per_group=10, jitter=0.10, angle_jitter_deg=3.
     gradient follows the share ``follows`` of the sky level's colour flicker; the rest is a glow without gradient
     (airglow)."""
     rng = np.random.default_rng(seed)
-    xs, ys = np.meshgrid(np.arange(CELL / 2, W, CELL), np.arange(CELL / 2, H, CELL))
-    x, y = xs.ravel(), ys.ravel()
+    x, y = frame_cell_centres()
     out = []
     for g in range(groups):
-        centre = np.array([150.0 + 170.0 * g, 300.0 + 60.0 * (g % 2)])
         base = np.array([0.20, -0.08]) / 400.0 * rng.uniform(0.7, 1.3)       # fraction of the level per px
         for k in range(per_group):
             t = (k * groups + g) / (groups * per_group - 1)
-            a = np.radians(25.0 * t)
-            d = rng.uniform(-4, 4, 2)
-            gx = centre[0] + d[0] + np.cos(a) * (x - W / 2) - np.sin(a) * (y - H / 2)
-            gy = centre[1] + d[1] + np.sin(a) * (x - W / 2) + np.cos(a) * (y - H / 2)
+            gx, gy = frame_cells_on_sky(x, y, group=g, t=t, rotation_deg=25.0, rng=rng)
             level = 400.0 * (1 + 0.15 * t) * (1 + 0.03 * rng.standard_normal())
             flick = flicker * rng.standard_normal(3)
             colour = SKY * (1 + flick) * (1 + np.array([0.06, 0.0, -0.06]) * t)

@@ -7,26 +7,29 @@ the sky's plane comes back when the frames rotate, and is declared unidentifiabl
 import numpy as np
 import pytest
 
-from sky_scenes import motion_sky_error, nebula_floor_sky
+from sky_scenes import (
+    CELL,
+    FRAME_H,
+    FRAME_W,
+    frame_cell_centres,
+    frame_cells_on_sky,
+    motion_sky_error,
+    nebula_floor_sky,
+)
 from zemosaic.mosaic import sky_motion
 
-W, H, CELL = 240, 400, 20
+W, H = FRAME_W, FRAME_H
 
 
 def frames(*, rotation_deg, jitter=0.01, seed=0, noise=0.5, groups=3, per_group=8):
     rng = np.random.default_rng(seed)
-    xs, ys = np.meshgrid(np.arange(CELL / 2, W, CELL), np.arange(CELL / 2, H, CELL))
-    x, y = xs.ravel(), ys.ravel()
+    x, y = frame_cell_centres()
     out = []
     for g in range(groups):
-        centre = np.array([150.0 + 170.0 * g, 300.0 + 60.0 * (g % 2)])
         base = np.array([0.20, -0.08]) * rng.uniform(0.7, 1.3)          # ADU/px in the camera's pixels
         for k in range(per_group):
             t = (k * groups + g) / (groups * per_group - 1)
-            a = np.radians(rotation_deg * t)
-            d = rng.uniform(-4, 4, 2)
-            gx = centre[0] + d[0] + np.cos(a) * (x - W / 2) - np.sin(a) * (y - H / 2)
-            gy = centre[1] + d[1] + np.sin(a) * (x - W / 2) + np.cos(a) * (y - H / 2)
+            gx, gy = frame_cells_on_sky(x, y, group=g, t=t, rotation_deg=rotation_deg, rng=rng)
             level = 400.0 * (1 + 0.15 * t)                                 # the sky brightens through the night
             grad = base * level / 400.0 * (1 + jitter * rng.standard_normal())
             values = nebula_floor_sky(gx, gy) + level + 300.0 + grad[0] * (x - W / 2) + grad[1] * (y - H / 2)
