@@ -6,16 +6,22 @@ against 0.51 s, the stack's coverage count 0.5 s against 0.15 s), and the first 
 compile. A serial kernel that releases the GIL and takes a ``(start, stop)`` range runs just as fast spread over
 this pool by :func:`run_blocks`; :func:`parallel_map` runs Python tasks whose heavy part releases the GIL
 (numba kernels, numpy's sorts and medians). One thread per CPU this process may use, or ``NUMBA_NUM_THREADS``.
-Do not call either from inside one of the pool's own tasks (the task would wait for a worker that may never come).
+
+Any thread may call them, several at once (two master tiles built in two threads share the pool): unlike numba's
+"workqueue" threading layer, nothing here forbids concurrent launches. Called from inside one of the pool's own
+tasks they run inline, in that task's thread (waiting there for another worker could wait forever).
 """
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["n_threads", "run_blocks", "parallel_map"]
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()  # two threads asking for the pool first get the same one
+_WORKER = threading.local()  # .active is True in the pool's own threads
 
 
 def n_threads() -> int:
@@ -52,18 +58,25 @@ def parallel_map(func, items) -> list:
 
 
 def _pool() -> ThreadPoolExecutor | None:
+    """The shared pool; None where the work must run inline (one thread, or a call from one of its tasks)."""
     global _POOL
     threads = n_threads()
-    if threads == 1:
+    if threads == 1 or getattr(_WORKER, "active", False):
         return None
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zemosaic-numba")
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zemosaic-numba",
+                                       initializer=_mark_worker)
     return _POOL
 
 
+def _mark_worker() -> None:
+    _WORKER.active = True
+
+
 def _forget_pool() -> None:  # a forked child has none of its parent's threads
-    global _POOL
-    _POOL = None
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -28,8 +28,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from zemosaic._numba_pool import run_blocks
 from zemosaic._stats import MAD_TO_SIGMA, robust_sigma, to_blocks
 
 __all__ = [
@@ -172,8 +173,8 @@ class BackgroundMatch:
         inv_gain = (1.0 / self.gain).astype(np.float32)
         rows = chunk if chunk.ndim == 3 else chunk[..., None]
         out = np.empty(rows.shape, np.float32)
-        _nb_match_rows(rows, self.column_polynomials(), self.row_coordinates(row0, row0 + chunk.shape[0]),
-                       inv_gain, out)  # one fused pass: (chunk - S) / gain, S by Horner per row
+        run_blocks(_nb_match_rows, rows.shape[0], 1, rows, self.column_polynomials(),  # (chunk - S) / gain
+                   self.row_coordinates(row0, row0 + chunk.shape[0]), inv_gain, out)  # S by Horner per row
         return out if chunk.ndim == 3 else out[..., 0]
 
     def row_coordinates(self, row0: int, row1: int) -> np.ndarray:
@@ -814,12 +815,12 @@ def check_step(step: int) -> int:
     return int(step)
 
 
-@njit(cache=True, parallel=True)
-def _nb_match_rows(chunk, by_power, v, inv_gain, out):
-    """``out = (chunk - S) * inv_gain`` with ``S[r, x, c] = sum_j by_power[j, x, c] * v[r] ** j``."""
+@njit(nogil=True, cache=True)
+def _nb_match_rows(r0, r1, chunk, by_power, v, inv_gain, out):
+    """Rows ``r0:r1`` of ``out = (chunk - S) * inv_gain`` with ``S[r, x, c] = sum_j by_power[j, x, c] * v[r] ** j``."""
     rows, width, channels = chunk.shape
     order = by_power.shape[0] - 1
-    for r in prange(rows):
+    for r in range(r0, r1):
         vr = np.float32(v[r])
         for x in range(width):
             for c in range(channels):
@@ -861,11 +862,16 @@ def _nb_mask_cells(ok, block, cells):
                 cells[:, b, j, :] = np.nan
 
 
+_TRANSPOSITION_MAX = 64  # samples per cell up to which _nb_cell_medians sorts by odd-even transposition
+
+
 @njit(cache=True, nogil=True)
 def _nb_cell_medians(cells):
     """``(k, n, C)`` float32 medians over axis 2 of float32 ``(k, n, m, C)`` cells, NaN ignored (NaN where none):
-    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. A cell's values
-    are sorted branch-free (odd-even transposition, NaN as +inf after the ``count`` finite ones)."""
+    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. A small cell's
+    values are sorted branch-free (odd-even transposition, NaN as +inf after the ``count`` finite ones: m rounds of
+    m / 2 exchanges); a cell of more than ``_TRANSPOSITION_MAX`` samples (the harmony's 32 x 32 blocks) by
+    quicksort, whose m log m beats the m^2 exchanges there (1024 samples: 2.3 s against 0.1 s a tile)."""
     k, n, m, channels = cells.shape
     out = np.empty((k, n, channels), np.float32)
     buf = np.empty(m, np.float32)
@@ -879,11 +885,14 @@ def _nb_cell_medians(cells):
                     nan = np.isnan(v)
                     count += not nan
                     buf[j] = np.inf if nan else v
-                for r in range(m):
-                    for j in range(r % 2, m - 1, 2):
-                        lo, hi = buf[j], buf[j + 1]
-                        buf[j] = lo if lo < hi else hi
-                        buf[j + 1] = hi if lo < hi else lo
+                if m > _TRANSPOSITION_MAX:
+                    buf.sort()  # +inf (the NaN) last, as below
+                else:
+                    for r in range(m):
+                        for j in range(r % 2, m - 1, 2):
+                            lo, hi = buf[j], buf[j + 1]
+                            buf[j] = lo if lo < hi else hi
+                            buf[j + 1] = hi if lo < hi else lo
                 if count == 0:
                     out[i, b, c] = np.nan
                 else:

@@ -130,7 +130,8 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="print the run's log lines on the terminal")
     p.add_argument("-j", "--workers", metavar="N", default=None,
                    help="master tiles built at the same time, each in its own process: N, or 'auto' (from the "
-                        "cores and the RAM; same as --set max_workers=N, auto = 0); default 1: one after another")
+                        "cores and the RAM; same as --set max_workers=N, auto = 0); default 1: in the run's "
+                        "process, two at once in threads where two cores and the memory allow")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="build the master tiles on a dask.distributed cluster: tcp://HOST:PORT of its scheduler "
                         "(folders on a file system all its workers share), or 'local' for a LocalCluster of "

@@ -295,10 +295,12 @@ class ZeMosaicConfig:
         "overlap); when set, zemosaic.log records DEBUG lines.")
     # --- Phase 3: parallel and distributed master tiles ---------------------------------------
     max_workers: int = _key(
-        1, "Master tiles built at the same time, each in its own process (`zemosaic run --workers N`): 1 = one "
-        "after another in the run's process; N = up to N processes; 0 = auto (the usable cores; one after another "
-        "when all the groups hold under 40 Mpx of frames, too little to pay the workers' start). Never more than "
-        "memory_budget_mb allows. The tiles and the mosaic are bit for bit those of a serial run.", low=0)
+        1, "Master tiles built at the same time in worker processes (`zemosaic run --workers N`): 1 = in the run's "
+        "process, two at once in two threads where two cores and the memory allow (one tile's reads beside the "
+        "other's kernels; one at a time with use_gpu), else one after another; N = up to N processes; 0 = auto "
+        "(the usable cores; in the run's process when all the groups hold under 40 Mpx of frames, too little to "
+        "pay the workers' start). Never more than memory_budget_mb allows. The tiles and the mosaic are bit for "
+        "bit those of a serial run.", low=0)
     memory_budget_mb: float = _key(
         0.0, "RAM the master tiles built at the same time may take together (MB); it caps the number of workers at "
         "this budget / one tile's estimated peak (stack_memory_budget_mb + 8 frames + 250 MB); 0 = 3/4 of the RAM "

@@ -334,7 +334,7 @@ def test_pixel_map_refines_until_accurate():
     ex, ey = pixel_to_pixel(grid_wcs, tile_wcs, xx, yy)
     planes = np.stack([xx, yy], axis=2).astype(np.float32)
     out = np.empty((100, 100, 2), np.float32)
-    resample._bilinear_kernel(planes, node_x, node_y, float(step), out)  # resampling the coordinate ramps: identity
+    resample._bilinear_kernel(0, 100, planes, node_x, node_y, float(step), out)  # the coordinate ramps: identity
     inside = (ex > 1) & (ex < 98) & (ey > 1) & (ey < 98)
     assert inside.sum() > 1000
     assert np.abs(out[..., 0][inside] - ex[inside]).max() < 0.011

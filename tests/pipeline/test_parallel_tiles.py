@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,31 @@ def test_two_worker_processes_build_the_serial_tiles_and_mosaic_bit_for_bit(tiny
     assert tiles[-1].done == tiles[-1].total == 4 and [e.done for e in tiles] == sorted(e.done for e in tiles)
 
 
+def test_two_tiles_in_threads_by_default_build_the_serial_tiles_and_mosaic_bit_for_bit(tiny_run, tmp_path):
+    input_dir, default = tiny_run
+    assert "PHASE3_WORKERS engine=threads workers=2" in _log(default)
+    serial, threads = tmp_path / "serial", tmp_path / "threads"
+    run_mosaic(input_dir, serial, {"memory_budget_mb": 300.0})  # room for one tile at a time
+    assert "PHASE3_WORKERS engine=serial workers=1" in _log(serial)
+    _assert_same_outputs(serial, default)
+    events, threads_seen = [], set()
+
+    def callback(event):
+        threads_seen.add(threading.get_ident())
+        events.append(event)
+
+    run_mosaic(input_dir, threads, progress_callback=callback)
+    _assert_same_outputs(serial, threads)
+    assert threads_seen == {threading.get_ident()}  # every event reached the callback in the calling thread
+    log = _log(threads)
+    for k in range(4):  # each tile's lines tagged with it, whichever thread built it
+        assert f"[tile {k}] master tile {k} written: master_tile_00{k}.fits" in log
+        assert f"[tile {k}] MT_PIPELINE_FLAGS tile_id={k}" in log
+    assert "[tile" not in log.split("PHASE3_WORKERS")[0]  # the lines before Phase 3 are not tagged
+    tagged = {e.message.split("]")[0] + "]" for e in events if e.phase in ("align", "stack")}
+    assert tagged == {f"[tile {k}]" for k in range(4)}
+
+
 def test_dask_local_cluster_of_two_workers_builds_the_same_mosaic(tiny_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     input_dir, serial = tiny_run
@@ -138,11 +164,12 @@ def _group_gone(pgid: int, timeout: float = 10.0) -> bool:
     return False
 
 
-@pytest.mark.parametrize("how", ["ctrl_c", "sigterm"])
-def test_ctrl_c_and_sigterm_stop_the_run_and_its_workers(tiny_run, tmp_path, how):
+@pytest.mark.parametrize("how, engine", [("ctrl_c", "--workers=2"), ("sigterm", "--workers=2"),
+                                         ("ctrl_c", "--workers=1")])  # worker processes; two tiles in threads
+def test_ctrl_c_and_sigterm_stop_the_run_and_its_workers(tiny_run, tmp_path, how, engine):
     input_dir, _ = tiny_run
     out = tmp_path / "out"
-    proc = _start(input_dir, out, "--workers", "2")
+    proc = _start(input_dir, out, engine)
     _wait_for(proc, out, "[tile ", "aligned group of")
     if how == "ctrl_c":  # a terminal sends SIGINT to the whole foreground group: the workers ignore it
         os.killpg(proc.pid, signal.SIGINT)
@@ -212,7 +239,10 @@ def test_worker_count_from_max_workers_cores_and_memory_budget():
         cfg = resolve_config(overrides=keys)
         return tile_plan.plan_workers(cfg, _tasks(n_tasks, cfg=cfg), cores=cores, ram_available_mb=ram)
 
-    assert plan().engine == "serial" and plan().workers == 1  # the default: one tile after another
+    assert plan().engine == "threads" and plan().workers == 2  # the default: two tiles at once in this process
+    assert plan(n_tasks=1).engine == "serial"  # one tile: nothing to overlap
+    assert plan(cores=1).engine == "serial" and plan(memory_budget_mb=1500.0).engine == "serial"
+    assert plan(use_gpu=True).engine == "serial" and "GPU" in plan(use_gpu=True).reason
     auto = plan(max_workers=0)
     assert (auto.engine, auto.workers, auto.numba_threads) == ("processes", 4, 2)  # 4 tiles on 8 cores
     assert plan(n_tasks=16, max_workers=0).workers == 8
@@ -228,8 +258,8 @@ def test_worker_count_from_max_workers_cores_and_memory_budget():
     # auto on small frames: 4 groups of 20 frames of 540 x 960 = 41 Mpx go to workers, of 270 x 480 = 10 Mpx do not
     small = [tile_plan.plan_workers(resolve_config(overrides=["max_workers=0"]), _tasks(4, shape=shape), cores=8,
                                     ram_available_mb=1e5) for shape in ((540, 960), (270, 480))]
-    assert [p.workers for p in small] == [4, 1]
-    assert "10.4 Mpx" in small[1].reason and small[1].engine == "serial"
+    assert [(p.engine, p.workers) for p in small] == [("processes", 4), ("threads", 2)]  # in the run's process
+    assert "10.4 Mpx" in small[1].reason
     assert plan(n_tasks=4, max_workers=2).workers == 2  # an explicit count is obeyed whatever the size
     local = plan(max_workers=2, scheduler="local")
     assert (local.engine, local.workers, local.scheduler) == ("dask", 2, "local")
@@ -302,6 +332,6 @@ def test_a_replaced_masker_keeps_the_tiles_in_the_run_process(monkeypatch):
         raise AssertionError("not called here")
 
     monkeypatch.setattr(lecropper, "mask_altaz_artifacts", my_masker)
-    for keys in (["max_workers=0"], ["scheduler=tcp://sched:8786"]):
+    for keys in ([], ["max_workers=0"], ["scheduler=tcp://sched:8786"]):
         plan = tile_plan.plan_workers(resolve_config(overrides=keys), _tasks(4), cores=8, ram_available_mb=1e5)
         assert plan.engine == "serial" and "test_parallel_tiles" in plan.reason and "my_masker" in plan.reason

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from zemosaic._numba_pool import run_blocks
 from zemosaic.align.transform import INSIDE_TOL, SimilarityTransform
 
 __all__: list[str] = []
@@ -57,14 +58,14 @@ def warp_lanczos3(image: np.ndarray, transform: SimilarityTransform, want_valid:
     valid = np.empty(hw if want_valid else (1, 1), dtype=np.bool_)
     out = np.empty(hw + tuple(image.shape[2:]), dtype=np.float32)
     if image.ndim == 3 and image.shape[2] == 3:
-        _lanczos3_rgb(src, inverse, fill, out, valid, want_valid, _LANCZOS3_LUT)
+        run_blocks(_lanczos3_rgb, hw[0], 1, src, inverse, fill, out, valid, want_valid, _LANCZOS3_LUT)
     elif image.ndim == 2:
-        _lanczos3_plane(src, inverse, float(fill[0]), out, valid, want_valid, _LANCZOS3_LUT)
+        run_blocks(_lanczos3_plane, hw[0], 1, src, inverse, float(fill[0]), out, valid, want_valid, _LANCZOS3_LUT)
     else:
         for c in range(image.shape[2]):
             plane = np.empty(hw, dtype=np.float32)
-            _lanczos3_plane(np.ascontiguousarray(src[:, :, c]), inverse, float(fill[c]), plane, valid,
-                            want_valid and c == 0, _LANCZOS3_LUT)
+            run_blocks(_lanczos3_plane, hw[0], 1, np.ascontiguousarray(src[:, :, c]), inverse, float(fill[c]),
+                       plane, valid, want_valid and c == 0, _LANCZOS3_LUT)
             out[:, :, c] = plane
     return out, (valid if want_valid else None)
 
@@ -94,12 +95,13 @@ def _source_position(inverse, x, y, h, w, steps):
     return inside, ix, iy, int((xs - ix) * steps + 0.5), int((ys - iy) * steps + 0.5)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def _lanczos3_rgb(src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
-    """src H x W x 3 float32 -> out H x W x 3, edge-clamped taps, fill outside the source frame."""
+@njit(nogil=True, cache=True, fastmath=True)
+def _lanczos3_rgb(y0, y1, src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
+    """Output rows ``y0:y1``: src H x W x 3 float32 -> out H x W x 3, edge-clamped taps, fill outside the source
+    frame."""
     h, w = src.shape[0], src.shape[1]
     steps = lut.shape[0] - 1
-    for y in prange(out.shape[0]):
+    for y in range(y0, y1):
         line = np.empty(3, dtype=np.float32)
         acc = np.empty(3, dtype=np.float32)
         for x in range(out.shape[1]):
@@ -128,12 +130,12 @@ def _lanczos3_rgb(src, inverse, fill, out, valid, want_valid, lut):  # pragma: n
                 out[y, x, c] = acc[c]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def _lanczos3_plane(src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
+@njit(nogil=True, cache=True, fastmath=True)
+def _lanczos3_plane(y0, y1, src, inverse, fill, out, valid, want_valid, lut):  # pragma: no cover - compiled
     """Single-plane twin of :func:`_lanczos3_rgb`."""
     h, w = src.shape
     steps = lut.shape[0] - 1
-    for y in prange(out.shape[0]):
+    for y in range(y0, y1):
         for x in range(out.shape[1]):
             inside, ix, iy, qx, qy = _source_position(inverse, x, y, h, w, steps)
             if want_valid:

@@ -12,10 +12,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from zemosaic._numba_pool import run_blocks
 from zemosaic._stats import mad_sigma
 
 __all__ = ["StarDetection", "detect_stars", "detect_stars_with_sky", "luminance_plane"]
@@ -132,7 +133,7 @@ def _stars_in_residual(resid: np.ndarray, thr: float, min_area: int, max_stars: 
     ``max_stars`` cut the candidates."""
     r = STAMP_RADIUS
     peaks = np.zeros(resid.shape, dtype=np.bool_)
-    _peak_map(resid, np.float32(thr), int(min_area), r, peaks)
+    run_blocks(_peak_rows, resid.shape[0], 1, resid, np.float32(thr), int(min_area), r, peaks)
     ys, xs = np.nonzero(peaks)
     off = np.arange(-r, r + 1)
     stamps = resid[ys[:, None, None] + off[None, :, None], xs[:, None, None] + off[None, None, :]]
@@ -156,12 +157,13 @@ def _isolated(xy: np.ndarray, radius: float) -> np.ndarray:
     return keep
 
 
-@njit(parallel=True, cache=True)
-def _peak_map(resid, thr, min_area, border, peaks):  # pragma: no cover - compiled
-    """Mark local maxima above ``thr`` (3x3; ties go to the first pixel in raster order) that have at
-    least ``min_area`` pixels above ``thr`` in their 5x5 box, ``border`` px or more from the edges."""
+@njit(nogil=True, cache=True)
+def _peak_rows(y0, y1, resid, thr, min_area, border, peaks):  # pragma: no cover - compiled
+    """Rows ``y0:y1`` of the peak map: mark local maxima above ``thr`` (3x3; ties go to the first pixel in raster
+    order) that have at least ``min_area`` pixels above ``thr`` in their 5x5 box, ``border`` px or more from the
+    edges."""
     h, w = resid.shape
-    for y in prange(border, h - border):
+    for y in range(max(y0, border), min(y1, h - border)):
         for x in range(border, w - border):
             v = resid[y, x]
             if v <= thr:

@@ -23,6 +23,7 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def assemble_mosaic(
     memmap_threshold_mb: float = 1024,
     progress_callback: ProgressCallback | None = None,
 ) -> MosaicResult:
-    """Co-add the master tiles on the global grid as an alpha-weighted mean, one tile at a time (Phase 5).
+    """Co-add the master tiles on the global grid as an alpha-weighted mean, one tile at a time, the next one read
+    meanwhile (Phase 5).
 
     For each tile: weight ``w = ALPHA (ones if absent) x tile weight``, zero where the data are not finite; the pair
     ``(w * v, w)`` is reprojected onto the window of the grid bounding the tile's footprint; the reprojected value
@@ -148,11 +150,11 @@ def assemble_mosaic(
     clock = {"read": 0.0, "reproject": 0.0, "accumulate": 0.0}
     contributed = 0
     emit(progress_callback, "assemble", 0, len(tiles), "co-adding master tiles")
-    for k, tile in enumerate(tiles):
+    for k, prepared in enumerate(_tiles_read_ahead(tiles, grid, tile_weight)):
         correction = corrections[k] if corrections is not None else None
-        if _coadd_tile(tile, grid, sum_wv, sum_w, correction, method, tile_weight, clock):
+        if prepared is not None and _coadd_tile(prepared, grid, sum_wv, sum_w, correction, method, clock):
             contributed += 1
-        emit(progress_callback, "assemble", k + 1, len(tiles), f"tile {k + 1}/{len(tiles)} {tile.path.name}")
+        emit(progress_callback, "assemble", k + 1, len(tiles), f"tile {k + 1}/{len(tiles)} {tiles[k].path.name}")
     t_fin = time.perf_counter()
     data = _normalise(sum_wv, sum_w)
     finalize = time.perf_counter() - t_fin
@@ -211,24 +213,50 @@ def _memmap_zeros(shape, memmap_dir) -> np.memmap:
     return arr
 
 
-def _coadd_tile(tile, grid, sum_wv, sum_w, correction, method, tile_weight, clock) -> bool:
-    """Read, reproject and accumulate one tile; False if it lies off the grid or has no weight there."""
+@dataclass(frozen=True, eq=False)
+class _PreparedTile:
+    """A tile read and premultiplied, ready to reproject onto ``window`` of the grid."""
+
+    planes: np.ndarray  # (H, W, C + 1): w * v per channel, then w
+    tile_wcs: object
+    window: tuple
+    factor: float
+    read_s: float
+
+
+def _tiles_read_ahead(tiles: Sequence[TileInput], grid: GlobalGrid, tile_weight: str):
+    """Each tile :func:`_prepare_tile`'d, in order; the next one is read and premultiplied in a thread while the
+    caller reprojects and accumulates the current one (the sums keep the serial order: the same bits)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zemosaic-coadd-read") as pool:
+        following = pool.submit(_prepare_tile, tiles[0], grid, tile_weight) if tiles else None
+        for k in range(len(tiles)):
+            assert following is not None
+            current = following.result()
+            following = pool.submit(_prepare_tile, tiles[k + 1], grid, tile_weight) if k + 1 < len(tiles) else None
+            yield current
+
+
+def _prepare_tile(tile: TileInput, grid: GlobalGrid, tile_weight: str) -> _PreparedTile | None:
+    """Read a tile and premultiply its planes; None (a warning) if it lies off the grid."""
     t0 = time.perf_counter()
     values, alpha, tile_wcs, coverage = read_tile(tile)
     window = footprint_window(tile_wcs, values.shape[:2], grid)
     if window is None:
         log.warning("%s: tile lies outside the global grid, skipped", tile.path)
-        return False
+        return None
     factor, alpha = _tile_weight_map(tile, alpha, coverage, tile_weight)
     planes = _premultiplied_planes(values, alpha, factor)
-    del values, alpha, coverage
+    return _PreparedTile(planes, tile_wcs, window, factor, time.perf_counter() - t0)
+
+
+def _coadd_tile(tile: _PreparedTile, grid, sum_wv, sum_w, correction, method, clock) -> bool:
+    """Reproject and accumulate one prepared tile; False if it has no weight on the grid."""
     t1 = time.perf_counter()
-    out = reproject_planes(planes, tile_wcs, grid, window, method)
-    del planes
+    out = reproject_planes(tile.planes, tile.tile_wcs, grid, tile.window, method)
     t2 = time.perf_counter()
-    w_out = _accumulate(out, window, sum_wv, sum_w, correction, factor)
+    w_out = _accumulate(out, tile.window, sum_wv, sum_w, correction, tile.factor)
     t3 = time.perf_counter()
-    clock["read"] += t1 - t0
+    clock["read"] += tile.read_s
     clock["reproject"] += t2 - t1
     clock["accumulate"] += t3 - t2
     return bool(np.any(w_out > 0))

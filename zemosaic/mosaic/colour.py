@@ -22,6 +22,8 @@ the mosaic's stars give the correction:
 from __future__ import annotations
 
 import logging
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,8 +191,10 @@ def calibrate_star_colours(data: np.ndarray, covered: np.ndarray, *, wcs=None,
     **kwargs
         Passed to :func:`measure_star_colours`.
     """
-    sky = _sky_levels(data, covered)
-    stars = measure_star_colours(data, covered, **kwargs)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zemosaic-colour") as pool:  # beside the stars
+        sky_job = pool.submit(_sky_levels, data, covered)
+        stars = measure_star_colours(data, covered, **kwargs)
+        sky = sky_job.result()
     reference = "average star colour"
     extra: dict = {"n_candidates": stars.n_candidates}
     flux = stars.flux
@@ -239,18 +243,29 @@ def _luminance_residual(data: np.ndarray, covered: np.ndarray, cell: int = 32) -
     hb, wb = -(-h // cell), -(-w // cell)
     padded = np.full((hb * cell, wb * cell), np.nan, dtype=np.float32)
     padded[:h, :w] = lum
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            blocks = np.nanmedian(padded.reshape(hb, cell, wb, cell), axis=(1, 3))
+    blocks = _block_nanmedians(padded, cell)
     blocks = np.where(np.isfinite(blocks), blocks, np.nanmedian(blocks) if np.isfinite(blocks).any() else 0.0)
     background = ndimage.zoom(blocks, (hb * cell / hb, wb * cell / wb), order=1)[:h, :w]
     residual = np.where(good, lum - background, 0.0).astype(np.float32)
     values = residual[good]
     noise = float(1.4826 * np.median(np.abs(values - np.median(values)))) if values.size else 1.0
     return residual, max(noise, 1e-6)
+
+
+def _block_nanmedians(image: np.ndarray, cell: int) -> np.ndarray:
+    """The NaN-ignoring median of each ``cell x cell`` block of ``image`` (its sides multiples of ``cell``); NaN for
+    a block without a finite pixel. ``np.nanmedian``'s values, bit for bit: the blocks without NaN (nearly all of
+    them) in one vectorised median, only the others one by one (``nanmedian`` over axes loops over every block)."""
+    hb, wb = image.shape[0] // cell, image.shape[1] // cell
+    blocks = image.reshape(hb, cell, wb, cell).transpose(0, 2, 1, 3).reshape(hb, wb, cell * cell)
+    holed = np.isnan(blocks).any(axis=2)
+    medians = np.empty((hb, wb), dtype=image.dtype)
+    medians[~holed] = np.median(blocks[~holed], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN block: NaN, said by the caller's fallback
+        for i, j in np.argwhere(holed):
+            medians[i, j] = np.nanmedian(blocks[i, j])
+    return medians
 
 
 def _isolated(ys: np.ndarray, xs: np.ndarray, radius: float) -> np.ndarray:
@@ -293,7 +308,8 @@ def _aperture_fluxes(data: np.ndarray, covered: np.ndarray, ys: np.ndarray, xs: 
     noise = 1.4826 * np.median(np.abs(ann - sky[:, None, :]), axis=1)
     measured = ap.sum(axis=1) - ap.shape[1] * sky
     peak = ap.max(axis=1)
-    ceiling = saturation_frac * np.nanmax(np.where(covered[..., None], data, np.nan), axis=(0, 1))
+    brightest = np.fmax.reduce(data.reshape(h * w, -1), axis=0, where=covered.reshape(h * w, 1), initial=-np.inf)
+    ceiling = saturation_frac * brightest  # -inf where nothing is covered: no star passes, as with NaN
     snr_ok = np.all(measured > min_snr * np.maximum(noise, 1e-6) * np.sqrt(ap.shape[1]), axis=1)
     good = full & snr_ok & np.all(peak < ceiling, axis=1) & np.all(measured > 0, axis=1)
     flux[inside] = measured

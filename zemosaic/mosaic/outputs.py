@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,19 +121,19 @@ def write_mosaic_outputs(result: MosaicResult, out_dir: str | os.PathLike, *, wr
     if callable(background):
         background = background(wcs, origin=(framing.y0, framing.x0), shape=framing.shape)
     header = _primary_header(result, header_extra, output_scale, fill_value, background, framing)
-    written, scale = _written_copy(data, covered, output_scale, float(fill_value))
-    header["ADUSCALE"] = (scale, "ADU = pixel value * ADUSCALE")
-    fits_path = _write_fits(out_dir / "mosaic.fits", written, wcs, weight, header,
-                            None if background is None else _scaled_background(background, scale))
-    del written
-    exports = tuple(fits_exports.write_exports(out_dir, data, covered, list(export_formats),
-                                               stretch=export_stretch, alpha=covered.astype(np.float32)))
-    preset_files = {name: tuple(tool_presets.write_preset(name, out_dir, data, weight, wcs, header))
-                    for name in dict.fromkeys(presets)}
-    preview_path = None
-    if write_preview:
-        preview_path = preview.write_preview_png(out_dir / "mosaic_preview.png", data,
-                                                 alpha=covered.astype(np.float32))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zemosaic-preview") as pool:  # beside the FITS
+        preview_job = pool.submit(preview.write_preview_png, out_dir / "mosaic_preview.png", data,
+                                  alpha=covered.astype(np.float32)) if write_preview else None
+        written, scale = _written_copy(data, covered, output_scale, float(fill_value))
+        header["ADUSCALE"] = (scale, "ADU = pixel value * ADUSCALE")
+        fits_path = _write_fits(out_dir / "mosaic.fits", written, wcs, weight, header,
+                                None if background is None else _scaled_background(background, scale))
+        del written
+        exports = tuple(fits_exports.write_exports(out_dir, data, covered, list(export_formats),
+                                                   stretch=export_stretch, alpha=covered.astype(np.float32)))
+        preset_files = {name: tuple(tool_presets.write_preset(name, out_dir, data, weight, wcs, header))
+                        for name in dict.fromkeys(presets)}
+        preview_path = preview_job.result() if preview_job is not None else None
     log.info("mosaic written (crop=%s, %d x %d px): %s%s", crop, framing.shape[1], framing.shape[0], fits_path,
              "".join(f", {p}" for p in (preview_path, *exports) if p))
     return MosaicOutputs(fits=fits_path, preview=preview_path, exports=exports, presets=preset_files,

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 from astropy.wcs import WCS
 from astropy.wcs.utils import pixel_to_pixel
-from numba import njit, prange
+from numba import njit
 
+from zemosaic._numba_pool import run_blocks
 from zemosaic.align.resample import lanczos3_table
 from zemosaic.mosaic.grid import GlobalGrid
 
@@ -69,9 +70,9 @@ def reproject_planes(planes: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, window
         out = np.empty((window[1] - window[0], window[3] - window[2], planes.shape[2]), dtype=np.float32)
         src = np.ascontiguousarray(planes, dtype=np.float32)
         if method == "interp":
-            _bilinear_kernel(src, node_x, node_y, float(step), out)
+            run_blocks(_bilinear_kernel, out.shape[0], 1, src, node_x, node_y, float(step), out)
         else:
-            _lanczos3_kernel(src, node_x, node_y, float(step), out, _LANCZOS3_LUT)
+            run_blocks(_lanczos3_kernel, out.shape[0], 1, src, node_x, node_y, float(step), out, _LANCZOS3_LUT)
         return out
     from reproject import reproject_adaptive, reproject_interp  # imported on demand: reproject pulls in dask
 
@@ -127,16 +128,17 @@ def _pixel_map(grid_wcs: WCS, tile_wcs: WCS, window, step: int = 32, tolerance_p
         step //= 2
 
 
-@njit(parallel=True, cache=True)
-def _bilinear_kernel(src, node_x, node_y, step, out):  # pragma: no cover - compiled
-    """Bilinear resampling of all planes of ``src (H, W, P)`` into ``out (h, w, P)``; the source position of each
-    output pixel is interpolated from the node maps.  Source pixels outside the image count as 0 (premultiplied
-    planes: zero weight), so positions up to one pixel beyond the edge get a partial weight, never a bias."""
+@njit(nogil=True, cache=True)
+def _bilinear_kernel(r0, r1, src, node_x, node_y, step, out):  # pragma: no cover - compiled
+    """Output rows ``r0:r1`` of the bilinear resampling of all planes of ``src (H, W, P)`` into ``out (h, w, P)``;
+    the source position of each output pixel is interpolated from the node maps.  Source pixels outside the image
+    count as 0 (premultiplied planes: zero weight), so positions up to one pixel beyond the edge get a partial
+    weight, never a bias."""
     h_src, w_src, n_planes = src.shape
-    h_out, w_out = out.shape[0], out.shape[1]
+    w_out = out.shape[1]
     ny, nx = node_x.shape
     inv = 1.0 / step
-    for r in prange(h_out):
+    for r in range(r0, r1):
         gy = r * inv
         iy = min(int(gy), ny - 2)
         ty = gy - iy
@@ -212,19 +214,20 @@ def _lanczos3_at(src, sx, sy, lut, acc):  # pragma: no cover - compiled
     return True
 
 
-@njit(parallel=True, cache=True)
-def _lanczos3_kernel(src, node_x, node_y, step, out, lut):  # pragma: no cover - compiled
-    """Resampling of premultiplied planes ``src (H, W, P)`` (``w * v`` ..., ``w`` last) into ``out (h, w, P)``.
+@njit(nogil=True, cache=True)
+def _lanczos3_kernel(r0, r1, src, node_x, node_y, step, out, lut):  # pragma: no cover - compiled
+    """Output rows ``r0:r1`` of the resampling of premultiplied planes ``src (H, W, P)`` (``w * v`` ..., ``w`` last)
+    into ``out (h, w, P)``.
 
     The weight plane is bilinear (>= 0, no ringing).  The values are ``L(w v) / L(w)`` with normalised Lanczos-3
     weights ``L`` where all 36 taps have weight > 0 and ``L(w)`` is at least half the bilinear weight; elsewhere
     the premultiplied bilinear value (a weight-0 tap then adds 0 to both sums: nothing leaks).  Output planes are
     ``(w_b * v, w_b)`` like :func:`_bilinear_kernel`'s."""
     h_src, w_src, n_planes = src.shape
-    h_out, w_out = out.shape[0], out.shape[1]
+    w_out = out.shape[1]
     ny, nx = node_x.shape
     inv = 1.0 / step
-    for r in prange(h_out):
+    for r in range(r0, r1):
         acc = np.empty(n_planes, dtype=np.float64)
         bil = np.empty(n_planes, dtype=np.float64)
         gy = r * inv

@@ -9,7 +9,9 @@ the mosaic are those of a serial run, bit for bit.
 
 engines (:func:`open_tile_engine` chooses from ``max_workers``, ``memory_budget_mb`` and ``scheduler``):
 
-``serial``     in this process, one tile after another (``max_workers=1``, the default)
+``threads``    in this process, two tiles at once in two threads (``max_workers=1``, the default, where two cores,
+               two tiles and the memory for two allow; a GPU run or a replaced masker builds one at a time)
+``serial``     in this process, one tile after another (``max_workers=1`` where ``threads`` is not possible)
 ``processes``  a :class:`concurrent.futures.ProcessPoolExecutor` of "spawn" processes (safe with the threads of
                numba and of the caller); each worker's log records and progress events come back to this process
                through a multiprocessing queue, tagged ``[tile N]``, and go to ``zemosaic.log`` and the progress
@@ -39,7 +41,7 @@ from zemosaic.pipeline.tile_dask import DaskEngine
 from zemosaic.pipeline.tile_plan import plan_workers
 from zemosaic.pipeline.tile_pool import ProcessPoolEngine
 from zemosaic.pipeline.tile_task import TileTask
-from zemosaic.pipeline.tile_workers import SerialEngine, TileEngine
+from zemosaic.pipeline.tile_workers import SerialEngine, ThreadedEngine, TileEngine
 from zemosaic.progress import ProgressCallback
 
 if TYPE_CHECKING:  # master_tile pulls numba in: a spawned worker sets its thread count before that import
@@ -62,6 +64,8 @@ def open_tile_engine(cfg: ZeMosaicConfig, tasks: Sequence[TileTask],
     engine: TileEngine
     if plan.engine == "serial":
         engine = SerialEngine(plan, serial_build, progress_callback)
+    elif plan.engine == "threads":
+        engine = ThreadedEngine(plan, serial_build, progress_callback)
     elif plan.engine == "processes":
         engine = ProcessPoolEngine(plan, progress_callback, logging.getLogger().getEffectiveLevel())
     else:

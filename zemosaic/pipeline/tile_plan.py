@@ -27,7 +27,7 @@ _AUTO_MIN_MPX = 40.0  # max_workers=0: below this many megapixels of frames in a
 class WorkerPlan:
     """Which engine builds the tiles, with how many workers and numba threads each, and why (one log line)."""
 
-    engine: str  # "serial", "processes" or "dask"
+    engine: str  # "serial", "threads", "processes" or "dask"
     workers: int
     numba_threads: int | None
     reason: str
@@ -63,7 +63,9 @@ def plan_workers(cfg: ZeMosaicConfig, tasks: Sequence[TileTask], *, cores: int |
     """How many tiles to build at once: ``max_workers`` (0: the usable cores, or one when all the groups hold fewer
     than ``_AUTO_MIN_MPX`` megapixels of frames: a worker's start would cost more than it saves), never more than the
     tiles to build, nor more than ``memory_budget_mb`` (0: 3/4 of the RAM available) divided by the largest tile's
-    estimated peak (:func:`estimate_tile_peak_mb`); each worker gets ``cores // workers`` numba threads."""
+    estimated peak (:func:`estimate_tile_peak_mb`); each worker gets ``cores // workers`` numba threads. One worker
+    builds in the run's process: two tiles at once in threads where that room is there for two
+    (:func:`_in_process_plan`)."""
     cores = cores or usable_cores()
     n = len(tasks)
     scheduler = cfg.scheduler.strip()
@@ -104,10 +106,23 @@ def plan_workers(cfg: ZeMosaicConfig, tasks: Sequence[TileTask], *, cores: int |
         return WorkerPlan("dask", workers, threads, "; ".join(why) + f" -> LocalCluster of {workers} worker "
                           f"process(es), {threads} numba thread(s) each", "local")
     if workers == 1:
-        return WorkerPlan("serial", 1, None, "; ".join(why) + " -> one tile after another in this process")
+        return _in_process_plan(cfg, min(cores, n, by_memory), replaced, why)
     threads = max(1, cores // workers)
     return WorkerPlan("processes", workers, threads, "; ".join(why) + f" -> {workers} worker processes, {threads} "
                       "numba thread(s) each")
+
+
+def _in_process_plan(cfg: ZeMosaicConfig, room: int, replaced: str | None, why: list[str]) -> WorkerPlan:
+    """The tiles built in the run's process: two at once in threads where the cores, the tiles and the memory
+    allow ``room`` for two, one after another otherwise (a GPU run, a replaced masker) or where they do not."""
+    if room < 2 or cfg.use_gpu or replaced:
+        if cfg.use_gpu and room >= 2:
+            why.append("use_gpu=true: the GPU is shared, one tile at a time")
+        elif replaced:
+            why.append(f"lecropper.mask_altaz_artifacts is replaced (by {replaced}): one tile at a time")
+        return WorkerPlan("serial", 1, None, "; ".join(why) + " -> one tile after another in this process")
+    return WorkerPlan("threads", 2, None, "; ".join(why) + " -> two tiles at once in threads of this process (one "
+                      "tile's reads and measures beside the other's kernels)")
 
 
 def _frame_pixels(frame) -> int:

@@ -530,8 +530,7 @@ class _ChunkLoop:
         elif surface is not None:  # float32 rows, matched below in the pass that finds their validity
             block = as_hwc(frame[r0:r1])
         else:  # a background model applies to rows of the frame's own shape (H x W for mono)
-            with _PARALLEL_KERNEL:
-                block = as_hwc(norm.apply(np.asarray(frame[r0:r1]), r0))
+            block = as_hwc(norm.apply(np.asarray(frame[r0:r1]), r0))
         if block.dtype != np.float32:  # one compiled kernel for float32 frames, one for anything else
             block = block.astype(np.float64)
         mask_rows = _NO_MASK if mask is None else np.ascontiguousarray(mask[r0:r1], dtype=bool)
@@ -576,9 +575,6 @@ class _FusedSurface:
         return _FusedSurface(polys, inv_gain, norm.match)
 
 
-# The background model's numba kernel is ``parallel=True``: numba's default "workqueue" threading layer must not
-# launch parallel kernels from two threads at once.
-_PARALLEL_KERNEL = threading.Lock()
 _NO_MASK = np.ones((1, 1), bool)
 
 
