@@ -109,6 +109,28 @@ def test_two_tiles_in_threads_by_default_build_the_serial_tiles_and_mosaic_bit_f
     assert tagged == {f"[tile {k}]" for k in range(4)}
 
 
+def test_a_progress_callback_that_raises_stops_both_tile_threads(tiny_run, tmp_path):
+    """A script's callback may stop a run by raising: with two tiles in threads the error reaches the caller, the
+    other tile stops at its next progress event, and no tile thread nor frame cache is left behind."""
+    input_dir, _ = tiny_run
+
+    class Enough(Exception):
+        pass
+
+    def callback(event):
+        if event.phase == "stack":
+            raise Enough
+
+    with pytest.raises(Enough):
+        run_mosaic(input_dir, tmp_path / "out", progress_callback=callback)
+    assert not [t for t in threading.enumerate() if t.name.startswith("zemosaic-tile")]
+    left = [p.name for p in (tmp_path / "out").rglob("zemosaic_*")]
+    assert not left, left
+    log = _log(tmp_path / "out")
+    assert "[tile 0]" in log and "[tile 2]" not in log and "[tile 3]" not in log  # no tile started after it
+    assert not list((tmp_path / "out").rglob("master_tile_00[23].fits"))
+
+
 def test_dask_local_cluster_of_two_workers_builds_the_same_mosaic(tiny_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     input_dir, serial = tiny_run

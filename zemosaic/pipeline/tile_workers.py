@@ -89,11 +89,10 @@ class ThreadedEngine(TileEngine):
                         following = next(todo, None)
                         if following is not None:
                             self._submit(pool, following, running, on_start)
-            except BaseException:
+                self._replay_events()
+            except BaseException:  # an interrupt, a tile's machine error, or the callback's own (a cancel)
                 self._stop.set()  # the tiles still running stop at their next progress event
                 raise
-            finally:
-                self._replay_events()
 
     def close(self, failed: bool) -> None:
         if failed:
