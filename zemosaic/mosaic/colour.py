@@ -22,12 +22,13 @@ the mosaic's stars give the correction:
 from __future__ import annotations
 
 import logging
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
+
+from zemosaic.background import block_median_grid
 
 __all__ = ["SOLAR_BV", "ColourCatalogue", "ColourCalibration", "StarColours", "measure_star_colours",
            "calibrate_star_colours", "read_colour_catalogue"]
@@ -243,29 +244,13 @@ def _luminance_residual(data: np.ndarray, covered: np.ndarray, cell: int = 32) -
     hb, wb = -(-h // cell), -(-w // cell)
     padded = np.full((hb * cell, wb * cell), np.nan, dtype=np.float32)
     padded[:h, :w] = lum
-    blocks = _block_nanmedians(padded, cell)
+    blocks = block_median_grid(padded, cell)  # NaN-ignoring, np.nanmedian's values
     blocks = np.where(np.isfinite(blocks), blocks, np.nanmedian(blocks) if np.isfinite(blocks).any() else 0.0)
     background = ndimage.zoom(blocks, (hb * cell / hb, wb * cell / wb), order=1)[:h, :w]
     residual = np.where(good, lum - background, 0.0).astype(np.float32)
     values = residual[good]
     noise = float(1.4826 * np.median(np.abs(values - np.median(values)))) if values.size else 1.0
     return residual, max(noise, 1e-6)
-
-
-def _block_nanmedians(image: np.ndarray, cell: int) -> np.ndarray:
-    """The NaN-ignoring median of each ``cell x cell`` block of ``image`` (its sides multiples of ``cell``); NaN for
-    a block without a finite pixel. ``np.nanmedian``'s values, bit for bit: the blocks without NaN (nearly all of
-    them) in one vectorised median, only the others one by one (``nanmedian`` over axes loops over every block)."""
-    hb, wb = image.shape[0] // cell, image.shape[1] // cell
-    blocks = image.reshape(hb, cell, wb, cell).transpose(0, 2, 1, 3).reshape(hb, wb, cell * cell)
-    holed = np.isnan(blocks).any(axis=2)
-    medians = np.empty((hb, wb), dtype=image.dtype)
-    medians[~holed] = np.median(blocks[~holed], axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN block: NaN, said by the caller's fallback
-        for i, j in np.argwhere(holed):
-            medians[i, j] = np.nanmedian(blocks[i, j])
-    return medians
 
 
 def _isolated(ys: np.ndarray, xs: np.ndarray, radius: float) -> np.ndarray:

@@ -30,7 +30,7 @@ from zemosaic.pipeline.tile_task import (
     check_worker_version,
     limit_numba_threads,
 )
-from zemosaic.pipeline.tile_workers import POLL_S, TileEngine, TileTagHandler, replay_record
+from zemosaic.pipeline.tile_workers import POLL_S, TileEngine, TileTagHandler, replay_record, tile_tagged
 from zemosaic.progress import ProgressCallback, ProgressEvent
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class DaskEngine(TileEngine):
                     on_start(by_id[tile_id])
             elif event[0] == "progress" and self._progress is not None and event[1] not in done:
                 _, tile_id, phase, n_done, total, message = event
-                self._progress(ProgressEvent(phase, n_done, total, f"[tile {tile_id}] {message}"))
+                self._progress(ProgressEvent(phase, n_done, total, tile_tagged(tile_id, message)))
 
     @staticmethod
     def _outcome(future, task: TileTask) -> _DaskOutcome:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # master_tile pulls numba in: a spawned worker sets its threa
     from zemosaic.pipeline.master_tile import MasterTileResult
 
 __all__ = ["POLL_S", "TileEngine", "SerialEngine", "ThreadedEngine", "TileTagHandler", "replay_record",
-           "tagged_event"]
+           "tagged_event", "tile_tagged"]
 
 POLL_S = 0.05  # how often the calling thread looks at the workers' messages and results
 
@@ -132,7 +132,7 @@ class _ThreadTileTags(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         tile = self._tiles.get(record.thread or 0)
         if tile is not None and not getattr(record, "zemosaic_tile_tagged", False):
-            record.msg, record.args = f"[tile {tile}] {record.getMessage()}", None
+            record.msg, record.args = tile_tagged(tile, record.getMessage()), None
             record.zemosaic_tile_tagged = True  # the next handler sees the same record
         return True
 
@@ -158,7 +158,12 @@ class _ThreadTileTags(logging.Filter):
 
 
 def tagged_event(event: ProgressEvent, tile_id: int) -> ProgressEvent:
-    return ProgressEvent(event.phase, event.done, event.total, f"[tile {tile_id}] {event.message}")
+    return ProgressEvent(event.phase, event.done, event.total, tile_tagged(tile_id, event.message))
+
+
+def tile_tagged(tile_id: int, text: str) -> str:
+    """``text`` prefixed with the tile it comes from, as every engine tags its tiles' log lines and events."""
+    return f"[tile {tile_id}] {text}"
 
 
 def replay_record(record: logging.LogRecord) -> None:
@@ -185,7 +190,7 @@ class TileTagHandler(logging.handlers.QueueHandler):
         record = super().prepare(record)  # message formatted (traceback included), args dropped
         tile = self._tile_id()
         if tile is not None:
-            record.msg = record.message = f"[tile {tile}] {record.msg}"
+            record.msg = record.message = tile_tagged(tile, record.msg)
         return record
 
     def enqueue(self, record):
