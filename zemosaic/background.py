@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from zemosaic._numba_pool import run_blocks
+from zemosaic._numba_pool import parallel_map, run_blocks
 from zemosaic._stats import MAD_TO_SIGMA, robust_sigma, to_blocks
 
 __all__ = [
@@ -421,8 +421,17 @@ def block_median_grid(image: np.ndarray, block: int) -> np.ndarray:
         ``(ceil(H / block), ceil(W / block))`` medians, NaN for cells without a finite pixel.
     """
     h, w = image.shape
-    cells = to_blocks(image[None, :, :, None], block)                 # (1, n, block*block, 1)
-    return _nan_median(cells)[0, :, 0].reshape(-(-h // block), -(-w // block))
+    rows = -(-h // block)
+    bands = [(rows * k // 2 * block, rows * (k + 1) // 2 * block) for k in range(2)]  # two at once, in threads
+
+    def band(limits: tuple[int, int]) -> np.ndarray:
+        cells = to_blocks(image[None, limits[0]:limits[1], :, None], block)  # (1, n, block*block, 1)
+        return _nan_median(cells)[0, :, 0]
+
+    parts = parallel_map(band, [b for b in bands if b[1] > b[0]])
+    if not parts:
+        return np.full((0, -(-w // block)), np.nan, np.float32)
+    return np.concatenate(parts).reshape(rows, -(-w // block))
 
 
 

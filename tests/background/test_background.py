@@ -422,3 +422,20 @@ def test_block_medians_same_from_float64_images_and_float32_ones():
     for field in ("values", "rows", "cols", "grid"):
         assert np.array_equal(getattr(a, field), getattr(b, field))
     assert a.bounds == b.bounds and a.values.shape[1] > 150
+
+
+def test_block_median_grid_is_nanmedian_of_every_cell_in_both_row_bands():
+    """The grid is measured in two row bands at once: each cell is still np.nanmedian of its pixels, bit for bit,
+    partial last cells and all-NaN cells (NaN) included."""
+    rng = np.random.default_rng(11)
+    for h, w, block in [(301, 257, 32), (33, 70, 32), (1, 5, 4), (100, 3, 7)]:
+        image = rng.normal(100.0, 5.0, (h, w)).astype(np.float32)
+        image[rng.random(image.shape) < 0.3] = np.nan
+        image[:block, :block] = np.nan                                               # one cell without a sample
+        grid = bg.block_median_grid(image, block)
+        assert grid.shape == (-(-h // block), -(-w // block))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)                          # the all-NaN cell
+            want = np.array([[np.nanmedian(image[r:r + block, c:c + block]) for c in range(0, w, block)]
+                             for r in range(0, h, block)], np.float32)
+        assert np.array_equal(grid, want, equal_nan=True)
