@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic.mosaic.grid import GlobalGrid
 from zemosaic.mosaic.resample import METHODS, footprint_window, reproject_planes
 from zemosaic.mosaic.tiles import TileInput, read_tile
@@ -280,7 +281,7 @@ def _premultiplied_planes(values: np.ndarray, alpha: np.ndarray, factor: float) 
     """``(H, W, C + 1)`` float32: ``w * v`` per channel (0 where not finite) and the weight
     ``w = alpha x factor`` (0 where any channel is not finite)."""
     weight = alpha * np.float32(factor)
-    weight[~np.all(np.isfinite(values), axis=2)] = 0.0
+    weight[~finite_in_every_channel(values)] = 0.0
     planes = np.empty(values.shape[:2] + (values.shape[2] + 1,), dtype=np.float32)
     wv = planes[..., :-1]
     np.multiply(values, weight[..., None], out=wv)

@@ -30,6 +30,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic._stats import diff_noise_sigma
 from zemosaic.background import block_medians, check_images
 from zemosaic.mosaic.sky_motion import MotionSky
@@ -410,7 +411,7 @@ def _decimate(data: np.ndarray, weight: np.ndarray | None, step: int) -> tuple[n
     for row0 in range(0, height, band):
         chunk = np.asarray(data[row0:row0 + band], dtype=np.float32)
         chunk = chunk[..., None] if chunk.ndim == 2 else chunk
-        good = np.asarray(np.isfinite(chunk).all(axis=2))
+        good = finite_in_every_channel(chunk)
         if weight is not None:
             good &= np.asarray(weight[row0:row0 + band]) > 0
         rows = chunk.shape[0]

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt, zoom
 from scipy.spatial import cKDTree
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic._stats import mad_sigma
 from zemosaic.align.stars import detect_stars
 from zemosaic.background import as_hwc, block_median_grid, check_images
@@ -125,7 +126,7 @@ def measure_stars(image: np.ndarray, valid: np.ndarray | None = None, *,
     """
     check_images(np.asarray(image), None, valid)
     img = as_hwc(np.asarray(image, dtype=np.float32))
-    ok = np.isfinite(img).all(axis=2)
+    ok = finite_in_every_channel(img)
     if valid is not None:
         ok &= np.asarray(valid, dtype=bool)
     radii = np.asarray(_STAR_RADII)
