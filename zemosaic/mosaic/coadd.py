@@ -33,6 +33,7 @@ from numba import njit
 from zemosaic._numba_pool import run_blocks
 from zemosaic._pixels import finite_in_every_channel
 from zemosaic.mosaic.grid import GlobalGrid
+from zemosaic.mosaic.harmony import TileCorrection
 from zemosaic.mosaic.resample import METHODS, footprint_window, reproject_planes
 from zemosaic.mosaic.tiles import TileInput, read_tile
 from zemosaic.progress import ProgressCallback, emit
@@ -296,7 +297,10 @@ def _accumulate(out: np.ndarray, window, sum_wv, sum_w, correction, factor: floa
     """Add reprojected planes ``out`` (``w * v`` and ``w``) to the accumulators on ``window``, after zeroing
     the round-off around weight-0 areas and applying ``correction`` (``v = w v / w`` corrected at global pixel
     coordinates, then times ``w`` again), in one pass over rows on the thread pool (numpy's float32 steps, bit for
-    bit); returns the reprojected weight."""
+    bit) for the harmony's :class:`TileCorrection`; a correction of another kind (any object with its ``apply``)
+    goes through numpy. Returns the reprojected weight."""
+    if correction is not None and not isinstance(correction, TileCorrection):
+        return _accumulate_numpy(out, window, sum_wv, sum_w, correction, factor)
     n_ch = out.shape[2] - 1
     if correction is None:
         gain, offset, plane = np.ones(n_ch, np.float32), np.zeros(n_ch, np.float32), np.zeros((n_ch, 2), np.float32)
@@ -307,6 +311,23 @@ def _accumulate(out: np.ndarray, window, sum_wv, sum_w, correction, factor: floa
     run_blocks(_nb_accumulate_rows, out.shape[0], 1, out, np.float32(1e-6 * factor), correction is not None,
                gain, offset, plane, y0, x0, np.asarray(sum_wv[y0:y1, x0:x1]), np.asarray(sum_w[y0:y1, x0:x1]))
     return out[..., -1]
+
+
+def _accumulate_numpy(out: np.ndarray, window, sum_wv, sum_w, correction, factor: float) -> np.ndarray:
+    """:func:`_accumulate` with any correction object (its ``apply(values, x, y)``), in numpy's passes."""
+    w_out = out[..., -1]
+    empty = w_out < 1e-6 * factor  # interpolation round-off around weight-0 areas
+    w_out[empty] = 0.0
+    wv = out[..., :-1]
+    wv[empty] = 0.0
+    y0, y1, x0, x1 = window
+    values = wv / np.where(w_out > 0, w_out, 1.0)[..., None]
+    xs = np.arange(x0, x1, dtype=np.float64)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+    wv = np.asarray(correction.apply(values, xs, ys), dtype=np.float32) * w_out[..., None]
+    sum_wv[y0:y1, x0:x1] += wv
+    sum_w[y0:y1, x0:x1] += w_out
+    return w_out
 
 
 @njit(nogil=True, cache=True)
