@@ -1,4 +1,4 @@
-"""zemosaic._pixels: the one-pass "finite in every channel" test gives numpy's answer on every layout it meets."""
+"""zemosaic._pixels: the one-pass per-pixel tests give numpy's answers on every layout they meet."""
 import numpy as np
 import pytest
 
@@ -27,3 +27,17 @@ def test_integer_images_are_finite_and_other_shapes_raise():
     assert finite_in_every_channel(np.zeros((4, 5, 3), np.uint16)).all()
     with pytest.raises(ValueError, match="H, W"):
         finite_in_every_channel(np.zeros((2, 3, 4, 5), np.float32))
+
+
+def test_true_pixels_are_numpys_nonzero_in_row_major_order():
+    from zemosaic._pixels import true_pixels
+
+    rng = np.random.default_rng(8)
+    for shape, share in [((1080, 192), 2e-3), ((7, 3), 0.5), ((0, 5), 0.1), ((1, 1), 1.0), ((13, 17), 0.0),
+                         ((100, 100), 1.0)]:
+        mask = rng.random(shape) < share
+        got, want = true_pixels(mask), np.nonzero(mask)
+        assert all(np.array_equal(g, w) and g.dtype == w.dtype for g, w in zip(got, want, strict=True))
+    assert true_pixels(np.eye(4, dtype=np.uint8))[1].tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="2-D"):
+        true_pixels(np.zeros((2, 2, 2), bool))
