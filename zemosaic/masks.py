@@ -69,9 +69,11 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy import ndimage as ndi
 from scipy.special import expit
 
+from zemosaic._numba_pool import run_blocks
 from zemosaic._stats import diff_noise_sigma
 
 logger = logging.getLogger(__name__)
@@ -82,7 +84,6 @@ MORPH_OPEN_PX_DEFAULT = 3
 
 _COMPONENT_MIN_FRAC = 0.05  # support components smaller than this fraction of the largest are dropped
 _HOLE_FILL_FRAC = 0.5  # an enclosed hole is filled when its mean coverage >= this * thr
-_STRUCT_OPEN_MAX_PX = 4  # up to this radius the opening uses a structuring element, above it EDTs
 _FLAT_TOL_SIGMA = 1e-3  # a run whose range is below this many noise sigmas is a constant fill
 _FLAT_RUN_PX = 5  # length of the constant runs (row or column) that make a fill
 _FILL_MAX_SIGMA = 5.0  # a flat region brighter than sky + this many sigmas is saturation, not fill
@@ -573,25 +574,110 @@ def _coverage_support(cov: np.ndarray, thr: float, open_px: int) -> np.ndarray:
 
 
 def _open_disk(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary opening by a Euclidean disk; pixels outside the image count as inside the mask."""
+    """Binary opening by the Euclidean disk ``dy^2 + dx^2 <= radius^2``; pixels outside the image count as inside
+    the mask. Eroding keeps the pixels with no excluded pixel within the disk, dilating takes those with a kept one
+    within it: both are exact comparisons of squared distances (:func:`_squared_distance_to_false`), the same masks
+    as scipy's erosion and dilation by that disk at any radius."""
     if radius <= 0:
         return mask
-    if radius <= _STRUCT_OPEN_MAX_PX:
-        yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-        disk = yy * yy + xx * xx <= radius * radius
-        eroded = ndi.binary_erosion(mask, structure=disk, border_value=1)
-        return ndi.binary_dilation(eroded, structure=disk)
-    eroded = _distance_to_false(mask) > radius
+    eroded = _squared_distance_to_false(mask) > radius * radius
     if not eroded.any():
         return eroded
-    return _distance_to_false(~eroded) <= radius
+    return _squared_distance_to_false(~eroded) <= radius * radius
 
 
 def _distance_to_false(mask: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each True pixel to the nearest False one (inf when there is none)."""
+    """Euclidean distance of each True pixel to the nearest False one (inf when there is none), float32: scipy's
+    ``distance_transform_edt``, bit for bit (both are the square root of the exact squared distance)."""
     if mask.all():
         return np.full(mask.shape, np.inf, dtype=np.float32)
-    return ndi.distance_transform_edt(mask).astype(np.float32)
+    return np.sqrt(_squared_distance_to_false(mask).astype(np.float64)).astype(np.float32)
+
+
+_NO_FALSE = np.iinfo(np.int64).max // 4  # squared distance of a pixel with no False pixel in reach
+
+
+def _squared_distance_to_false(mask: np.ndarray) -> np.ndarray:
+    """int64 ``(H, W)`` exact squared Euclidean distance of each pixel to the nearest False pixel of ``mask`` (0 on
+    the False ones; a huge value when the mask has none): Felzenszwalb and Huttenlocher's two passes, the distance
+    down the columns, then the lower envelope of parabolas along the rows, each on the thread pool."""
+    mask = np.ascontiguousarray(mask, dtype=np.bool_)
+    h, w = mask.shape
+    column = np.empty((h, w), np.int64)
+    out = np.empty((h, w), np.int64)
+    if mask.size:
+        run_blocks(_nb_column_distances, w, 64, mask, column)
+        run_blocks(_nb_row_envelopes, h, 1, column, out)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _nb_column_distances(x0, x1, mask, column):  # pragma: no cover - compiled
+    """Columns ``x0:x1``: rows to the nearest False pixel of the same column (``_NO_FALSE`` when none), by a sweep
+    down and a sweep up, row by row (the columns of a row are contiguous)."""
+    h = mask.shape[0]
+    far = _NO_FALSE
+    for y in range(h):
+        for x in range(x0, x1):
+            if not mask[y, x]:
+                column[y, x] = 0
+            elif y == 0 or column[y - 1, x] >= far:
+                column[y, x] = far
+            else:
+                column[y, x] = column[y - 1, x] + 1
+    for y in range(h - 2, -1, -1):
+        for x in range(x0, x1):
+            below = column[y + 1, x]
+            if below < far and below + 1 < column[y, x]:
+                column[y, x] = below + 1
+
+
+@njit(nogil=True, cache=True)
+def _nb_row_envelopes(y0, y1, column, out):  # pragma: no cover - compiled
+    """Rows ``y0:y1``: ``out[y, x] = min over x' of (x - x')^2 + column[y, x']^2`` (columns without a False pixel
+    left out), by the lower envelope of the parabolas rooted at every column. The breakpoints are exact enough in
+    float64: two parabolas' integer values at an integer x differ by 2 (q - v)(s - x), so a breakpoint s within less
+    than 1 / (2 W) of an integer x is x itself, where both give the same value."""
+    w = column.shape[1]
+    far = _NO_FALSE
+    roots = np.empty(w, np.int64)
+    bounds = np.empty(w + 1, np.float64)
+    for y in range(y0, y1):
+        k = -1
+        for q in range(w):
+            g = column[y, q]
+            if g >= far:
+                continue
+            fq = g * g + q * q
+            while k >= 0:
+                v = roots[k]
+                gv = column[y, v]
+                s = (fq - (gv * gv + v * v)) / (2.0 * (q - v))
+                if s <= bounds[k]:
+                    k -= 1
+                else:
+                    break
+            if k < 0:
+                k = 0
+                roots[0] = q
+                bounds[0] = -np.inf
+            else:
+                v = roots[k]
+                gv = column[y, v]
+                k += 1
+                roots[k] = q
+                bounds[k] = (fq - (gv * gv + v * v)) / (2.0 * (q - v))
+        if k < 0:
+            for x in range(w):
+                out[y, x] = far
+            continue
+        j = 0
+        for x in range(w):
+            while j < k and bounds[j + 1] < x:
+                j += 1
+            v = roots[j]
+            g = column[y, v]
+            out[y, x] = (x - v) * (x - v) + g * g
 
 
 def _drop_small_components(mask: np.ndarray) -> np.ndarray:

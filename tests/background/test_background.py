@@ -391,14 +391,18 @@ def test_stacking_does_not_import_scipy_ndimage():
 
 def test_numba_cell_statistics_equal_the_numpy_ones():
     """The star clip's numba kernels give numpy's numbers bit for bit: the NaN-ignoring cell medians (odd and even
-    counts, empty cells, ties; small cells sorted by transposition, the harmony's 32 x 32 blocks by quicksort) and
-    the neighbour-difference noise medians (a channel without any difference too)."""
+    counts, empty cells, ties, infinities; small cells sorted by transposition, the harmony's 32 x 32 blocks by
+    selection) and the neighbour-difference noise medians (a channel without any difference too)."""
     rng = np.random.default_rng(11)
-    for m in (1, 2, 3, 9, 16, 64, 65, 1024):
+    for m in (1, 2, 3, 9, 16, 64, 65, 66, 1023, 1024, 4096):
         cells = np.round(rng.normal(100.0, 5.0, (2, 40, m, 3)), 1).astype(np.float32)
         cells[rng.random(cells.shape) < 0.3] = np.nan
         cells[0, 0] = np.nan  # an empty cell
-        assert np.array_equal(bg._nan_median(cells), bg._nan_median_numpy(cells), equal_nan=True)
+        odd = cells.copy()
+        odd[0, 1, : m // 3, 0], odd[0, 2, : m // 3, 1] = np.inf, -np.inf
+        odd[1, 3, :, 2] = 7.0  # every sample equal
+        for case in (cells, odd):
+            assert np.array_equal(bg._nan_median(case), bg._nan_median_numpy(case), equal_nan=True)
         if m > 1:
             cells[1, :, :, 2] = np.nan  # no difference at all in one channel: sigma 0
             diff = np.abs(np.diff(cells, axis=2)).reshape(2, -1, 3)
@@ -422,3 +426,20 @@ def test_block_medians_same_from_float64_images_and_float32_ones():
     for field in ("values", "rows", "cols", "grid"):
         assert np.array_equal(getattr(a, field), getattr(b, field))
     assert a.bounds == b.bounds and a.values.shape[1] > 150
+
+
+def test_block_median_grid_is_nanmedian_of_every_cell_in_both_row_bands():
+    """The grid is measured in two row bands at once: each cell is still np.nanmedian of its pixels, bit for bit,
+    partial last cells and all-NaN cells (NaN) included."""
+    rng = np.random.default_rng(11)
+    for h, w, block in [(301, 257, 32), (33, 70, 32), (1, 5, 4), (100, 3, 7)]:
+        image = rng.normal(100.0, 5.0, (h, w)).astype(np.float32)
+        image[rng.random(image.shape) < 0.3] = np.nan
+        image[:block, :block] = np.nan                                               # one cell without a sample
+        grid = bg.block_median_grid(image, block)
+        assert grid.shape == (-(-h // block), -(-w // block))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)                          # the all-NaN cell
+            want = np.array([[np.nanmedian(image[r:r + block, c:c + block]) for c in range(0, w, block)]
+                             for r in range(0, h, block)], np.float32)
+        assert np.array_equal(grid, want, equal_nan=True)

@@ -148,19 +148,25 @@ def test_opening_removes_thin_filaments():
     assert np.all(raw[20:22, 20:22] == 0.0)  # a detached speck goes with the small components anyway
 
 
-def test_opening_structuring_element_matches_edt_version():
+def test_distances_and_opening_are_scipys_bit_for_bit():
+    """The exact squared distances give scipy's Euclidean distance transform bit for bit, and the opening by a disk
+    scipy's erosion (the border counting as inside) then dilation by that disk, at every radius: on smooth and
+    speckled masks, a lone excluded pixel, masks without any, and one-row or one-column masks."""
     rng = np.random.default_rng(3)
-    mask = ndi.gaussian_filter(rng.normal(size=(90, 110)), 4) > 0
-    for radius in (1, 3, 4):
-        yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-        disk = yy * yy + xx * xx <= radius * radius
-        via_struct = lc._open_disk(mask, radius)
-        via_edt = lc._distance_to_false(mask) > radius
-        via_edt = lc._distance_to_false(~via_edt) <= radius
-        np.testing.assert_array_equal(via_struct, via_edt)
-        inner = np.zeros_like(mask)
-        inner[2 * radius + 1:-2 * radius - 1, 2 * radius + 1:-2 * radius - 1] = True  # scipy erodes the border
-        np.testing.assert_array_equal(via_struct[inner], ndi.binary_opening(mask, disk)[inner])
+    masks = []
+    for shape in [(1, 17), (23, 1), (90, 110), (64, 300)]:
+        lone = np.ones(shape, bool)
+        lone.flat[rng.integers(lone.size)] = False
+        smooth = ndi.gaussian_filter(rng.normal(size=shape), 4) > 0 if min(shape) > 1 else rng.random(shape) > 0.3
+        masks += [rng.random(shape) > 0.5, smooth, lone, np.zeros(shape, bool), rng.random(shape) > 0.97]
+    for mask in masks:
+        np.testing.assert_array_equal(lc._distance_to_false(mask), ndi.distance_transform_edt(mask).astype(np.float32))
+        for radius in (1, 2, 3, 4, 5, 7):
+            yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+            disk = yy * yy + xx * xx <= radius * radius
+            eroded = ndi.binary_erosion(mask, structure=disk, border_value=1)
+            np.testing.assert_array_equal(lc._open_disk(mask, radius), ndi.binary_dilation(eroded, structure=disk))
+    assert np.isinf(lc._distance_to_false(np.ones((5, 6), bool))).all()
 
 
 def test_small_detached_component_dropped_and_holes_by_coverage():

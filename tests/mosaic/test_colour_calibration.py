@@ -163,3 +163,22 @@ def test_the_pipeline_keeps_white_stars_white_the_default_generator_against_trut
     assert near.sum() >= 500 and near.mean() > 0.95
     np.testing.assert_allclose(ratio[[0, 2]], 1.0, atol=0.01)
     assert not colour.calibrate_star_colours(data, covered).applied
+
+
+def test_the_luminance_pass_is_numpys_sum_where_every_channel_is_finite_and_covered():
+    """The one-pass luminance of the star finder gives numpy's values bit for bit: the float32 channel sum where
+    the pixel is covered and finite in every channel, NaN elsewhere (overflow to inf and signed zeros as numpy)."""
+    rng = np.random.default_rng(5)
+    data = (rng.lognormal(5, 3, (201, 157, 3)) * rng.choice([-1, 1], (201, 157, 3))).astype(np.float32)
+    data[rng.random(data.shape) < 0.05] = np.nan
+    data[rng.random(data.shape) < 0.01] = np.inf
+    data[rng.random(data.shape) < 0.01] = -0.0
+    covered = rng.random(data.shape[:2]) < 0.9
+    data[7, 9], covered[7, 9] = 3e38, True                                         # the float32 sum overflows
+    good, lum = np.empty(covered.shape, bool), np.empty(covered.shape, np.float32)
+    with np.errstate(over="ignore"):
+        colour._nb_luminance_rows(0, covered.shape[0], data, covered, good, lum)
+        want_good = covered & np.all(np.isfinite(data), axis=2)
+        want = np.where(want_good, np.nan_to_num(data, nan=0.0).sum(axis=2, dtype=np.float32), np.float32(np.nan))
+    assert np.array_equal(good, want_good) and np.array_equal(lum, want, equal_nan=True)
+    assert np.array_equal(np.signbit(lum), np.signbit(want)) and np.isinf(lum).any()

@@ -149,6 +149,24 @@ def test_memmap_chunks_weight_and_mono(tmp_path):
     assert mono.offsets.tolist() == [0.0] and mono.apply(image[:8, :, 1], 0).shape == (8, image.shape[1])
 
 
+def test_samples_taken_once_give_the_same_fits_and_the_subtraction_in_chunks_is_the_whole_one():
+    image, _, _, _ = _scene(seed=4)
+    weight = np.ones(image.shape[:2], np.float32)
+    weight[:30] = 0.0
+    samples = sky.sample_mosaic_sky(image, weight)
+    for model in ("plane", "surface"):
+        alone, shared = (sky.fit_mosaic_sky(image, weight, model=model, samples=s) for s in (None, samples))
+        assert np.array_equal(alone.coeffs, shared.coeffs) and np.array_equal(alone.offsets, shared.offsets)
+        assert (alone.step, alone.n_cells, alone.n_sky_cells) == (shared.step, shared.n_cells, shared.n_sky_cells)
+    out = image.copy()
+    sky.subtract_mosaic_sky(out, alone, weight, chunk_rows=23)                  # 14 chunks, two at a time
+    whole = alone.apply(image, 0)
+    whole[:30] = image[:30]                                                      # weight 0: left as it was
+    assert np.array_equal(out, whole)
+    with pytest.raises(ValueError, match="sky samples of a"):
+        sky.fit_mosaic_sky(image[:200], weight[:200], samples=samples)
+
+
 def test_too_few_cells_give_the_identity_with_a_reason():
     image = np.full((8, 8, 3), 100.0, np.float32)
     model = sky.fit_mosaic_sky(image, model="surface")

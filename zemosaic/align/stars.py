@@ -17,6 +17,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from zemosaic._numba_pool import run_blocks
+from zemosaic._pixels import true_pixels
 from zemosaic._stats import mad_sigma
 
 __all__ = ["StarDetection", "detect_stars", "detect_stars_with_sky", "luminance_plane"]
@@ -134,7 +135,7 @@ def _stars_in_residual(resid: np.ndarray, thr: float, min_area: int, max_stars: 
     r = STAMP_RADIUS
     peaks = np.zeros(resid.shape, dtype=np.bool_)
     run_blocks(_peak_rows, resid.shape[0], 1, resid, np.float32(thr), int(min_area), r, peaks)
-    ys, xs = np.nonzero(peaks)
+    ys, xs = true_pixels(peaks)
     off = np.arange(-r, r + 1)
     stamps = resid[ys[:, None, None] + off[None, :, None], xs[:, None, None] + off[None, None, :]]
     ring = np.concatenate([stamps[:, 0, :], stamps[:, -1, :], stamps[:, 1:-1, 0], stamps[:, 1:-1, -1]], axis=1)

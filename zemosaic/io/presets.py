@@ -33,6 +33,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic.io import fits as fits_io
 
 __all__ = ["PRESETS", "check_presets", "write_preset"]
@@ -120,7 +121,7 @@ def _write_unit_cube(path: Path, preset: str, data: np.ndarray, covered: np.ndar
     """One HDU, channels as planes, divided by the brightest covered value, 0 where nothing was covered."""
     values = np.asarray(data, dtype=np.float32)
     colour = values if values.ndim == 3 else values[..., None]
-    good = covered & np.all(np.isfinite(colour), axis=2)
+    good = covered & finite_in_every_channel(colour)
     peak = float(colour[good].max()) if good.any() else 1.0
     scale = peak if np.isfinite(peak) and peak > 0 else 1.0
     out = np.where(good[..., None], colour / np.float32(scale), np.float32(0.0)).astype(np.float32)

@@ -28,8 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
+from zemosaic._numba_pool import run_blocks
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic.mosaic.grid import GlobalGrid
+from zemosaic.mosaic.harmony import TileCorrection
 from zemosaic.mosaic.resample import METHODS, footprint_window, reproject_planes
 from zemosaic.mosaic.tiles import TileInput, read_tile
 from zemosaic.progress import ProgressCallback, emit
@@ -280,7 +284,7 @@ def _premultiplied_planes(values: np.ndarray, alpha: np.ndarray, factor: float) 
     """``(H, W, C + 1)`` float32: ``w * v`` per channel (0 where not finite) and the weight
     ``w = alpha x factor`` (0 where any channel is not finite)."""
     weight = alpha * np.float32(factor)
-    weight[~np.all(np.isfinite(values), axis=2)] = 0.0
+    weight[~finite_in_every_channel(values)] = 0.0
     planes = np.empty(values.shape[:2] + (values.shape[2] + 1,), dtype=np.float32)
     wv = planes[..., :-1]
     np.multiply(values, weight[..., None], out=wv)
@@ -291,29 +295,65 @@ def _premultiplied_planes(values: np.ndarray, alpha: np.ndarray, factor: float) 
 
 def _accumulate(out: np.ndarray, window, sum_wv, sum_w, correction, factor: float) -> np.ndarray:
     """Add reprojected planes ``out`` (``w * v`` and ``w``) to the accumulators on ``window``, after zeroing
-    the round-off around weight-0 areas and applying ``correction``; returns the reprojected weight."""
+    the round-off around weight-0 areas and applying ``correction`` (``v = w v / w`` corrected at global pixel
+    coordinates, then times ``w`` again), in one pass over rows on the thread pool (numpy's float32 steps, bit for
+    bit) for the harmony's :class:`TileCorrection`; a correction of another kind (any object with its ``apply``)
+    goes through numpy. Returns the reprojected weight."""
+    if correction is not None and not isinstance(correction, TileCorrection):
+        return _accumulate_numpy(out, window, sum_wv, sum_w, correction, factor)
+    n_ch = out.shape[2] - 1
+    if correction is None:
+        gain, offset, plane = np.ones(n_ch, np.float32), np.zeros(n_ch, np.float32), np.zeros((n_ch, 2), np.float32)
+    else:
+        gain, offset, plane = (np.asarray(a, np.float32) for a in (correction.gain, correction.offset,
+                                                                  correction.plane))
+    y0, y1, x0, x1 = window
+    run_blocks(_nb_accumulate_rows, out.shape[0], 1, out, np.float32(1e-6 * factor), correction is not None,
+               gain, offset, plane, y0, x0, np.asarray(sum_wv[y0:y1, x0:x1]), np.asarray(sum_w[y0:y1, x0:x1]))
+    return out[..., -1]
+
+
+def _accumulate_numpy(out: np.ndarray, window, sum_wv, sum_w, correction, factor: float) -> np.ndarray:
+    """:func:`_accumulate` with any correction object (its ``apply(values, x, y)``), in numpy's passes."""
     w_out = out[..., -1]
     empty = w_out < 1e-6 * factor  # interpolation round-off around weight-0 areas
     w_out[empty] = 0.0
     wv = out[..., :-1]
     wv[empty] = 0.0
-    if correction is not None:
-        wv = _apply_correction(wv, w_out, correction, window)
     y0, y1, x0, x1 = window
+    values = wv / np.where(w_out > 0, w_out, 1.0)[..., None]
+    xs = np.arange(x0, x1, dtype=np.float64)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+    wv = np.asarray(correction.apply(values, xs, ys), dtype=np.float32) * w_out[..., None]
     sum_wv[y0:y1, x0:x1] += wv
     sum_w[y0:y1, x0:x1] += w_out
     return w_out
 
 
-def _apply_correction(wv: np.ndarray, w_out: np.ndarray, correction, window) -> np.ndarray:
-    """Corrected ``w * v`` ``(h, w, C)``: ``v = wv / w`` is corrected at global pixel coordinates."""
-    y0, y1, x0, x1 = window
-    covered = w_out > 0
-    values = wv / np.where(covered, w_out, 1.0)[..., None]
-    xs = np.arange(x0, x1, dtype=np.float64)[None, :]
-    ys = np.arange(y0, y1, dtype=np.float64)[:, None]
-    corrected = np.asarray(correction.apply(values, xs, ys), dtype=np.float32)
-    return corrected * w_out[..., None]
+@njit(nogil=True, cache=True)
+def _nb_accumulate_rows(r0, r1, out, least, corrected, gain, offset, plane, y0, x0, sum_wv,
+                        sum_w):  # pragma: no cover - compiled
+    """Rows ``r0:r1`` of :func:`_accumulate`: a weight under ``least`` is 0 (and its ``w v``); with ``corrected``,
+    ``w v`` becomes ``(w v / w) * gain + (offset + plane_x * x + plane_y * y)`` times ``w`` (``w`` as 1 in the
+    division where it is 0), every step in float32 in numpy's order."""
+    n_ch = out.shape[2] - 1
+    one = np.float32(1.0)
+    for r in range(r0, r1):
+        yy = np.float32(y0 + r)
+        for c in range(out.shape[1]):
+            w = out[r, c, n_ch]
+            empty = w < least
+            if empty:
+                w = np.float32(0.0)
+                out[r, c, n_ch] = w
+            for k in range(n_ch):
+                v = np.float32(0.0) if empty else out[r, c, k]
+                if corrected:
+                    xx = np.float32(x0 + c)
+                    ramp = (offset[k] + plane[k, 0] * xx) + plane[k, 1] * yy
+                    v = ((v / (w if w > 0 else one)) * gain[k] + ramp) * w
+                sum_wv[r, c, k] += v
+            sum_w[r, c] += w
 
 
 def _normalise(sum_wv: np.ndarray, sum_w: np.ndarray) -> np.ndarray:

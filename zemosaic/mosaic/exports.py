@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
 from zemosaic.mosaic.preview import stretch_for_display
 
@@ -67,7 +68,7 @@ def quantise_linear(image: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, f
     """
     img = np.asarray(image, dtype=np.float32)
     colour = img if img.ndim == 3 else img[..., None]
-    mask = np.asarray(valid, dtype=bool) & np.all(np.isfinite(colour), axis=2)
+    mask = np.asarray(valid, dtype=bool) & finite_in_every_channel(colour)
     values = colour[mask]
     if values.size == 0 or not float(values.max()) > float(values.min()):
         return np.zeros(img.shape, dtype=np.uint16), 0.0, 0.0
@@ -217,7 +218,7 @@ def _linear_float(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """float32 in [0, 1]: black at the lowest covered value, white at the highest (0 where not valid)."""
     img = np.asarray(image, dtype=np.float32)
     colour = img if img.ndim == 3 else img[..., None]
-    mask = np.asarray(valid, dtype=bool) & np.all(np.isfinite(colour), axis=2)
+    mask = np.asarray(valid, dtype=bool) & finite_in_every_channel(colour)
     values = colour[mask]
     out = np.zeros(colour.shape, dtype=np.float32)
     if values.size and float(values.max()) > float(values.min()):

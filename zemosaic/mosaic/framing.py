@@ -17,6 +17,8 @@ import numpy as np
 from astropy.wcs import WCS
 from numba import njit
 
+from zemosaic._pixels import finite_in_every_channel
+
 __all__ = ["CROP_MODES", "Framing", "frame_mosaic", "data_pixels", "largest_rectangle", "crop_wcs"]
 
 CROP_MODES = ("none", "covered", "rectangle")
@@ -114,7 +116,7 @@ def data_pixels(data: np.ndarray, weight: np.ndarray, alpha_threshold: float) ->
         return covered
     least = float(alpha_threshold) * float(np.median(weight[covered]))
     good = covered & (weight >= least)
-    finite = np.isfinite(data) if data.ndim == 2 else np.all(np.isfinite(data), axis=2)
+    finite = finite_in_every_channel(data)
     return good & finite
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic._stats import block_sums, diff_noise_sigma, mad_sigma
 from zemosaic.io.atomic import atomic_output
 from zemosaic.mosaic.sky import MosaicSky, fit_mosaic_sky
@@ -74,7 +75,7 @@ def stretch_for_display(image: np.ndarray, *, valid: np.ndarray | None = None) -
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
         raise ValueError(f"image must be H x W or H x W x 3, got shape {img.shape}")
     colour = img if img.ndim == 3 else img[..., None]
-    mask = np.all(np.isfinite(colour), axis=2)
+    mask = finite_in_every_channel(colour)
     if valid is not None:
         mask &= np.asarray(valid, dtype=bool)
     out = np.zeros(colour.shape, dtype=np.float32)
@@ -251,7 +252,7 @@ def _colour_preserving_mtf(shifted: np.ndarray, midtone: float) -> np.ndarray:
 
 
 def _coverage_mask(img: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-    finite = np.isfinite(img) if img.ndim == 2 else np.all(np.isfinite(img), axis=2)
+    finite = finite_in_every_channel(img)
     if alpha is None:
         return finite
     weights = np.asarray(alpha, dtype=np.float32)

@@ -72,7 +72,8 @@ def reproject_planes(planes: np.ndarray, tile_wcs: WCS, grid: GlobalGrid, window
         if method == "interp":
             run_blocks(_bilinear_kernel, out.shape[0], 1, src, node_x, node_y, float(step), out)
         else:
-            run_blocks(_lanczos3_kernel, out.shape[0], 1, src, node_x, node_y, float(step), out, _LANCZOS3_LUT)
+            kernel = _lanczos3_rgbw_kernel if src.shape[2] == 4 else _lanczos3_kernel
+            run_blocks(kernel, out.shape[0], 1, src, node_x, node_y, float(step), out, _LANCZOS3_LUT)
         return out
     from reproject import reproject_adaptive, reproject_interp  # imported on demand: reproject pulls in dask
 
@@ -253,3 +254,86 @@ def _lanczos3_kernel(r0, r1, src, node_x, node_y, step, out, lut):  # pragma: no
                 for k in range(n_planes - 1):
                     out[r, c, k] = bil[k]
             out[r, c, n_planes - 1] = w_b
+
+
+@njit(nogil=True, cache=True)
+def _lanczos3_rgbw_kernel(r0, r1, src, node_x, node_y, step, out, lut):  # pragma: no cover - compiled
+    """:func:`_lanczos3_kernel` for the four planes of a colour tile (``w R, w G, w B, w``), its sums in scalars
+    rather than arrays (the same float64 sums in the same order: the same output, bit for bit; 1.5x faster)."""
+    h_src, w_src = src.shape[0], src.shape[1]
+    steps = lut.shape[0] - 1
+    w_out = out.shape[1]
+    ny, nx = node_x.shape
+    inv = 1.0 / step
+    for r in range(r0, r1):
+        gy = r * inv
+        iy = min(int(gy), ny - 2)
+        ty = gy - iy
+        for c in range(w_out):
+            gx = c * inv
+            ix = min(int(gx), nx - 2)
+            tx = gx - ix
+            sx = _interp_node(node_x, iy, ix, ty, tx)
+            sy = _interp_node(node_y, iy, ix, ty, tx)
+            if not (sx > -1.0 and sx < w_src and sy > -1.0 and sy < h_src):  # also False for NaN
+                for k in range(4):
+                    out[r, c, k] = 0.0
+                continue
+            b0, b1, b2, b3 = _bilinear_at4(src, sx, sy)
+            xa, ya = int(np.floor(sx)), int(np.floor(sy))
+            ok = not (xa < 2 or ya < 2 or xa + 3 >= w_src or ya + 3 >= h_src)
+            a0 = a1 = a2 = a3 = 0.0
+            if ok:
+                qx = int((sx - xa) * steps + 0.5)
+                qy = int((sy - ya) * steps + 0.5)
+                for j in range(6):
+                    wy = lut[qy, j]
+                    taps = src[ya + j - 2]
+                    for i in range(6):
+                        px = taps[xa + i - 2]
+                        if not px[3] > 0.0:
+                            ok = False
+                            break
+                        wgt = wy * lut[qx, i]
+                        a0 += wgt * px[0]
+                        a1 += wgt * px[1]
+                        a2 += wgt * px[2]
+                        a3 += wgt * px[3]
+                    if not ok:
+                        break
+            if ok and a3 >= 0.5 * b3 and b3 > 0.0:
+                scale = b3 / a3
+                out[r, c, 0] = a0 * scale
+                out[r, c, 1] = a1 * scale
+                out[r, c, 2] = a2 * scale
+            else:
+                out[r, c, 0] = b0
+                out[r, c, 1] = b1
+                out[r, c, 2] = b2
+            out[r, c, 3] = b3
+
+
+@njit(cache=True, inline="always")
+def _bilinear_at4(src, sx, sy):  # pragma: no cover - compiled
+    """:func:`_bilinear_at` of four planes, as four float64 scalars."""
+    h_src, w_src = src.shape[0], src.shape[1]
+    o0 = o1 = o2 = o3 = 0.0
+    xa = int(np.floor(sx))
+    ya = int(np.floor(sy))
+    fx = sx - xa
+    fy = sy - ya
+    for dy in range(2):
+        yy = ya + dy
+        if yy < 0 or yy >= h_src:
+            continue
+        wy = fy if dy == 1 else 1.0 - fy
+        for dx in range(2):
+            xx = xa + dx
+            if xx < 0 or xx >= w_src:
+                continue
+            wgt = wy * (fx if dx == 1 else 1.0 - fx)
+            o0 += wgt * src[yy, xx, 0]
+            o1 += wgt * src[yy, xx, 1]
+            o2 += wgt * src[yy, xx, 2]
+            o3 += wgt * src[yy, xx, 3]
+    return o0, o1, o2, o3

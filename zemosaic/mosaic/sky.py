@@ -23,17 +23,20 @@ bright regions and follows the faint floor of a large nebula, so it keeps less o
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic._stats import diff_noise_sigma
 from zemosaic.background import block_medians, check_images
 from zemosaic.mosaic.sky_motion import MotionSky
 
-__all__ = ["MOSAIC_BACKGROUND_MODELS", "MosaicSky", "fit_mosaic_sky", "fit_mosaic_sky_to", "subtract_mosaic_sky"]
+__all__ = ["MOSAIC_BACKGROUND_MODELS", "MosaicSky", "SkySamples", "sample_mosaic_sky", "fit_mosaic_sky",
+           "fit_mosaic_sky_to", "subtract_mosaic_sky"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ _MIN_SKY_CELLS = 8
 _IRLS_ITERATIONS = 200
 _MIN_SAMPLE_FILL = 0.5       # a decimated sample counts when this share of its pixels is covered
 _CHUNK_PIXELS = 4_000_000    # pixels per channel read at once by the decimation
+_SUBTRACT_THREADS = 2        # row chunks of the subtraction in flight at once (numpy releases the GIL)
 _GREEN = 1
 
 
@@ -193,8 +197,40 @@ class MosaicSky:
         return out if len(self.shape) == 3 else out[..., 0]
 
 
+@dataclass(frozen=True, eq=False)
+class SkySamples:
+    """What every sky fit reads of a mosaic (:func:`sample_mosaic_sky`): the decimation ``step``, the decimated
+    mosaic ``dec`` (block means, NaN where not usable), its usable samples ``ok``, and the star-clipped cell medians
+    ``blocks`` (:func:`zemosaic.background.block_medians`; None when no sample is usable), for a mosaic of
+    ``shape``."""
+
+    shape: tuple
+    step: int
+    dec: np.ndarray
+    ok: np.ndarray
+    blocks: object
+
+
+def sample_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None) -> SkySamples:
+    """Read a mosaic once for its sky fits (:class:`SkySamples`): ``data`` ``(H, W)`` or ``(H, W, C)`` (a memmap is
+    read in row chunks), only pixels with ``weight > 0`` (when given) and finite in every channel sampled.
+
+    Raises
+    ------
+    ValueError
+        On a bad shape or a weight of another shape.
+    """
+    shape = check_images(data, None, weight)
+    step = max(1, -(-max(shape[:2]) // _MAX_DECIMATED_SIDE))
+    dec, ok = _decimate(data, weight, step)
+    rows = np.arange(dec.shape[0], dtype=np.float64) * step + (step - 1) / 2.0
+    cols = np.arange(dec.shape[1], dtype=np.float64) * step + (step - 1) / 2.0
+    return SkySamples(tuple(shape), step, dec, ok, block_medians([dec], ok, rows, cols, _CELL) if ok.any() else None)
+
+
 def fit_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None, *, model: str = "plane",
-                   neutralise: bool = True, quantile: float = _QUANTILE) -> MosaicSky:
+                   neutralise: bool = True, quantile: float = _QUANTILE,
+                   samples: SkySamples | None = None) -> MosaicSky:
     """Fit the smooth sky left in a mosaic, per channel, and the offsets that make it grey.
 
     Parameters
@@ -212,6 +248,8 @@ def fit_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None, *, model:
     quantile : float
         The quantile of the cells the surface is fitted at, in (0, 0.5]: 0.02 is the lower envelope, 0.5 a
         median fit (which a nebula covering much of the mosaic lifts).
+    samples : SkySamples, optional
+        :func:`sample_mosaic_sky` of ``data`` and ``weight`` when already taken (the mosaic is then not read).
 
     Returns
     -------
@@ -221,15 +259,15 @@ def fit_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None, *, model:
     Raises
     ------
     ValueError
-        On an unknown ``model``, a quantile outside (0, 0.5], a bad shape or a weight of another shape.
+        On an unknown ``model``, a quantile outside (0, 0.5], a bad shape, a weight of another shape, or
+        ``samples`` of a mosaic of another shape.
     """
     if model not in _ORDERS:
         raise ValueError(f"model must be one of {', '.join(_ORDERS)}, got {model!r}")
     if not 0.0 < quantile <= 0.5:
         raise ValueError(f"quantile must be in (0, 0.5], got {quantile!r}")
-    shape = check_images(data, None, weight)
+    shape, step, dec, ok, blocks = _samples_of(data, weight, samples)
     n_ch = 1 if len(shape) == 2 else shape[2]
-    step, dec, ok, blocks = _sky_blocks(data, weight, shape)
     fit_order = _affordable_order(0 if blocks is None else blocks.rows.size, _ORDERS[model])
     if blocks is None or fit_order is None:
         n = 0 if blocks is None else blocks.rows.size
@@ -263,8 +301,8 @@ def fit_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None, *, model:
 
 
 def fit_mosaic_sky_to(data: np.ndarray, weight: np.ndarray | None, reference: MotionSky, *,
-                      order: int = _MOTION_ORDER,
-                      neutralise: bool = True) -> MosaicSky:
+                      order: int = _MOTION_ORDER, neutralise: bool = True,
+                      samples: SkySamples | None = None) -> MosaicSky:
     """Fit the smooth difference between a mosaic and a reference sky that holds the nebula, per channel.
 
     ``reference`` is the frames' common sky of a joint fit (:class:`zemosaic.mosaic.sky_motion.MotionSky`: the
@@ -274,7 +312,8 @@ def fit_mosaic_sky_to(data: np.ndarray, weight: np.ndarray | None, reference: Mo
     cells far from the fit are clipped, iterated). ``P`` minus its median over the cells is what is subtracted
     (the sky level stays); the neutralising offsets are then taken as in :func:`fit_mosaic_sky`, on the darkest
     cells of the corrected mosaic. Because the nebula is in the reference, ``P`` does not follow it whatever its
-    order: the order only bounds how curved the light pollution left in the mosaic may be.
+    order: the order only bounds how curved the light pollution left in the mosaic may be. ``samples``: as in
+    :func:`fit_mosaic_sky`.
 
     Returns
     -------
@@ -285,13 +324,12 @@ def fit_mosaic_sky_to(data: np.ndarray, weight: np.ndarray | None, reference: Mo
     Raises
     ------
     ValueError
-        On a bad shape or order.
+        On a bad shape or order, or ``samples`` of a mosaic of another shape.
     """
     if not 0 <= order <= 3:
         raise ValueError(f"order must be 0-3, got {order}")
-    shape = check_images(data, None, weight)
+    shape, step, dec, ok, blocks = _samples_of(data, weight, samples)
     n_ch = 1 if len(shape) == 2 else shape[2]
-    step, dec, ok, blocks = _sky_blocks(data, weight, shape)
     ref = None if blocks is None else reference.sky_at(blocks.cols, blocks.rows)
     both = None if ref is None else np.isfinite(ref).all(axis=1)
     fit_order = _affordable_order(0 if both is None else int(both.sum()), order)
@@ -335,7 +373,7 @@ def subtract_mosaic_sky(data: np.ndarray, sky: MosaicSky, weight: np.ndarray | N
         raise ValueError(f"mosaic shape {tuple(data.shape)} differs from the sky model's {sky.shape}")
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
-    for row0 in range(0, data.shape[0], chunk_rows):
+    def subtract(row0: int) -> None:  # one chunk's rows: chunks are disjoint, two run at once
         chunk = np.asarray(data[row0:row0 + chunk_rows])
         out = sky.apply(chunk, row0)
         if weight is not None:
@@ -343,19 +381,21 @@ def subtract_mosaic_sky(data: np.ndarray, sky: MosaicSky, weight: np.ndarray | N
             out[empty] = chunk[empty]
         data[row0:row0 + chunk_rows] = out
 
+    with ThreadPoolExecutor(max_workers=_SUBTRACT_THREADS, thread_name_prefix="zemosaic-sky") as pool:
+        for _ in pool.map(subtract, range(0, data.shape[0], chunk_rows)):
+            pass
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # private helpers
 
-def _sky_blocks(data: np.ndarray, weight, shape: tuple):
-    """The decimation step, the decimated mosaic and its usable pixels, and their star-clipped block medians
-    (cells of ``_CELL`` decimated pixels) at full-resolution row and column positions (None when no pixel is
-    usable)."""
-    step = max(1, -(-max(shape[:2]) // _MAX_DECIMATED_SIDE))
-    dec, ok = _decimate(data, weight, step)
-    rows = np.arange(dec.shape[0], dtype=np.float64) * step + (step - 1) / 2.0
-    cols = np.arange(dec.shape[1], dtype=np.float64) * step + (step - 1) / 2.0
-    return step, dec, ok, (block_medians([dec], ok, rows, cols, _CELL) if ok.any() else None)
+def _samples_of(data: np.ndarray, weight, samples: SkySamples | None) -> tuple:
+    """``(shape, step, dec, ok, blocks)`` of ``samples``, or of the mosaic read now when None."""
+    if samples is None:
+        samples = sample_mosaic_sky(data, weight)
+    elif tuple(data.shape) != samples.shape:
+        raise ValueError(f"sky samples of a {samples.shape} mosaic given for one of {tuple(data.shape)}")
+    return samples.shape, samples.step, samples.dec, samples.ok, samples.blocks
 
 
 def _decimate(data: np.ndarray, weight: np.ndarray | None, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -371,7 +411,7 @@ def _decimate(data: np.ndarray, weight: np.ndarray | None, step: int) -> tuple[n
     for row0 in range(0, height, band):
         chunk = np.asarray(data[row0:row0 + band], dtype=np.float32)
         chunk = chunk[..., None] if chunk.ndim == 2 else chunk
-        good = np.asarray(np.isfinite(chunk).all(axis=2))
+        good = finite_in_every_channel(chunk)
         if weight is not None:
             good &= np.asarray(weight[row0:row0 + band]) > 0
         rows = chunk.shape[0]

@@ -26,6 +26,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic.io import fits as fits_io
 
 __all__ = [
@@ -118,7 +119,7 @@ class TilePixels(NamedTuple):
 
     def kept(self) -> np.ndarray:
         """``(H, W)`` bool: alpha > :data:`KEEP_ALPHA` and every channel finite."""
-        return (self.alpha > KEEP_ALPHA) & np.all(np.isfinite(self.values), axis=2)
+        return (self.alpha > KEEP_ALPHA) & finite_in_every_channel(self.values)
 
 
 def discover_master_tiles(folder: str | os.PathLike) -> tuple[list[TileInput], list[RejectedTile]]:

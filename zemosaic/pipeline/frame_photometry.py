@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic._stats import block_mean
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.mosaic import harmony, star_photometry
@@ -78,7 +79,7 @@ def _frame_view(frame: AlignedFrame, factor: int, folder) -> _FrameView:
     the star catalogues only, whatever the number of frames."""
     arr = np.asarray(frame.array())
     fy0, _, fx0, _ = frame.window
-    kept = np.all(np.isfinite(arr), axis=2)
+    kept = finite_in_every_channel(arr)
     stars = star_photometry.measure_stars(np.where(kept[..., None], arr, 0.0).astype(np.float32), kept,
                                           max_stars=_FRAME_STARS)
     if stars.n_stars:

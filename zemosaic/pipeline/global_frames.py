@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from zemosaic._pixels import finite_in_every_channel
 from zemosaic.config import ZeMosaicConfig
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic.grid import GlobalGrid
@@ -184,7 +185,7 @@ def _align_one(k: int, frame, window, grid: GlobalGrid, cfg: ZeMosaicConfig, cac
         log.debug("frame %s: load error", frame.path, exc_info=True)
         return None, f"cannot load the frame ({type(exc).__name__}: {exc})"
     values = data[..., None] if data.ndim == 2 else data
-    finite = np.all(np.isfinite(values), axis=2)
+    finite = finite_in_every_channel(values)
     if not finite.any() or float(np.nanmax(values)) == float(np.nanmin(values)):
         return None, "no usable pixel (all NaN or constant)"
     planes = _premultiplied(values, finite)

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,18 +193,21 @@ def _remove_mosaic_sky(result: mosaic.MosaicResult, cfg: ZeMosaicConfig, report:
     how = ("joint fit of the frames' own gradients and the common sky" if cfg.mosaic_background == "motion"
            else "lower envelope of the sky")
     log.info("PHASE_UPDATE:5.5 Phase 5.5: mosaic background (%s, %s)", cfg.mosaic_background, how)
-    with phase_timer(report, "5.5_background"):
-        model = _motion_sky(result, sky_frames, report) if cfg.mosaic_background == "motion" else None
+    with phase_timer(report, "5.5_background"), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="zemosaic-sky") as pool:
+        # the mosaic's sky samples (every fit reads them) are taken beside the motion model's frames and fit
+        samples = pool.submit(sky.sample_mosaic_sky, result.data, result.weight)
+        model = _motion_sky(result, sky_frames, report, samples) if cfg.mosaic_background == "motion" else None
         if model is None:
             fallback = "plane" if cfg.mosaic_background == "motion" else cfg.mosaic_background
-            model = sky.fit_mosaic_sky(result.data, result.weight, model=fallback)
+            model = sky.fit_mosaic_sky(result.data, result.weight, model=fallback, samples=samples.result())
         sky.subtract_mosaic_sky(result.data, model, result.weight)
     log.info("Phase 5.5: %s sky removed: %s", model.model, model.summary())
     return model
 
 
-def _motion_sky(result: mosaic.MosaicResult, sky_frames: Sequence[frame_skies.SkyFrame],
-                report: RunReport) -> sky.MosaicSky | None:
+def _motion_sky(result: mosaic.MosaicResult, sky_frames: Sequence[frame_skies.SkyFrame], report: RunReport,
+                samples: Future) -> sky.MosaicSky | None:
     """The ``motion`` model (:mod:`zemosaic.mosaic.sky_motion`), or None after a log line saying why it falls back
     to the ``plane`` lower envelope (no frames, too few, no rotation to tell the sky's plane from the camera's)."""
     record: dict = {"model": "motion"}
@@ -243,7 +247,7 @@ def _motion_sky(result: mosaic.MosaicResult, sky_frames: Sequence[frame_skies.Sk
         record.update(fallback="plane")
         log.info("Phase 5.5: motion sky falls back to the plane lower envelope: %s", joint.reason)
         return None
-    return sky.fit_mosaic_sky_to(result.data, result.weight, joint)
+    return sky.fit_mosaic_sky_to(result.data, result.weight, joint, samples=samples.result())
 
 
 def _first_look(sky_frames: Sequence[frame_skies.SkyFrame], grid_wcs) -> tuple[list, float, Any]:
