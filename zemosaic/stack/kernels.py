@@ -307,6 +307,17 @@ def _std(x, lo, hi):
     bounds (``_BIG`` instead of infinity) and the samples are finite by construction. ``x`` is a contiguous
     view (``s[a:b]``): with an offset range into ``s`` instead, LLVM vectorises the loop with gathers, 4x
     slower.
+
+    The float64 order of the sums is the vectoriser's, so it depends on the machine's vector unit. With AVX2 and
+    FMA (read in the assembly): 16 partial sums (four vectors of four doubles, value ``t`` into sum ``t % 16``)
+    over the first ``k & -16`` values, folded ``((v0 + v1) + v2) + v3`` for the sum and ``(v0 + v1) + (v2 + v3)``
+    for the squares, then across the vector ``(x0 + x2) + (x1 + x3)``; then 4 partial sums up to ``k & -4`` (the
+    total so far in the first), folded the same way; then one value at a time; the squares by fused
+    multiply-adds. Another vector unit may round a sigma differently in its last bit (which decides a rejection
+    only for a sample within ~1e-16, relative, of a threshold; the sums of float32 samples of a few thousand ADU
+    are exact and do not depend on the order). This one call is about 7 ns for 12 values: doing the standard
+    deviations of all the lanes of a block side by side, in this same order (tried), costs 20-24 ns a lane at 12
+    values and 235 at 200, so the trims stay lane by lane.
     """
     k = x.shape[0]
     if k < 2:
