@@ -167,25 +167,30 @@ def _interp_node(node, iy, ix, ty, tx):  # pragma: no cover - compiled
 @njit(cache=True)
 def _bilinear_at(src, sx, sy, out_px):  # pragma: no cover - compiled
     """Premultiplied bilinear value of all planes at (sx, sy) into ``out_px`` (taps outside the source count 0)."""
-    h_src, w_src, n_planes = src.shape
+    n_planes = src.shape[2]
     for k in range(n_planes):
         out_px[k] = 0.0
-    xa = int(np.floor(sx))
-    ya = int(np.floor(sy))
-    fx = sx - xa
-    fy = sy - ya
-    for dy in range(2):
-        yy = ya + dy
-        if yy < 0 or yy >= h_src:
-            continue
-        wy = fy if dy == 1 else 1.0 - fy
-        for dx in range(2):
-            xx = xa + dx
-            if xx < 0 or xx >= w_src:
-                continue
-            wgt = wy * (fx if dx == 1 else 1.0 - fx)
+    for tap in range(4):
+        inside, yy, xx, wgt = _bilinear_tap(src, sx, sy, tap)
+        if inside:
             for k in range(n_planes):
                 out_px[k] += wgt * src[yy, xx, k]
+
+
+@njit(cache=True, inline="always")
+def _bilinear_tap(src, sx, sy, tap):  # pragma: no cover - compiled
+    """Tap ``tap`` (0-3: row-major in the 2 x 2 footprint) of the bilinear value at (sx, sy): whether it lies in
+    the source, its row, column and weight."""
+    dy, dx = tap // 2, tap % 2
+    xa = int(np.floor(sx))
+    ya = int(np.floor(sy))
+    yy, xx = ya + dy, xa + dx
+    if yy < 0 or yy >= src.shape[0] or xx < 0 or xx >= src.shape[1]:
+        return False, yy, xx, 0.0
+    fx = sx - xa
+    fy = sy - ya
+    wy = fy if dy == 1 else 1.0 - fy
+    return True, yy, xx, wy * (fx if dx == 1 else 1.0 - fx)
 
 
 @njit(cache=True)
@@ -316,22 +321,10 @@ def _lanczos3_rgbw_kernel(r0, r1, src, node_x, node_y, step, out, lut):  # pragm
 @njit(cache=True, inline="always")
 def _bilinear_at4(src, sx, sy):  # pragma: no cover - compiled
     """:func:`_bilinear_at` of four planes, as four float64 scalars."""
-    h_src, w_src = src.shape[0], src.shape[1]
     o0 = o1 = o2 = o3 = 0.0
-    xa = int(np.floor(sx))
-    ya = int(np.floor(sy))
-    fx = sx - xa
-    fy = sy - ya
-    for dy in range(2):
-        yy = ya + dy
-        if yy < 0 or yy >= h_src:
-            continue
-        wy = fy if dy == 1 else 1.0 - fy
-        for dx in range(2):
-            xx = xa + dx
-            if xx < 0 or xx >= w_src:
-                continue
-            wgt = wy * (fx if dx == 1 else 1.0 - fx)
+    for tap in range(4):
+        inside, yy, xx, wgt = _bilinear_tap(src, sx, sy, tap)
+        if inside:
             o0 += wgt * src[yy, xx, 0]
             o1 += wgt * src[yy, xx, 1]
             o2 += wgt * src[yy, xx, 2]
