@@ -136,26 +136,25 @@ def _bilinear_kernel(r0, r1, src, node_x, node_y, step, out):  # pragma: no cove
     count as 0 (premultiplied planes: zero weight), so positions up to one pixel beyond the edge get a partial
     weight, never a bias."""
     h_src, w_src, n_planes = src.shape
-    w_out = out.shape[1]
-    ny, nx = node_x.shape
     inv = 1.0 / step
     for r in range(r0, r1):
-        gy = r * inv
-        iy = min(int(gy), ny - 2)
-        ty = gy - iy
-        for c in range(w_out):
-            gx = c * inv
-            ix = min(int(gx), nx - 2)
-            tx = gx - ix
-            sx = (1 - ty) * ((1 - tx) * node_x[iy, ix] + tx * node_x[iy, ix + 1]) + \
-                ty * ((1 - tx) * node_x[iy + 1, ix] + tx * node_x[iy + 1, ix + 1])
-            sy = (1 - ty) * ((1 - tx) * node_y[iy, ix] + tx * node_y[iy, ix + 1]) + \
-                ty * ((1 - tx) * node_y[iy + 1, ix] + tx * node_y[iy + 1, ix + 1])
+        for c in range(out.shape[1]):
+            sx, sy = _source_xy(node_x, node_y, r, c, inv)
             if not (sx > -1.0 and sx < w_src and sy > -1.0 and sy < h_src):  # also False for NaN
                 for k in range(n_planes):
                     out[r, c, k] = 0.0
                 continue
             _bilinear_at(src, sx, sy, out[r, c])
+
+
+@njit(cache=True, inline="always")
+def _source_xy(node_x, node_y, r, c, inv):  # pragma: no cover - compiled
+    """Source position of output pixel (row ``r``, column ``c``): bilinear in the node maps (nodes every ``1 / inv``
+    px)."""
+    gy, gx = r * inv, c * inv
+    iy, ix = min(int(gy), node_x.shape[0] - 2), min(int(gx), node_x.shape[1] - 2)
+    ty, tx = gy - iy, gx - ix
+    return _interp_node(node_x, iy, ix, ty, tx), _interp_node(node_y, iy, ix, ty, tx)
 
 
 @njit(cache=True, inline="always")
@@ -230,21 +229,12 @@ def _lanczos3_kernel(r0, r1, src, node_x, node_y, step, out, lut):  # pragma: no
     the premultiplied bilinear value (a weight-0 tap then adds 0 to both sums: nothing leaks).  Output planes are
     ``(w_b * v, w_b)`` like :func:`_bilinear_kernel`'s."""
     h_src, w_src, n_planes = src.shape
-    w_out = out.shape[1]
-    ny, nx = node_x.shape
     inv = 1.0 / step
     for r in range(r0, r1):
         acc = np.empty(n_planes, dtype=np.float64)
         bil = np.empty(n_planes, dtype=np.float64)
-        gy = r * inv
-        iy = min(int(gy), ny - 2)
-        ty = gy - iy
-        for c in range(w_out):
-            gx = c * inv
-            ix = min(int(gx), nx - 2)
-            tx = gx - ix
-            sx = _interp_node(node_x, iy, ix, ty, tx)
-            sy = _interp_node(node_y, iy, ix, ty, tx)
+        for c in range(out.shape[1]):
+            sx, sy = _source_xy(node_x, node_y, r, c, inv)
             if not (sx > -1.0 and sx < w_src and sy > -1.0 and sy < h_src):  # also False for NaN
                 for k in range(n_planes):
                     out[r, c, k] = 0.0
@@ -267,19 +257,10 @@ def _lanczos3_rgbw_kernel(r0, r1, src, node_x, node_y, step, out, lut):  # pragm
     rather than arrays (the same float64 sums in the same order: the same output, bit for bit; 1.5x faster)."""
     h_src, w_src = src.shape[0], src.shape[1]
     steps = lut.shape[0] - 1
-    w_out = out.shape[1]
-    ny, nx = node_x.shape
     inv = 1.0 / step
     for r in range(r0, r1):
-        gy = r * inv
-        iy = min(int(gy), ny - 2)
-        ty = gy - iy
-        for c in range(w_out):
-            gx = c * inv
-            ix = min(int(gx), nx - 2)
-            tx = gx - ix
-            sx = _interp_node(node_x, iy, ix, ty, tx)
-            sy = _interp_node(node_y, iy, ix, ty, tx)
+        for c in range(out.shape[1]):
+            sx, sy = _source_xy(node_x, node_y, r, c, inv)
             if not (sx > -1.0 and sx < w_src and sy > -1.0 and sy < h_src):  # also False for NaN
                 for k in range(4):
                     out[r, c, k] = 0.0
