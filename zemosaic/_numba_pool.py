@@ -92,7 +92,7 @@ def blas_on_calling_threads() -> threadpool_limits:
     A run spreads its work over its own threads (this pool, the read-ahead, two master tiles at once). BLAS's
     threads would add nothing to the small products a run makes (the star finder's sky mesh, the fits) and, after
     each, busy-wait for the next one on the cores the run's threads need: measured 46 ms of CPU per frame in the
-    frame measures, 2-3 CPU-s of a 48-frame full-size run, with the same results bit for bit (a product's rows are
-    split between BLAS threads, not its sums).
+    frame measures, 2-3 CPU-s of a 48-frame full-size run; every output of the bench's runs hashes the same with one
+    BLAS thread as with two.
     """
     return threadpool_limits(limits=1, user_api="blas")
