@@ -32,7 +32,7 @@ from astropy.wcs import WCS
 
 from zemosaic._pixels import finite_in_every_channel
 from zemosaic._stats import diff_noise_sigma
-from zemosaic.background import block_medians, check_images
+from zemosaic.background import SampleBlocks, block_medians, check_images
 from zemosaic.mosaic.sky_motion import MotionSky
 
 __all__ = ["MOSAIC_BACKGROUND_MODELS", "MosaicSky", "SkySamples", "sample_mosaic_sky", "fit_mosaic_sky",
@@ -208,7 +208,7 @@ class SkySamples:
     step: int
     dec: np.ndarray
     ok: np.ndarray
-    blocks: object
+    blocks: SampleBlocks | None
 
 
 def sample_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None) -> SkySamples:
@@ -266,7 +266,8 @@ def fit_mosaic_sky(data: np.ndarray, weight: np.ndarray | None = None, *, model:
         raise ValueError(f"model must be one of {', '.join(_ORDERS)}, got {model!r}")
     if not 0.0 < quantile <= 0.5:
         raise ValueError(f"quantile must be in (0, 0.5], got {quantile!r}")
-    shape, step, dec, ok, blocks = _samples_of(data, weight, samples)
+    samples = _checked_samples(data, weight, samples)
+    shape, step, dec, ok, blocks = samples.shape, samples.step, samples.dec, samples.ok, samples.blocks
     n_ch = 1 if len(shape) == 2 else shape[2]
     fit_order = _affordable_order(0 if blocks is None else blocks.rows.size, _ORDERS[model])
     if blocks is None or fit_order is None:
@@ -328,7 +329,8 @@ def fit_mosaic_sky_to(data: np.ndarray, weight: np.ndarray | None, reference: Mo
     """
     if not 0 <= order <= 3:
         raise ValueError(f"order must be 0-3, got {order}")
-    shape, step, dec, ok, blocks = _samples_of(data, weight, samples)
+    samples = _checked_samples(data, weight, samples)
+    shape, step, ok, blocks = samples.shape, samples.step, samples.ok, samples.blocks
     n_ch = 1 if len(shape) == 2 else shape[2]
     ref = None if blocks is None else reference.sky_at(blocks.cols, blocks.rows)
     both = None if ref is None else np.isfinite(ref).all(axis=1)
@@ -389,13 +391,14 @@ def subtract_mosaic_sky(data: np.ndarray, sky: MosaicSky, weight: np.ndarray | N
 # ---------------------------------------------------------------------------------------------------------------
 # private helpers
 
-def _samples_of(data: np.ndarray, weight, samples: SkySamples | None) -> tuple:
-    """``(shape, step, dec, ok, blocks)`` of ``samples``, or of the mosaic read now when None."""
+def _checked_samples(data: np.ndarray, weight, samples: SkySamples | None) -> SkySamples:
+    """``samples`` when they are of a mosaic of ``data``'s shape (ValueError otherwise), or the mosaic read now
+    when None."""
     if samples is None:
-        samples = sample_mosaic_sky(data, weight)
-    elif tuple(data.shape) != samples.shape:
+        return sample_mosaic_sky(data, weight)
+    if tuple(data.shape) != samples.shape:
         raise ValueError(f"sky samples of a {samples.shape} mosaic given for one of {tuple(data.shape)}")
-    return samples.shape, samples.step, samples.dec, samples.ok, samples.blocks
+    return samples
 
 
 def _decimate(data: np.ndarray, weight: np.ndarray | None, step: int) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,6 @@ from scipy.ndimage import distance_transform_edt, zoom
 from scipy.spatial import cKDTree
 
 from zemosaic._numba_pool import run_blocks
-from zemosaic._pixels import finite_in_every_channel
 from zemosaic._stats import mad_sigma
 from zemosaic.align.stars import detect_stars
 from zemosaic.background import as_hwc, block_median_grid, check_images
@@ -128,12 +127,9 @@ def measure_stars(image: np.ndarray, valid: np.ndarray | None = None, *,
     """
     check_images(np.asarray(image), None, valid)
     img = as_hwc(np.asarray(image, dtype=np.float32))
-    ok = finite_in_every_channel(img)
-    if valid is not None:
-        ok &= np.asarray(valid, dtype=bool)
+    ok, lum, ceiling = _usable_mean_and_ceiling(img, valid)
     radii = np.asarray(_STAR_RADII)
     half = int(np.ceil(radii[-1] + _STAR_ANNULUS[1]))
-    lum, ceiling = _mean_and_ceiling(img, ok)
     resid = lum - _sky_surface(lum, _STAR_SKY_BLOCK)
     xy = detect_stars(np.where(ok, resid, 0.0).astype(np.float32), detect_sigma, _STAR_MIN_AREA,
                       max_stars=max_stars)
@@ -210,26 +206,32 @@ def match_star_samples(stars_i: StarFluxes, stars_j: StarFluxes, *, aperture_fwh
 # Private
 # ---------------------------------------------------------------------------------------------
 
-def _mean_and_ceiling(img: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The channel mean where ``ok`` (NaN elsewhere; numpy's float32 mean, bit for bit) and each channel's maximum
-    over ``ok`` (-inf where none), in one pass over rows on the thread pool."""
+def _usable_mean_and_ceiling(img: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """One pass over rows on the thread pool: the usable pixels ``ok`` (``valid`` where given, and finite in every
+    channel), the channel mean where ok (NaN elsewhere; numpy's float32 mean, bit for bit) and each channel's
+    maximum over ok (-inf where none)."""
+    ok = np.ones(img.shape[:2], bool) if valid is None else np.array(valid, dtype=bool)
     lum = np.empty(ok.shape, np.float32)
-    parts = run_blocks(_nb_mean_and_ceiling, ok.shape[0], 1, img, ok, lum)
+    parts = run_blocks(_nb_usable_mean_and_ceiling, ok.shape[0], 1, img, ok, lum)
     ceiling = np.max(np.stack(parts), axis=0) if parts else np.full(img.shape[2], -np.inf, np.float32)
-    return lum, ceiling
+    return ok, lum, ceiling
 
 
 @njit(nogil=True, cache=True)
-def _nb_mean_and_ceiling(y0, y1, img, ok, lum):  # pragma: no cover - compiled
-    """Rows ``y0:y1`` of :func:`_mean_and_ceiling`: the channels summed in order in float32, divided in float64 and
-    rounded to float32 (numpy's mean of float32 over a short axis); returns these rows' per-channel maxima."""
+def _nb_usable_mean_and_ceiling(y0, y1, img, ok, lum):  # pragma: no cover - compiled
+    """Rows ``y0:y1`` of :func:`_usable_mean_and_ceiling` (``ok`` cleared where a channel is not finite): the
+    channels summed in order in float32, divided in float64 and rounded to float32 (numpy's mean of float32 over a
+    short axis); returns these rows' per-channel maxima."""
     channels = img.shape[2]
     top = np.full(channels, -np.inf, np.float32)
     for y in range(y0, y1):
         for x in range(img.shape[1]):
             total = img[y, x, 0]
+            finite = np.isfinite(total)
             for c in range(1, channels):
                 total += img[y, x, c]
+                finite &= np.isfinite(img[y, x, c])
+            ok[y, x] &= finite
             if ok[y, x]:
                 lum[y, x] = np.float32(np.float64(total) / channels)
                 for c in range(channels):
