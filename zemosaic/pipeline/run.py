@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from zemosaic._heap import freed_memory_kept
 from zemosaic._numba_pool import blas_on_calling_threads
 from zemosaic.config import ZeMosaicConfig, as_config
 from zemosaic.io import fits as fits_io
@@ -187,7 +188,7 @@ def run_mosaic(
         # dask workers may run in other working directories, or on other machines: they get absolute paths
         input_dir, output_dir = input_dir.absolute(), output_dir.absolute()
     _check_folders(input_dir, output_dir)
-    with _output_lock(output_dir), _sigterm_raises(), blas_on_calling_threads():
+    with _output_lock(output_dir), _sigterm_raises(), blas_on_calling_threads(), freed_memory_kept():
         inputs = _guarded_inputs(input_dir, output_dir, cfg)
         lock.remove_temporary_leftovers(output_dir, inputs)
         prepare_output_folder(input_dir, output_dir, overwrite=overwrite, resume=resume, inputs=inputs)

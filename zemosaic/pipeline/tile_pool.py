@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
+from zemosaic._heap import keep_freed_memory
 from zemosaic._numba_pool import blas_on_calling_threads
 from zemosaic.pipeline.tile_plan import MAIN_GUARD_HINT, WorkerPlan
 from zemosaic.pipeline.tile_task import (
@@ -57,6 +58,7 @@ def _pool_initializer(messages, log_level: int, numba_threads: int) -> None:
                          name="zemosaic-parent-watch").start()
     os.environ["NUMBA_NUM_THREADS"] = str(max(1, numba_threads))  # before numba is imported by the first task
     blas_on_calling_threads()  # for the worker's life (see there)
+    keep_freed_memory()  # the same
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
