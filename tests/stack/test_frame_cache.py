@@ -96,3 +96,46 @@ def test_a_stored_frame_is_converted_broadcast_and_seen_by_the_memmap_at_once(tm
         assert not masks[1].any()
     with pytest.raises(ValueError, match="closed"):
         masks[0] = np.ones((4, 5), bool)
+
+
+def test_within_cache_files_reused_a_closed_cache_hands_its_file_to_the_next(tmp_path):
+    from zemosaic.stack.frame_cache import cache_files_reused
+
+    rng = np.random.default_rng(2)
+    first = [rng.normal(size=(40, 30, 3)).astype(np.float32) for _ in range(3)]
+    with cache_files_reused(tmp_path):
+        with FrameCache(3, (40, 30, 3), parent=tmp_path, name="raw") as cache:
+            for i, f in enumerate(first):
+                cache[i] = f
+            file = cache.path
+        assert file.exists()  # kept for the next cache
+        with FrameCache(4, (30, 20), parent=tmp_path, name="valid", dtype=bool) as smaller:
+            assert smaller.path == file  # the smallest free file that holds it
+            mask = rng.random((30, 20)) > 0.5
+            smaller[1] = mask
+            np.testing.assert_array_equal(smaller[1], mask)
+            for unwritten in (0, 2, 3):  # the earlier frames' bytes read as the zeros of a new file
+                assert not smaller[unwritten].any() and not smaller.read(unwritten).any()
+        with FrameCache(5, (40, 30, 3), parent=tmp_path, name="aligned") as larger:
+            assert larger.path == file  # none holds it: the largest free file, grown
+            assert file.stat().st_size == 5 * 40 * 30 * 3 * 4
+            larger[4] = first[0]
+            np.testing.assert_array_equal(larger.read(4), first[0])
+            assert not larger[0].any()
+            with FrameCache(2, (8, 8), parent=tmp_path, name="other") as beside:  # the file is taken: a new one
+                assert beside.path != file
+    assert not file.exists() and not any(tmp_path.iterdir())  # every kept file deleted at the scope's end
+
+
+def test_without_the_scope_or_under_another_folder_a_closed_cache_deletes_its_file(tmp_path):
+    from zemosaic.stack.frame_cache import cache_files_reused
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with cache_files_reused(tmp_path / "a"):
+        with FrameCache(2, (8, 8), parent=tmp_path / "b", name="t") as cache:
+            file = cache.path
+        assert not file.exists()
+    with FrameCache(2, (8, 8), parent=tmp_path / "a", name="t") as cache:
+        file = cache.path
+    assert not file.exists()

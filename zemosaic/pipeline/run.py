@@ -62,6 +62,7 @@ from zemosaic.pipeline.report import RunReport, TileReport, phase_timer, run_log
 from zemosaic.pipeline.tile_task import TileEngineError
 from zemosaic.progress import ProgressCallback, emit
 from zemosaic.solve.solvers import SolverUnavailableError
+from zemosaic.stack.frame_cache import cache_files_reused
 
 __all__ = [
     "MosaicRefusedError",
@@ -455,7 +456,9 @@ def _master_tiles_from_frames(frames: list[ScannedFrame], output_dir: Path, cfg:
     results: dict[int, MasterTileResult] = {}
     with phase_timer(report, "3_master_tiles"):
         try:
-            reused_or_built = _master_tiles_phase(groups, frames, tiles_dir, cfg, progress_callback, resume, results)
+            with cache_files_reused(tiles_dir):  # a tile's frame caches write over the pages of the previous tile's
+                reused_or_built = _master_tiles_phase(groups, frames, tiles_dir, cfg, progress_callback, resume,
+                                                      results)
         finally:  # in tile-id order whatever order the tiles finished in (an interrupted run: the tiles finished)
             for tile_id in sorted(results):
                 report.tiles.append(results[tile_id].report)
