@@ -197,6 +197,22 @@ def test_kernels_equal_reference_other_thresholds():
     _check(frames, masks, rejection_algorithm="kappa_sigma", sigma_clip_low=1.5, sigma_clip_high=4.0)
 
 
+@pytest.mark.parametrize("n", (6, 16, kernels._LOCKSTEP_MAX_FRAMES + 1))
+def test_winsorized_lanes_in_lockstep_then_one_by_one_equal_reference(n):
+    """The winsorisation's first round runs over all the lanes of a block at once up to _LOCKSTEP_MAX_FRAMES
+    frames; lanes whose Huber loop has not converged when fewer than half still iterate, and lanes trimmed in that
+    round, go on one by one from where they were. Heavy-tailed noise spreads the convergence over many iterations
+    (and some lanes to the loop's cap), with every mix of the paths in each block."""
+    rng = np.random.default_rng(40 + n)
+    truth = rng.uniform(100, 400, (24, 40, 3)).astype(np.float32)
+    frames = [(truth + 4 * rng.standard_t(1.5, truth.shape)).astype(np.float32) for _ in range(n)]
+    masks = [rng.random(truth.shape[:2]) > 0.1 for _ in range(n)]
+    for combine in ("mean", "median"):
+        _, rejected = _check(frames, masks, rejection_algorithm="winsorized_sigma_clip", final_combine_method=combine)
+        assert rejected.sum() > 0
+    _check(frames, masks, rejection_algorithm="winsorized_sigma_clip", rejection_max_iterations=1)
+
+
 def test_result_does_not_depend_on_threads_or_chunks(monkeypatch):
     frames, masks = _frames(23, h=13, w=17, seed=3)
     base = stacking.stack_aligned_images(frames, valid_masks=masks)

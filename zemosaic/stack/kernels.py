@@ -15,7 +15,9 @@ Rejection and combine (:func:`reject_combine`)
     valid samples sorted, the invalid ones after them, and every rejection method keeps a contiguous range
     ``[a, b)`` of that sorted column, trimmed from both ends (the maths of the module docstring of
     :mod:`zemosaic.stack.cpu`): the median is read off the range, the order statistics of the winsorisation
-    too, and the (clipped) standard deviations are one vectorised pass over the range. The block's lanes are
+    too, and the (clipped) standard deviations are one vectorised pass over the range. kappa_sigma's first round,
+    and winsorized_sigma_clip's up to 24 frames, run over all the lanes of the block at once (each step a loop over
+    the lanes of a row); the lanes still trimming go on one by one. The block's lanes are
     then combined from the unsorted ``data`` (still in cache) in frame order, so that the weights of each frame
     apply: kept samples are the valid ones with ``lo <= v <= hi`` (``lo``, ``hi`` the first and last kept
     sorted values). Wide blocks matter: each frame's part of a block is one contiguous run the hardware
@@ -46,6 +48,9 @@ _HUBER_MAX_ITER = 20
 _MAD_TO_SIGMA = MAD_TO_SIGMA
 _HUBER_TOL = 1e-3
 _BIG = 1e300  # stands for infinity in the fastmath kernels
+# winsorized_sigma_clip's first round runs over all the lanes of a block at once up to this many frames (one core,
+# ns a lane: 12 frames 321-336 -> 252, 30 frames 395-452 -> 397-406, 200 frames 1659-1980 -> 2459-2607)
+_LOCKSTEP_MAX_FRAMES = 24
 
 
 # --------------------------------------------------------------------------------------------------
@@ -317,7 +322,9 @@ def _std(x, lo, hi):
     only for a sample within ~1e-16, relative, of a threshold; the sums of float32 samples of a few thousand ADU
     are exact and do not depend on the order). This one call is about 7 ns for 12 values: doing the standard
     deviations of all the lanes of a block side by side, in this same order (tried), costs 20-24 ns a lane at 12
-    values and 235 at 200, so the trims stay lane by lane.
+    values and 235 at 200. Only the winsorisation's first round runs side by side (:func:`_winsorized_lanes`, in
+    frame order, not this one), up to ``_LOCKSTEP_MAX_FRAMES`` frames: there it saves the per-lane loop's
+    mispredicted branches.
     """
     k = x.shape[0]
     if k < 2:
@@ -468,21 +475,25 @@ def _kappa_lanes(block, w, m, k_lo, k_hi, max_iter, min_frames, ranges, stats):
 
 
 @njit(cache=True)
-def _trim_winsorized(s, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter, min_frames):
-    """winsorized_sigma_clip on the sorted samples ``s``: the kept range ``[a, b)``."""
-    a, b = 0, s.shape[0]
-    sigma = 0.0
-    for it in range(max_iter):
+def _trim_winsorized(s, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter, min_frames, a, b, sigma,
+                     start_round, huber_done):
+    """winsorized_sigma_clip on the sorted samples ``s``: the kept range ``[a, b)``.
+
+    It starts at round ``start_round`` with the kept range ``[a, b)`` and ``sigma`` (round 0: ``[0, len(s))``,
+    no sigma yet), ``huber_done`` iterations of that round's Huber loop already run: where
+    :func:`_winsorized_lanes` left a lane."""
+    for it in range(start_round, max_iter):
         k = b - a
         if k < min_frames:
             break
         centre = 0.5 * (s[(a + b - 1) // 2] + s[(a + b) // 2])
-        if it == 0:  # start from the order statistics; later rounds from the previous sigma
+        first = huber_done if it == start_round else 0
+        if it == 0 and first == 0:  # start from the order statistics; later rounds from the previous sigma
             half = (k - 1) // 2
             w_lo = s[a + min(int(math.floor(lim_lo * k + 0.5)), half)]
             w_hi = s[b - 1 - min(int(math.floor(lim_hi * k + 0.5)), half)]
             sigma = factor * _std(s[a:b], w_lo, w_hi)
-        for _ in range(_HUBER_MAX_ITER):  # sigma <- factor * std(clip) to convergence
+        for _ in range(first, _HUBER_MAX_ITER):  # sigma <- factor * std(clip) to convergence
             new = factor * _std(s[a:b], centre - z_lo * sigma, centre + z_hi * sigma)
             done = abs(new - sigma) <= _HUBER_TOL * sigma
             sigma = new
@@ -495,6 +506,112 @@ def _trim_winsorized(s, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter
             break
         a, b = na, nb
     return a, b
+
+
+@njit(cache=True)
+def _clipped_std_lanes(block, w, a, b, state, code, lo, hi, shift, total, squares, out):
+    """``out[j]`` = the sample standard deviation (ddof=1) of ``clip(block[a[j]:b[j], j], lo[j], hi[j])`` for the
+    lanes ``j < w`` whose ``state[j] == code``, as :func:`_std` computes it (one pass shifted by the clipped first
+    value, but summed in frame order), each step a loop over the lanes of a row. The rest is scratch."""
+    top = 0
+    for j in range(w):
+        total[j] = 0.0
+        squares[j] = 0.0
+        if state[j] == code:
+            shift[j] = min(max(np.float64(block[a[j], j]), lo[j]), hi[j])
+            top = max(top, b[j])
+    for i in range(top):
+        row = block[i]
+        for j in range(w):
+            inside = (i >= a[j]) & (i < b[j]) & (state[j] == code)
+            d = min(max(np.float64(row[j]), lo[j]), hi[j]) - shift[j] if inside else 0.0
+            total[j] += d
+            squares[j] += d * d
+    for j in range(w):
+        k = b[j] - a[j]
+        var = (squares[j] - total[j] * total[j] / k) / (k - 1) if state[j] == code and k >= 2 else 0.0
+        out[j] = math.sqrt(var) if var > 0 else 0.0
+
+
+@njit(cache=True)
+def _winsorized_lanes(block, w, m, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter, min_frames, ranges,
+                      stats):
+    """The first round of winsorized_sigma_clip on the ``w`` sorted columns of ``block`` at once (``m[j]`` valid
+    samples; a lane with fewer than ``min_frames`` is left whole), as :func:`_trim_winsorized` runs it lane by
+    lane: the order statistics' sigma, then the Huber loop, each iteration the clipped standard deviations of all
+    the lanes still iterating (:func:`_clipped_std_lanes`), then the trim.
+
+    Lane ``j`` ends with its kept range ``ranges[0, j]:ranges[1, j]``, its sigma ``stats[3, j]`` and
+    ``ranges[2, j]``: 0 when it is done, 1 when :func:`_trim_winsorized` goes on from round 1, 2 when it goes on
+    with round 0's Huber loop after ``ranges[3, j]`` iterations. The Huber loop stops here once fewer than half
+    the lanes still iterate: a lockstep iteration costs every lane of the block, and a few lanes
+    converge slowly (up to the loop's 20 iterations). ``max_iter`` 0 leaves every lane with enough samples to
+    :func:`_trim_winsorized` from its start (state 2 after no iteration): above ``_LOCKSTEP_MAX_FRAMES`` frames the
+    lockstep passes over the whole column cost more than they save."""
+    a, b, state, huber = ranges[0], ranges[1], ranges[2], ranges[3]
+    shift, total, squares, sigma, centre, lo, hi, new_sigma = (stats[0], stats[1], stats[2], stats[3], stats[4],
+                                                               stats[5], stats[6], stats[7])
+    going = 0
+    for j in range(w):
+        a[j] = 0
+        b[j] = m[j]
+        huber[j] = 0
+        state[j] = 2 if m[j] >= min_frames else 0
+        going += state[j] != 0
+        if state[j]:
+            k = m[j]
+            centre[j] = 0.5 * (block[(k - 1) // 2, j] + block[k // 2, j])
+            half = (k - 1) // 2
+            lo[j] = block[min(int(math.floor(lim_lo * k + 0.5)), half), j]
+            hi[j] = block[k - 1 - min(int(math.floor(lim_hi * k + 0.5)), half), j]
+    if going == 0 or max_iter == 0:  # max_iter 0: every lane left to the lane-by-lane trim from its start
+        return
+    _clipped_std_lanes(block, w, a, b, state, 2, lo, hi, shift, total, squares, sigma)
+    for j in range(w):
+        sigma[j] *= factor
+    for _ in range(_HUBER_MAX_ITER):  # state 2: iterating, 3: converged (trimmed below)
+        if going == 0 or 2 * going < w:
+            break
+        for j in range(w):
+            if state[j] == 2:
+                lo[j] = centre[j] - z_lo * sigma[j]
+                hi[j] = centre[j] + z_hi * sigma[j]
+        _clipped_std_lanes(block, w, a, b, state, 2, lo, hi, shift, total, squares, new_sigma)
+        for j in range(w):
+            if state[j] == 2:
+                new = factor * new_sigma[j]
+                done = abs(new - sigma[j]) <= _HUBER_TOL * sigma[j]
+                sigma[j] = new
+                huber[j] += 1
+                if done:
+                    state[j] = 3
+                    going -= 1
+    for j in range(w):  # the trim of the lanes whose loop converged: values of the range outside the thresholds
+        if state[j] == 3:
+            if not sigma[j] > 0:
+                state[j] = 0
+            else:
+                lo[j] = centre[j] - k_lo * sigma[j]
+                hi[j] = centre[j] + k_hi * sigma[j]
+        total[j] = 0.0
+        squares[j] = 0.0
+    for i in range(max(m[:w].max(), 0)):
+        row = block[i]
+        for j in range(w):
+            inside = (state[j] == 3) & (i < b[j])
+            v = row[j]
+            total[j] += 1.0 if inside & (not v >= lo[j]) else 0.0
+            squares[j] += 1.0 if inside & (not v <= hi[j]) else 0.0
+    for j in range(w):
+        if state[j] == 3:
+            na = a[j] + int(total[j])
+            nb = b[j] - int(squares[j])
+            if (na == a[j] and nb == b[j]) or nb <= na:
+                state[j] = 0
+            else:
+                a[j] = na
+                b[j] = nb
+                state[j] = 1 if max_iter > 1 else 0
 
 
 @njit(cache=True)
@@ -587,6 +704,10 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                 _network(block[:n], net, block[n])
                 if METHOD == 1:  # the first round over all lanes at once
                     _kappa_lanes(block, w, m, k_lo, k_hi, 1, min_frames, ints[2:5], sums[3:8])
+                elif METHOD == 2:
+                    _winsorized_lanes(block, w, m, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor,
+                                      max_iter if n <= _LOCKSTEP_MAX_FRAMES else 0, min_frames, ints[2:6],
+                                      sums[3:11])
             for j in range(w):
                 lo[j] = -inf
                 hi[j] = inf
@@ -602,6 +723,20 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                         hi[j] = block[b - 1, j]
                     if MEDIAN and b > a:
                         med[j] = 0.5 * (np.float64(block[(a + b - 1) // 2, j]) + np.float64(block[(a + b) // 2, j]))
+                elif METHOD == 2:  # the lanes still trimming go on one by one
+                    k = m[j]
+                    a, b = ints[2, j], ints[3, j]
+                    if ints[4, j] != 0:
+                        for i in range(k):
+                            col[i] = block[i, j]
+                        a, b = _trim_winsorized(col[:k], k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter,
+                                                min_frames, a, b, sums[6, j], 1 if ints[4, j] == 1 else 0,
+                                                ints[5, j] if ints[4, j] == 2 else 0)
+                    if k >= min_frames:
+                        lo[j] = block[a, j]
+                        hi[j] = block[b - 1, j]
+                    if MEDIAN and b > a:
+                        med[j] = 0.5 * (block[(a + b - 1) // 2, j] + block[(a + b) // 2, j])
                 elif METHOD != 0 or MEDIAN:
                     k = m[j]
                     for i in range(k):
@@ -609,11 +744,7 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                     a, b = 0, k
                     if METHOD != 0:
                         if k >= min_frames:
-                            if METHOD == 2:
-                                a, b = _trim_winsorized(col[:k], k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor,
-                                                        max_iter, min_frames)
-                            else:
-                                a, b = _trim_linear(col[:k], k_lo, k_hi, max_iter, min_frames, scores)
+                            a, b = _trim_linear(col[:k], k_lo, k_hi, max_iter, min_frames, scores)
                             lo[j] = col[a]
                             hi[j] = col[b - 1]
                     if MEDIAN:
@@ -653,5 +784,5 @@ def reject_combine_task(q_start: int, q_stop: int, kernel, data: np.ndarray, lan
     n, width = data.shape[0], lane_weights.shape[1]
     counts = np.zeros(n, np.int64)
     kernel(q_start, q_stop, data, lane_weights, *args, np.empty((n + 1, width), np.float32), np.empty(n),
-           np.empty((2, width), np.float32), np.empty((8, width)), np.empty((5, width), np.int64), counts)
+           np.empty((2, width), np.float32), np.empty((11, width)), np.empty((6, width), np.int64), counts)
     return counts
