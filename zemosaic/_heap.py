@@ -6,8 +6,8 @@ allocator serves blocks of more than its mmap threshold (at most 32 MB) from a f
 ``free``, and gives every thread of a run (the read-ahead, two master tiles, the kernels' pool) an arena of its
 own, whose empty heaps it unmaps too. Each such buffer therefore comes back from the kernel as new pages, which the
 kernel zeroes on their first touch. On the 2-core benchmark machine (a virtual machine whose host takes back the
-pages the guest leaves free) a new page costs about 4 ms a megabyte: a 48-frame full-size run faulted 4 GB of
-them, about 8 CPU-s.
+pages the guest leaves free) a new page costs about 2 ms a megabyte: a 48-frame full-size run faulted 4 GB of
+them, about 8 CPU-s (``perf``: the kernel zeroing them).
 
 :func:`freed_memory_kept` has glibc keep what is freed during a run: every thread allocates from the main
 arena (one heap, so a buffer freed by one thread serves the next thread's allocation), large blocks come from that
