@@ -71,8 +71,10 @@ def freed_memory_kept() -> Iterator[bool]:
     whether the settings apply (False where the C library is not glibc). Nested and overlapping holders share
     the settings, which the last one out restores, then gives the heap's free memory back to the system.
 
-    The arena limit cannot be lifted again once glibc has applied it (glibc fixes its arena count on first need):
-    threads of this process keep allocating from the arenas that exist then.
+    glibc fixes its arena count once, when a process first needs more than 8 arenas: the limit cannot be lifted
+    again once applied (threads keep allocating from the arenas that exist then), nor applied in a process that has
+    already run more than 8 threads at once (a test session, a script's own pools), whose threads then keep arenas
+    of their own and return what they free as before (the command line and the window's run process start fresh).
     """
     global _holders
     if _LIBC is None:
