@@ -36,10 +36,7 @@ def finite_in_every_channel(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
     if image.dtype.kind not in "fc" or image.dtype.kind == "c":
         return np.isfinite(image).all(axis=2)  # integers (always finite) and complex: numpy's own answer
-    out = np.empty(image.shape[:2], dtype=bool)
-    if image.size:
-        run_blocks(_nb_finite_rows, image.shape[0], 1, image, out)
-    return out
+    return _over_rows(_nb_finite_rows, image, np.empty(image.shape[:2], dtype=bool))
 
 
 @njit(nogil=True, cache=True)
@@ -114,10 +111,7 @@ def sum_2x2(plane: np.ndarray) -> np.ndarray:
     plane = np.asarray(plane)
     if plane.ndim != 2 or plane.dtype != np.float32:
         raise ValueError(f"plane must be 2-D float32, got {plane.dtype} {plane.shape}")
-    out = np.empty((plane.shape[0] // 2, plane.shape[1] // 2), np.float32)
-    if out.size:
-        run_blocks(_nb_sum_2x2_rows, out.shape[0], 1, plane, out)
-    return out
+    return _over_rows(_nb_sum_2x2_rows, plane, np.empty((plane.shape[0] // 2, plane.shape[1] // 2), np.float32))
 
 
 @njit(nogil=True, cache=True)
@@ -127,3 +121,11 @@ def _nb_sum_2x2_rows(r0, r1, plane, out):  # pragma: no cover - compiled
         for j in range(out.shape[1]):
             top = plane[2 * i, 2 * j] + plane[2 * i, 2 * j + 1]
             out[i, j] = top + (plane[2 * i + 1, 2 * j] + plane[2 * i + 1, 2 * j + 1])
+
+
+def _over_rows(kernel, source: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` filled by ``kernel(r0, r1, source, out)`` over its rows, spread on the thread pool (nothing to do when
+    it is empty)."""
+    if out.size:
+        run_blocks(kernel, out.shape[0], 1, source, out)
+    return out

@@ -346,10 +346,10 @@ def _nb_accumulate_rows(r0, r1, out, least, corrected, gain, offset, plane, y0, 
             if empty:
                 w = np.float32(0.0)
                 out[r, c, n_ch] = w
+            xx = np.float32(x0 + c)
             for k in range(n_ch):
                 v = np.float32(0.0) if empty else out[r, c, k]
                 if corrected:
-                    xx = np.float32(x0 + c)
                     ramp = (offset[k] + plane[k, 0] * xx) + plane[k, 1] * yy
                     v = ((v / (w if w > 0 else one)) * gain[k] + ramp) * w
                 sum_wv[r, c, k] += v

@@ -405,6 +405,20 @@ def _trim_kappa(s, k_lo, k_hi, max_iter, min_frames, a, b):
     return a, b
 
 
+@njit(cache=True, inline="always")
+def _narrowed(a, b, j, below, above):
+    """Lane ``j``'s kept range ``[a[j], b[j])`` of sorted values with ``below`` of them under the low threshold
+    and ``above`` over the high one: narrowed, True; False (the range left) when nothing moves or nothing would
+    be left, where the lane's trimming ends."""
+    na = a[j] + int(below)
+    nb = b[j] - int(above)
+    if (na == a[j] and nb == b[j]) or nb <= na:
+        return False
+    a[j] = na
+    b[j] = nb
+    return True
+
+
 @njit(cache=True)
 def _kappa_lanes(block, w, m, k_lo, k_hi, max_iter, min_frames, ranges, stats):
     """kappa_sigma on the ``w`` sorted columns of ``block`` at once, ``max_iter`` rounds: ``ranges[0, j]:ranges[1,
@@ -465,13 +479,7 @@ def _kappa_lanes(block, w, m, k_lo, k_hi, max_iter, min_frames, ranges, stats):
                 squares[j] += 1.0 if inside & (v > t_hi[j]) else 0.0
         for j in range(w):
             if active[j]:
-                na = a[j] + int(total[j])
-                nb = b[j] - int(squares[j])
-                if (na == a[j] and nb == b[j]) or nb <= na:
-                    active[j] = 0
-                else:
-                    a[j] = na
-                    b[j] = nb
+                active[j] = _narrowed(a, b, j, total[j], squares[j])
 
 
 @njit(cache=True)
@@ -604,14 +612,7 @@ def _winsorized_lanes(block, w, m, k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, facto
             squares[j] += 1.0 if inside & (not v <= hi[j]) else 0.0
     for j in range(w):
         if state[j] == 3:
-            na = a[j] + int(total[j])
-            nb = b[j] - int(squares[j])
-            if (na == a[j] and nb == b[j]) or nb <= na:
-                state[j] = 0
-            else:
-                a[j] = na
-                b[j] = nb
-                state[j] = 1 if max_iter > 1 else 0
+            state[j] = 1 if _narrowed(a, b, j, total[j], squares[j]) and max_iter > 1 else 0
 
 
 @njit(cache=True)
@@ -730,7 +731,8 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                         for i in range(k):
                             col[i] = block[i, j]
                         a, b = _trim_winsorized(col[:k], k_lo, k_hi, lim_lo, lim_hi, z_lo, z_hi, factor, max_iter,
-                                                min_frames, a, b, sums[6, j], 1 if ints[4, j] == 1 else 0,
+                                                min_frames, a, b, sums[6, j],  # sums[6]: the lanes' sigma
+                                                1 if ints[4, j] == 1 else 0,
                                                 ints[5, j] if ints[4, j] == 2 else 0)
                     if k >= min_frames:
                         lo[j] = block[a, j]
