@@ -1,8 +1,9 @@
-"""Debayer: pattern offsets, exact colour of uniform fields, channel order, false colour around a star."""
+"""Debayer: pattern offsets, exact colour of uniform fields, channel order, false colour around a star; 2x2
+super-pixels."""
 import numpy as np
 import pytest
 
-from zemosaic.io.debayer import BAYER_PATTERNS, debayer, effective_bayer_pattern
+from zemosaic.io.debayer import BAYER_PATTERNS, debayer, effective_bayer_pattern, super_pixels
 
 _CHANNEL = {"R": 0, "G": 1, "B": 2}
 
@@ -113,3 +114,32 @@ def test_large_frame_shape_and_finite():
     assert np.isfinite(out).all()
     # noise-only input: every channel keeps the mean level
     np.testing.assert_allclose(out.mean(axis=(0, 1), dtype=np.float64), 1000.0, rtol=1e-3)
+
+
+@pytest.mark.parametrize("pattern", BAYER_PATTERNS)
+@pytest.mark.parametrize("shape", [(8, 12), (9, 13), (2, 3)])
+def test_super_pixels_bin_each_cell_without_interpolation(pattern, shape):
+    """Each super-pixel is its own 2x2 cell: R and B as sampled, G the mean of its two; a last odd row or column
+    is dropped; integer input accepted."""
+    raw = np.random.default_rng(5).integers(0, 65535, size=shape).astype(np.uint16)
+    out = super_pixels(raw, pattern)
+    h, w = shape[0] // 2, shape[1] // 2
+    assert out.shape == (h, w, 3) and out.dtype == np.float32
+    sites = {(oy, ox): raw[oy:2 * h:2, ox:2 * w:2].astype(np.float64) for oy in range(2) for ox in range(2)}
+    want = np.zeros((h, w, 3))
+    for (oy, ox), site in sites.items():
+        channel = _CHANNEL[pattern[2 * oy + ox]]
+        want[..., channel] += site / (2.0 if channel == 1 else 1.0)
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    colour = np.array([0.8, 0.45, 0.15], dtype=np.float32)
+    uniform = super_pixels(mosaic(np.broadcast_to(colour, shape + (3,)), pattern), pattern)
+    np.testing.assert_allclose(uniform, np.broadcast_to(colour, (h, w, 3)), rtol=1e-6)
+
+
+def test_super_pixels_refuse_what_is_not_a_mosaic():
+    with pytest.raises(ValueError, match="Bayer pattern"):
+        super_pixels(np.zeros((4, 4)), "RGBG")
+    with pytest.raises(ValueError, match="2D mosaic"):
+        super_pixels(np.zeros((4, 4, 3)), "RGGB")
+    with pytest.raises(ValueError, match="2D mosaic"):
+        super_pixels(np.zeros((1, 8)), "RGGB")

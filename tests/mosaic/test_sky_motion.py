@@ -185,3 +185,78 @@ def test_a_hopeless_jitter_is_decided_on_half_the_frames(monkeypatch):
         else:
             assert early is None and sorted(read) == list(range(24)) and len(got) == 24
             assert sky_motion.fit_motion_sky(got, node_step=node_step).identified
+
+
+def test_a_bayer_frame_is_measured_on_its_super_pixels(tmp_path):
+    """Phase 5.5 reads a Bayer frame's background from its 2x2 super-pixels (zemosaic.pipeline.frame_skies): the
+    cells' centres in the frame's own pixels, each channel's smooth ramp where it is (within half a pixel of its
+    slope: a colour's sites sit half a pixel from their cell's centre, an offset the frame's own plane absorbs), a
+    star clipped, the pedestal kept; the same medians as over the bilinear-debayered frame, within 0.3 ADU."""
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from zemosaic.io.debayer import debayer
+    from zemosaic.pipeline import frame_skies
+
+    h, w, pattern = 192, 256, "GRBG"
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    slopes = {"R": (0.30, 0.10), "G": (-0.20, 0.25), "B": (0.05, -0.40)}
+    levels = {"R": 900.0, "G": 800.0, "B": 700.0}
+    ramp = {c: levels[c] + sx * xx + sy * yy for c, (sx, sy) in slopes.items()}
+    raw = np.empty((h, w))
+    for oy in range(2):
+        for ox in range(2):
+            raw[oy::2, ox::2] = ramp[pattern[2 * oy + ox]][oy::2, ox::2]
+    raw[100:104, 60:64] += 20000.0                                         # a star
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    wcs.wcs.crval, wcs.wcs.crpix, wcs.wcs.cdelt = [150.0, 30.0], [128.0, 96.0], [-6.7e-4, 6.7e-4]
+    wcs.wcs.set()
+    header = wcs.to_header()
+    header["BAYERPAT"], header["PEDESTAL"] = pattern, 100
+    path = tmp_path / "bayer.fits"
+    fits.PrimaryHDU(raw.astype(np.float32), header=header).writeto(path)
+
+    cells, cell = frame_skies.motion_frame_cells([frame_skies.SkyFrame(path, wcs, 0)], wcs)
+    assert cell == 16 and len(cells) == 1
+    got = cells[0]
+    assert got.values.shape == ((h // 16) * (w // 16), 3) and got.zero == 100.0
+    np.testing.assert_allclose(got.gx, got.x, atol=1e-6)                  # the grid is the frame's own WCS
+    assert got.x[0] == pytest.approx(7.5) and got.y[0] == pytest.approx(7.5)
+    star_cell = (np.abs(got.x - 55.5) < 1) & (np.abs(got.y - 103.5) < 1)
+    assert star_cell.sum() == 1
+    for k, c in enumerate("RGB"):
+        sx, sy = slopes[c]
+        error = np.abs(got.values[:, k] - (levels[c] + sx * got.x + sy * got.y))
+        assert np.max(error[~star_cell]) <= 0.5 * (abs(sx) + abs(sy)) + 1e-3
+        assert error[star_cell][0] < 1.0                                     # its 16 samples clipped, not 20000
+    debayered, _, _ = sky_motion.frame_cells(debayer(raw.astype(np.float32), pattern, "bilinear"), 16)
+    assert np.max(np.abs(got.values - debayered)) < 0.3
+
+
+def test_the_banded_solve_equals_the_sparse_lu(monkeypatch):
+    """The joint fit's normal system solved as a band and its Schur complement (sky_motion._solve_normal) gives
+    the sparse LU's solution; when the band does not factorise, the LU solves it."""
+    from scipy import linalg
+    from scipy.sparse.linalg import splu
+
+    seen = []
+    solve = sky_motion._solve_normal
+
+    def compare(normal, shape, rhs):
+        x = solve(normal, shape, rhs)
+        seen.append(np.max(np.abs(x - splu(normal.tocsc()).solve(rhs))) / np.max(np.abs(x)))
+        assert np.max(np.abs(normal @ x - rhs)) <= 1e-10 * np.max(np.abs(rhs))
+        return x
+
+    monkeypatch.setattr(sky_motion, "_solve_normal", compare)
+    banded = sky_motion.fit_motion_sky(frames(rotation_deg=25.0), node_step=CELL)
+    assert len(seen) == sky_motion._ITERATIONS and max(seen) < 1e-6
+
+    def refuse(*args, **kwargs):
+        raise linalg.LinAlgError("not positive definite")
+
+    monkeypatch.setattr(sky_motion.linalg, "cholesky_banded", refuse)
+    by_lu = sky_motion.fit_motion_sky(frames(rotation_deg=25.0), node_step=CELL)
+    np.testing.assert_allclose(by_lu.plane, banded.plane, rtol=1e-6, atol=1e-9)
+    assert by_lu.identified == banded.identified

@@ -293,7 +293,8 @@ def _check_debayer_method(method: str) -> None:
 def read_cfa_frame(path: str | os.PathLike) -> tuple[np.ndarray, str | None]:
     """A raw frame's pixels as stored, float32 ``H x W`` (never debayered), and its effective Bayer pattern
     (``BAYERPAT`` shifted by ``XBAYROFF``/``YBAYROFF``; None for a frame that is not a Bayer mosaic), without its
-    WCS.  For CFA drizzle (:mod:`zemosaic.stack.cfa_drizzle`); raises as :func:`read_frame`."""
+    WCS.  For CFA drizzle (:mod:`zemosaic.stack.cfa_drizzle`) and Phase 5.5's super-pixels
+    (:mod:`zemosaic.pipeline.frame_skies`); raises as :func:`read_frame`."""
     path = Path(path)
     with _open_fits(path) as (hdul, file_size):
         hdu, layout = _first_image_hdu(hdul, path, file_size)

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 from scipy.sparse.linalg import splu
 
 from zemosaic._stats import MAD_TO_SIGMA
@@ -408,9 +408,8 @@ def _smoothness(shape: tuple, n_cols: int) -> sparse.csr_matrix:
 def _robust_solve(design: sparse.csr_matrix, z: np.ndarray, shape: tuple) -> np.ndarray:
     """Iteratively clipped least squares of every channel of ``z`` ``(cells, C)``, with a light smoothness prior on
     the nodes and a tiny ridge (the degenerate directions, the sky's plane and level, come out at their minimum
-    norm). A cell clipped in one channel is clipped in all (a star, a trail: the channels share one factorisation).
-    The normal matrix is symmetric: a minimum-degree ordering of ``A + A^T`` keeps its LU factors half as full as
-    SuperLU's default column ordering, and factorises 4x faster (0.4 vs 1.6 s for the demo's 2044 unknowns)."""
+    norm). A cell clipped in one channel is clipped in all (a star, a trail: the channels share one factorisation,
+    :func:`_solve_normal`)."""
     smooth = _smoothness(shape, design.shape[1])
     prior = smooth.T @ smooth
     weight = np.ones(z.shape[0])
@@ -421,11 +420,43 @@ def _robust_solve(design: sparse.csr_matrix, z: np.ndarray, shape: tuple) -> np.
         lam = _SMOOTH * float(np.median(np.maximum(sigma, 1e-3)))
         normal = (wd.T @ wd + (lam * lam) * prior).tocsc()
         normal = normal + 1e-9 * float(normal.diagonal().max()) * sparse.identity(design.shape[1], format="csc")
-        x = splu(normal, permc_spec="MMD_AT_PLUS_A").solve(np.asarray(wd.T @ (weight[:, None] * z)))
+        x = _solve_normal(normal, shape, np.asarray(wd.T @ (weight[:, None] * z)))
         resid = z - design @ x
         sigma = MAD_TO_SIGMA * np.median(np.abs(resid - np.median(resid, axis=0)), axis=0)
         weight = np.all(np.abs(resid) <= _CLIP * np.maximum(sigma, 1e-6), axis=1).astype(float)
     return x
+
+
+def _solve_normal(normal: sparse.csc_matrix, shape: tuple, rhs: np.ndarray) -> np.ndarray:
+    """Solve the symmetric positive definite normal system of the joint fit for every column of ``rhs``.
+
+    Its unknowns are the sky's nodes, then 3 per frame. The nodes couple only to their neighbours (bilinear cells,
+    second differences): numbered along the grid's shorter side first, their block is a band of twice that side.
+    It is factorised as a band (Cholesky) and the frames' few unknowns are solved densely through its Schur
+    complement: about 20 ms for 2100 unknowns, against 0.2-0.4 s for a sparse LU with a minimum-degree ordering.
+    Should the band not factorise (rounding on a nearly singular system), the sparse LU solves it."""
+    n_nodes = shape[0] * shape[1]
+    order = np.arange(n_nodes).reshape(shape)
+    order = (order.T if shape[0] < shape[1] else order).ravel()        # the shorter side numbered first
+    perm = np.concatenate([order, np.arange(n_nodes, normal.shape[0])])
+    permuted = normal[perm][:, perm]
+    a = permuted[:n_nodes, :n_nodes].tocoo()
+    b = permuted[:n_nodes, n_nodes:].toarray()
+    lower = a.row >= a.col
+    band = np.zeros((int(np.max(a.row[lower] - a.col[lower])) + 1, n_nodes))
+    band[a.row[lower] - a.col[lower], a.col[lower]] = a.data[lower]
+    try:
+        factor = (linalg.cholesky_banded(band, lower=True), True)
+    except linalg.LinAlgError:
+        return splu(normal, permc_spec="MMD_AT_PLUS_A").solve(rhs)
+    r = rhs[perm]
+    inv_b = linalg.cho_solve_banded(factor, b)                          # A^-1 B
+    y = linalg.cho_solve_banded(factor, r[:n_nodes])                    # A^-1 r_nodes
+    schur = permuted[n_nodes:, n_nodes:].toarray() - b.T @ inv_b
+    x_frames = np.linalg.solve(schur, r[n_nodes:] - b.T @ y)
+    out = np.empty_like(r)
+    out[perm] = np.concatenate([y - inv_b @ x_frames, x_frames])
+    return out
 
 
 def _jacobian(f: FrameCells) -> np.ndarray:

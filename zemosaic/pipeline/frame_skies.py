@@ -1,7 +1,9 @@
 """Phase 5.5 with ``mosaic_background=motion``: the frames' background samples for the joint sky fit.
 
-The frames stacked into the master tiles are read again (debayered bilinearly: only their smooth background is
-used), reduced to star-clipped cell medians in their own pixels (:func:`zemosaic.mosaic.sky_motion.frame_cells`)
+The frames stacked into the master tiles are read again (a Bayer frame binned into its 2x2 super-pixels, not
+debayered: only its smooth background is used, and a cell's median over a quarter of the values costs a sixth of
+one over the debayered pixels), reduced to star-clipped cell medians in their own pixels
+(:func:`zemosaic.mosaic.sky_motion.frame_cells`)
 and placed on the mosaic grid through their WCS (the one Phase 1b gave them). The fit itself is
 :func:`zemosaic.mosaic.sky_motion.fit_motion_sky`; this module only gathers its inputs.
 """
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 from astropy.wcs import WCS
 
+from zemosaic.io import debayer as debayer_io
 from zemosaic.io import fits as fits_io
 from zemosaic.mosaic.sky_motion import FrameCells, frame_cells
 
@@ -83,7 +86,8 @@ def motion_frame_cells(frames: Sequence[SkyFrame], grid_wcs: WCS) -> tuple[list[
         f = rest.pop(0)
         read = _read_for_sky(f)
         if read is not None:
-            cell = cell_size(read[0].shape)
+            cell = cell_size(read.frame_shape)
+            cell -= cell % read.scale  # a whole number of super-pixels
             out.append(_cells_on_grid(f, read, grid_wcs, cell))
     # the others two at a time: reading, debayering and the cells' medians release the GIL
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zemosaic-sky") as pool:
@@ -106,15 +110,29 @@ def frame_jacobians(frames: Sequence[SkyFrame], grid_wcs: WCS) -> np.ndarray:
     return out
 
 
-def _read_for_sky(f: SkyFrame) -> tuple[np.ndarray, float] | None:
-    """The frame's pixels (H x W x C, debayered bilinearly) and its pedestal, or None (a warning naming it)."""
+@dataclass(frozen=True)
+class _SkyPixels:
+    """A frame read for its background: ``image`` ``(h, w, C)``, ``scale`` frame pixels per image pixel (2 for
+    a Bayer frame's super-pixels), the frame's own shape and its pedestal (ADU)."""
+
+    image: np.ndarray
+    scale: int
+    frame_shape: tuple[int, int]
+    zero: float
+
+
+def _read_for_sky(f: SkyFrame) -> _SkyPixels | None:
+    """The frame's background pixels (:class:`_SkyPixels`), or None (a warning naming it)."""
     try:
-        data = fits_io.read_frame_pixels(f.path, debayer_method="bilinear")
+        data, bayer = fits_io.read_cfa_frame(f.path)
         header = fits_io.read_image_header(f.path)
     except (fits_io.FitsInputError, OSError) as exc:
         log.warning("Phase 5.5: %s left out of the joint sky fit: %s", f.path.name, exc)
         return None
-    return (data[..., None] if data.ndim == 2 else data), _zero_level(header)
+    frame_shape = (int(data.shape[0]), int(data.shape[1]))
+    if bayer is not None:
+        return _SkyPixels(debayer_io.super_pixels(data, bayer), 2, frame_shape, _zero_level(header))
+    return _SkyPixels(data[..., None] if data.ndim == 2 else data, 1, frame_shape, _zero_level(header))
 
 
 def _frame_cells_on_grid(f: SkyFrame, grid_wcs: WCS, cell: int) -> FrameCells | None:
@@ -122,15 +140,14 @@ def _frame_cells_on_grid(f: SkyFrame, grid_wcs: WCS, cell: int) -> FrameCells | 
     return None if read is None else _cells_on_grid(f, read, grid_wcs, cell)
 
 
-def _cells_on_grid(f: SkyFrame, read: tuple[np.ndarray, float], grid_wcs: WCS, cell: int) -> FrameCells:
-    """One frame's cell medians, placed on the mosaic grid through its WCS."""
-    image, zero = read
-    values, x, y = frame_cells(image, cell)
+def _cells_on_grid(f: SkyFrame, read: _SkyPixels, grid_wcs: WCS, cell: int) -> FrameCells:
+    """One frame's cell medians (cells of ``cell`` frame pixels), placed on the mosaic grid through its WCS."""
+    values, x, y = frame_cells(read.image, cell // read.scale, scale=float(read.scale))
     ra, dec = f.wcs.all_pix2world(x, y, 0)
     gx, gy = grid_wcs.all_world2pix(ra, dec, 0)
     good = np.isfinite(gx) & np.isfinite(gy)
     return FrameCells(values=values[good], x=x[good], y=y[good], gx=np.asarray(gx)[good], gy=np.asarray(gy)[good],
-                      group=f.tile, zero=zero)
+                      group=f.tile, zero=read.zero)
 
 
 def frame_to_grid_scale(frame_wcs: WCS, grid_wcs: WCS) -> float:
