@@ -6,6 +6,7 @@ the sky's plane comes back when the frames rotate, and is declared unidentifiabl
 """
 import numpy as np
 import pytest
+from scipy import sparse
 
 from sky_scenes import (
     CELL,
@@ -233,6 +234,13 @@ def test_a_bayer_frame_is_measured_on_its_super_pixels(tmp_path):
     debayered, _, _ = sky_motion.frame_cells(debayer(raw.astype(np.float32), pattern, "bilinear"), 16)
     assert np.max(np.abs(got.values - debayered)) < 0.3
 
+    del header["BAYERPAT"]                                                    # a mono frame: its own pixels
+    mono = tmp_path / "mono.fits"
+    fits.PrimaryHDU(raw.astype(np.float32), header=header).writeto(mono)
+    (cells_mono,), cell = frame_skies.motion_frame_cells([frame_skies.SkyFrame(mono, wcs, 0)], wcs)
+    want, x, _ = sky_motion.frame_cells(raw.astype(np.float32)[..., None], 16)
+    assert cell == 16 and np.array_equal(cells_mono.values, want) and np.array_equal(cells_mono.x, x)
+
 
 def test_the_banded_solve_equals_the_sparse_lu(monkeypatch):
     """The joint fit's normal system solved as a band and its Schur complement (sky_motion._solve_normal) gives
@@ -260,3 +268,22 @@ def test_the_banded_solve_equals_the_sparse_lu(monkeypatch):
     by_lu = sky_motion.fit_motion_sky(frames(rotation_deg=25.0), node_step=CELL)
     np.testing.assert_allclose(by_lu.plane, banded.plane, rtol=1e-6, atol=1e-9)
     assert by_lu.identified == banded.identified
+
+
+@pytest.mark.parametrize("shape", [(6, 11), (11, 6), (7, 7)])
+def test_the_banded_solve_on_either_orientation_of_the_node_grid(shape):
+    """sky_motion._solve_normal numbers the nodes along the grid's shorter side first, whichever it is, and
+    solves the nodes-and-frames normal system as the dense solver does."""
+    rng = np.random.default_rng(7)
+    n_frames, n_nodes = 4, shape[0] * shape[1]
+    gx, gy = rng.uniform(0, (shape[1] - 1) * 10.0, 400), rng.uniform(0, (shape[0] - 1) * 10.0, 400)
+    frames_ = [sky_motion.FrameCells(values=rng.normal(size=(100, 1)), x=rng.uniform(0, 500, 100),
+                                     y=rng.uniform(0, 300, 100), gx=gx[k::4], gy=gy[k::4], group=0, zero=0.0)
+               for k in range(n_frames)]
+    design = sky_motion._design(frames_, (0.0, 0.0), 10.0, shape)
+    smooth = sky_motion._smoothness(shape, design.shape[1])
+    normal = (design.T @ design + 0.3 * (smooth.T @ smooth)).tocsc()
+    normal = normal + 1e-6 * sparse.identity(normal.shape[0], format="csc")
+    rhs = rng.normal(size=(n_nodes + 3 * n_frames, 2))
+    np.testing.assert_allclose(sky_motion._solve_normal(normal, shape, rhs), np.linalg.solve(normal.toarray(), rhs),
+                               rtol=1e-7, atol=1e-9)
