@@ -11,6 +11,7 @@
 """
 import importlib.util
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,11 @@ def pytest_configure(config):
     if missing:
         pytest.exit(f"this Python lacks {', '.join(missing)}: install the project first, "
                     "pip install \".[test]\" (see the README's first lines)", returncode=4)
+    # A suite started in the background by a non-interactive shell (``pytest &``) inherits SIGINT ignored, and so
+    # would every run it starts (an ignored signal stays ignored across exec): the Ctrl-C tests need the
+    # disposition a terminal gives, Python's own handler here, the default in the runs started.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser):
