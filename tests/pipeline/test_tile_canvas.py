@@ -384,6 +384,31 @@ def test_warp_group_on_a_canvas_is_the_same_warp_moved_by_the_origin(small_group
         assert b.transform == a.transform     # still frame -> reference
 
 
+def test_warp_group_in_any_order_gives_the_same_frames_in_input_order(small_group):
+    """warp_group(order=...): the frames are read and warped in that order (the reference read first whatever
+    it is), the results come back in input order, the same bit for bit; an order that is not every index once
+    is refused."""
+    h, w = small_group[0].shape[:2]
+    canvas = Canvas((h + 30, w + 20), (-10, -15))
+    found = alignment.find_group_transforms(small_group, 0)
+    read: list[int] = []
+
+    class Recorded(list):
+        def __getitem__(self, i):
+            read.append(i)
+            return list.__getitem__(self, i)
+
+    forward = alignment.warp_group(small_group, found, canvas, propagate_mask=True)
+    backward = alignment.warp_group(Recorded(small_group), found, canvas, propagate_mask=True, order=[3, 2, 1, 0])
+    assert read == [0, 3, 2, 1]
+    for a, b in zip(forward, backward, strict=True):
+        assert a.method == b.method and a.transform == b.transform
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.valid, b.valid)
+    with pytest.raises(ValueError, match="every frame index"):
+        alignment.warp_group(small_group, found, canvas, order=[0, 1, 1, 2])
+
+
 def test_the_reference_on_a_canvas_is_framed_by_its_own_sky_per_channel(small_group):
     h, w = small_group[0].shape[:2]
     found = alignment.find_group_transforms(small_group, 0)

@@ -1,5 +1,6 @@
 """The disk frame cache: exact round trip, RAM copies, released pages, files removed."""
 import numpy as np
+import pytest
 
 from zemosaic.stack.frame_cache import FrameCache
 
@@ -139,3 +140,41 @@ def test_without_the_scope_or_under_another_folder_a_closed_cache_deletes_its_fi
     with FrameCache(2, (8, 8), parent=tmp_path / "a", name="t") as cache:
         file = cache.path
     assert not file.exists()
+
+
+@pytest.mark.parametrize("made_shape", [(12, 11, 3), (6, 9, 3), (8, 10, 3)])
+def test_a_cache_made_over_another_shares_its_file_in_the_order_that_keeps_unread_frames(tmp_path, made_shape):
+    """FrameCache(over=...): the frames made one by one from another cache's (each read first) are written into
+    its file, in fill_order (last first when they are larger, so that no frame still to be read is overwritten):
+    every frame read and every made frame comes back exact; a slot not yet made reads as zeros; the file is the
+    first cache's, closed with it, and never holds more than the larger of the two."""
+    rng = np.random.default_rng(5)
+    n = 6
+    source = [rng.normal(size=(8, 10, 3)).astype(np.float32) for _ in range(n)]
+    with FrameCache(n, (8, 10, 3), parent=tmp_path, name="raw") as raw:
+        for k, frame in enumerate(source):
+            raw[k] = frame
+        reader = raw.reader()
+        made = FrameCache(n, made_shape, parent=tmp_path, name="aligned", over=raw)
+        order = made.fill_order(raw)
+        assert order == (list(range(n))[::-1] if np.prod(made_shape) > 8 * 10 * 3 else list(range(n)))
+        assert made.path == raw.path and not made[order[0]].any()
+        views = {}
+        for k in order:
+            frame = reader[k]
+            np.testing.assert_array_equal(frame, source[k])              # never overwritten before it is read
+            out = np.full(made_shape, -1.0, np.float32)
+            h, w = min(8, made_shape[0]), min(10, made_shape[1])
+            out[:h, :w] = 2 * frame[:h, :w]
+            made[k] = out
+            views[k] = made[k]
+        for k, view in views.items():                                      # no later write reached an earlier one
+            want = np.full(made_shape, -1.0, np.float32)
+            h, w = min(8, made_shape[0]), min(10, made_shape[1])
+            want[:h, :w] = 2 * source[k][:h, :w]
+            np.testing.assert_array_equal(view, want)
+        file = raw.path
+        assert file.stat().st_size == n * max(np.prod(made_shape), 8 * 10 * 3) * 4
+    assert made._array is None and not file.exists()                     # closed with the cache it was made over
+    with pytest.raises(ValueError, match="closed"):
+        made[0] = np.zeros(made_shape, np.float32)

@@ -315,6 +315,7 @@ def warp_group(
     output_store: Any = None,
     mask_store: Any = None,
     debug: bool = False,
+    order: Sequence[int] | None = None,
 ) -> list[AlignedFrame]:
     """Second pass of a canvas alignment: resample every measured frame onto ``canvas``.
 
@@ -331,6 +332,10 @@ def warp_group(
         copied at its integer offset, never resampled.
     propagate_mask, progress_callback, output_store, mask_store, debug
         As for :func:`align_images_in_group` (stores sized like the canvas).
+    order : sequence of int, optional
+        Every frame index once, in the order the frames are read and warped (the reference is read first
+        whatever the order); default the input order. An ``output_store`` that shares the file of the frames'
+        own cache says its order (:meth:`zemosaic.stack.frame_cache.FrameCache.fill_order`).
 
     Returns
     -------
@@ -348,16 +353,20 @@ def warp_group(
         raise ValueError("the alignment results have no reference frame")
     opts = _Options(detection_sigma=3.0, min_area=5, max_control_points=50, fft_min_confidence=0.0,
                     debug=bool(debug))  # nothing is measured here: only the reference and debug are used
+    order = list(range(n)) if order is None else [int(i) for i in order]
+    if sorted(order) != list(range(n)):
+        raise ValueError(f"order must hold every frame index 0..{n - 1} once, got {order}")
     group = _Group(_reference_image(image_data_list[ref_index]), opts)
-    results = []
-    for i, res in enumerate(found):
+    results: list[AlignedFrame] = list(found)
+    for done, i in enumerate(order, start=1):
+        res = found[i]
         if res.ok:
             frame = group.ref if i == ref_index else image_data_list[i]
             res = _warp_one(group, frame, res, i, canvas, propagate_mask)
             res = _store_result(res, i, output_store, mask_store)
             _log_frame(i, res, opts.debug)
-        results.append(res)
-        emit(progress_callback, "align", i + 1, n, f"frame {i + 1}/{n} on the canvas: {res.method}")
+        results[i] = res
+        emit(progress_callback, "align", done, n, f"frame {i + 1}/{n} on the canvas: {res.method}")
     _log_group(results, ref_index)
     return results
 

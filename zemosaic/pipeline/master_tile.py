@@ -447,11 +447,14 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, need_coverage, debug, t
             outcome.tile = _StackedTile(drizzled.image, drizzled.coverage if need_coverage else None,
                                         drizzled.coverage, drizzled.wcs, drizzled.n_used)
             return outcome
-    with FrameCache(n, canvas.shape + tuple(frame_shape[2:]), parent=tiles_dir, name="aligned") as aligned_store, \
+    # the warped frames go into the raw frames' own file, each over raw frames already read (FrameCache's ``over``)
+    with FrameCache(n, canvas.shape + tuple(frame_shape[2:]), parent=tiles_dir, name="aligned",
+                    over=loaded.cache) as aligned_store, \
             FrameCache(n, canvas.shape, parent=tiles_dir, name="valid", dtype=bool) as mask_store:
         aligned = align_stack.warp_group(
             images, found, canvas, propagate_mask=True, progress_callback=_progress_part(progress_callback, n, 2 * n),
-            output_store=aligned_store, mask_store=mask_store, debug=debug)
+            output_store=aligned_store, mask_store=mask_store, debug=debug,
+            order=aligned_store.fill_order(loaded.cache))
         align_s = round(time.perf_counter() - t0, 3)
         usable = _usable_frames(aligned, loaded.paths, tile_id, cfg, already=found)
         outcome.failed.extend(usable.failed)

@@ -36,23 +36,40 @@ class FrameCache:
     Use as a context manager: the file is deleted on exit (or handed to the next cache, see
     :func:`cache_files_reused`).
 
+    ``over=cache`` writes this cache into ``cache``'s file (grown to fit), slot ``k`` at ``k`` times this cache's
+    frame size: for frames made one by one from ``cache``'s, each read before its result is stored (a group's
+    frames warped onto the tile's canvas). Slot ``k`` covers ``cache``'s slots ``k`` and up when this cache's frames
+    are the larger (so they must be made from the last to the first), ``k`` and down otherwise (first to last):
+    :meth:`fill_order`. The file's pages are written once for both, not twice (each new page costs a fault on
+    the benchmark machine, see :func:`cache_files_reused`); a slot not yet written reads as zeros. ``cache``
+    closes this one when it closes.
+
     A frame is stored with one positioned write into the file (``os.pwrite``), not through the memmap: writing
     fresh pages of a shared mapping faults them in one by one (~40 ms for a 1080 x 1920 RGB frame against ~6 ms
     written, measured), and the memmap sees the written bytes at once (both go through the page cache).
     """
 
     def __init__(self, n_frames: int, frame_shape: tuple[int, ...], parent: Path | None = None, name: str = "frames",
-                 dtype=np.float32):
+                 dtype=np.float32, *, over: FrameCache | None = None):
         self.shape = (int(n_frames),) + tuple(int(s) for s in frame_shape)
         self.dtype = np.dtype(dtype)
         nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
         folder = Path(parent) if parent is not None else Path(tempfile.gettempdir())
-        self._files = _REUSED.get(folder.resolve())
-        self._file = self._files.take(nbytes) if self._files is not None else None
+        self._sharers: list[FrameCache] = []
+        self._file: _CacheFile | None
+        if over is not None:  # written into the file of a cache whose frames are consumed as this one fills
+            over._sharers.append(self)
+            self._files, self._file, self._owner = None, over._file, False
+        else:
+            self._files = _REUSED.get(folder.resolve())
+            self._file = self._files.take(nbytes) if self._files is not None else None
+            self._owner = True
         self._reused = self._file is not None
         if self._file is None:
             check_free_space(folder, nbytes, f"the {name} frame cache")
             self._file = _CacheFile.create(parent, name)
+        elif over is not None and self._file.size < nbytes:
+            check_free_space(folder, nbytes - self._file.size, f"the {name} frame cache")
         self._file.grow(nbytes)
         self.path = self._file.path
         self._written = np.zeros(self.shape[0], bool)
@@ -60,10 +77,20 @@ class FrameCache:
                                          if nbytes else np.zeros(self.shape, self.dtype))
         self._fd: int | None = os.open(self.path, os.O_RDWR)
         log.debug("frame cache %s: %s %s (%.1f MB on disk%s)", self.path, self.shape, self.dtype, nbytes / 2**20,
-                  ", the file of a closed cache" if self._reused else "")
+                  "" if not self._reused else ", the file of a closed cache" if self._owner else
+                  ", the file of the cache its frames are made from")
 
     def __len__(self) -> int:
         return self.shape[0]
+
+    def fill_order(self, over: FrameCache) -> list[int]:
+        """The order in which this cache's slots must be filled, each from the same slot of ``over`` (the cache
+        whose file it shares), so that no slot of ``over`` still to be read is overwritten: the last first when
+        this cache's frames are larger, the first first otherwise."""
+        mine = int(np.prod(self.shape[1:])) * self.dtype.itemsize
+        theirs = int(np.prod(over.shape[1:])) * over.dtype.itemsize
+        order = list(range(len(self)))
+        return order[::-1] if mine > theirs else order
 
     def __getitem__(self, index: int) -> np.ndarray:
         mm = self._mm
@@ -108,7 +135,11 @@ class FrameCache:
         release_rows(self._mm[index], 0, self.shape[1])
 
     def close(self) -> None:
-        """Drop the memmap and delete its file, or hand it to the run's next cache (:func:`cache_files_reused`)."""
+        """Drop the memmap and delete its file, or hand it to the run's next cache (:func:`cache_files_reused`);
+        a cache written into another's file (``over``) leaves the file to that one, which closes it first."""
+        for sharer in self._sharers:
+            sharer.close()
+        self._sharers = []
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -117,7 +148,7 @@ class FrameCache:
             self._array = None
         if self._file is not None:
             file, self._file = self._file, None
-            if self._files is None or not self._files.give(file):
+            if self._owner and (self._files is None or not self._files.give(file)):
                 file.delete()
 
     def __enter__(self) -> FrameCache:
@@ -255,8 +286,9 @@ def cache_files_reused(parent: Path) -> Iterator[None]:
     Overwriting a file's pages that are already in the page cache costs a copy; a new file's pages are new memory,
     which the kernel must find and, on the 2-core benchmark machine (a virtual machine whose host takes back the
     pages the guest leaves free), fault in from the host: 1 GB of frames written in 0.11 s of CPU into an existing
-    file against 3.4-5.9 s into a new one (measured). A run's master tiles write about 65 MB per full-size frame
-    into their caches (the debayered frame, the warped frame, its mask). A slot that the new cache has not written
+    file against 3.4-5.9 s into a new one (measured). A run's master tiles write about 40 MB of file per full-size frame
+    into their caches (the debayered frame, the warped frame written over it, its mask; 65 MB when each had its
+    own file). A slot that the new cache has not written
     reads as zeros, as in a new file. A view taken from a cache before it was closed must not be read afterwards:
     it would see the next cache's data.
     """
