@@ -178,3 +178,5 @@ def test_a_cache_made_over_another_shares_its_file_in_the_order_that_keeps_unrea
     assert made._array is None and not file.exists()                     # closed with the cache it was made over
     with pytest.raises(ValueError, match="closed"):
         made[0] = np.zeros(made_shape, np.float32)
+    with pytest.raises(ValueError, match="no cache can be made over it"):
+        FrameCache(n, made_shape, parent=tmp_path, over=raw)

@@ -89,7 +89,7 @@ def motion_frame_cells(frames: Sequence[SkyFrame], grid_wcs: WCS) -> tuple[list[
             cell = cell_size(read.frame_shape)
             cell -= cell % read.scale  # a whole number of super-pixels
             out.append(_cells_on_grid(f, read, grid_wcs, cell))
-    # the others two at a time: reading, debayering and the cells' medians release the GIL
+    # the others two at a time: reading, binning and the cells' medians release the GIL
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zemosaic-sky") as pool:
         for cells in pool.map(lambda f: _frame_cells_on_grid(f, grid_wcs, cell), rest):
             if cells is not None:

@@ -58,6 +58,8 @@ class FrameCache:
         self._sharers: list[FrameCache] = []
         self._file: _CacheFile | None
         if over is not None:  # written into the file of a cache whose frames are consumed as this one fills
+            if over._file is None:
+                raise ValueError("the frame cache is closed: no cache can be made over it")
             over._sharers.append(self)
             self._files, self._file, self._owner = None, over._file, False
         else:
@@ -286,11 +288,10 @@ def cache_files_reused(parent: Path) -> Iterator[None]:
     Overwriting a file's pages that are already in the page cache costs a copy; a new file's pages are new memory,
     which the kernel must find and, on the 2-core benchmark machine (a virtual machine whose host takes back the
     pages the guest leaves free), fault in from the host: 1 GB of frames written in 0.11 s of CPU into an existing
-    file against 3.4-5.9 s into a new one (measured). A run's master tiles write about 40 MB of file per full-size frame
-    into their caches (the debayered frame, the warped frame written over it, its mask; 65 MB when each had its
-    own file). A slot that the new cache has not written
-    reads as zeros, as in a new file. A view taken from a cache before it was closed must not be read afterwards:
-    it would see the next cache's data.
+    file against 3.4-5.9 s into a new one (measured). A run's master tiles write about 40 MB of file per full-size
+    frame into their caches (the debayered frame, the warped frame written over it, its mask; 65 MB when each had its
+    own file). A slot that the new cache has not written reads as zeros, as in a new file. A view taken from a cache
+    before it was closed must not be read afterwards: it would see the next cache's data.
     """
     key = Path(parent).resolve()
     files = _ReusedFiles()
