@@ -58,10 +58,16 @@ _LIBC = _glibc()
 def keep_freed_memory() -> bool:
     """Keep the memory the process frees for its next allocations from now on, for the process's life (a worker
     process of the run); returns whether the settings apply (False where the C library is not glibc)."""
+    global _holders
     if _LIBC is None:
         return False
     with _lock:
-        _hold()
+        if _holders == 0:
+            _LIBC.mallopt(_M_ARENA_MAX, 1)
+            _LIBC.mallopt(_M_MMAP_MAX, 0)
+            _LIBC.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM)
+            log.debug("C heap: freed memory kept for reuse (one arena, no mmap, no trim)")
+        _holders += 1
     return True
 
 
@@ -77,29 +83,15 @@ def freed_memory_kept() -> Iterator[bool]:
     of their own and return what they free as before (the command line and the window's run process start fresh).
     """
     global _holders
-    if _LIBC is None:
+    if not keep_freed_memory():
         yield False
         return
-    with _lock:
-        _hold()
     try:
         yield True
     finally:
         with _lock:
             _holders -= 1
-            if _holders == 0:
+            if _holders == 0 and _LIBC is not None:
                 _LIBC.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
                 _LIBC.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
                 _LIBC.malloc_trim(0)
-
-
-def _hold() -> None:
-    """One more holder (under ``_lock``); the first applies the settings."""
-    global _holders
-    assert _LIBC is not None
-    if _holders == 0:
-        _LIBC.mallopt(_M_ARENA_MAX, 1)
-        _LIBC.mallopt(_M_MMAP_MAX, 0)
-        _LIBC.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM)
-        log.debug("C heap: freed memory kept for reuse (one arena, no mmap, no trim)")
-    _holders += 1

@@ -156,7 +156,7 @@ def test_a_cache_made_over_another_shares_its_file_in_the_order_that_keeps_unrea
             raw[k] = frame
         reader = raw.reader()
         made = FrameCache(n, made_shape, parent=tmp_path, name="aligned", over=raw)
-        order = made.fill_order(raw)
+        order = made.fill_order()
         assert order == (list(range(n))[::-1] if np.prod(made_shape) > 8 * 10 * 3 else list(range(n)))
         assert made.path == raw.path and not made[order[0]].any()
         views = {}

@@ -454,7 +454,7 @@ def _align_and_stack(loaded: _LoadedGroup, tile_id, cfg, need_coverage, debug, t
         aligned = align_stack.warp_group(
             images, found, canvas, propagate_mask=True, progress_callback=_progress_part(progress_callback, n, 2 * n),
             output_store=aligned_store, mask_store=mask_store, debug=debug,
-            order=aligned_store.fill_order(loaded.cache))
+            order=aligned_store.fill_order())
         align_s = round(time.perf_counter() - t0, 3)
         usable = _usable_frames(aligned, loaded.paths, tile_id, cfg, already=found)
         outcome.failed.extend(usable.failed)

@@ -56,11 +56,11 @@ class FrameCache:
         nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
         folder = Path(parent) if parent is not None else Path(tempfile.gettempdir())
         self._sharers: list[FrameCache] = []
+        self._over = over
         self._file: _CacheFile | None
         if over is not None:  # written into the file of a cache whose frames are consumed as this one fills
             if over._file is None:
                 raise ValueError("the frame cache is closed: no cache can be made over it")
-            over._sharers.append(self)
             self._files, self._file, self._owner = None, over._file, False
         else:
             self._files = _REUSED.get(folder.resolve())
@@ -68,11 +68,15 @@ class FrameCache:
             self._owner = True
         self._reused = self._file is not None
         if self._file is None:
-            check_free_space(folder, nbytes, f"the {name} frame cache")
             self._file = _CacheFile.create(parent, name)
-        elif over is not None and self._file.size < nbytes:
-            check_free_space(folder, nbytes - self._file.size, f"the {name} frame cache")
-        self._file.grow(nbytes)
+        try:
+            self._file.grow(nbytes, f"the {name} frame cache")
+        except OSError:
+            if self._owner:
+                self._file.delete()
+            raise
+        if over is not None:
+            over._sharers.append(self)
         self.path = self._file.path
         self._written = np.zeros(self.shape[0], bool)
         self._array: np.ndarray | None = (np.memmap(self.path, dtype=self.dtype, mode="r+", shape=self.shape)
@@ -85,13 +89,15 @@ class FrameCache:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def fill_order(self, over: FrameCache) -> list[int]:
-        """The order in which this cache's slots must be filled, each from the same slot of ``over`` (the cache
-        whose file it shares), so that no slot of ``over`` still to be read is overwritten: the last first when
-        this cache's frames are larger, the first first otherwise."""
-        mine = int(np.prod(self.shape[1:])) * self.dtype.itemsize
-        theirs = int(np.prod(over.shape[1:])) * over.dtype.itemsize
+    def fill_order(self) -> list[int]:
+        """The order in which this cache's slots must be filled, each from the same slot of the cache it was made
+        ``over``, so that no slot of that one still to be read is overwritten: the last first when this cache's
+        frames are larger, else (and for a cache with a file of its own) the first first."""
         order = list(range(len(self)))
+        if self._over is None:
+            return order
+        mine = int(np.prod(self.shape[1:])) * self.dtype.itemsize
+        theirs = int(np.prod(self._over.shape[1:])) * self._over.dtype.itemsize
         return order[::-1] if mine > theirs else order
 
     def __getitem__(self, index: int) -> np.ndarray:
@@ -228,9 +234,11 @@ class _CacheFile:
         path.touch()
         return _CacheFile(folder, path)
 
-    def grow(self, nbytes: int) -> None:
-        """Make the file hold at least ``nbytes`` (the new bytes are a hole: zeros, no disk block)."""
+    def grow(self, nbytes: int, what: str) -> None:
+        """Make the file hold at least ``nbytes`` (the new bytes are a hole: zeros, no disk block, but the disk must
+        have room for them: ``OSError(ENOSPC)`` naming ``what`` otherwise, see :func:`check_free_space`)."""
         if nbytes > self.size:
+            check_free_space(self.folder, nbytes - self.size, what)
             os.truncate(self.path, nbytes)
             self.size = nbytes
 
@@ -254,12 +262,6 @@ class _ReusedFiles:
             fits = [f for f in self._free if f.size >= nbytes]
             file = min(fits, key=lambda f: f.size) if fits else max(self._free, key=lambda f: f.size)
             self._free.remove(file)
-        if file.size < nbytes:
-            try:
-                check_free_space(file.folder, nbytes - file.size, "a frame cache")
-            except OSError:
-                file.delete()
-                raise
         return file
 
     def give(self, file: _CacheFile) -> bool:
