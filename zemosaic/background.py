@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from zemosaic._numba_pool import parallel_map, run_blocks
+from zemosaic._sorting_network import sort_lanes, sorting_network
 from zemosaic._stats import MAD_TO_SIGMA, robust_sigma, to_blocks
 
 __all__ = [
@@ -391,18 +392,27 @@ def _block_medians(images: list, valid: np.ndarray, rows: np.ndarray, cols: np.n
     cells, rr, cc, finite = cells[:, keep], rr[keep], cc[keep], finite[keep]
     grid_shape = (-(-ok.shape[0] // block), -(-ok.shape[1] // block))
     grid = np.stack(np.divmod(np.flatnonzero(keep), grid_shape[1]), axis=1)
-    sigma = _sample_sigma(cells, use_numba)[:, None, None, :]        # (k, 1, 1, C)
-    star = (cells > _nan_median(cells, use_numba)[:, :, None, :] + _STAR_CLIP_SIGMA * sigma) & (sigma > 0)
-    # (n, m): star in any image/channel (numpy's stubs type any(axis=...) as possibly a scalar: not for 4-D input)
-    star = star.any(axis=(0, 3))  # type: ignore[assignment]
-    cells[:, star] = np.nan
+    med, star = _clipped_cell_medians(cells, _sample_sigma(cells, use_numba), use_numba)
     used = finite & ~star
-    med = _nan_median(cells, use_numba)
     rr = np.where(used, rr, np.nan)
     cc = np.where(used, cc, np.nan)
     bounds = (float(np.nanmin(rr)), float(np.nanmax(rr)), float(np.nanmin(cc)), float(np.nanmax(cc)))
     return SampleBlocks(values=med.astype(np.float64), rows=np.nanmean(rr, axis=1),
                         cols=np.nanmean(cc, axis=1), bounds=bounds, grid=grid, grid_shape=grid_shape)
+
+
+def _clipped_cell_medians(cells: np.ndarray, sigma: np.ndarray, use_numba: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The medians ``(k, n, C)`` of the cells ``(k, n, m, C)`` once their stars are dropped, and the stars ``(n, m)``:
+    samples more than ``_STAR_CLIP_SIGMA`` x ``sigma`` (``(k, C)``, where > 0) above their cell's median in any
+    image or channel. ``cells`` may be overwritten."""
+    if use_numba and cells.dtype == np.float32 and cells.shape[2] <= _NETWORK_MAX:
+        return _nb_clipped_cell_medians(cells, sigma, _STAR_CLIP_SIGMA, _cell_network(cells.shape[2]))
+    sigma = sigma[:, None, None, :]                                   # (k, 1, 1, C)
+    star = (cells > _nan_median(cells, use_numba)[:, :, None, :] + _STAR_CLIP_SIGMA * sigma) & (sigma > 0)
+    # (n, m): star in any image/channel (numpy's stubs type any(axis=...) as possibly a scalar: not for 4-D input)
+    star = star.any(axis=(0, 3))  # type: ignore[assignment]
+    cells[:, star] = np.nan
+    return _nan_median(cells, use_numba), star
 
 
 def block_median_grid(image: np.ndarray, block: int) -> np.ndarray:
@@ -551,7 +561,7 @@ def _nan_median(a: np.ndarray, use_numba: bool = True) -> np.ndarray:
     """Median over axis 2 ignoring NaN; NaN where no sample (numba for float32 cells, the same numbers as the
     sort-based numpy version below, bit for bit)."""
     if use_numba and a.dtype == np.float32 and a.ndim == 4:
-        return _nb_cell_medians(a)
+        return _nb_cell_medians(a, _cell_network(a.shape[2]))
     return _nan_median_numpy(a)
 
 
@@ -871,43 +881,116 @@ def _nb_mask_cells(ok, block, cells):
                 cells[:, b, j, :] = np.nan
 
 
-_TRANSPOSITION_MAX = 64  # samples per cell up to which _nb_cell_medians sorts by odd-even transposition
+_NETWORK_MAX = 64  # samples per cell up to which the cell medians sort by a sorting network (else: selection)
+_CELL_LANES = 64   # cells sorted at once, one lane each
+
+
+def _cell_network(m: int) -> np.ndarray:
+    """The comparators that sort a cell of ``m`` samples (none past ``_NETWORK_MAX``: those cells select)."""
+    return sorting_network(m if m <= _NETWORK_MAX else 0)
 
 
 @njit(cache=True, nogil=True)
-def _nb_cell_medians(cells):
+def _nb_cell_medians(cells, net):
     """``(k, n, C)`` float32 medians over axis 2 of float32 ``(k, n, m, C)`` cells, NaN ignored (NaN where none):
-    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. A small cell's
-    values are sorted branch-free (odd-even transposition, NaN as +inf after the ``count`` finite ones: m rounds of
-    m / 2 exchanges); in a cell of more than ``_TRANSPOSITION_MAX`` samples (the harmony's and the star finders' 32
-    x 32 blocks) the two middle values are selected (Hoare's selection, then the least value above it), whose m
-    steps beat the m^2 exchanges there (1024 samples: 2.3 s a tile) and a sort's m log m (3x)."""
+    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. Cells of up to
+    ``_NETWORK_MAX`` samples are sorted ``_CELL_LANES`` at a time by the comparators ``net``
+    (:func:`_cell_network`), each a vector min/max over all of them; in a cell of more samples (the harmony's and
+    the star finders' 32 x 32 blocks) the two middle values are selected (Hoare's selection, then the least value
+    above it), whose m steps beat a network's m log^2 m there."""
     k, n, m, channels = cells.shape
     out = np.empty((k, n, channels), np.float32)
-    buf = np.empty(m, np.float32)
-    half = np.float32(0.5)
-    for i in range(k):
-        for b in range(n):
-            for c in range(channels):
-                if m > _TRANSPOSITION_MAX:
+    if m > _NETWORK_MAX:
+        buf = np.empty(m, np.float32)
+        for i in range(k):
+            for b in range(n):
+                for c in range(channels):
                     out[i, b, c] = _selected_median(cells[i, b, :, c], buf)
-                    continue
-                count = 0
-                for j in range(m):
-                    v = cells[i, b, j, c]
-                    nan = np.isnan(v)
-                    count += not nan
-                    buf[j] = np.inf if nan else v
-                for r in range(m):
-                    for j in range(r % 2, m - 1, 2):
-                        lo, hi = buf[j], buf[j + 1]
-                        buf[j] = lo if lo < hi else hi
-                        buf[j + 1] = hi if lo < hi else lo
-                if count == 0:
-                    out[i, b, c] = np.nan
-                else:
-                    out[i, b, c] = half * (buf[(count - 1) // 2] + buf[count // 2])
+        return out
+    values = np.empty((m, _CELL_LANES), np.float32)
+    scratch = np.empty((m + 1, _CELL_LANES), np.float32)
+    counts = np.empty(_CELL_LANES, np.int64)
+    medians = np.empty(_CELL_LANES, np.float32)
+    for b0 in range(0, n, _CELL_LANES):
+        w = min(_CELL_LANES, n - b0)
+        for i in range(k):
+            for c in range(channels):
+                _load_lanes(cells, i, c, b0, w, values)
+                _lane_medians(values, w, net, scratch, counts, medians)
+                out[i, b0:b0 + w, c] = medians[:w]
     return out
+
+
+@njit(cache=True, nogil=True)
+def _nb_clipped_cell_medians(cells, sigma, clip, net):
+    """The star-clipped block medians of :func:`block_medians` in one pass over float32 ``(k, n, m, C)`` cells of
+    up to ``_NETWORK_MAX`` samples: a sample more than ``clip * sigma[i, c]`` (where ``sigma > 0``) above its cell's
+    median in any image ``i`` and channel ``c`` is a star, dropped in every image and channel, and the medians are
+    taken again without it. Returns the float32 ``(k, n, C)`` medians and the ``(n, m)`` star flags: the numbers of
+    the numpy passes (median, compare in float64, median again), bit for bit, ``_CELL_LANES`` cells at a time."""
+    k, n, m, channels = cells.shape
+    out = np.empty((k, n, channels), np.float32)
+    star = np.zeros((n, m), np.bool_)
+    values = np.empty((k, channels, m, _CELL_LANES), np.float32)
+    first = np.empty((k, channels, _CELL_LANES), np.float32)
+    scratch = np.empty((m + 1, _CELL_LANES), np.float32)
+    counts = np.empty(_CELL_LANES, np.int64)
+    nan = np.float32(np.nan)
+    for b0 in range(0, n, _CELL_LANES):
+        w = min(_CELL_LANES, n - b0)
+        for i in range(k):
+            for c in range(channels):
+                _load_lanes(cells, i, c, b0, w, values[i, c])
+                _lane_medians(values[i, c], w, net, scratch, counts, first[i, c])
+        for ln in range(w):
+            for j in range(m):
+                hit = False
+                for i in range(k):
+                    for c in range(channels):
+                        s = sigma[i, c]
+                        hit |= s > 0 and values[i, c, j, ln] > np.float64(first[i, c, ln]) + clip * s
+                if hit:
+                    star[b0 + ln, j] = True
+                    values[:, :, j, ln] = nan
+        for i in range(k):
+            for c in range(channels):
+                _lane_medians(values[i, c], w, net, scratch, counts, first[i, c])
+                out[i, b0:b0 + w, c] = first[i, c, :w]
+    return out, star
+
+
+@njit(cache=True, nogil=True)
+def _load_lanes(cells, i, c, b0, w, values):
+    """``values[j, l] = cells[i, b0 + l, j, c]`` for the ``w`` cells from ``b0``; NaN in the lanes past them."""
+    m, lanes = values.shape
+    for j in range(m):
+        for ln in range(w):
+            values[j, ln] = cells[i, b0 + ln, j, c]
+        for ln in range(w, lanes):
+            values[j, ln] = np.float32(np.nan)
+
+
+@njit(cache=True, nogil=True)
+def _lane_medians(values, w, net, scratch, counts, out):
+    """``out[l]``, ``l < w``: the median of column ``l`` of float32 ``(m, L)`` ``values``, NaN ignored (NaN where
+    none), ``0.5 * (lo + hi)`` of the two middle values in float32. The columns are sorted together in
+    ``scratch`` (``(m + 1, L)``, NaN as +inf) by the comparators ``net``; ``counts`` (``L``) is scratch too."""
+    m, lanes = values.shape
+    inf = np.float32(np.inf)
+    counts[:] = 0
+    for j in range(m):
+        for ln in range(lanes):
+            v = values[j, ln]
+            finite = not np.isnan(v)
+            scratch[j, ln] = v if finite else inf
+            counts[ln] += finite
+    sort_lanes(scratch[:m], net, scratch[m])
+    for ln in range(w):
+        count = counts[ln]
+        if count == 0:
+            out[ln] = np.float32(np.nan)
+        else:
+            out[ln] = np.float32(0.5) * (scratch[(count - 1) // 2, ln] + scratch[count // 2, ln])
 
 
 @njit(cache=True, nogil=True)

@@ -33,12 +33,12 @@ take 2.5-3x as long to compile). In all, 1.9 s of compile for a stack instead of
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 from numba import njit
 
 from zemosaic._numba_pool import n_threads, parallel_map, run_blocks
+from zemosaic._sorting_network import sort_lanes, sorting_network
 from zemosaic._stats import MAD_TO_SIGMA
 
 __all__ = ["prepare", "prepare_surface", "count_valid", "noise_from_rows", "reject_combine", "reject_combine_task",
@@ -67,42 +67,6 @@ def lane_width(n_frames: int, channels: int) -> int:
     unit = 16 * channels // math.gcd(16, channels)
     lanes = min(480, max(48, (96 * 1024) // (4 * max(1, n_frames))))
     return max(unit, lanes // unit * unit)
-
-
-@lru_cache(maxsize=16)
-def sorting_network(n: int) -> np.ndarray:
-    """int64 ``(K, 2)`` comparators ``(i, j)``, ``i < j``, of Batcher's odd-even merge sort of ``n`` values.
-
-    Built for the next power of two; a comparator that touches a position >= ``n`` is left out (positions
-    >= ``n`` would hold +inf, which a comparator never moves, so those comparators are no-ops).
-    """
-    size = 1
-    while size < n:
-        size *= 2
-    pairs: list = []
-
-    def merge(lo: int, length: int, r: int) -> None:
-        step = 2 * r
-        if step < length:
-            merge(lo, length, step)
-            merge(lo + r, length, step)
-            pairs.extend((i, i + r) for i in range(lo + r, lo + length - r, step))
-        else:
-            pairs.append((lo, lo + r))
-
-    def sort(lo: int, length: int) -> None:
-        if length > 1:
-            half = length // 2
-            sort(lo, half)
-            sort(lo + half, half)
-            merge(lo, length, 1)
-
-    sort(0, size)
-    table = np.array([p for p in pairs if p[1] < n] or [(0, 0)], dtype=np.int64).reshape(-1, 2)
-    if n < 2:
-        table = table[:0]
-    table.setflags(write=False)
-    return table
 
 
 # --------------------------------------------------------------------------------------------------
@@ -631,27 +595,6 @@ def _trim_linear(s, k_lo, k_hi, max_iter, min_frames, scores):
     return a, b
 
 
-@njit(cache=True, fastmath={"nnan"})
-def _network(block, net, low_out):
-    """Sort every column of ``block`` (no NaN) with the comparators ``net``, each a min/max over all lanes.
-
-    The minima go through ``low_out`` (a scratch row that is not part of ``block``): written in place, the
-    two rows of a comparator are two views of one array that LLVM cannot tell apart, and it leaves the loop
-    scalar (3-4x slower); written out of place, the loop is a vector min and max (``nnan``: no NaN here; +inf is fine).
-    """
-    width = block.shape[1]
-    for c in range(net.shape[0]):
-        low = block[net[c, 0]]
-        high = block[net[c, 1]]
-        for ln in range(width):
-            x = low[ln]
-            y = high[ln]
-            low_out[ln] = min(x, y)
-            high[ln] = max(x, y)
-        for ln in range(width):
-            low[ln] = low_out[ln]
-
-
 # --------------------------------------------------------------------------------------------------
 # the fused kernel
 # --------------------------------------------------------------------------------------------------
@@ -702,7 +645,7 @@ def _make_reject_combine(METHOD: int, MEDIAN: bool):  # noqa: N803 (constants of
                         m[j] += ok
                     for j in range(w, width):
                         dest[j] = inf
-                _network(block[:n], net, block[n])
+                sort_lanes(block[:n], net, block[n])
                 if METHOD == 1:  # the first round over all lanes at once
                     _kappa_lanes(block, w, m, k_lo, k_hi, 1, min_frames, ints[2:5], sums[3:8])
                 elif METHOD == 2:
