@@ -42,6 +42,7 @@ __all__ = [
     "SampleBlocks",
     "block_medians",
     "block_median_grid",
+    "preload_fit_kernels",
     "as_hwc",
     "check_images",
     "MIN_GRID_SAMPLES",
@@ -258,16 +259,17 @@ def fit_background_match(frame: np.ndarray, reference: np.ndarray, valid: np.nda
     step = check_step(sample_step)
     if frame is reference:
         return identity_match(shape, "frame is the reference")
-    blocks = _blocks_from_grid([frame, reference], valid, step)
-    if blocks is None:
-        logger.debug("background match: no common valid pixel -> identity")
-        return identity_match(shape, "no pixel valid in both frame and reference")
-    if np.array_equal(blocks.values[0], blocks.values[1]):
-        return identity_match(shape, "frame equals the reference")
-    fit_order, reason = affordable_order(blocks, order, n_extra=int(fit_gain))
-    if fit_order is None:
-        return offset_only_match(blocks, shape, reason)
-    model = _fit_match(blocks, shape, fit_order, reason, fit_gain)
+    with _numba_turn() as use_numba:
+        blocks = _blocks_from_grid([frame, reference], valid, step, use_numba)
+        if blocks is None:
+            logger.debug("background match: no common valid pixel -> identity")
+            return identity_match(shape, "no pixel valid in both frame and reference")
+        if np.array_equal(blocks.values[0], blocks.values[1]):
+            return identity_match(shape, "frame equals the reference")
+        fit_order, reason = affordable_order(blocks, order, n_extra=int(fit_gain))
+        if fit_order is None:
+            return offset_only_match(blocks, shape, reason)
+        model = _fit_match(blocks, shape, fit_order, reason, fit_gain, use_numba)
     logger.debug("background match: order=%d n=%d gain=%s coeffs=%s reason=%s", model.order,
                  model.n_samples, np.round(model.gain, 5).tolist(),
                  np.round(model.coeffs, 4).tolist(), model.reason)
@@ -314,7 +316,8 @@ def fit_reference_flattening(reference: np.ndarray, valid: np.ndarray | None = N
     shape = check_images(reference, None, valid)
     check_order(order)
     step = check_step(sample_step)
-    blocks = _blocks_from_grid([reference], valid, step)
+    with _numba_turn() as use_numba:
+        blocks = _blocks_from_grid([reference], valid, step, use_numba)
     if blocks is None:
         return identity_match(shape, "no valid pixel in the reference")
     fit_order, reason = affordable_order(blocks, order, n_extra=0)
@@ -375,6 +378,20 @@ def block_medians(images: list, valid: np.ndarray, rows: np.ndarray, cols: np.nd
     """
     with _numba_turn() as use_numba:
         return _block_medians(images, valid, rows, cols, block, use_numba)
+
+
+def preload_fit_kernels(channels: int, read_only: bool) -> None:
+    """Load (or compile) the numba kernels of :func:`fit_background_match` on a tiny sample whose arrays have the
+    types of a stack's fits (``channels``; frames ``read_only`` or not), under the kernels' turn (see
+    :func:`_numba_turn`): a stack calls it on a thread of its own while its first fits run."""
+    with _numba_turn() as use_numba:
+        if not use_numba:
+            return
+        sample = np.zeros((4, 8, channels), np.float32)[:, ::2]  # strided like the decimated grid of a frame
+        sample.setflags(write=not read_only)
+        _block_medians([sample, sample], np.ones((4, 4), bool), np.arange(4.0), np.arange(4.0), 2, True)
+        values = np.arange(8.0)
+        _nb_fit_channel(values, values, np.ones((8, 1)), np.zeros((8, 2), np.int64), 1, 1, True, np.zeros(1))
 
 
 def _block_medians(images: list, valid: np.ndarray, rows: np.ndarray, cols: np.ndarray, block: int,
@@ -477,7 +494,7 @@ def check_images(image: np.ndarray, other: np.ndarray | None, valid: np.ndarray 
 # Private: block sampling
 # ---------------------------------------------------------------------------------------------
 
-def _blocks_from_grid(images: list, valid: np.ndarray | None, step: int) -> SampleBlocks | None:
+def _blocks_from_grid(images: list, valid: np.ndarray | None, step: int, use_numba: bool) -> SampleBlocks | None:
     """Decimate the images by ``step`` and summarise them in blocks of up to 4 x 4 samples.
 
     The step is reduced on small images so that the short side keeps ``MIN_GRID_SAMPLES`` samples.
@@ -488,7 +505,7 @@ def _blocks_from_grid(images: list, valid: np.ndarray | None, step: int) -> Samp
     rows = np.arange(dec[0].shape[0], dtype=np.float64) * step
     cols = np.arange(dec[0].shape[1], dtype=np.float64) * step
     block = int(np.clip(min(dec[0].shape[:2]) // 12, 1, 4))
-    return block_medians(dec, mask, rows, cols, block)
+    return _block_medians(dec, mask, rows, cols, block, use_numba)
 
 
 
@@ -653,7 +670,7 @@ def _surface_summary(model: BackgroundMatch) -> tuple[np.ndarray, np.ndarray, np
 # ---------------------------------------------------------------------------------------------
 
 def _fit_match(blocks: SampleBlocks, shape: tuple, order: int, reason: str | None,
-               fit_gain: bool) -> BackgroundMatch:
+               fit_gain: bool, use_numba: bool) -> BackgroundMatch:
     """Per-channel clip-and-refit of ``f = g r + S`` on the block medians."""
     u, v = _block_uv(blocks)
     basis = _poly_basis(u, v, order)
@@ -662,7 +679,7 @@ def _fit_match(blocks: SampleBlocks, shape: tuple, order: int, reason: str | Non
     notes = []
     for c in range(n_ch):
         f, r = blocks.values[0, :, c], blocks.values[1, :, c]
-        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, basis, blocks if fit_gain else None)
+        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, basis, blocks if fit_gain else None, use_numba)
         kept.append(n_kept)
         if note:
             notes.append(f"channel {c}: {note}")
@@ -672,12 +689,38 @@ def _fit_match(blocks: SampleBlocks, shape: tuple, order: int, reason: str | Non
                            n_samples=int(min(kept)), reason=reason)
 
 
-def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray,
-                 blocks: SampleBlocks | None) -> tuple[float, np.ndarray, int, str | None]:
+def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray, blocks: SampleBlocks | None,
+                 use_numba: bool) -> tuple[float, np.ndarray, int, str | None]:
     """Robust fit of one channel: returns gain, surface coefficients, samples kept, note.
 
-    ``blocks`` None fixes the gain to 1.
+    ``blocks`` None fixes the gain to 1. The clip-and-refit runs in one numba call (:func:`_nb_fit_channel`: least
+    squares by the normal equations); where a normal system is singular (the basis degenerate on the kept blocks),
+    or before numba is loaded, :func:`_fit_channel_lstsq` (numpy's SVD least squares) fits the channel instead.
     """
+    if use_numba:
+        fit_gain = blocks is not None
+        grid = blocks.grid if fit_gain else _NO_GRID
+        grid_shape = blocks.grid_shape if fit_gain else (1, 1)
+        coef = np.zeros(basis.shape[1])
+        gain, n_kept, refused, solved = _nb_fit_channel(
+            np.ascontiguousarray(f), np.ascontiguousarray(r), np.ascontiguousarray(basis), np.ascontiguousarray(grid),
+            int(grid_shape[0]), int(grid_shape[1]), fit_gain, coef)
+        if solved:
+            note = None if np.isnan(refused) else _refused_note(refused)
+            return float(gain), coef, int(n_kept), note
+    return _fit_channel_lstsq(f, r, basis, blocks)
+
+
+_NO_GRID = np.zeros((0, 2), np.int64)
+
+
+def _refused_note(gain: float) -> str:
+    return f"fitted gain {gain:.3g} refused, gain fixed to 1"
+
+
+def _fit_channel_lstsq(f: np.ndarray, r: np.ndarray, basis: np.ndarray,
+                       blocks: SampleBlocks | None) -> tuple[float, np.ndarray, int, str | None]:
+    """:func:`_fit_channel` with numpy: least squares by SVD (``lstsq``), which a degenerate basis does not stop."""
     keep = np.ones(f.size, dtype=bool)
     gain, note, coef = 1.0, None, np.zeros(basis.shape[1])
     for _ in range(_MAX_ITER):
@@ -723,7 +766,7 @@ def _estimate_gain(f: np.ndarray, r: np.ndarray, basis: np.ndarray, keep: np.nda
     w_data, w_prior = 1.0 / max(se, 1e-12) ** 2, 1.0 / _GAIN_PRIOR_WIDTH ** 2
     gain = (g_hat * w_data + w_prior) / (w_data + w_prior)
     if not _GAIN_RANGE[0] <= gain <= _GAIN_RANGE[1]:
-        return 1.0, f"fitted gain {gain:.3g} refused, gain fixed to 1"
+        return 1.0, _refused_note(gain)
     return gain, None
 
 
@@ -1064,3 +1107,182 @@ def _select(a, kth):
         else:
             break
     return a[kth]
+
+
+# ---------------------------------------------------------------------------------------------
+# Private: the clip-and-refit of one channel in numba (_fit_channel)
+# ---------------------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _nb_fit_channel(f, r, basis, grid, grid_h, grid_w, fit_gain, coef):
+    """:func:`_fit_channel_lstsq`'s clip-and-refit of ``f = gain r + basis @ coef`` (float64 ``(n,)``, ``(n,)``,
+    ``(n, p)``), the gain from :func:`_nb_estimate_gain` when ``fit_gain`` (``grid``: the blocks' ``(n, 2)`` places
+    on a ``grid_h x grid_w`` grid), the least squares by the normal equations. Fills ``coef`` and returns the gain,
+    the samples kept, the refused fitted gain (NaN if none) and whether every normal system could be solved."""
+    n, p = basis.shape
+    keep = np.ones(n, np.bool_)
+    y = np.empty(n)
+    res = np.empty(n)
+    work = np.empty(n)
+    z = np.empty(n)
+    padded = np.zeros((2, grid_h + 2, grid_w + 2))
+    gain, refused = 1.0, np.nan
+    coef[:] = 0.0
+    for _ in range(_MAX_ITER):
+        if fit_gain:
+            gain, refused, solved = _nb_estimate_gain(f, r, basis, keep, grid, padded, z, work)
+            if not solved:
+                return gain, 0, refused, False
+        for i in range(n):
+            y[i] = f[i] - gain * r[i]
+        if not _nb_least_squares(basis, keep, y[:, None], coef[:, None]):
+            return gain, 0, refused, False
+        for i in range(n):
+            s = 0.0
+            for t in range(p):
+                s += basis[i, t] * coef[t]
+            res[i] = y[i] - s
+        centre, sigma = _nb_median_mad(res, keep, work)
+        kept, same = 0, True
+        for i in range(n):
+            new = abs(res[i] - centre) <= _CLIP_SIGMA * sigma if sigma > 0 else keep[i]
+            same &= new == keep[i]
+            kept += new
+            work[i] = new
+        if kept < p + 2 or same:
+            break
+        for i in range(n):
+            keep[i] = work[i] != 0.0
+    return gain, keep.sum(), refused, True
+
+
+@njit(cache=True, nogil=True)
+def _nb_estimate_gain(f, r, basis, keep, grid, padded, z, work):
+    """:func:`_estimate_gain` in numba: ``(gain, refused gain or NaN, solved)``. ``padded`` ``(2, gh + 2, gw + 2)``,
+    ``z`` and ``work`` ``(n,)`` are scratch."""
+    n, p = basis.shape
+    total, count = padded[0], padded[1]
+    total[:] = 0.0
+    count[:] = 0.0
+    for i in range(n):
+        if keep[i]:
+            total[grid[i, 0] + 1, grid[i, 1] + 1] = r[i]
+            count[grid[i, 0] + 1, grid[i, 1] + 1] = 1.0
+    n_ok = 0
+    for i in range(n):  # the mean of the kept 8-neighbours (the additions in _ring_sum's order)
+        y0, x0 = grid[i, 0], grid[i, 1]
+        s, c = 0.0, 0.0
+        for dy in range(3):
+            for dx in range(3):
+                if dy != 1 or dx != 1:
+                    s += total[y0 + dy, x0 + dx]
+                    c += count[y0 + dy, x0 + dx]
+        z[i] = s / c if c > 0 else np.nan
+        ok = keep[i] and c > 0
+        work[i] = ok
+        n_ok += ok
+    if n_ok <= p + 2:
+        return 1.0, np.nan, True
+    ok = work != 0.0
+    data = np.empty((n, 3))
+    data[:, 0], data[:, 1], data[:, 2] = f, r, z
+    beta = np.empty((p, 3))
+    if not _nb_least_squares(basis, ok, data, beta):
+        return 1.0, np.nan, False
+    zr, zz, rr, zf, ee = 0.0, 0.0, 0.0, 0.0, 0.0
+    for i in range(n):
+        if ok[i]:
+            fp, rp, zp = data[i, 0], data[i, 1], data[i, 2]
+            for t in range(p):
+                fp -= basis[i, t] * beta[t, 0]
+                rp -= basis[i, t] * beta[t, 1]
+                zp -= basis[i, t] * beta[t, 2]
+            data[i, 0], data[i, 1], data[i, 2] = fp, rp, zp
+            zr += zp * rp
+            zz += zp * zp
+            rr += rp * rp
+            zf += zp * fp
+    if zr <= _MIN_STRUCTURE_CORR * np.sqrt(zz * rr):
+        return 1.0, np.nan, True
+    g_hat = zf / zr
+    for i in range(n):
+        if ok[i]:
+            e = data[i, 0] - g_hat * data[i, 1]
+            ee += e * e
+    se = np.sqrt(zz * ee / (n_ok - p - 1)) / zr
+    w_data, w_prior = 1.0 / max(se, 1e-12) ** 2, 1.0 / _GAIN_PRIOR_WIDTH ** 2
+    gain = (g_hat * w_data + w_prior) / (w_data + w_prior)
+    if not _GAIN_RANGE[0] <= gain <= _GAIN_RANGE[1]:
+        return 1.0, gain, True
+    return gain, np.nan, True
+
+
+@njit(cache=True, nogil=True)
+def _nb_least_squares(basis, keep, rhs, out):
+    """``out`` ``(p, k)`` = the least-squares solution of ``basis[keep] @ out = rhs[keep]`` (``rhs`` ``(n, k)``) by the
+    normal equations and a Cholesky factorisation; False (``out`` untouched) when they are not positive definite
+    (a pivot at or below 1e-12 of its diagonal entry)."""
+    n, p = basis.shape
+    k = rhs.shape[1]
+    a = np.zeros((p, p))
+    b = np.zeros((p, k))
+    for i in range(n):
+        if keep[i]:
+            for s in range(p):
+                bs = basis[i, s]
+                for t in range(s + 1):
+                    a[s, t] += bs * basis[i, t]
+                for j in range(k):
+                    b[s, j] += bs * rhs[i, j]
+    for s in range(p):  # a = L L^T, L in the lower triangle
+        for t in range(s + 1):
+            v = a[s, t]
+            for q in range(t):
+                v -= a[s, q] * a[t, q]
+            if s == t:
+                if not v > 1e-12 * a[s, s] or not v > 0.0:
+                    return False
+                a[s, s] = np.sqrt(v)
+            else:
+                a[s, t] = v / a[t, t]
+    for j in range(k):
+        for s in range(p):  # L w = b
+            v = b[s, j]
+            for q in range(s):
+                v -= a[s, q] * b[q, j]
+            b[s, j] = v / a[s, s]
+        for s in range(p - 1, -1, -1):  # L^T x = w
+            v = b[s, j]
+            for q in range(s + 1, p):
+                v -= a[q, s] * b[q, j]
+            b[s, j] = v / a[s, s]
+    out[:, :] = b
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _nb_median_mad(values, keep, work):
+    """The median of ``values[keep]`` and ``MAD_TO_SIGMA`` x the median of their absolute deviations from it (0, 0
+    when none is kept), as ``np.median`` and :func:`robust_sigma` compute them; ``work`` is scratch."""
+    m = 0
+    for i in range(values.size):
+        if keep[i]:
+            work[m] = values[i]
+            m += 1
+    if m == 0:
+        return 0.0, 0.0
+    centre = _nb_median(work[:m])
+    for i in range(m):
+        work[i] = abs(work[i] - centre)
+    return centre, MAD_TO_SIGMA * _nb_median(work[:m])
+
+
+@njit(cache=True, nogil=True)
+def _nb_median(a):
+    """The median of ``a`` (reordered in place), the mean of the two middle values for an even size."""
+    half = a.size // 2
+    hi = _select(a, half)
+    if a.size % 2:
+        return hi
+    return (np.max(a[:half]) + hi) / 2.0
+

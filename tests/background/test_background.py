@@ -391,11 +391,12 @@ def test_stacking_does_not_import_scipy_ndimage():
 
 def test_numba_cell_statistics_equal_the_numpy_ones():
     """The star clip's numba kernels give numpy's numbers bit for bit: the NaN-ignoring cell medians (odd and even
-    counts, empty cells, ties, infinities; small cells sorted by transposition, the harmony's 32 x 32 blocks by
-    selection) and the neighbour-difference noise medians (a channel without any difference too)."""
+    counts, empty cells, ties, infinities; small cells sorted by a sorting network 64 at a time, a partial group
+    last, the harmony's 32 x 32 blocks by selection) and the neighbour-difference noise medians (a channel without
+    any difference too)."""
     rng = np.random.default_rng(11)
     for m in (1, 2, 3, 9, 16, 64, 65, 66, 1023, 1024, 4096):
-        cells = np.round(rng.normal(100.0, 5.0, (2, 40, m, 3)), 1).astype(np.float32)
+        cells = np.round(rng.normal(100.0, 5.0, (2, 40 if m > 64 else 150, m, 3)), 1).astype(np.float32)
         cells[rng.random(cells.shape) < 0.3] = np.nan
         cells[0, 0] = np.nan  # an empty cell
         odd = cells.copy()
@@ -411,6 +412,76 @@ def test_numba_cell_statistics_equal_the_numpy_ones():
                 expected = np.nan_to_num(bg.MAD_TO_SIGMA / np.sqrt(2.0) * np.nanmedian(diff, axis=1))
             assert np.array_equal(bg._sample_sigma(cells), expected)
             assert bg._sample_sigma(cells)[1, 2] == 0.0
+
+
+def test_star_clipped_cell_medians_in_one_numba_pass_equal_numpys():
+    """The fused star clip (medians, stars flagged against them in float64, medians again without the stars) gives
+    the numpy passes' medians and stars bit for bit: one or two images, 1 to 64 samples a cell, 64 cells at a
+    time and a partial group, NaN, infinities, a channel whose sigma is 0 (no star flagged through it)."""
+    rng = np.random.default_rng(12)
+    for k in (1, 2):
+        for m in (1, 4, 9, 16, 63, 64):
+            cells = np.round(rng.normal(100.0, 5.0, (k, 150, m, 3)), 1).astype(np.float32)
+            cells[rng.random(cells.shape) < 0.05] += 200.0                          # stars
+            cells[rng.random(cells.shape) < 0.2] = np.nan
+            cells[0, 0] = np.nan
+            cells[0, 1, : m // 3, 0], cells[-1, 2, : m // 2, 1] = np.inf, -np.inf
+            sigma = np.abs(rng.normal(3.0, 1.0, (k, 3)))
+            sigma[-1, 2] = 0.0
+            med, star = bg._clipped_cell_medians(cells.copy(), sigma, use_numba=True)
+            want_med, want_star = bg._clipped_cell_medians(cells.copy(), sigma, use_numba=False)
+            assert np.array_equal(star, want_star) and np.array_equal(med, want_med, equal_nan=True)
+            assert m < 4 or 0.02 < star.mean() < 0.5                                # the clip did clip
+    cells = np.ones((1, 3, 65, 1), np.float32)                                      # past the network: numpy's
+    assert np.array_equal(bg._clipped_cell_medians(cells, np.ones((1, 1)), True)[0], np.ones((1, 3, 1)))
+
+
+def _fit_blocks(rng, gain: float, order: int, masked: bool):
+    """Sample blocks of a frame = gain x reference (a nebula over a tilted sky) + a tilted offset, noise, stars."""
+    h, w = 60, 90
+    yy, xx = np.mgrid[:h, :w]
+    nebula = 50.0 * np.exp(-((xx - 40.0) ** 2 + (yy - 30.0) ** 2) / 300.0)
+    ref = 800.0 + 0.1 * xx[..., None] + nebula[..., None] * np.array([1.0, 0.7, 0.4]) + rng.normal(0, 3, (h, w, 3))
+    frame = gain * ref + 5.0 + 0.05 * yy[..., None] - 0.02 * xx[..., None] + rng.normal(0, 3, (h, w, 3))
+    frame[rng.random((h, w)) < 0.01] += 500.0
+    valid = np.ones((h, w), bool)
+    if masked:
+        valid[:, :35] = False
+    blocks = bg._blocks_from_grid([frame.astype(np.float32), ref.astype(np.float32)], valid, 1, True)
+    return blocks, bg._poly_basis(*bg._block_uv(blocks), order)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_numba_surface_fit_equals_numpys_lstsq(order):
+    """The clip-and-refit in numba (normal equations) keeps the same blocks, fits the same gain (1e-12) and surface
+    (1e-9) as numpy's SVD least squares and refuses the same out-of-range gains with the same note: the gain fitted
+    or fixed, whole or masked frames, a gain of 30 (refused with a constant surface)."""
+    rng = np.random.default_rng(order)
+    notes = []
+    for gain, masked in [(1.04, False), (0.97, True), (30.0, False)]:
+        blocks, basis = _fit_blocks(rng, gain, order, masked)
+        for c in range(3):
+            f, r = blocks.values[0, :, c], blocks.values[1, :, c]
+            for given in (blocks, None):
+                got = bg._fit_channel(f, r, basis, given, use_numba=True)
+                want = bg._fit_channel_lstsq(f, r, basis, given)
+                assert got[2] == want[2] and got[3] == want[3]
+                assert abs(got[0] - want[0]) < 1e-12
+                np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-9)
+                notes.append(got[3])
+    assert order > 0 or any(note and "refused" in note for note in notes)  # a plane or more absorbs part of it
+
+
+def test_surface_fit_of_a_degenerate_basis_falls_back_on_lstsq():
+    """A basis whose columns are dependent on the kept blocks has no Cholesky factor: the channel is fitted by
+    numpy's least squares instead (its minimum-norm answer), not left unfitted."""
+    blocks, basis = _fit_blocks(np.random.default_rng(5), 1.02, 1, False)
+    twin = np.concatenate([basis, basis[:, 1:2]], axis=1)                           # u twice
+    f, r = blocks.values[0, :, 0], blocks.values[1, :, 0]
+    got = bg._fit_channel(f, r, twin, blocks, use_numba=True)
+    want = bg._fit_channel_lstsq(f, r, twin, blocks)
+    assert got[0] == want[0] and np.array_equal(got[1], want[1]) and got[2] == want[2]
+    assert np.isfinite(got[1]).all()
 
 
 def test_block_medians_same_from_float64_images_and_float32_ones():

@@ -86,7 +86,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from zemosaic.background import BackgroundMatch, block_medians
+from zemosaic.background import BackgroundMatch, preload_fit_kernels
 from zemosaic.progress import emit
 from zemosaic.stack import kernels
 from zemosaic.stack.frame_cache import release_rows
@@ -410,9 +410,7 @@ def _preload_kernels(frame, options: StackOptions) -> threading.Thread:
     def load() -> None:
         try:
             if options.normalize_method == "background_match":  # first what the fit threads are waiting for
-                sample = np.zeros((4, 8, channels), np.float32)[:, ::2]  # strided like the fit's decimated grid
-                sample.setflags(write=not read_only)
-                block_medians([sample, sample], np.ones((4, 4), bool), np.arange(4.0), np.arange(4.0), 2)
+                preload_fit_kernels(channels, read_only)
             rows = np.zeros((1, 2, channels), rows_dtype)
             rows.setflags(write=not read_only)
             out = np.empty((1, 1, 2, channels), np.float32)
