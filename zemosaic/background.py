@@ -699,8 +699,8 @@ def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray, blocks: Sample
     """
     if use_numba:
         fit_gain = blocks is not None
-        grid = blocks.grid if fit_gain else _NO_GRID
-        grid_shape = blocks.grid_shape if fit_gain else (1, 1)
+        grid = _NO_GRID if blocks is None else blocks.grid
+        grid_shape = (1, 1) if blocks is None else blocks.grid_shape
         coef = np.zeros(basis.shape[1])
         gain, n_kept, refused, solved = _nb_fit_channel(
             np.ascontiguousarray(f), np.ascontiguousarray(r), np.ascontiguousarray(basis), np.ascontiguousarray(grid),
