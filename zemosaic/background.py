@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from zemosaic._numba_pool import parallel_map, run_blocks
+from zemosaic._selection import median_inplace, median_of, select_inplace
 from zemosaic._sorting_network import sort_lanes, sorting_network
 from zemosaic._stats import MAD_TO_SIGMA, robust_sigma, to_blocks
 
@@ -559,7 +560,8 @@ def _sample_sigma(cells: np.ndarray, use_numba: bool = True) -> np.ndarray:
     """
     if use_numba and cells.shape[2] > 1 and cells.dtype == np.float32:
         # nanmedian of |np.diff(cells, axis=2)| over the blocks, bit for bit, by selection in numba
-        medians = _nb_diff_medians(cells, np.empty(cells.shape[1] * (cells.shape[2] - 1), np.float32))
+        size = cells.shape[1] * (cells.shape[2] - 1)
+        medians = _nb_diff_medians(cells, np.empty(size, np.float32), np.empty(size, np.float32))
         with np.errstate(all="ignore"):
             return np.nan_to_num(MAD_TO_SIGMA / np.sqrt(2.0) * medians)
     if cells.shape[2] > 1:
@@ -1048,7 +1050,7 @@ def _selected_median(values, buf):
     if count == 0:
         return np.float32(np.nan)
     middle = (count - 1) // 2
-    lo = _select(buf[:count], middle)
+    lo = select_inplace(buf[:count], middle)
     hi = lo
     if count % 2 == 0:  # the next value up: the least of those the selection left above it
         hi = buf[middle + 1]
@@ -1058,8 +1060,9 @@ def _selected_median(values, buf):
 
 
 @njit(cache=True, nogil=True)
-def _nb_diff_medians(cells, buf):
-    """``(k, C)`` float32 ``np.nanmedian(|np.diff(cells, axis=2)|)`` over blocks and samples (NaN where none)."""
+def _nb_diff_medians(cells, buf, scratch):
+    """``(k, C)`` float32 ``np.nanmedian(|np.diff(cells, axis=2)|)`` over blocks and samples (NaN where none);
+    ``buf`` and ``scratch`` hold ``n x (m - 1)`` float32 values."""
     k, n, m, channels = cells.shape
     out = np.empty((k, channels), np.float32)
     for i in range(k):
@@ -1074,39 +1077,8 @@ def _nb_diff_medians(cells, buf):
             if count == 0:
                 out[i, c] = np.nan
                 continue
-            hi = _select(buf[:count], count // 2)
-            if count % 2:
-                out[i, c] = hi
-            else:  # the largest of the lower half: (lo + hi) / 2 in float32, as numpy's mean of the two
-                lo = np.max(buf[:count // 2])
-                out[i, c] = (lo + hi) / np.float32(2.0)
+            out[i, c] = median_of(buf[:count], scratch)  # (lo + hi) / 2 in float32, as numpy's
     return out
-
-
-@njit(cache=True, nogil=True)
-def _select(a, kth):
-    """The ``kth`` smallest value of ``a`` (Hoare's selection, in place: afterwards ``a[:kth]`` holds the smaller
-    values and ``a[kth]`` the value returned)."""
-    lo, hi = 0, a.size - 1
-    while lo < hi:
-        pivot = a[(lo + hi) // 2]
-        i, j = lo, hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if kth <= j:
-            hi = j
-        elif kth >= i:
-            lo = i
-        else:
-            break
-    return a[kth]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1271,18 +1243,7 @@ def _nb_median_mad(values, keep, work):
             m += 1
     if m == 0:
         return 0.0, 0.0
-    centre = _nb_median(work[:m])
+    centre = median_inplace(work[:m])
     for i in range(m):
         work[i] = abs(work[i] - centre)
-    return centre, MAD_TO_SIGMA * _nb_median(work[:m])
-
-
-@njit(cache=True, nogil=True)
-def _nb_median(a):
-    """The median of ``a`` (reordered in place), the mean of the two middle values for an even size."""
-    half = a.size // 2
-    hi = _select(a, half)
-    if a.size % 2:
-        return hi
-    return (np.max(a[:half]) + hi) / 2.0
-
+    return centre, MAD_TO_SIGMA * median_inplace(work[:m])

@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 
 from zemosaic._numba_pool import n_threads, parallel_map, run_blocks
+from zemosaic._selection import median_inplace, median_of
 from zemosaic._sorting_network import sort_lanes, sorting_network
 from zemosaic._stats import MAD_TO_SIGMA
 
@@ -166,17 +167,17 @@ def count_valid(r_start, r_stop, valid, coverage):
 # --------------------------------------------------------------------------------------------------
 
 @njit(cache=True, nogil=True)
-def noise_from_rows(rows, ok, out, buf, levels, dim):
+def noise_from_rows(rows, ok, out, buf, scratch, levels, dim):
     """``normalization.noise_sigma``'s estimate from its sampled rows, the same numbers with selections in place of
-    numpy's sorts and copies: ``rows`` float64 ``(R, W, C)``, ``ok`` ``(R, W)`` their validity; ``out[c]`` the noise
-    sigma of channel ``c`` (NaN with fewer than 16 valid pairs). ``buf`` (``R x W`` float64), ``levels`` (``R x
-    C``) and ``dim`` (``R x W`` bool) are scratch.
+    numpy's sorts and copies (:mod:`zemosaic._selection`): ``rows`` float64 ``(R, W, C)``, ``ok`` ``(R, W)`` their
+    validity; ``out[c]`` the noise sigma of channel ``c`` (NaN with fewer than 16 valid pairs). ``buf`` and
+    ``scratch`` (``R x W`` float64), ``levels`` (``R x C``) and ``dim`` (``R x W`` bool) are scratch.
 
     A first estimate, 1.4826 x MAD / sqrt(2) of the differences of adjacent valid pixels, flags the bright pixels
     (above their row's median by 2.5 of it in some channel); the estimate is then made again without them when at
     least 16 pairs are left."""
     n_rows, width, channels = rows.shape
-    if _diff_mad(rows, ok, out, buf) < 16:
+    if _diff_mad(rows, ok, out, buf, scratch) < 16:
         out[:] = np.nan
         return
     for c in range(channels):
@@ -189,7 +190,7 @@ def noise_from_rows(rows, ok, out, buf, levels, dim):
                 if ok[r, x]:
                     buf[m] = rows[r, x, c]
                     m += 1
-            levels[r, c] = _median_inplace(buf[:m]) if m > 0 else np.inf
+            levels[r, c] = median_inplace(buf[:m]) if m > 0 else np.inf
     for r in range(n_rows):
         for x in range(width):
             bright = False
@@ -197,14 +198,14 @@ def noise_from_rows(rows, ok, out, buf, levels, dim):
                 bright = bright or not rows[r, x, c] <= levels[r, c] + 2.5 * out[c]
             dim[r, x] = ok[r, x] and not bright
     first = out.copy()
-    if _diff_mad(rows, dim, out, buf) < 16:
+    if _diff_mad(rows, dim, out, buf, scratch) < 16:
         out[:] = first
 
 
 @njit(cache=True, nogil=True)
-def _diff_mad(rows, ok, out, buf):
+def _diff_mad(rows, ok, out, buf, scratch):
     """``out[c]`` = 1.4826 x MAD / sqrt(2) of the differences of the adjacent pixels both ``ok`` (nothing written
-    with fewer than 16); returns their number."""
+    with fewer than 16); returns their number. ``buf`` and ``scratch`` hold as many values."""
     n_rows, width, channels = rows.shape
     for c in range(channels):
         m = 0
@@ -216,52 +217,11 @@ def _diff_mad(rows, ok, out, buf):
         if m < 16:
             return m
         d = buf[:m]
-        centre = _median_inplace(d)  # the order of d changes, not its values
+        centre = median_of(d, scratch)
         for j in range(m):
             d[j] = abs(d[j] - centre)
-        out[c] = _MAD_TO_SIGMA * _median_inplace(d) / math.sqrt(2.0)
+        out[c] = _MAD_TO_SIGMA * median_of(d, scratch) / math.sqrt(2.0)
     return m
-
-
-@njit(cache=True, nogil=True)
-def _median_inplace(a):
-    """numpy's median of ``a`` (no NaN), ``a`` reordered: the middle order statistic, or the mean of the two."""
-    n = a.shape[0]
-    k = n // 2
-    high = _select(a, k)
-    if n % 2:
-        return high
-    low = a[0]
-    for j in range(1, k):  # after the selection, a[:k] holds the k smallest
-        low = max(low, a[j])
-    return (low + high) / 2
-
-
-@njit(cache=True, nogil=True)
-def _select(a, k):
-    """The ``k``-th smallest of ``a`` (Wirth's selection, in place: ``a[:k] <= a[k] <= a[k + 1:]`` after)."""
-    lo = 0
-    hi = a.shape[0] - 1
-    while lo < hi:
-        x = a[k]
-        i = lo
-        j = hi
-        while True:
-            while a[i] < x:
-                i += 1
-            while x < a[j]:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-            if i > j:
-                break
-        if j < k:
-            lo = i
-        if k < i:
-            hi = j
-    return a[k]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -385,8 +385,8 @@ def noise_sigma(frame, mask, options: StackOptions) -> np.ndarray:
     rows, ok = _noise_rows(frame, mask, options)
     n_rows, width, channels = rows.shape
     out = np.empty(channels)
-    kernels.noise_from_rows(rows, ok, out, np.empty(n_rows * width), np.empty((n_rows, channels)),
-                            np.empty((n_rows, width), bool))
+    kernels.noise_from_rows(rows, ok, out, np.empty(n_rows * width), np.empty(n_rows * width),
+                            np.empty((n_rows, channels)), np.empty((n_rows, width), bool))
     return out
 
 
