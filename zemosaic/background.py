@@ -262,15 +262,15 @@ def fit_background_match(frame: np.ndarray, reference: np.ndarray, valid: np.nda
         return identity_match(shape, "frame is the reference")
     with _numba_turn() as use_numba:
         blocks = _blocks_from_grid([frame, reference], valid, step, use_numba)
-        if blocks is None:
-            logger.debug("background match: no common valid pixel -> identity")
-            return identity_match(shape, "no pixel valid in both frame and reference")
-        if np.array_equal(blocks.values[0], blocks.values[1]):
-            return identity_match(shape, "frame equals the reference")
-        fit_order, reason = affordable_order(blocks, order, n_extra=int(fit_gain))
-        if fit_order is None:
-            return offset_only_match(blocks, shape, reason)
-        model = _fit_match(blocks, shape, fit_order, reason, fit_gain, use_numba)
+    if blocks is None:
+        logger.debug("background match: no common valid pixel -> identity")
+        return identity_match(shape, "no pixel valid in both frame and reference")
+    if np.array_equal(blocks.values[0], blocks.values[1]):
+        return identity_match(shape, "frame equals the reference")
+    fit_order, reason = affordable_order(blocks, order, n_extra=int(fit_gain))
+    if fit_order is None:
+        return offset_only_match(blocks, shape, reason)
+    model = _fit_match(blocks, shape, fit_order, reason, fit_gain)
     logger.debug("background match: order=%d n=%d gain=%s coeffs=%s reason=%s", model.order,
                  model.n_samples, np.round(model.gain, 5).tolist(),
                  np.round(model.coeffs, 4).tolist(), model.reason)
@@ -672,7 +672,7 @@ def _surface_summary(model: BackgroundMatch) -> tuple[np.ndarray, np.ndarray, np
 # ---------------------------------------------------------------------------------------------
 
 def _fit_match(blocks: SampleBlocks, shape: tuple, order: int, reason: str | None,
-               fit_gain: bool, use_numba: bool) -> BackgroundMatch:
+               fit_gain: bool) -> BackgroundMatch:
     """Per-channel clip-and-refit of ``f = g r + S`` on the block medians."""
     u, v = _block_uv(blocks)
     basis = _poly_basis(u, v, order)
@@ -681,7 +681,7 @@ def _fit_match(blocks: SampleBlocks, shape: tuple, order: int, reason: str | Non
     notes = []
     for c in range(n_ch):
         f, r = blocks.values[0, :, c], blocks.values[1, :, c]
-        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, basis, blocks if fit_gain else None, use_numba)
+        gains[c], coeffs[c], n_kept, note = _fit_channel(f, r, basis, blocks if fit_gain else None)
         kept.append(n_kept)
         if note:
             notes.append(f"channel {c}: {note}")
@@ -691,26 +691,26 @@ def _fit_match(blocks: SampleBlocks, shape: tuple, order: int, reason: str | Non
                            n_samples=int(min(kept)), reason=reason)
 
 
-def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray, blocks: SampleBlocks | None,
-                 use_numba: bool) -> tuple[float, np.ndarray, int, str | None]:
+def _fit_channel(f: np.ndarray, r: np.ndarray, basis: np.ndarray,
+                 blocks: SampleBlocks | None) -> tuple[float, np.ndarray, int, str | None]:
     """Robust fit of one channel: returns gain, surface coefficients, samples kept, note.
 
     ``blocks`` None fixes the gain to 1. The clip-and-refit runs in one numba call (:func:`_nb_fit_channel`: least
     squares by the normal equations); where a normal system is singular (the basis degenerate on the kept blocks),
-    or before numba is loaded, :func:`_fit_channel_lstsq` (numpy's SVD least squares) fits the channel instead.
+    :func:`_fit_channel_lstsq` (numpy's SVD least squares) fits the channel instead. The kernel runs even while
+    numba is being loaded on another thread (the call then waits for it, instead of taking numpy's way as the block
+    medians do): the two ways agree to 1e-12, not bit for bit, and a run's numbers must not depend on its timing.
     """
-    if use_numba:
-        fit_gain = blocks is not None
-        grid = _NO_GRID if blocks is None else blocks.grid
-        grid_shape = (1, 1) if blocks is None else blocks.grid_shape
-        coef = np.zeros(basis.shape[1])
-        gain, n_kept, refused, solved = _nb_fit_channel(
-            np.ascontiguousarray(f), np.ascontiguousarray(r), np.ascontiguousarray(basis), np.ascontiguousarray(grid),
-            int(grid_shape[0]), int(grid_shape[1]), fit_gain, coef)
-        if solved:
-            note = None if np.isnan(refused) else _refused_note(refused)
-            return float(gain), coef, int(n_kept), note
-    return _fit_channel_lstsq(f, r, basis, blocks)
+    fit_gain = blocks is not None
+    grid = _NO_GRID if blocks is None else blocks.grid
+    grid_shape = (1, 1) if blocks is None else blocks.grid_shape
+    coef = np.zeros(basis.shape[1])
+    gain, n_kept, refused, solved = _nb_fit_channel(
+        np.ascontiguousarray(f), np.ascontiguousarray(r), np.ascontiguousarray(basis), np.ascontiguousarray(grid),
+        int(grid_shape[0]), int(grid_shape[1]), fit_gain, coef)
+    if not solved:
+        return _fit_channel_lstsq(f, r, basis, blocks)
+    return float(gain), coef, int(n_kept), None if np.isnan(refused) else _refused_note(refused)
 
 
 _NO_GRID = np.zeros((0, 2), np.int64)
@@ -941,8 +941,8 @@ def _nb_cell_medians(cells, net):
     ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. Cells of up to
     ``_NETWORK_MAX`` samples are sorted ``_CELL_LANES`` at a time by the comparators ``net``
     (:func:`_cell_network`), each a vector min/max over all of them; in a cell of more samples (the harmony's and
-    the star finders' 32 x 32 blocks) the two middle values are selected (Hoare's selection, then the least value
-    above it), whose m steps beat a network's m log^2 m there."""
+    the star finders' 32 x 32 blocks) the two middle values are selected (:func:`zemosaic._selection.select_inplace`,
+    then the least value above it), whose m steps beat a network's m log^2 m there."""
     k, n, m, channels = cells.shape
     out = np.empty((k, n, channels), np.float32)
     if m > _NETWORK_MAX:
@@ -1093,6 +1093,7 @@ def _nb_fit_channel(f, r, basis, grid, grid_h, grid_w, fit_gain, coef):
     the samples kept, the refused fitted gain (NaN if none) and whether every normal system could be solved."""
     n, p = basis.shape
     keep = np.ones(n, np.bool_)
+    new_keep = np.empty(n, np.bool_)
     y = np.empty(n)
     res = np.empty(n)
     work = np.empty(n)
@@ -1117,14 +1118,12 @@ def _nb_fit_channel(f, r, basis, grid, grid_h, grid_w, fit_gain, coef):
         centre, sigma = _nb_median_mad(res, keep, work)
         kept, same = 0, True
         for i in range(n):
-            new = abs(res[i] - centre) <= _CLIP_SIGMA * sigma if sigma > 0 else keep[i]
-            same &= new == keep[i]
-            kept += new
-            work[i] = new
+            new_keep[i] = abs(res[i] - centre) <= _CLIP_SIGMA * sigma if sigma > 0 else keep[i]
+            same &= new_keep[i] == keep[i]
+            kept += new_keep[i]
         if kept < p + 2 or same:
             break
-        for i in range(n):
-            keep[i] = work[i] != 0.0
+        keep[:] = new_keep
     return gain, keep.sum(), refused, True
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 
 import numpy as np
@@ -463,7 +464,7 @@ def test_numba_surface_fit_equals_numpys_lstsq(order):
         for c in range(3):
             f, r = blocks.values[0, :, c], blocks.values[1, :, c]
             for given in (blocks, None):
-                got = bg._fit_channel(f, r, basis, given, use_numba=True)
+                got = bg._fit_channel(f, r, basis, given)
                 want = bg._fit_channel_lstsq(f, r, basis, given)
                 assert got[2] == want[2] and got[3] == want[3]
                 assert abs(got[0] - want[0]) < 1e-12
@@ -472,13 +473,34 @@ def test_numba_surface_fit_equals_numpys_lstsq(order):
     assert order > 0 or any(note and "refused" in note for note in notes)  # a plane or more absorbs part of it
 
 
+def test_a_fit_made_while_numba_loads_on_another_thread_has_the_same_numbers(monkeypatch):
+    """While another thread holds the kernels' turn (numba loading), a fit takes numpy's block medians and still
+    numba's surface fit: its model equals, bit for bit, the one fitted once numba is loaded (a run's numbers do not
+    depend on its threads' timing)."""
+    rng = np.random.default_rng(9)
+    yy, xx = np.mgrid[:240, :320]
+    ref = (900.0 + 0.2 * xx[..., None] + 30.0 * np.sin(yy / 40.0)[..., None] * np.array([1.0, 0.6, 0.3])
+           + rng.normal(0, 4, (240, 320, 3))).astype(np.float32)
+    frame = (1.03 * ref + 12.0 + 0.05 * yy[..., None] + rng.normal(0, 4, (240, 320, 3))).astype(np.float32)
+    want = bg.fit_background_match(frame, ref, order=2)
+    busy = threading.Lock()
+    busy.acquire()                                                                  # another thread is loading
+    monkeypatch.setattr(bg, "_KERNELS_LOADED", threading.Event())
+    monkeypatch.setattr(bg, "_KERNELS_LOADING", busy)
+    with bg._numba_turn() as use_numba:
+        assert not use_numba
+    got = bg.fit_background_match(frame, ref, order=2)
+    assert np.array_equal(got.gain, want.gain) and np.array_equal(got.coeffs, want.coeffs)
+    assert (got.n_samples, got.bounds) == (want.n_samples, want.bounds) and abs(want.gain[0] - 1.03) < 0.01
+
+
 def test_surface_fit_of_a_degenerate_basis_falls_back_on_lstsq():
     """A basis whose columns are dependent on the kept blocks has no Cholesky factor: the channel is fitted by
     numpy's least squares instead (its minimum-norm answer), not left unfitted."""
     blocks, basis = _fit_blocks(np.random.default_rng(5), 1.02, 1, False)
     twin = np.concatenate([basis, basis[:, 1:2]], axis=1)                           # u twice
     f, r = blocks.values[0, :, 0], blocks.values[1, :, 0]
-    got = bg._fit_channel(f, r, twin, blocks, use_numba=True)
+    got = bg._fit_channel(f, r, twin, blocks)
     want = bg._fit_channel_lstsq(f, r, twin, blocks)
     assert got[0] == want[0] and np.array_equal(got[1], want[1]) and got[2] == want[2]
     assert np.isfinite(got[1]).all()
