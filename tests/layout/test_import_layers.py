@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 # lowest first; a part is a sub-package or a top-level module of ``zemosaic`` (``zemosaic`` itself: the front door)
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "_stats", "_numba_cache", "_numba_pool", "_heap", "progress"),
+    ("_version", "_stats", "_numba_cache", "_numba_pool", "_heap", "progress",
+     "_selection", "_sorting_network"),  # the last two: exact medians and the sorting network, compiled
     ("_pixels",),  # compiled per-pixel passes, spread on the thread pool
     ("io",),
     ("align", "background", "masks"),

@@ -61,8 +61,9 @@ sorted column: medians and order statistics are read off it, standard deviations
 trims move the ends of a range (kappa-sigma's first round runs over all the lanes of the block at once). The
 combine step then reads the block again, in frame order, for the weights. One core, 30 frames: about 35 ns per
 lane to combine, 55 more to sort and 40 more for kappa-sigma's trims (130 in all; 205 before the sort was
-vectorised), 240 more for the winsorized Huber loop. The fits before the loop (the noise: a numba kernel;
-normalisation: numpy, whose medians release the GIL) run one frame per task on the same pool. The array-module-
+vectorised), 240 more for the winsorized Huber loop. The fits before the loop (the noise and ``background_match``:
+numba kernels that release the GIL; ``linear_fit`` and the median methods: numpy, whose medians release it) run one
+frame per task on the same pool. The array-module-
 generic twin of the same maths (numpy or CuPy) lives in :mod:`zemosaic.stack.gpu`; the tests check that
 both agree within float32 tolerance, and that the kernels equal a plain per-pixel reference bit for bit
 (``tests/stack/test_stack_kernels.py``).

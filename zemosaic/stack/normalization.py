@@ -200,7 +200,7 @@ def fit_background(frames, masks, ref: int, options: StackOptions) -> list:
         logger.debug("stack: background_match frame %d: %s", i, match.as_dict())
         return BackgroundNorm(match, flatten)
 
-    result = kernels.parallel_map(fit, range(len(frames)))  # one frame per task; numpy releases the GIL
+    result = kernels.parallel_map(fit, range(len(frames)))  # one frame per task; the fit's kernels release the GIL
     release_rows(frames[ref], 0, frames[ref].shape[0])  # the reference stays mapped during the fits only
     return result
 
