@@ -75,6 +75,7 @@ __all__ = ["__version__", "run_mosaic", "RunResult", "NothingUsableError", "Mosa
            "InMemoryFrame", "MosaicProducts", "ZeMosaicConfig", "resolve_config", "ConfigError", "inspect"]
 
 _numba_cache.ensure_cache_dir()  # before any kernel is defined: a cache folder even with site-packages read-only
+_numba_cache.drop_stale_kernels()  # a kernel cached before a shared kernel module was edited is compiled again
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,13 @@ function ...: no locator available`` and the import fails. :func:`ensure_cache_d
 ``NUMBA_CACHE_DIR`` at ``<temp dir>/zemosaic-numba-<uid>``. A ``NUMBA_CACHE_DIR`` the user set is left alone,
 and so are numba's own choices when one of them works (they need no help, and moving the cache would make the
 first run after upgrading zemosaic compile everything again for nothing).
+
+numba's cache checks a kernel against its own source file only: a kernel that calls a compiled function of another
+module (the shared ones of :data:`SHARED_KERNEL_MODULES`: exact medians, the sorting network) keeps the machine code
+it was cached with after that other module is edited. :func:`drop_stale_kernels`, run by ``zemosaic/__init__.py``
+too, deletes the package's cached kernels (``__pycache__/*.nbi`` and ``*.nbc``) older than the newest of those
+modules, so an edit there is compiled in. An installed package never meets it (its caches are written after its
+files); it is for a checkout being worked on.
 """
 from __future__ import annotations
 
@@ -17,7 +24,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["ensure_cache_dir"]
+__all__ = ["ensure_cache_dir", "drop_stale_kernels", "SHARED_KERNEL_MODULES"]
+
+#: The package's modules whose compiled functions other modules' kernels call (and compile into their own code).
+SHARED_KERNEL_MODULES = ("_selection.py", "_sorting_network.py")
 
 
 def ensure_cache_dir() -> str | None:
@@ -39,6 +49,32 @@ def ensure_cache_dir() -> str | None:
         return str(folder)
     except Exception:  # noqa: BLE001 - never break an import for a cache location
         return None
+
+
+def drop_stale_kernels(package: Path | None = None) -> int:
+    """Delete the cached kernels (numba's ``.nbi`` index and ``.nbc`` data files in the ``__pycache__`` folders of
+    ``package``, by default this one) that are older than the newest of :data:`SHARED_KERNEL_MODULES`; returns how
+    many files went. Never raises (a file another process removed first, a read-only folder: left alone)."""
+    try:
+        package = Path(__file__).resolve().parent if package is None else package
+        newest = max((package / name).stat().st_mtime for name in SHARED_KERNEL_MODULES
+                     if (package / name).exists())
+    except (OSError, ValueError):  # no shared module here
+        return 0
+    dropped = 0
+    for cache in package.rglob("__pycache__"):
+        try:
+            entries = list(os.scandir(cache))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.name.endswith((".nbi", ".nbc")) and entry.stat().st_mtime < newest:
+                    os.unlink(entry.path)
+                    dropped += 1
+            except OSError:
+                continue
+    return dropped
 
 
 def _numba_user_cache() -> Path:

@@ -52,6 +52,57 @@ def test_cache_dir_when_nothing_is_writable(monkeypatch, tmp_path):
     assert os.environ["NUMBA_CACHE_DIR"] == folder and numba_config.CACHE_DIR == folder
 
 
+def test_kernels_cached_before_a_shared_kernel_module_was_edited_are_dropped(tmp_path):
+    """numba checks a cached kernel against its own file only. The package's kernels cached before the newest edit
+    of a shared kernel module (the medians, the sorting network: compiled into their callers) are deleted, index and
+    data; newer caches, the bytecode and the sources stay."""
+    package = tmp_path / "zemosaic"
+    caches = [package / "__pycache__", package / "stack" / "__pycache__"]
+    for folder in caches:
+        folder.mkdir(parents=True)
+    old = [caches[0] / "background._nb_fit_channel-10.py311.nbi",
+           caches[0] / "background._nb_fit_channel-10.py311.1.nbc", caches[1] / "kernels.noise_from_rows-20.py311.nbi"]
+    kept = [caches[1] / "kernels.prepare-30.py311.nbi", caches[0] / "background.cpython-311.pyc"]
+    for path in old + kept:
+        path.write_bytes(b"x")
+    for name in _numba_cache.SHARED_KERNEL_MODULES:
+        (package / name).write_text("# shared\n")
+    os.utime(package / _numba_cache.SHARED_KERNEL_MODULES[0], (1000.0, 1000.0))   # one edited long ago
+    os.utime(package / _numba_cache.SHARED_KERNEL_MODULES[1], (2000.0, 2000.0))   # the newest edit
+    for path in old + [kept[1]]:
+        os.utime(path, (1500.0, 1500.0))                                          # cached between the two edits
+    os.utime(kept[0], (2500.0, 2500.0))                                           # cached after the newest
+    assert _numba_cache.drop_stale_kernels(package) == 3
+    assert not any(path.exists() for path in old) and all(path.exists() for path in kept)
+    assert _numba_cache.drop_stale_kernels(package) == 0
+    assert _numba_cache.drop_stale_kernels(tmp_path / "elsewhere") == 0                # no shared module: nothing
+
+
+def test_an_edit_of_a_shared_kernel_module_reaches_its_callers_cached_kernels(tmp_path):
+    """What the drop is for, in a package of two files like ours: a kernel calling another module's compiled
+    function, both cached; the callee is edited; a new process sees the new callee through the caller."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom zemosaic import _numba_cache\nfrom pathlib import Path\n"
+        "_numba_cache.SHARED_KERNEL_MODULES = ('_selection.py',)\n"
+        "_numba_cache.drop_stale_kernels(Path(__file__).parent)\n")
+    (package / "_selection.py").write_text("from numba import njit\n@njit(cache=True)\ndef f(x):\n    return x + 1\n")
+    (package / "caller.py").write_text("from numba import njit\nfrom pkg._selection import f\n"
+                                       "@njit(cache=True)\ndef g(x):\n    return f(x) * 10\n")
+    code = "import pkg.caller as c; print(c.g(1))"
+    run = [sys.executable, "-c", code]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    assert subprocess.run(run, capture_output=True, text=True, check=True, env=env).stdout.split() == ["20"]
+    assert list((package / "__pycache__").glob("caller.g-*.nbi"))                 # g is cached
+    source = package / "_selection.py"
+    source.write_text(source.read_text().replace("x + 1", "x + 2"))
+    stamp = max(p.stat().st_mtime for p in (package / "__pycache__").iterdir()) + 1.0
+    os.utime(source, (stamp, stamp))                                              # edited after the caches
+    assert subprocess.run(run, capture_output=True, text=True, check=True, env=env).stdout.split() == ["30"]
+
+
 def test_import_with_read_only_package_and_home(tmp_path):
     """A read-only install whose user has no writable home still imports (numba would raise "no locator")."""
     code = ("import os, zemosaic._numba_cache as c\n"
