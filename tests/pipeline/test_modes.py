@@ -4,6 +4,7 @@ import logging
 
 import numpy as np
 import pytest
+from astropy.io import fits
 from scipy import ndimage as ndi
 
 from measure import aperture_flux, catalogue_pixels, refine_centroids
@@ -256,6 +257,8 @@ def test_grid_resume_after_an_interruption_reuses_the_finished_tiles(dataset, gr
     out = tmp_path / "out"
     shutil.copytree(grid_run.output_dir, out)
     tiles = sorted((out / "master_tiles").glob("master_tile_*.fits"))
+    card = fits.getheader(tiles[0]).cards["ZRESKEY"]                   # a whole card: no comment cut short on write
+    assert len(card.value) == 64 and len(card.image) == 80 and card.comment == ""
     (out / "master_tiles" / "mode_manifest.json").unlink()
     tiles[-1].unlink()
     settings = ["mode=grid", "grid_tile_size_px=200", "grid_overlap_fraction=0.25"]

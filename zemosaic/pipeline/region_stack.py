@@ -114,7 +114,7 @@ def write_region_tile(path: Path, image: np.ndarray, coverage: np.ndarray, grid:
                      "STKNORM": (normalize or cfg.stack_normalize_method, "stack normalisation"),
                      "STKREJ": (cfg.stack_rejection_algorithm, "stack rejection")})
     if resume_key is not None:
-        standard["ZRESKEY"] = (resume_key[:64], "sha256 of the tile's inputs (resume)")
+        standard["ZRESKEY"] = resume_key[:64]  # 64 hex digits: no room left on the card for a comment
     if rejected_fraction is not None:
         standard["STKREJFR"] = (round(float(rejected_fraction), 5), "fraction of samples rejected")
     out = data[..., 0] if data.shape[2] == 1 else data
