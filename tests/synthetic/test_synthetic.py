@@ -4,6 +4,7 @@ import math
 import shutil
 import subprocess
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -187,6 +188,11 @@ def test_truth_sky_and_catalogue_share_the_frame_flux_scale(clean):
     with fits.open(clean.truth_dir / "truth_sky.fits") as hdul:
         truth = np.moveaxis(hdul[0].data, 0, -1)
         wcs = WCS(hdul[0].header, naxis=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")                                 # its three axes as written: no fix-up
+            cube = WCS(hdul[0].header)
+    assert cube.naxis == 3 and cube.wcs.ctype[2] == "CHANNEL"
+    assert np.array_equal(cube.celestial.wcs.cd, wcs.wcs.cd) and cube.celestial.wcs.ctype[0] == "RA---TAN"
     assert truth.shape[:2] == clean.global_shape
     cat = Table.read(clean.truth_dir / "catalogue.csv", format="ascii.csv")
     assert len(cat) == len(clean.catalogue)

@@ -59,6 +59,7 @@ __all__ = [
     "read_image_header",
     "read_luminance",
     "write_fits_image",
+    "add_channel_axis",
     "read_cfa_frame",
     "read_fits_image",
 ]
@@ -333,6 +334,16 @@ def read_luminance(path: str | os.PathLike, *, binning: int = 2) -> np.ndarray:
     return plane[:h, :w].reshape(h // b, b, w // b, b).sum(axis=(1, 3), dtype=np.float32)
 
 
+def add_channel_axis(header: fits.Header) -> None:
+    """Give a C x H x W cube's header, whose celestial WCS (``CD`` matrix) covers the first two axes, its third: the
+    colour plane (``CTYPE3 = 'CHANNEL'``, plane 1 = R, 2 = G, 3 = B), so that WCS readers take all three axes as
+    written instead of guessing (astropy's ``cdfix``)."""
+    header["WCSAXES"] = 3
+    for key, value, comment in (("CTYPE3", "CHANNEL", "colour plane: 1 = R, 2 = G, 3 = B"),
+                                ("CRPIX3", 1.0, ""), ("CRVAL3", 1.0, ""), ("CD3_3", 1.0, "")):
+        header[key] = (value, comment)
+
+
 def write_fits_image(
     path: str | os.PathLike,
     data: np.ndarray,
@@ -389,10 +400,7 @@ def write_fits_image(
     _add_extra_cards(primary_header, header_extra, skip_wcs=wcs is not None)
     primary_header.update(wcs_header)
     if channel_axis and wcs is not None and cube.ndim == 3:
-        primary_header["WCSAXES"] = 3
-        for key, value, comment in (("CTYPE3", "CHANNEL", "colour plane: 1 = R, 2 = G, 3 = B"),
-                                    ("CRPIX3", 1.0, ""), ("CRVAL3", 1.0, ""), ("CD3_3", 1.0, "")):
-            primary_header[key] = (value, comment)
+        add_channel_axis(primary_header)
     primary_header.setdefault("ORIGIN", "ZeMosaic")
     hdus = [fits.PrimaryHDU(data=cube, header=primary_header)]
     hdus += _extension_hdus(extensions or {}, cube.shape[-2:], wcs_header)

@@ -42,6 +42,7 @@ from astropy.table import Table
 from astropy.wcs import WCS
 
 from zemosaic.io.atomic import atomic_output, atomic_write_bytes
+from zemosaic.io.fits import add_channel_axis
 from zemosaic.progress import ProgressCallback, emit
 from zemosaic.synthetic import weather
 from zemosaic.synthetic.headers import (
@@ -521,6 +522,7 @@ def _write_truth(truth_dir: Path, spec: SynthSpec, session: Session, scene: SkyS
     header = fits.Header()
     for key, value in _wcs_cards_of(session.global_wcs).items():
         header[key] = value
+    add_channel_axis(header)  # a C x H x W cube: its third axis said, not left to the reader's guess
     header["BUNIT"] = ("adu", "ADU per frame of exposure, above pedestal")
     header["COMMENT"] = "Noiseless stars + nebula, no light pollution, transparency 1 (synthetic truth)."
     _write_fits(truth_dir / "truth_sky.fits", np.moveaxis(sky, -1, 0).copy(), header)
