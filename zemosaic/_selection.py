@@ -77,11 +77,11 @@ def median_inplace(a):
 @njit(cache=True, nogil=True)
 def median_of(a, scratch):
     """numpy's median of ``a`` (at least one value; ``a`` unchanged), bracketed from a sample (see the module's
-    docstring); ``scratch`` holds at least ``a.size`` values of ``a``'s type."""
+    docstring); ``scratch`` holds at least ``a.size`` values of ``a``'s type. Written with plain loops: numba
+    compiles slice assignments and dtype casts several times slower."""
     n = a.shape[0]
     if n < _BRACKET_MIN:
-        scratch[:n] = a
-        return median_inplace(scratch[:n])
+        return _median_of_copy(a, scratch)
     stride = n // _SAMPLE
     sample = np.empty(_SAMPLE, a.dtype)
     for i in range(_SAMPLE):
@@ -98,15 +98,22 @@ def median_of(a, scratch):
         inside += (not is_below) and v <= hi
     k = n // 2
     if below > k or k >= below + inside:  # the middle is outside the bracket: select over everything
-        scratch[:n] = a
-        return median_inplace(scratch[:n])
+        return _median_of_copy(a, scratch)
     high = select_inplace(scratch[:inside], k - below)
     if n % 2:
         return high
-    if k - 1 < below:  # the lower middle value is the largest below the bracket
-        low = a.dtype.type(below_max)
-    else:
-        low = scratch[0]
+    if k - 1 < below:  # the lower middle value is the largest below the bracket (stored: in a's own type)
+        scratch[0] = below_max
+    else:  # or the largest the selection left below `high`
         for j in range(1, k - below):
-            low = max(low, scratch[j])
-    return (low + high) * np.float32(0.5)
+            scratch[0] = max(scratch[0], scratch[j])
+    return (scratch[0] + high) * np.float32(0.5)
+
+
+@njit(cache=True, nogil=True)
+def _median_of_copy(a, scratch):
+    """numpy's median of ``a`` by a selection over a copy in ``scratch``."""
+    n = a.shape[0]
+    for i in range(n):
+        scratch[i] = a[i]
+    return median_inplace(scratch[:n])

@@ -424,7 +424,7 @@ def _clipped_cell_medians(cells: np.ndarray, sigma: np.ndarray, use_numba: bool)
     samples more than ``_STAR_CLIP_SIGMA`` x ``sigma`` (``(k, C)``, where > 0) above their cell's median in any
     image or channel. ``cells`` may be overwritten."""
     if use_numba and cells.dtype == np.float32 and cells.shape[2] <= _NETWORK_MAX:
-        return _nb_clipped_cell_medians(cells, sigma, _STAR_CLIP_SIGMA, _cell_network(cells.shape[2]))
+        return _nb_clipped_cell_medians(cells, sigma, _STAR_CLIP_SIGMA, sorting_network(cells.shape[2]))
     sigma = sigma[:, None, None, :]                                   # (k, 1, 1, C)
     star = (cells > _nan_median(cells, use_numba)[:, :, None, :] + _STAR_CLIP_SIGMA * sigma) & (sigma > 0)
     # (n, m): star in any image/channel (numpy's stubs type any(axis=...) as possibly a scalar: not for 4-D input)
@@ -580,7 +580,7 @@ def _nan_median(a: np.ndarray, use_numba: bool = True) -> np.ndarray:
     """Median over axis 2 ignoring NaN; NaN where no sample (numba for float32 cells, the same numbers as the
     sort-based numpy version below, bit for bit)."""
     if use_numba and a.dtype == np.float32 and a.ndim == 4:
-        return _nb_cell_medians(a, _cell_network(a.shape[2]))
+        return _nb_cell_medians(a)
     return _nan_median_numpy(a)
 
 
@@ -926,43 +926,24 @@ def _nb_mask_cells(ok, block, cells):
                 cells[:, b, j, :] = np.nan
 
 
-_NETWORK_MAX = 64  # samples per cell up to which the cell medians sort by a sorting network (else: selection)
+_NETWORK_MAX = 64  # samples per cell up to which the star clip sorts its cells by a sorting network
 _CELL_LANES = 64   # cells sorted at once, one lane each
 
 
-def _cell_network(m: int) -> np.ndarray:
-    """The comparators that sort a cell of ``m`` samples (none past ``_NETWORK_MAX``: those cells select)."""
-    return sorting_network(m if m <= _NETWORK_MAX else 0)
-
-
 @njit(cache=True, nogil=True)
-def _nb_cell_medians(cells, net):
+def _nb_cell_medians(cells):
     """``(k, n, C)`` float32 medians over axis 2 of float32 ``(k, n, m, C)`` cells, NaN ignored (NaN where none):
-    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it. Cells of up to
-    ``_NETWORK_MAX`` samples are sorted ``_CELL_LANES`` at a time by the comparators ``net``
-    (:func:`_cell_network`), each a vector min/max over all of them; in a cell of more samples (the harmony's and
-    the star finders' 32 x 32 blocks) the two middle values are selected (:func:`zemosaic._selection.select_inplace`,
-    then the least value above it), whose m steps beat a network's m log^2 m there."""
+    ``0.5 * (lo + hi)`` of the two middle values in float32, as the numpy version computes it, each selected
+    (:func:`_selected_median`). It serves the 32 x 32 blocks of the star finders and the colour calibration, where
+    m steps beat a sort; the sample blocks' star clip (up to 16 samples a cell) has its own kernel,
+    :func:`_nb_clipped_cell_medians`."""
     k, n, m, channels = cells.shape
     out = np.empty((k, n, channels), np.float32)
-    if m > _NETWORK_MAX:
-        buf = np.empty(m, np.float32)
-        for i in range(k):
-            for b in range(n):
-                for c in range(channels):
-                    out[i, b, c] = _selected_median(cells[i, b, :, c], buf)
-        return out
-    values = np.empty((m, _CELL_LANES), np.float32)
-    scratch = np.empty((m + 1, _CELL_LANES), np.float32)
-    counts = np.empty(_CELL_LANES, np.int64)
-    medians = np.empty(_CELL_LANES, np.float32)
-    for b0 in range(0, n, _CELL_LANES):
-        w = min(_CELL_LANES, n - b0)
-        for i in range(k):
+    buf = np.empty(m, np.float32)
+    for i in range(k):
+        for b in range(n):
             for c in range(channels):
-                _load_lanes(cells, i, c, b0, w, values)
-                _lane_medians(values, w, net, scratch, counts, medians)
-                out[i, b0:b0 + w, c] = medians[:w]
+                out[i, b, c] = _selected_median(cells[i, b, :, c], buf)
     return out
 
 
@@ -996,11 +977,14 @@ def _nb_clipped_cell_medians(cells, sigma, clip, net):
                         hit |= s > 0 and values[i, c, j, ln] > np.float64(first[i, c, ln]) + clip * s
                 if hit:
                     star[b0 + ln, j] = True
-                    values[:, :, j, ln] = nan
+                    for i in range(k):
+                        for c in range(channels):
+                            values[i, c, j, ln] = nan
         for i in range(k):
             for c in range(channels):
                 _lane_medians(values[i, c], w, net, scratch, counts, first[i, c])
-                out[i, b0:b0 + w, c] = first[i, c, :w]
+                for ln in range(w):
+                    out[i, b0 + ln, c] = first[i, c, ln]
     return out, star
 
 
@@ -1022,7 +1006,8 @@ def _lane_medians(values, w, net, scratch, counts, out):
     ``scratch`` (``(m + 1, L)``, NaN as +inf) by the comparators ``net``; ``counts`` (``L``) is scratch too."""
     m, lanes = values.shape
     inf = np.float32(np.inf)
-    counts[:] = 0
+    for ln in range(lanes):
+        counts[ln] = 0
     for j in range(m):
         for ln in range(lanes):
             v = values[j, ln]
@@ -1094,27 +1079,33 @@ def _nb_fit_channel(f, r, basis, grid, grid_h, grid_w, fit_gain, coef):
     n, p = basis.shape
     keep = np.ones(n, np.bool_)
     new_keep = np.empty(n, np.bool_)
-    y = np.empty(n)
+    ok = np.empty(n, np.bool_)
+    y = np.empty((n, 1))
+    sol = np.empty((p, 1))
     res = np.empty(n)
     work = np.empty(n)
     z = np.empty(n)
-    padded = np.zeros((2, grid_h + 2, grid_w + 2))
+    padded = np.empty((2, grid_h + 2, grid_w + 2))
     gain, refused = 1.0, np.nan
-    coef[:] = 0.0
-    for _ in range(_MAX_ITER):
+    n_kept = n
+    for t in range(p):
+        coef[t] = 0.0
+    for _ in range(_MAX_ITER):  # plain loops throughout: numba compiles slice assignments several times slower
         if fit_gain:
-            gain, refused, solved = _nb_estimate_gain(f, r, basis, keep, grid, padded, z, work)
+            gain, refused, solved = _nb_estimate_gain(f, r, basis, keep, grid, padded, z, ok)
             if not solved:
                 return gain, 0, refused, False
         for i in range(n):
-            y[i] = f[i] - gain * r[i]
-        if not _nb_least_squares(basis, keep, y[:, None], coef[:, None]):
+            y[i, 0] = f[i] - gain * r[i]
+        if not _nb_least_squares(basis, keep, y, sol):
             return gain, 0, refused, False
+        for t in range(p):
+            coef[t] = sol[t, 0]
         for i in range(n):
             s = 0.0
             for t in range(p):
                 s += basis[i, t] * coef[t]
-            res[i] = y[i] - s
+            res[i] = y[i, 0] - s
         centre, sigma = _nb_median_mad(res, keep, work)
         kept, same = 0, True
         for i in range(n):
@@ -1123,18 +1114,22 @@ def _nb_fit_channel(f, r, basis, grid, grid_h, grid_w, fit_gain, coef):
             kept += new_keep[i]
         if kept < p + 2 or same:
             break
-        keep[:] = new_keep
-    return gain, keep.sum(), refused, True
+        for i in range(n):
+            keep[i] = new_keep[i]
+        n_kept = kept
+    return gain, n_kept, refused, True
 
 
 @njit(cache=True, nogil=True)
-def _nb_estimate_gain(f, r, basis, keep, grid, padded, z, work):
+def _nb_estimate_gain(f, r, basis, keep, grid, padded, z, ok):
     """:func:`_estimate_gain` in numba: ``(gain, refused gain or NaN, solved)``. ``padded`` ``(2, gh + 2, gw + 2)``,
-    ``z`` and ``work`` ``(n,)`` are scratch."""
+    ``z`` and ``ok`` ``(n,)`` are scratch."""
     n, p = basis.shape
     total, count = padded[0], padded[1]
-    total[:] = 0.0
-    count[:] = 0.0
+    for y in range(total.shape[0]):
+        for x in range(total.shape[1]):
+            total[y, x] = 0.0
+            count[y, x] = 0.0
     for i in range(n):
         if keep[i]:
             total[grid[i, 0] + 1, grid[i, 1] + 1] = r[i]
@@ -1149,14 +1144,13 @@ def _nb_estimate_gain(f, r, basis, keep, grid, padded, z, work):
                     s += total[y0 + dy, x0 + dx]
                     c += count[y0 + dy, x0 + dx]
         z[i] = s / c if c > 0 else np.nan
-        ok = keep[i] and c > 0
-        work[i] = ok
-        n_ok += ok
+        ok[i] = keep[i] and c > 0
+        n_ok += ok[i]
     if n_ok <= p + 2:
         return 1.0, np.nan, True
-    ok = work != 0.0
     data = np.empty((n, 3))
-    data[:, 0], data[:, 1], data[:, 2] = f, r, z
+    for i in range(n):
+        data[i, 0], data[i, 1], data[i, 2] = f[i], r[i], z[i]
     beta = np.empty((p, 3))
     if not _nb_least_squares(basis, ok, data, beta):
         return 1.0, np.nan, False
@@ -1227,7 +1221,9 @@ def _nb_least_squares(basis, keep, rhs, out):
             for q in range(s + 1, p):
                 v -= a[q, s] * b[q, j]
             b[s, j] = v / a[s, s]
-    out[:, :] = b
+    for s in range(p):
+        for j in range(k):
+            out[s, j] = b[s, j]
     return True
 
 
