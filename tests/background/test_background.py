@@ -10,6 +10,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from sky_scenes import NEB_COLOUR, NOISE, SKY, gaussian_nebula, observe, pixel_grid, star_field
+from zemosaic import _sample_blocks as sb
 from zemosaic import background as bg
 
 # ---------------------------------------------------------------------------------------------
@@ -403,15 +404,15 @@ def test_numba_cell_statistics_equal_the_numpy_ones():
         odd[0, 1, : m // 3, 0], odd[0, 2, : m // 3, 1] = np.inf, -np.inf
         odd[1, 3, :, 2] = 7.0  # every sample equal
         for case in (cells, odd):
-            assert np.array_equal(bg._nan_median(case), bg._nan_median_numpy(case), equal_nan=True)
+            assert np.array_equal(sb._nan_median(case), sb._nan_median_numpy(case), equal_nan=True)
         if m > 1:
             cells[1, :, :, 2] = np.nan  # no difference at all in one channel: sigma 0
             diff = np.abs(np.diff(cells, axis=2)).reshape(2, -1, 3)
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 expected = np.nan_to_num(bg.MAD_TO_SIGMA / np.sqrt(2.0) * np.nanmedian(diff, axis=1))
-            assert np.array_equal(bg._sample_sigma(cells), expected)
-            assert bg._sample_sigma(cells)[1, 2] == 0.0
+            assert np.array_equal(sb._sample_sigma(cells), expected)
+            assert sb._sample_sigma(cells)[1, 2] == 0.0
 
 
 def test_star_clipped_cell_medians_in_one_numba_pass_equal_numpys():
@@ -428,12 +429,12 @@ def test_star_clipped_cell_medians_in_one_numba_pass_equal_numpys():
             cells[0, 1, : m // 3, 0], cells[-1, 2, : m // 2, 1] = np.inf, -np.inf
             sigma = np.abs(rng.normal(3.0, 1.0, (k, 3)))
             sigma[-1, 2] = 0.0
-            med, star = bg._clipped_cell_medians(cells.copy(), sigma, use_numba=True)
-            want_med, want_star = bg._clipped_cell_medians(cells.copy(), sigma, use_numba=False)
+            med, star = sb._clipped_cell_medians(cells.copy(), sigma, use_numba=True)
+            want_med, want_star = sb._clipped_cell_medians(cells.copy(), sigma, use_numba=False)
             assert np.array_equal(star, want_star) and np.array_equal(med, want_med, equal_nan=True)
             assert m < 4 or 0.02 < star.mean() < 0.5                                # the clip did clip
     cells = np.ones((1, 3, 65, 1), np.float32)                                      # past the network: numpy's
-    assert np.array_equal(bg._clipped_cell_medians(cells, np.ones((1, 1)), True)[0], np.ones((1, 3, 1)))
+    assert np.array_equal(sb._clipped_cell_medians(cells, np.ones((1, 1)), True)[0], np.ones((1, 3, 1)))
 
 
 def _fit_blocks(rng, gain: float, order: int, masked: bool):
@@ -484,9 +485,9 @@ def test_a_fit_made_while_numba_loads_on_another_thread_has_the_same_numbers(mon
     want = bg.fit_background_match(frame, ref, order=2)
     busy = threading.Lock()
     busy.acquire()                                                                  # another thread is loading
-    monkeypatch.setattr(bg, "_KERNELS_LOADED", threading.Event())
-    monkeypatch.setattr(bg, "_KERNELS_LOADING", busy)
-    with bg._numba_turn() as use_numba:
+    monkeypatch.setattr(sb, "_KERNELS_LOADED", threading.Event())
+    monkeypatch.setattr(sb, "_KERNELS_LOADING", busy)
+    with sb.numba_turn() as use_numba:
         assert not use_numba
     got = bg.fit_background_match(frame, ref, order=2)
     assert np.array_equal(got.gain, want.gain) and np.array_equal(got.coeffs, want.coeffs)
@@ -513,8 +514,8 @@ def test_block_medians_same_from_float64_images_and_float32_ones():
     images[1][rng.random((50, 70)) < 0.05] = np.nan
     valid = rng.random((50, 70)) > 0.1
     rows, cols = np.arange(50.0) * 8, np.arange(70.0) * 8
-    a = bg.block_medians(images, valid, rows, cols, 4)
-    b = bg.block_medians([i.astype(np.float32) for i in images], valid, rows, cols, 4)
+    a = sb.block_medians(images, valid, rows, cols, 4)
+    b = sb.block_medians([i.astype(np.float32) for i in images], valid, rows, cols, 4)
     for field in ("values", "rows", "cols", "grid"):
         assert np.array_equal(getattr(a, field), getattr(b, field))
     assert a.bounds == b.bounds and a.values.shape[1] > 150
@@ -528,7 +529,7 @@ def test_block_median_grid_is_nanmedian_of_every_cell_in_both_row_bands():
         image = rng.normal(100.0, 5.0, (h, w)).astype(np.float32)
         image[rng.random(image.shape) < 0.3] = np.nan
         image[:block, :block] = np.nan                                               # one cell without a sample
-        grid = bg.block_median_grid(image, block)
+        grid = sb.block_median_grid(image, block)
         assert grid.shape == (-(-h // block), -(-w // block))
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)                          # the all-NaN cell

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 LAYERS: list[tuple[str, ...]] = [
     ("_version", "_stats", "_numba_cache", "_numba_pool", "_heap", "progress",
      "_selection", "_sorting_network"),  # the last two: exact medians and the sorting network, compiled
-    ("_pixels",),  # compiled per-pixel passes, spread on the thread pool
+    ("_pixels", "_sample_blocks"),  # compiled per-pixel passes and star-clipped block statistics, on the pool
     ("io",),
     ("align", "background", "masks"),
     ("stack", "solve", "quality"),

@@ -30,7 +30,7 @@ from numba import njit
 from scipy import ndimage
 
 from zemosaic._numba_pool import run_blocks
-from zemosaic.background import block_median_grid
+from zemosaic._sample_blocks import block_median_grid
 
 __all__ = ["SOLAR_BV", "ColourCatalogue", "ColourCalibration", "StarColours", "measure_star_colours",
            "calibrate_star_colours", "read_colour_catalogue"]

@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from zemosaic._sample_blocks import block_medians
 from zemosaic._stats import mad_sigma, robust_sigma
-from zemosaic.background import as_hwc, block_medians
+from zemosaic.background import as_hwc
 
 __all__ = [
     "TileOverlap",

@@ -6,7 +6,7 @@ cast of the reference frames survive into the mosaic as one smooth surface, clos
 models it per channel on a decimated copy of the mosaic (the mosaic itself may be a memmap and is never loaded whole):
 
 * the mosaic is reduced by block means (at most 512 samples on its long side), then summarised in cells of 4 x 4
-  samples by star-clipped medians (:func:`zemosaic.background.block_medians`);
+  samples by star-clipped medians (:func:`zemosaic._sample_blocks.block_medians`);
 * a low-order 2D polynomial (``plane``: order 1, ``surface``: order 3) is fitted to the cells as their **lower
   envelope**: a quantile regression at ``quantile`` (2 %), so that 98 % of the cells lie above it. A nebula only
   adds light, so however much of the mosaic it covers and however bright it is, the cells it lifts do not pull the
@@ -31,8 +31,9 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from zemosaic._pixels import finite_in_every_channel
+from zemosaic._sample_blocks import SampleBlocks, block_medians
 from zemosaic._stats import diff_noise_sigma
-from zemosaic.background import SampleBlocks, block_medians, check_images
+from zemosaic.background import check_images
 from zemosaic.mosaic.sky_motion import MotionSky
 
 __all__ = ["MOSAIC_BACKGROUND_MODELS", "MosaicSky", "SkySamples", "sample_mosaic_sky", "fit_mosaic_sky",
@@ -201,7 +202,7 @@ class MosaicSky:
 class SkySamples:
     """What every sky fit reads of a mosaic (:func:`sample_mosaic_sky`): the decimation ``step``, the decimated
     mosaic ``dec`` (block means, NaN where not usable), its usable samples ``ok``, and the star-clipped cell medians
-    ``blocks`` (:func:`zemosaic.background.block_medians`; None when no sample is usable), for a mosaic of
+    ``blocks`` (:func:`zemosaic._sample_blocks.block_medians`; None when no sample is usable), for a mosaic of
     ``shape``."""
 
     shape: tuple

@@ -20,9 +20,10 @@ from scipy.ndimage import distance_transform_edt, zoom
 from scipy.spatial import cKDTree
 
 from zemosaic._numba_pool import run_blocks
+from zemosaic._sample_blocks import block_median_grid
 from zemosaic._stats import mad_sigma
 from zemosaic.align.stars import detect_stars
-from zemosaic.background import as_hwc, block_median_grid, check_images
+from zemosaic.background import as_hwc, check_images
 
 __all__ = [
     "StarFluxes",

@@ -7,7 +7,7 @@ here for all frames at once on the array module ``xp`` (``numpy`` in the tests, 
   ``noise_rows`` rows, bright pixels left out), as ``normalization.noise_sigma``; it feeds the weights and
   ``linear_fit``.
 * :func:`xp_block_medians`: the star-clipped block medians of every (frame, reference) pair on the decimated
-  grid, as ``background.block_medians`` (the bulk of a ``background_match`` fit).
+  grid, as ``_sample_blocks.block_medians`` (the bulk of a ``background_match`` fit).
 * :func:`xp_fit_match`: the clip-and-refit of ``frame = gain x reference + S(x, y)`` with the instrumented gain
   estimate, as ``background._fit_channel``, for all frames and channels as one batch (weighted normal
   equations solved by a written-out Cholesky; a fixed number of rounds with per-element convergence flags, so
@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from zemosaic import background as bg
+from zemosaic._sample_blocks import SampleBlocks
 from zemosaic._stats import MAD_TO_SIGMA, to_blocks
 from zemosaic.stack.frame_cache import release_rows
 from zemosaic.stack.gpu_xp import cholesky_solve, is_numpy, masked_median_lastaxis, sort_axis0, to_host
@@ -138,7 +139,7 @@ def _to_blocks_xp(xp, stack, block: int):
 
 
 def _nan_median_cells(xp, cells):
-    """``background._nan_median`` over axis -2 of ``(..., m, C)`` cells (NaN = missing), by a sorting network."""
+    """``_sample_blocks._nan_median`` over axis -2 of ``(..., m, C)`` cells (NaN = missing), by a sorting network."""
     filled = xp.where(xp.isnan(cells), np.float32(np.inf), cells)
     moved = xp.moveaxis(filled, -2, 0)
     m = moved.shape[0]
@@ -152,7 +153,7 @@ def _nan_median_cells(xp, cells):
 
 
 def xp_block_medians(xp, frames_dec, ref_dec, mask_dec, rows, cols, block: int) -> dict:
-    """Star-clipped block medians of every (frame, reference) pair, as ``background.block_medians``.
+    """Star-clipped block medians of every (frame, reference) pair, as ``_sample_blocks.block_medians``.
 
     Parameters
     ----------
@@ -215,7 +216,7 @@ def xp_block_medians(xp, frames_dec, ref_dec, mask_dec, rows, cols, block: int) 
 
 
 def _sample_sigma(xp, cells, keep):
-    """``background._sample_sigma`` of the kept blocks: ``(B, 2, C)`` noise of one sample."""
+    """``_sample_blocks._sample_sigma`` of the kept blocks: ``(B, 2, C)`` noise of one sample."""
     n_frames, k, n_blocks, m, n_ch = cells.shape
     kb = keep[:, None, :, None, None]
     if m > 1:
@@ -515,7 +516,7 @@ def _sample_blocks(bg, host: dict, k: int, grid_shape):
     keep = host["keep"][k]
     where = np.flatnonzero(keep)
     grid = np.stack(np.divmod(where, grid_shape[1]), axis=1)
-    return bg.SampleBlocks(values=host["values"][k][:, keep], rows=host["rows"][k][keep],
+    return SampleBlocks(values=host["values"][k][:, keep], rows=host["rows"][k][keep],
                            cols=host["cols"][k][keep], bounds=tuple(float(v) for v in host["bounds"][k]),
                            grid=grid, grid_shape=tuple(grid_shape))
 
